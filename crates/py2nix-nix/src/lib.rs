@@ -1,0 +1,11 @@
+//! A small Nix syntax tree and its printer.
+//!
+//! This crate is the only place in py2nix that turns text into Nix source. Every string goes
+//! through [`escape_string`], every attribute name through [`attr_name`], so nothing a lock file
+//! contains can become Nix code.
+
+mod expr;
+mod print;
+
+pub use expr::{Expr, NixError};
+pub use print::{attr_name, escape_string, is_identifier};

@@ -1,0 +1,205 @@
+//! The printer, with the single escaping function for strings and attribute names.
+
+use std::collections::HashSet;
+
+use crate::{Expr, NixError};
+
+const KEYWORDS: &[&str] = &[
+    "assert", "else", "if", "in", "inherit", "let", "or", "rec", "then", "with",
+];
+
+/// Escapes `text` as the body of a double-quoted Nix string (without the quotes).
+///
+/// `\`, `"` and `${` are escaped, as are newline, carriage return and tab, so the string reads
+/// back unchanged and can never start an interpolation. A NUL byte cannot be represented in Nix.
+///
+/// ```
+/// use py2nix_nix::escape_string;
+/// assert_eq!(escape_string("plain").unwrap(), "plain");
+/// assert_eq!(escape_string(r#"a"b\c"#).unwrap(), r#"a\"b\\c"#);
+/// assert_eq!(escape_string("${evil}").unwrap(), r"\${evil}");
+/// assert_eq!(escape_string("$${x}").unwrap(), r"$\${x}");
+/// assert_eq!(escape_string("line\nnext\t\r").unwrap(), r"line\nnext\t\r");
+/// assert_eq!(escape_string("cost: $5").unwrap(), "cost: $5");
+/// assert!(escape_string("nul\0").is_err());
+/// ```
+pub fn escape_string(text: &str) -> Result<String, NixError> {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => return Err(NixError::NulByte(text.to_string())),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `name` can stand bare as a Nix attribute name: an identifier that is not a keyword.
+///
+/// ```
+/// use py2nix_nix::is_identifier;
+/// assert!(is_identifier("typing-extensions"));
+/// assert!(is_identifier("_x'"));
+/// assert!(!is_identifier("1password"));
+/// assert!(!is_identifier("zope.interface"));
+/// assert!(!is_identifier("inherit"));
+/// assert!(!is_identifier(""));
+/// ```
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let starts_well = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_');
+    starts_well
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
+        && !KEYWORDS.contains(&name)
+}
+
+/// Prints an attribute name: bare when it is an identifier, else as an escaped string.
+///
+/// ```
+/// use py2nix_nix::attr_name;
+/// assert_eq!(attr_name("flask").unwrap(), "flask");
+/// assert_eq!(attr_name("x86_64-linux/3.11").unwrap(), "\"x86_64-linux/3.11\"");
+/// assert_eq!(attr_name("${x}").unwrap(), "\"\\${x}\"");
+/// ```
+pub fn attr_name(name: &str) -> Result<String, NixError> {
+    if is_identifier(name) {
+        Ok(name.to_string())
+    } else {
+        Ok(format!("\"{}\"", escape_string(name)?))
+    }
+}
+
+pub(crate) fn write_expr(out: &mut String, expr: &Expr, depth: usize) -> Result<(), NixError> {
+    match expr {
+        Expr::Null => out.push_str("null"),
+        Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Expr::Int(i) => write_int(out, *i),
+        Expr::Str(s) => {
+            out.push('"');
+            out.push_str(&escape_string(s)?);
+            out.push('"');
+        }
+        Expr::List(items) if items.is_empty() => out.push_str("[ ]"),
+        Expr::List(items) => {
+            out.push('[');
+            for item in items {
+                newline(out, depth + 1);
+                write_list_item(out, item, depth + 1)?;
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Expr::Attrs(entries) if entries.is_empty() => out.push_str("{ }"),
+        Expr::Attrs(entries) => write_attrs(out, entries, depth)?,
+    }
+    Ok(())
+}
+
+fn write_attrs(out: &mut String, entries: &[(String, Expr)], depth: usize) -> Result<(), NixError> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    out.push('{');
+    for (name, value) in entries {
+        if !seen.insert(name.as_str()) {
+            return Err(NixError::DuplicateAttribute(name.clone()));
+        }
+        newline(out, depth + 1);
+        out.push_str(&attr_name(name)?);
+        out.push_str(" = ");
+        write_expr(out, value, depth + 1)?;
+        out.push(';');
+    }
+    newline(out, depth);
+    out.push('}');
+    Ok(())
+}
+
+/// Negative numbers are parenthesised in lists, where `[ -1 ]` would still parse but
+/// `[ a -1 ]` means subtraction; keeping one rule is simpler.
+fn write_list_item(out: &mut String, item: &Expr, depth: usize) -> Result<(), NixError> {
+    match item {
+        Expr::Int(i) if *i < 0 => {
+            out.push('(');
+            write_int(out, *i);
+            out.push(')');
+            Ok(())
+        }
+        other => write_expr(out, other, depth),
+    }
+}
+
+fn write_int(out: &mut String, value: i64) {
+    if value == i64::MIN {
+        // `-9223372036854775808` overflows as a literal; Nix reads it as an expression.
+        out.push_str("(-9223372036854775807 - 1)");
+    } else {
+        out.push_str(&value.to_string());
+    }
+}
+
+fn newline(out: &mut String, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parses(source: &str) -> bool {
+        rnix::Root::parse(source).errors().is_empty()
+    }
+
+    #[test]
+    fn hostile_strings_print_as_single_literals() {
+        let hostile = [
+            "\"; builtins.abort \"x\"; \"",
+            "${builtins.currentTime}",
+            "\\${x}",
+            "''${x}",
+            "a\\",
+            "\u{202e}unicode ✓",
+        ];
+        for text in hostile {
+            let printed = Expr::Attrs(vec![(text.to_string(), Expr::Str(text.to_string()))])
+                .to_nix()
+                .unwrap();
+            assert!(parses(&printed), "does not parse: {printed}");
+            // One attribute, one string: the printed form has exactly one ` = `
+            // outside the escaped text, which the parser confirms above.
+            let tree = rnix::Root::parse(&printed).tree();
+            let expr = tree.expr().unwrap();
+            let set = match expr {
+                rnix::ast::Expr::AttrSet(set) => set,
+                other => panic!("not an attribute set: {other:?}"),
+            };
+            use rnix::ast::HasEntry;
+            assert_eq!(set.attrpath_values().count(), 1, "{printed}");
+        }
+    }
+
+    #[test]
+    fn duplicate_attributes_are_refused() {
+        let attrs = Expr::Attrs(vec![
+            ("a".into(), Expr::Null),
+            ("a".into(), Expr::Null),
+        ]);
+        assert_eq!(attrs.to_nix(), Err(NixError::DuplicateAttribute("a".into())));
+    }
+
+    #[test]
+    fn numbers_print_so_nix_reads_them_back() {
+        let list = Expr::List(vec![Expr::Int(-1), Expr::Int(i64::MIN), Expr::Int(7)]);
+        let printed = list.to_nix().unwrap();
+        assert!(parses(&printed), "{printed}");
+        assert!(printed.contains("(-1)"));
+    }
+}
