@@ -1,1 +1,20 @@
-//! placeholder
+//! Readers for `poetry.lock` and `pyproject.toml`, into one checked, format-independent model.
+//!
+//! Parsing is two-staged: serde "wire" structs mirror each file exactly, then a conversion
+//! checks them into the [`Lock`] and [`Project`] model. This crate reads no files and touches no
+//! network: callers hand it text and name the file in their own errors.
+
+mod constraint;
+mod error;
+mod model;
+mod poetry_lock;
+mod pyproject;
+
+pub use constraint::{parse_poetry_constraint, VersionConstraint};
+pub use error::LockError;
+pub use model::{
+    Dependency, FileHash, Lock, LockedFile, LockedPackage, PackageSource, Project,
+};
+pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
+pub use poetry_lock::parse_poetry_lock;
+pub use pyproject::parse_pyproject;

@@ -1,0 +1,311 @@
+//! `pyproject.toml`: Poetry's `[tool.poetry]`, PEP 621 `[project]` and PEP 735 `[dependency-groups]`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use pep508_rs::{ExtraName, PackageName, Requirement, VerbatimUrl, VersionOrUrl};
+use serde::Deserialize;
+
+use crate::constraint::parse_poetry_constraint;
+use crate::model::{Dependency, Project};
+use crate::poetry_lock::{convert_dependency, DependencyWire};
+use crate::{LockError, VersionConstraint};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PyprojectWire {
+    project: Option<ProjectWire>,
+    tool: Option<ToolWire>,
+    dependency_groups: Option<BTreeMap<String, Vec<GroupEntryWire>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ProjectWire {
+    name: Option<String>,
+    requires_python: Option<String>,
+    dependencies: Option<Vec<String>>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ToolWire {
+    poetry: Option<PoetryWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PoetryWire {
+    name: Option<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, DependencyWire>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, DependencyWire>,
+    #[serde(default)]
+    group: BTreeMap<String, PoetryGroupWire>,
+    #[serde(default)]
+    extras: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct PoetryGroupWire {
+    #[serde(default)]
+    dependencies: BTreeMap<String, DependencyWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GroupEntryWire {
+    Requirement(String),
+    Include {
+        #[serde(rename = "include-group")]
+        include_group: String,
+    },
+}
+
+/// Reads a project's `pyproject.toml` from its text.
+pub fn parse_pyproject(text: &str) -> Result<Project, LockError> {
+    let wire: PyprojectWire = toml::from_str(text)?;
+    let poetry = wire.tool.as_ref().and_then(|tool| tool.poetry.as_ref());
+    let mut project = Project::default();
+    let name = wire.project.as_ref().and_then(|p| p.name.as_deref()).or(poetry.and_then(|p| p.name.as_deref()));
+    project.name = name.and_then(|n| PackageName::from_str(n).ok());
+
+    let mut poetry_main = Vec::new();
+    if let Some(poetry) = poetry {
+        for (name, dep) in &poetry.dependencies {
+            if name.eq_ignore_ascii_case("python") {
+                project.requires_python = Some(python_constraint(dep)?);
+                continue;
+            }
+            poetry_main.extend(convert_dependency(name, dep).map_err(project_error("[tool.poetry.dependencies]"))?);
+        }
+        read_poetry_groups(poetry, &mut project)?;
+        read_poetry_extras(poetry, &poetry_main, &mut project)?;
+    }
+    match wire.project.as_ref() {
+        Some(pep621) => read_pep621(pep621, poetry_main, &mut project)?,
+        None => project.dependencies = poetry_main.into_iter().filter(|d| !d.optional).collect(),
+    }
+    if let Some(groups) = &wire.dependency_groups {
+        read_dependency_groups(groups, &mut project)?;
+    }
+    Ok(project)
+}
+
+fn project_error(table: &'static str) -> impl Fn(String) -> LockError {
+    move |message| LockError::Project(format!("{table}: {message}"))
+}
+
+fn python_constraint(dep: &DependencyWire) -> Result<VersionConstraint, LockError> {
+    let text = match dep {
+        DependencyWire::Constraint(text) => text.clone(),
+        _ => return Err(LockError::Project("[tool.poetry.dependencies]: `python` must be a version constraint string".into())),
+    };
+    parse_poetry_constraint(&text).map_err(project_error("[tool.poetry.dependencies] python"))
+}
+
+fn read_pep621(pep621: &ProjectWire, poetry_main: Vec<Dependency>, project: &mut Project) -> Result<(), LockError> {
+    if let Some(requires) = &pep621.requires_python {
+        project.requires_python =
+            Some(parse_poetry_constraint(requires).map_err(project_error("[project] requires-python"))?);
+    }
+    project.dependencies = match &pep621.dependencies {
+        Some(requirements) => requirements
+            .iter()
+            .map(|r| pep508_dependency(r))
+            .collect::<Result<_, _>>()
+            .map_err(project_error("[project] dependencies"))?,
+        // Poetry 2 allows `dependencies` to be declared in `[tool.poetry]` only.
+        None => poetry_main.into_iter().filter(|d| !d.optional).collect(),
+    };
+    for (extra, requirements) in &pep621.optional_dependencies {
+        let extra_name = ExtraName::from_str(extra)
+            .map_err(|e| LockError::Project(format!("[project.optional-dependencies]: extra `{extra}`: {e}")))?;
+        let deps = requirements
+            .iter()
+            .map(|r| pep508_dependency(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(project_error("[project.optional-dependencies]"))?;
+        project.extras.entry(extra_name).or_default().extend(deps);
+    }
+    Ok(())
+}
+
+/// A PEP 508 requirement string as a dependency edge.
+pub(crate) fn pep508_dependency(text: &str) -> Result<Dependency, String> {
+    let requirement = Requirement::<VerbatimUrl>::from_str(text).map_err(|e| format!("invalid requirement `{text}`: {e}"))?;
+    let version = match requirement.version_or_url {
+        Some(VersionOrUrl::VersionSpecifier(specifiers)) => VersionConstraint::from_pep440(specifiers),
+        _ => VersionConstraint::any(),
+    };
+    Ok(Dependency {
+        name: requirement.name,
+        version,
+        marker: requirement.marker,
+        python: None,
+        extras: requirement.extras,
+        optional: false,
+    })
+}
+
+fn read_poetry_groups(poetry: &PoetryWire, project: &mut Project) -> Result<(), LockError> {
+    let mut add = |group: &str, deps: &BTreeMap<String, DependencyWire>| -> Result<(), LockError> {
+        let entry = project.groups.entry(normalize_group(group)).or_default();
+        for (name, dep) in deps {
+            let converted = convert_dependency(name, dep)
+                .map_err(|e| LockError::Project(format!("[tool.poetry.group.{group}.dependencies]: {e}")))?;
+            entry.extend(converted);
+        }
+        Ok(())
+    };
+    if !poetry.dev_dependencies.is_empty() {
+        add("dev", &poetry.dev_dependencies)?;
+    }
+    for (group, wire) in &poetry.group {
+        add(group, &wire.dependencies)?;
+    }
+    Ok(())
+}
+
+fn read_poetry_extras(poetry: &PoetryWire, poetry_main: &[Dependency], project: &mut Project) -> Result<(), LockError> {
+    for (extra, names) in &poetry.extras {
+        let extra_name = ExtraName::from_str(extra)
+            .map_err(|e| LockError::Project(format!("[tool.poetry.extras]: extra `{extra}`: {e}")))?;
+        let mut deps = Vec::new();
+        for name in names {
+            let package = PackageName::from_str(name)
+                .map_err(|e| LockError::Project(format!("[tool.poetry.extras] {extra}: `{name}`: {e}")))?;
+            let matching: Vec<_> = poetry_main.iter().filter(|d| d.name == package).cloned().collect();
+            if matching.is_empty() {
+                return Err(LockError::Project(format!(
+                    "[tool.poetry.extras] {extra}: `{name}` is not in [tool.poetry.dependencies]"
+                )));
+            }
+            deps.extend(matching.into_iter().map(|mut d| {
+                d.optional = false;
+                d
+            }));
+        }
+        project.extras.entry(extra_name).or_default().extend(deps);
+    }
+    Ok(())
+}
+
+fn read_dependency_groups(groups: &BTreeMap<String, Vec<GroupEntryWire>>, project: &mut Project) -> Result<(), LockError> {
+    let normalized: BTreeMap<String, &Vec<GroupEntryWire>> =
+        groups.iter().map(|(name, entries)| (normalize_group(name), entries)).collect();
+    for name in normalized.keys() {
+        let mut deps = Vec::new();
+        expand_group(name, &normalized, &mut BTreeSet::new(), &mut deps)?;
+        project.groups.entry(name.clone()).or_default().extend(deps);
+    }
+    Ok(())
+}
+
+fn expand_group(
+    name: &str,
+    groups: &BTreeMap<String, &Vec<GroupEntryWire>>,
+    visiting: &mut BTreeSet<String>,
+    out: &mut Vec<Dependency>,
+) -> Result<(), LockError> {
+    let entries = groups
+        .get(name)
+        .ok_or_else(|| LockError::Project(format!("[dependency-groups]: included group `{name}` does not exist")))?;
+    if !visiting.insert(name.to_string()) {
+        return Err(LockError::Project(format!("[dependency-groups]: group `{name}` includes itself")));
+    }
+    for entry in entries.iter() {
+        match entry {
+            GroupEntryWire::Requirement(text) => {
+                out.push(pep508_dependency(text).map_err(|e| LockError::Project(format!("[dependency-groups] {name}: {e}")))?)
+            }
+            GroupEntryWire::Include { include_group } => {
+                expand_group(&normalize_group(include_group), groups, visiting, out)?
+            }
+        }
+    }
+    visiting.remove(name);
+    Ok(())
+}
+
+/// Group names compare like package names (PEP 735).
+pub fn normalize_group(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_was_separator = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !last_was_separator {
+                out.push('-');
+            }
+            last_was_separator = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            last_was_separator = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tool_poetry_layout() {
+        let project = parse_pyproject(
+            r#"
+[tool.poetry]
+name = "app"
+[tool.poetry.dependencies]
+python = "^3.9"
+flask = "^3.0"
+reportlab = { version = "^4", optional = true }
+win = { version = "*", markers = "sys_platform == 'win32'" }
+[tool.poetry.extras]
+pdf = ["reportlab"]
+[tool.poetry.dev-dependencies]
+black = "*"
+[tool.poetry.group.test.dependencies]
+pytest = "^8"
+"#,
+        )
+        .unwrap();
+        assert_eq!(project.name.unwrap().as_ref(), "app");
+        assert!(project.requires_python.unwrap().contains(&"3.12".parse().unwrap()));
+        let main: Vec<_> = project.dependencies.iter().map(|d| d.name.to_string()).collect();
+        assert_eq!(main, ["flask", "win"]);
+        assert_eq!(project.extras[&ExtraName::from_str("pdf").unwrap()][0].name.as_ref(), "reportlab");
+        assert_eq!(project.groups.keys().collect::<Vec<_>>(), ["dev", "test"]);
+    }
+
+    #[test]
+    fn reads_pep621_with_dependency_groups() {
+        let project = parse_pyproject(
+            r#"
+[project]
+name = "App"
+requires-python = ">=3.9,<3.14"
+dependencies = ["httpx>=0.27", "tomli; python_version < '3.11'"]
+[project.optional-dependencies]
+yaml = ["pyyaml"]
+[dependency-groups]
+Dev = ["pytest", {include-group = "lint"}]
+lint = ["ruff"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(project.dependencies.len(), 2);
+        let dev: Vec<_> = project.groups["dev"].iter().map(|d| d.name.to_string()).collect();
+        assert_eq!(dev, ["pytest", "ruff"]);
+    }
+
+    #[test]
+    fn group_include_cycles_are_errors() {
+        let err = parse_pyproject("[dependency-groups]\na = [{include-group = \"b\"}]\nb = [{include-group = \"a\"}]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "[dependency-groups]: group `a` includes itself");
+    }
+}
