@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Record PEP 503 Simple API pages for the packages named in the fixture lock files.
+
+Reads every fixtures/**/poetry.lock, collects each package's file names (from
+[[package]].files in lock-version 2.x, or [metadata.files] in lock-version 1.x), fetches
+<index-url>/<normalized-name>/ for each package, and writes
+
+  <out>/simple/<normalized-name>/index.html   the page with only the <a> anchors whose text is a
+                                              file name some fixture lock names (anchors kept
+                                              byte for byte, attributes untouched)
+  <out>/full/<name>/index.html                the whole page, unfiltered, for each --full name
+
+Every lock file name must be found on its page with the same sha256 as in the lock; otherwise
+the script reports it and exits 1 (after writing what it could).
+
+Python 3.11+ (tomllib), standard library only.
+
+Usage:
+  python3 scripts/record-index.py --index-url <simple-api-url>
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import shutil
+import sys
+import tomllib
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# One anchor, plus the "<br/>" and newline that follow it on a PEP 503 page.
+ANCHOR_RE = re.compile(
+    r"(?P<open><a\b[^>]*>)(?P<text>.*?)</a\s*>(?:[ \t]*<br\s*/?>)?[ \t]*\n?",
+    re.IGNORECASE | re.DOTALL,
+)
+HREF_RE = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name normalisation."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_files(lock_path: Path) -> dict[str, dict[str, str]]:
+    """Return {normalized name: {file name: hash}} for one poetry.lock."""
+    with lock_path.open("rb") as f:
+        data = tomllib.load(f)
+    result: dict[str, dict[str, str]] = {}
+    metadata_files = data.get("metadata", {}).get("files", {})
+    for name, files in metadata_files.items():  # lock-version 1.x
+        bucket = result.setdefault(normalize(name), {})
+        for entry in files:
+            bucket[entry["file"]] = entry.get("hash", "")
+    for package in data.get("package", []):  # lock-version 2.x
+        source = package.get("source")
+        if source and source.get("type") not in (None, "legacy"):
+            continue  # git, url, file, directory: not on the index
+        bucket = result.setdefault(normalize(package["name"]), {})
+        for entry in package.get("files", []):
+            bucket[entry["file"]] = entry.get("hash", "")
+    return {name: files for name, files in result.items() if files}
+
+
+def fetch(url: str, timeout: float = 120.0) -> str:
+    request = urllib.request.Request(
+        url, headers={"Accept": "text/html", "User-Agent": "py2nix-record-index"}
+    )
+    last_error: Exception | None = None
+    for _ in range(3):
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                charset = response.headers.get_content_charset() or "utf-8"
+                return response.read().decode(charset)
+        except (urllib.error.URLError, TimeoutError) as error:
+            last_error = error
+    raise RuntimeError(f"fetching {url}: {last_error}")
+
+
+def href_sha256(open_tag: str) -> str | None:
+    match = HREF_RE.search(open_tag)
+    if not match:
+        return None
+    href = html.unescape(next(g for g in match.groups() if g is not None))
+    fragment = href.partition("#")[2]
+    key, _, value = fragment.partition("=")
+    return value.lower() if key == "sha256" else None
+
+
+def filter_page(page: str, wanted: set[str]) -> tuple[str, dict[str, str | None]]:
+    """Drop every anchor whose text is not in `wanted`; return the page and {file: sha256}."""
+    found: dict[str, str | None] = {}
+
+    def keep_or_drop(match: re.Match[str]) -> str:
+        text = html.unescape(match.group("text")).strip()
+        if text in wanted:
+            found[text] = href_sha256(match.group("open"))
+            return match.group(0)
+        return ""
+
+    return ANCHOR_RE.sub(keep_or_drop, page), found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--index-url", required=True, help="base URL of the PEP 503 Simple API (…/simple)"
+    )
+    parser.add_argument("--fixtures", type=Path, default=REPO / "fixtures")
+    parser.add_argument("--out", type=Path, default=REPO / "fixtures" / "index")
+    parser.add_argument(
+        "--full", action="append", default=None,
+        help="package whose whole page is also kept unfiltered (default: flask)",
+    )
+    parser.add_argument("--jobs", type=int, default=8)
+    args = parser.parse_args()
+    index_url = args.index_url.rstrip("/")
+    full = [normalize(n) for n in (args.full or ["flask"])]
+
+    locks = sorted(args.fixtures.rglob("poetry.lock"))
+    wanted: dict[str, dict[str, str]] = {}
+    for lock in locks:
+        for name, files in lock_files(lock).items():
+            wanted.setdefault(name, {}).update(files)
+    print(f"{len(locks)} lock files, {len(wanted)} packages, "
+          f"{sum(map(len, wanted.values()))} files", file=sys.stderr)
+
+    names = sorted(set(wanted) | set(full))
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        pages = dict(zip(names, pool.map(lambda n: fetch(f"{index_url}/{n}/"), names)))
+
+    simple_dir = args.out / "simple"
+    if simple_dir.exists():
+        shutil.rmtree(simple_dir)
+    problems = []
+    for name in sorted(wanted):
+        files = wanted[name]
+        filtered, found = filter_page(pages[name], set(files))
+        for file, lock_hash in sorted(files.items()):
+            if file not in found:
+                problems.append(f"{name}: {file} not on the index page")
+            elif lock_hash.startswith("sha256:") and found[file] != lock_hash[7:].lower():
+                problems.append(f"{name}: {file} sha256 differs (lock {lock_hash}, "
+                                f"index {found[file]})")
+        target = simple_dir / name / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(filtered, encoding="utf-8", newline="")
+    for name in full:
+        target = args.out / "full" / name / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(pages[name], encoding="utf-8", newline="")
+
+    for problem in problems:
+        print("problem:", problem, file=sys.stderr)
+    print(f"wrote {len(wanted)} filtered pages and {len(full)} full page(s) under {args.out}",
+          file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
