@@ -1,0 +1,241 @@
+# py2nix: the Nix logic embedded, verbatim, in every generated python.nix.
+#
+# A generated file applies this lambda to the pure-data `plan` it holds and to
+# the arguments `callPackage` gives it. Only `builtins` is used (no `lib`), so
+# this file can be evaluated and tested without a nixpkgs checkout.
+#
+# Returned attributes (every one but `plan` is lazy, and nothing below forces
+# `pkgs`, `stdenv`, `fetchurl` or `python3` until one of them is used):
+#
+#   plan      the plan, unchanged. Needs none of the arguments.
+#   targetId  the name of the plan target selected for this machine.
+#   target    the plan target whose `system` is stdenv.hostPlatform.system and
+#             whose `python` is python3.pythonVersion; a clear error naming
+#             the targets the file holds when there is none.
+#   packages  attribute set: PEP 503 name -> derivation, one
+#             python3.pkgs.buildPythonPackage per package of the target.
+#   roots     list of the derivations of the target's roots.
+#   env       python3.withPackages with ALL the target's packages (not only
+#             the roots: a package cut out of a dependency cycle is only
+#             importable because the environment holds it directly).
+#   python    python3, the interpreter the packages are built for.
+#   overridePackages
+#             f: { packages, roots, env }, the same three attributes rebuilt
+#             with `f final prev` (an attribute set of replacement
+#             derivations) laid over the package set; dependents see the
+#             replacements, e.g.
+#               overridePackages (final: prev: {
+#                 foo = prev.foo.overridePythonAttrs (old: {
+#                   buildInputs = old.buildInputs ++ [ pkgs.libffi ];
+#                 });
+#               })
+#
+# How a package is built:
+#   - its file is fetched with fetchurl, whose store name is the file's exact
+#     name when the store accepts it: the wheel unpack hook copies the wheel
+#     under its store name (hash stripped) and the installer reads the name,
+#     version and tags from that file name. Other names are sanitised (the
+#     extension is kept) and a wheel is then copied under its real name by
+#     an unpack phase of our own;
+#   - a wheel is installed as is (format = "wheel"); an sdist is built with
+#     the PEP 517 hooks (pyproject = true) and its `build-system` names taken
+#     from python3.pkgs (setuptools when the plan names none: the PEP 517
+#     fallback for a project without a build-system table), without
+#     checking the versions of the build requirements against nixpkgs';
+#   - `native-build-inputs` and `build-inputs` are dotted attribute paths
+#     into pkgs ("xorg.libxcb");
+#   - runtime `dependencies` are the plan's, minus `cycle-breaks`, taken
+#     from the same package set (a fixed point, so dependents get the very
+#     derivations of `packages`); a package with cycle breaks skips the
+#     runtime-dependency check, which would miss the dependencies left out;
+#   - tests are not run.
+{ plan, pkgs, stdenv, fetchurl, python3 }:
+let
+  inherit (builtins)
+    attrNames
+    attrValues
+    concatStringsSep
+    elem
+    filter
+    foldl'
+    hasAttr
+    head
+    isAttrs
+    isList
+    isString
+    mapAttrs
+    match
+    replaceStrings
+    split
+    stringLength
+    substring
+    ;
+
+  # ---------------------------------------------------------------- names
+
+  # What the store accepts in a path's name (and the name may not start with
+  # a dot), and at most 211 characters.
+  storeNameMaxLength = 211;
+  isStoreSafe = s:
+    match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" s != null
+    && stringLength s <= storeNameMaxLength;
+
+  # Replace every character the store refuses by "_", never start with a dot
+  # and keep a too long name's beginning and its end (where the extension
+  # is, which the unpacker and the unzip check look at).
+  sanitiseName = s:
+    let
+      replaced = concatStringsSep ""
+        (map (x: if isList x then "_" else x) (split "[^A-Za-z0-9+._?=-]" s));
+      undotted =
+        if replaced == "" then "source"
+        else if substring 0 1 replaced == "." then "_" + replaced
+        else replaced;
+      len = stringLength undotted;
+      tailLength = 60;
+    in
+    if len <= storeNameMaxLength then undotted
+    else substring 0 (storeNameMaxLength - tailLength) undotted
+      + substring (len - tailLength) tailLength undotted;
+
+  storeName = s: if isStoreSafe s then s else sanitiseName s;
+
+  shellQuote = s: "'" + replaceStrings [ "'" ] [ "'\\''" ] s + "'";
+
+  # ---------------------------------------------------------------- target
+
+  targets = plan.targets or { };
+  targetIds = attrNames targets;
+  hostSystem = stdenv.hostPlatform.system;
+  pythonVersion = python3.pythonVersion;
+  describeTarget = id:
+    let t = targets.${id}; in "${t.system or "?"}/${t.python or "?"}";
+  matchingIds = filter
+    (id: (targets.${id}.system or null) == hostSystem
+      && (targets.${id}.python or null) == pythonVersion)
+    targetIds;
+  targetId =
+    if matchingIds != [ ] then head matchingIds
+    else throw ("py2nix: python.nix holds no plan for ${hostSystem} with Python ${pythonVersion}; "
+      + "it has: ${if targetIds == [ ] then "none" else concatStringsSep ", " (map describeTarget targetIds)}. "
+      + "Regenerate with: py2nix lock --system ${hostSystem} --python ${pythonVersion}");
+  target = targets.${targetId};
+  targetLabel = "${hostSystem}/${pythonVersion}";
+
+  # ---------------------------------------------------------------- inputs
+
+  # Look up a dotted attribute path ("xorg.libxcb") in `root`, whose name in
+  # messages is `rootName`; `what` says what the attribute is for.
+  resolvePath = { root, rootName, what, pname }: path:
+    let
+      parts = filter isString (split "\\." path);
+      step = state: part:
+        if !state.ok then state
+        else if isAttrs state.value && hasAttr part state.value
+        then state // { value = state.value.${part}; seen = state.seen ++ [ part ]; }
+        else state // { ok = false; missing = part; };
+      result = foldl' step { ok = true; value = root; seen = [ ]; } parts;
+      where =
+        if result.seen == [ ] then rootName
+        else "${rootName}.${concatStringsSep "." result.seen}";
+    in
+    if path != "" && result.ok then result.value
+    else throw ("py2nix: package '${pname}' (plan ${targetLabel}) needs ${what} '${path}', "
+      + "but ${rootName}.${path} does not exist"
+      + (if path == "" then "" else " (${where} has no attribute '${result.missing}')")
+      + ". Use a nixpkgs that has it, or change the package's override and regenerate.");
+
+  # ---------------------------------------------------------------- packages
+
+  mkPackage = final: pname: spec:
+    let
+      src = spec.src or (throw "py2nix: package '${pname}' (plan ${targetLabel}) has no src");
+      kind = src.kind or null;
+      filename = src.filename;
+      srcName = storeName filename;
+      isWheel = kind == "wheel";
+      cycleBreaks = spec.cycle-breaks or [ ];
+      dependencyNames = filter (d: !(elem d cycleBreaks)) (spec.dependencies or [ ]);
+      dependency = d:
+        if hasAttr d final then final.${d}
+        else throw ("py2nix: package '${pname}' depends on '${d}', which the plan for ${targetLabel} "
+          + "does not hold; the plan is inconsistent, regenerate python.nix");
+      fromPkgs = what: resolvePath { root = pkgs; rootName = "pkgs"; inherit what pname; };
+      fromPythonPkgs = resolvePath {
+        root = python3.pkgs;
+        rootName = "python3.pkgs";
+        what = "build system";
+        inherit pname;
+      };
+      drvName = "${pname}-${spec.version}";
+
+      common = {
+        inherit pname;
+        inherit (spec) version;
+        src = fetchurl {
+          inherit (src) url hash;
+          name = srcName;
+        };
+        dependencies = map dependency dependencyNames;
+        nativeBuildInputs = map (fromPkgs "native build input") (spec.native-build-inputs or [ ]);
+        buildInputs = map (fromPkgs "build input") (spec.build-inputs or [ ]);
+        doCheck = false;
+      }
+      # A version the store refuses in a name ("1!2.0") would break the
+      # derivation's default name.
+      // (if isStoreSafe drvName then { } else { name = sanitiseName drvName; })
+      # The dependencies left out would fail the runtime-dependency check.
+      // (if cycleBreaks == [ ] then { } else { dontCheckRuntimeDeps = true; });
+
+      wheel = {
+        format = "wheel";
+      }
+      // (if srcName == filename then { } else {
+        unpackPhase = ''
+          runHook preUnpack
+          mkdir -p dist
+          cp "$src" dist/${shellQuote filename}
+        '';
+      });
+
+      sdist = {
+        pyproject = true;
+        build-system = map fromPythonPkgs (spec.build-system or [ "setuptools" ]);
+        # The build system comes from nixpkgs, whose versions need not meet
+        # the pins of the project's build requirements ("setuptools<70"):
+        # build anyway rather than fail the requirement check up front.
+        pypaBuildFlags = [ "--skip-dependency-check" ];
+      };
+    in
+    if kind == "wheel" || kind == "sdist"
+    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist))
+    else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a source of unknown kind "
+      + "'${if isString kind then kind else "(none)"}'; this python.nix needs a newer py2nix");
+
+  # The package set as a fixed point: dependencies are looked up in the
+  # final set, so `extension` replacements reach their dependents.
+  mkSet = extension:
+    let
+      prev = mapAttrs (mkPackage final) (target.packages or { });
+      final = prev // extension final prev;
+    in
+    final;
+
+  mkOutputs = packages: {
+    inherit packages;
+    roots = map
+      (r:
+        if hasAttr r packages then packages.${r}
+        else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
+      (target.roots or [ ]);
+    env = python3.withPackages (_: attrValues packages);
+  };
+
+  outputs = mkOutputs (mkSet (_: _: { }));
+in
+{
+  inherit plan targetId target;
+  inherit (outputs) packages roots env;
+  python = python3;
+  overridePackages = extension: mkOutputs (mkSet extension);
+}

@@ -1,0 +1,185 @@
+# Stand-ins for the nixpkgs arguments of a generated python.nix, built from
+# builtins only. They copy the behaviour of nixpkgs that matters to
+# nix/python-logic.nix, so that a mistake there fails a test:
+#
+#   fetchurl      names its output after `name` (default: the url's last
+#                 part) and lets Nix itself check the name: builtins.toFile
+#                 refuses what the store refuses; a leading dot, which newer
+#                 Nix refuses, is refused here too. The hash must be SRI.
+#   buildPythonPackage
+#                 refuses `pyproject` together with `format` and a call with
+#                 neither (as nixpkgs' mk-python-derivation does), refuses
+#                 dependencies built for another Python, computes an output
+#                 path from its inputs' output paths (so a dependency cycle
+#                 is an infinite recursion, as with real derivations) and the
+#                 closure of Python modules (like requiredPythonModules), with
+#                 the duplicate check of catchConflicts. The arguments it got
+#                 are kept in `args`.
+#   withPackages  gets the package set, returns the environment's modules.
+#
+# Run with `nix-instantiate --readonly-mode` so that builtins.toFile only
+# computes store paths.
+{ system ? "x86_64-linux", pythonVersion ? "3.11" }:
+let
+  inherit (builtins)
+    attrNames
+    concatStringsSep
+    elem
+    foldl'
+    hasAttr
+    isAttrs
+    isList
+    match
+    toFile
+    ;
+
+  interpreterId = "cpython-${pythonVersion}-${system}";
+  namePrefix = "python${pythonVersion}-";
+
+  # Something in pkgs: only its name and output path matter here.
+  mkPkg = name: { inherit name; outPath = toFile name "stub ${name}"; };
+
+  fetchurl = { url, hash, name ? baseNameOf url, ... }@args:
+    assert match "https?://.+" url != null
+      || throw "stub fetchurl: bad url ${url}";
+    assert match "sha256-[A-Za-z0-9+/]{43}=" hash != null
+      || throw "stub fetchurl: not an SRI sha256 hash: ${hash}";
+    assert match "[.].*" name == null
+      || throw "stub fetchurl: store names may not start with a dot: ${name}";
+    {
+      inherit url hash name;
+      fetcherArgs = args;
+      # builtins.toFile fails on a name the store refuses.
+      outPath = toFile name "fetchurl ${url} ${hash}";
+    };
+
+  checkPythonModule = pname: where: d:
+    if isAttrs d && d ? pythonModule && d.pythonModule != interpreterId
+    then throw "stub: ${pname}: ${where} holds ${d.name} built for ${d.pythonModule}"
+    else d;
+
+  # Merge closures (name -> output path), failing on two different outputs
+  # for one name when `check` is set, as pythonCatchConflictsHook would.
+  mergeClosures = check: pname: foldl'
+    (acc: c: foldl'
+      (acc': n:
+        if check && hasAttr n acc' && acc'.${n} != c.${n}
+        then throw "stub: ${pname}: duplicated package in closure: ${n}"
+        else acc' // { ${n} = c.${n}; })
+      acc
+      (attrNames c))
+    { };
+
+  formats = [ "setuptools" "pyproject" "wheel" "egg" "other" ];
+
+  buildPythonPackage =
+    { pname
+    , version
+    , src
+    , format ? null
+    , pyproject ? null
+    , build-system ? [ ]
+    , dependencies ? [ ]
+    , nativeBuildInputs ? [ ]
+    , buildInputs ? [ ]
+    , propagatedBuildInputs ? [ ]
+    , catchConflicts ? true
+    , ...
+    }@args:
+    assert (pyproject != null) -> (format == null)
+      || throw "stub: ${pname}: pyproject and format are both set";
+    let
+      format' =
+        if pyproject != null then (if pyproject then "pyproject" else "other")
+        else if format != null then format
+        else throw "stub: ${pname} does not configure a `format`";
+      checkedFormat =
+        if elem format' formats then format' else throw "stub: ${pname}: unknown format ${format'}";
+      deps = map (checkPythonModule pname "dependencies") (dependencies ++ propagatedBuildInputs);
+      buildSystem = map (checkPythonModule pname "build-system") build-system;
+      name = namePrefix + (args.name or "${pname}-${version}");
+      hooks =
+        (if checkedFormat == "pyproject" then [ "pypaBuildHook" "pythonRuntimeDepsCheckHook" ] else [ ])
+        ++ (if checkedFormat == "wheel" then [ "wheelUnpackHook" ] else [ ])
+        ++ (if checkedFormat != "other" then [ "pypaInstallHook" ] else [ ]);
+      inputs = [ src ] ++ buildSystem ++ nativeBuildInputs ++ buildInputs ++ deps;
+      self = {
+        inherit name pname version args hooks;
+        format = checkedFormat;
+        pythonModule = interpreterId;
+        runsRuntimeDepsCheck = elem "pythonRuntimeDepsCheckHook" hooks
+          && !(args.dontCheckRuntimeDeps or false);
+        dependencyNames = map (d: d.pname) deps;
+        # Like a derivation's, this path depends on every input's path.
+        outPath = toFile name (concatStringsSep "\n" (map (i: "${i}") inputs));
+        closure = mergeClosures catchConflicts pname
+          ([ { ${pname} = self.outPath; } ] ++ map (d: d.closure) deps);
+        overridePythonAttrs = f: buildPythonPackage (args // f args);
+      };
+    in
+    self;
+
+  mkPythonPkg = pname: buildPythonPackage {
+    inherit pname;
+    version = "1.0";
+    format = "wheel";
+    src = fetchurl {
+      url = "https://example.invalid/${pname}-1.0-py3-none-any.whl";
+      hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    };
+  };
+
+  pythonPackages = {
+    inherit buildPythonPackage;
+    setuptools = mkPythonPkg "setuptools";
+    wheel = mkPythonPkg "wheel";
+    hatchling = mkPythonPkg "hatchling";
+    poetry-core = mkPythonPkg "poetry-core";
+    meson-python = mkPythonPkg "meson-python";
+    # Forcing this would be a bug: nothing asks for it.
+    flit-core = throw "stub: python3.pkgs.flit-core must not be forced";
+  };
+
+  python3 = {
+    inherit pythonVersion;
+    pythonModuleId = interpreterId;
+    executable = "python${pythonVersion}";
+    sitePackages = "lib/python${pythonVersion}/site-packages";
+    pkgs = pythonPackages;
+    withPackages = f:
+      let libs = f pythonPackages;
+      in
+      assert isList libs || throw "stub withPackages: the function must return a list";
+      {
+        type = "python-env";
+        extraLibs = map (d: d.pname) libs;
+        closure = mergeClosures true "env" (map (d: d.closure) libs);
+        outPath = toFile "python${pythonVersion}-env" (concatStringsSep "\n" (map (d: "${d}") libs));
+      };
+  };
+
+  stdenv = {
+    hostPlatform = { inherit system; };
+    buildPlatform = { inherit system; };
+    mkDerivation = throw "stub: stdenv.mkDerivation is not expected to be used";
+  };
+
+  pkgs = {
+    pkg-config = mkPkg "pkg-config";
+    zlib = mkPkg "zlib";
+    libjpeg = mkPkg "libjpeg";
+    openssl = mkPkg "openssl";
+    xorg = {
+      libxcb = mkPkg "libxcb";
+      # Forcing this would be a bug: nothing asks for it.
+      libX11 = throw "stub: pkgs.xorg.libX11 must not be forced";
+    };
+    cargo = throw "stub: pkgs.cargo must not be forced";
+    inherit stdenv fetchurl python3;
+  };
+in
+{
+  inherit pkgs stdenv fetchurl python3;
+  # The four arguments of a generated python.nix.
+  args = { inherit pkgs stdenv fetchurl python3; };
+}
