@@ -17,4 +17,4 @@ pub use model::{
 };
 pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
 pub use poetry_lock::parse_poetry_lock;
-pub use pyproject::parse_pyproject;
+pub use pyproject::{normalize_group, parse_pyproject};

@@ -1,1 +1,25 @@
-//! placeholder
+//! The format-independent heart of py2nix: targets, marker evaluation, the closure walk,
+//! wheel choice and the plan (schema 1).
+//!
+//! Planning runs in two steps so that this crate stays free of I/O: [`resolve_targets`] finds
+//! each target's packages and chosen files; the caller looks those files up on the index;
+//! [`assemble_plan`] checks the hashes, applies the override database and builds the [`Plan`].
+
+mod error;
+mod plan;
+mod resolve;
+mod select;
+mod tags;
+mod target;
+
+pub use error::PlanError;
+pub use plan::{
+    assemble_plan, chosen_files, resolve_targets, sri, IndexedFile, PackagePlan, Plan, SourcePlan, TargetPlan,
+    TargetResolution, PLAN_SCHEMA,
+};
+pub use resolve::{cycle_breaks, root_dependencies, walk_closure, Closure, ClosurePackage, Selection};
+pub use select::{choose_file, FormatControl, SourceKind};
+pub use tags::{platform_tags, TagPriorities, WheelFilename};
+pub use target::{
+    LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS, DEFAULT_PYTHON_MINORS,
+};

@@ -1,0 +1,258 @@
+//! Wheel filenames (PEP 427) and the compatible tags of a target in priority order
+//! (PEP 425, manylinux per PEP 600 with the legacy aliases, musllinux per PEP 656, macOS).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use pep440_rs::Version;
+
+use crate::target::{LinuxLibc, NixSystem, Target};
+
+/// A parsed wheel filename.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WheelFilename {
+    pub name: String,
+    pub version: Version,
+    pub build: Option<String>,
+    pub python_tags: Vec<String>,
+    pub abi_tags: Vec<String>,
+    pub platform_tags: Vec<String>,
+}
+
+impl WheelFilename {
+    /// Parses `name-version(-build)?-python-abi-platform.whl`; compressed tag sets (`py2.py3`)
+    /// are split.
+    ///
+    /// ```
+    /// use py2nix_plan::WheelFilename;
+    /// let wheel = WheelFilename::parse("numpy-2.2.6-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
+    /// assert_eq!(wheel.platform_tags, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);
+    /// assert!(WheelFilename::parse("numpy-2.2.6.tar.gz").is_none());
+    /// assert!(WheelFilename::parse("bad.whl").is_none());
+    /// ```
+    pub fn parse(filename: &str) -> Option<WheelFilename> {
+        let stem = filename.strip_suffix(".whl")?;
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, build, tags) = match parts.as_slice() {
+            [name, version, py, abi, plat] => (name, version, None, [py, abi, plat]),
+            [name, version, build, py, abi, plat] => (name, version, Some(build.to_string()), [py, abi, plat]),
+            _ => return None,
+        };
+        let split = |tag: &str| tag.split('.').map(str::to_string).collect::<Vec<_>>();
+        Some(WheelFilename {
+            name: name.to_string(),
+            version: Version::from_str(version).ok()?,
+            build,
+            python_tags: split(tags[0]),
+            abi_tags: split(tags[1]),
+            platform_tags: split(tags[2]),
+        })
+    }
+
+    fn tags(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.python_tags.iter().flat_map(move |py| {
+            self.abi_tags.iter().flat_map(move |abi| {
+                self.platform_tags.iter().map(move |plat| (py.as_str(), abi.as_str(), plat.as_str()))
+            })
+        })
+    }
+}
+
+/// The tags a target's CPython accepts, best first, like `packaging.tags.sys_tags()`.
+#[derive(Debug, Clone)]
+pub struct TagPriorities {
+    rank: HashMap<(String, String, String), usize>,
+}
+
+impl TagPriorities {
+    pub fn for_target(target: &Target) -> Self {
+        let platforms = platform_tags(target);
+        let minor = target.python.minor;
+        let interpreter = format!("cp3{minor}");
+        let mut ordered: Vec<(String, String, String)> = Vec::new();
+        let mut push_all = |py: &str, abi: &str, plats: &[String]| {
+            for plat in plats {
+                ordered.push((py.to_string(), abi.to_string(), plat.clone()));
+            }
+        };
+        push_all(&interpreter, &interpreter, &platforms);
+        push_all(&interpreter, "abi3", &platforms);
+        push_all(&interpreter, "none", &platforms);
+        for older in (2..minor).rev() {
+            push_all(&format!("cp3{older}"), "abi3", &platforms);
+        }
+        let generic = generic_python_tags(minor);
+        for py in &generic {
+            push_all(py, "none", &platforms);
+        }
+        let any = ["any".to_string()];
+        push_all(&interpreter, "none", &any);
+        for py in &generic {
+            push_all(py, "none", &any);
+        }
+        let mut rank = HashMap::with_capacity(ordered.len());
+        for (index, tag) in ordered.into_iter().enumerate() {
+            rank.entry(tag).or_insert(index);
+        }
+        TagPriorities { rank }
+    }
+
+    /// The wheel's best rank (lower is better), or `None` if the target cannot install it.
+    pub fn rank(&self, wheel: &WheelFilename) -> Option<usize> {
+        wheel
+            .tags()
+            .filter_map(|(py, abi, plat)| self.rank.get(&(py.to_string(), abi.to_string(), plat.to_string())))
+            .min()
+            .copied()
+    }
+}
+
+/// `py3X`, `py3`, then `py3(X-1)` down to `py30`.
+fn generic_python_tags(minor: u64) -> Vec<String> {
+    let mut tags = vec![format!("py3{minor}"), "py3".to_string()];
+    tags.extend((0..minor).rev().map(|m| format!("py3{m}")));
+    tags
+}
+
+/// Platform tags, best first.
+pub fn platform_tags(target: &Target) -> Vec<String> {
+    let arch = target.system.machine();
+    match target.system {
+        NixSystem::X86_64Linux | NixSystem::Aarch64Linux => linux_platforms(arch, target.linux_libc),
+        NixSystem::X86_64Darwin | NixSystem::Aarch64Darwin => mac_platforms(arch, target.macos),
+    }
+}
+
+fn linux_platforms(arch: &str, libc: LinuxLibc) -> Vec<String> {
+    let mut tags = Vec::new();
+    match libc {
+        LinuxLibc::Glibc { major: 2, minor } => {
+            // manylinux1 (glibc 2.5) was defined for x86 only; other arches start at 2.17.
+            let oldest = if arch == "x86_64" { 5 } else { 17 };
+            for glibc_minor in (oldest..=minor).rev() {
+                tags.push(format!("manylinux_2_{glibc_minor}_{arch}"));
+                let legacy = match glibc_minor {
+                    17 => Some("manylinux2014"),
+                    12 if arch == "x86_64" => Some("manylinux2010"),
+                    5 if arch == "x86_64" => Some("manylinux1"),
+                    _ => None,
+                };
+                if let Some(legacy) = legacy {
+                    tags.push(format!("{legacy}_{arch}"));
+                }
+            }
+        }
+        LinuxLibc::Glibc { .. } => {}
+        LinuxLibc::Musl { major, minor } => {
+            for musl_minor in (0..=minor).rev() {
+                tags.push(format!("musllinux_{major}_{musl_minor}_{arch}"));
+            }
+        }
+    }
+    tags.push(format!("linux_{arch}"));
+    tags
+}
+
+fn mac_binary_formats(major: u16, minor: u16, arch: &str) -> Vec<&'static str> {
+    let mut formats = Vec::new();
+    match arch {
+        "x86_64" => {
+            if (major, minor) < (10, 4) {
+                return formats;
+            }
+            formats.extend(["x86_64", "intel", "fat64", "fat32"]);
+        }
+        "arm64" => formats.push("arm64"),
+        _ => {}
+    }
+    formats.push("universal2");
+    if arch == "x86_64" {
+        formats.push("universal");
+    }
+    formats
+}
+
+fn mac_platforms(arch: &str, (major, minor): (u16, u16)) -> Vec<String> {
+    let mut tags = Vec::new();
+    let mut push = |maj: u16, min: u16, formats: Vec<&str>| {
+        for format in formats {
+            tags.push(format!("macosx_{maj}_{min}_{format}"));
+        }
+    };
+    if major == 10 {
+        for m in (0..=minor).rev() {
+            push(10, m, mac_binary_formats(10, m, arch));
+        }
+    } else {
+        for maj in (11..=major).rev() {
+            push(maj, 0, mac_binary_formats(maj, 0, arch));
+        }
+        // macOS 11 and later run binaries built for 10.x: all formats on Intel, universal2 on Apple silicon.
+        for m in (4..=16).rev() {
+            let formats = if arch == "x86_64" { mac_binary_formats(10, m, arch) } else { vec!["universal2"] };
+            push(10, m, formats);
+        }
+    }
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::PythonVersion;
+
+    fn target(system: NixSystem, minor: u64) -> Target {
+        Target::new(system, PythonVersion::new(minor))
+    }
+
+    fn rank(target: &Target, filename: &str) -> Option<usize> {
+        TagPriorities::for_target(target).rank(&WheelFilename::parse(filename).unwrap())
+    }
+
+    #[test]
+    fn linux_prefers_specific_over_generic() {
+        let t = target(NixSystem::X86_64Linux, 11);
+        let specific = rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
+        let newer_glibc = rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_28_x86_64.whl").unwrap();
+        let abi3 = rank(&t, "cryptography-44-cp39-abi3-manylinux_2_28_x86_64.whl").unwrap();
+        let pure = rank(&t, "flask-3.1.0-py3-none-any.whl").unwrap();
+        assert!(newer_glibc < specific && specific < abi3 && abi3 < pure);
+        assert_eq!(rank(&t, "numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl"), None);
+        assert_eq!(rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_41_x86_64.whl"), None);
+        assert_eq!(rank(&t, "numpy-2.2.6-cp311-cp311-musllinux_1_2_x86_64.whl"), None);
+        assert_eq!(rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_17_aarch64.whl"), None);
+        assert!(rank(&t, "x-1-cp311-cp311-manylinux1_x86_64.whl").is_some());
+        assert!(rank(&t, "x-1-py2.py3-none-any.whl").is_some());
+        assert_eq!(rank(&t, "x-1-py2-none-any.whl"), None);
+        assert_eq!(rank(&t, "x-1-cp311-cp311-win_amd64.whl"), None);
+    }
+
+    #[test]
+    fn aarch64_linux_has_no_manylinux1() {
+        let t = target(NixSystem::Aarch64Linux, 12);
+        assert!(rank(&t, "x-1-cp312-cp312-manylinux2014_aarch64.whl").is_some());
+        assert_eq!(rank(&t, "x-1-cp312-cp312-manylinux1_aarch64.whl"), None);
+    }
+
+    #[test]
+    fn musl_targets_take_musllinux_only() {
+        let mut t = target(NixSystem::X86_64Linux, 12);
+        t.linux_libc = LinuxLibc::Musl { major: 1, minor: 2 };
+        assert!(rank(&t, "x-1-cp312-cp312-musllinux_1_1_x86_64.whl").is_some());
+        assert_eq!(rank(&t, "x-1-cp312-cp312-manylinux_2_17_x86_64.whl"), None);
+    }
+
+    #[test]
+    fn macos_baselines() {
+        let arm = target(NixSystem::Aarch64Darwin, 11);
+        assert!(rank(&arm, "x-1-cp311-cp311-macosx_11_0_arm64.whl").is_some());
+        assert!(rank(&arm, "x-1-cp311-cp311-macosx_10_9_universal2.whl").is_some());
+        assert_eq!(rank(&arm, "x-1-cp311-cp311-macosx_10_9_x86_64.whl"), None);
+        assert_eq!(rank(&arm, "x-1-cp311-cp311-macosx_14_0_arm64.whl"), None);
+        let intel = target(NixSystem::X86_64Darwin, 11);
+        let native = rank(&intel, "x-1-cp311-cp311-macosx_10_9_x86_64.whl").unwrap();
+        let universal = rank(&intel, "x-1-cp311-cp311-macosx_10_9_universal2.whl").unwrap();
+        assert!(native < universal);
+        assert_eq!(rank(&intel, "x-1-cp311-cp311-macosx_11_0_arm64.whl"), None);
+    }
+}
