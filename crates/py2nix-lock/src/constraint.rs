@@ -16,7 +16,10 @@ pub struct VersionConstraint {
 impl VersionConstraint {
     /// The constraint every version satisfies.
     pub fn any() -> Self {
-        VersionConstraint { any_of: vec![VersionSpecifiers::empty()], text: "*".to_string() }
+        VersionConstraint {
+            any_of: vec![VersionSpecifiers::empty()],
+            text: "*".to_string(),
+        }
     }
 
     /// Whether `version` satisfies the constraint.
@@ -32,7 +35,10 @@ impl VersionConstraint {
     /// A PEP 440 specifier set (no Poetry syntax), as PEP 621 and PEP 508 write them.
     pub fn from_pep440(specifiers: VersionSpecifiers) -> Self {
         let text = specifiers.to_string();
-        VersionConstraint { any_of: vec![specifiers], text }
+        VersionConstraint {
+            any_of: vec![specifiers],
+            text,
+        }
     }
 }
 
@@ -68,14 +74,19 @@ pub fn parse_poetry_constraint(text: &str) -> Result<VersionConstraint, String> 
     for alternative in trimmed.split("||").flat_map(|part| split_single_bars(part)) {
         let mut specifiers = Vec::new();
         for atom in split_atoms(alternative) {
-            specifiers.extend(parse_atom(&atom).map_err(|e| format!("invalid constraint `{text}`: {e}"))?);
+            specifiers.extend(
+                parse_atom(&atom).map_err(|e| format!("invalid constraint `{text}`: {e}"))?,
+            );
         }
         any_of.push(VersionSpecifiers::from_iter(specifiers));
     }
     if any_of.is_empty() {
         any_of.push(VersionSpecifiers::empty());
     }
-    Ok(VersionConstraint { any_of, text: trimmed.to_string() })
+    Ok(VersionConstraint {
+        any_of,
+        text: trimmed.to_string(),
+    })
 }
 
 impl FromStr for VersionConstraint {
@@ -134,7 +145,9 @@ fn parse_atom(atom: &str) -> Result<Vec<VersionSpecifier>, String> {
 }
 
 fn pep440(text: &str) -> Result<Vec<VersionSpecifier>, String> {
-    VersionSpecifier::from_str(text).map(|s| vec![s]).map_err(|e| e.to_string())
+    VersionSpecifier::from_str(text)
+        .map(|s| vec![s])
+        .map_err(|e| e.to_string())
 }
 
 fn release_of(text: &str) -> Result<(Version, Vec<u64>), String> {
@@ -184,17 +197,27 @@ mod tests {
     fn check(constraint: &str, inside: &[&str], outside: &[&str]) {
         let parsed = parse_poetry_constraint(constraint).unwrap();
         for v in inside {
-            assert!(parsed.contains(&v.parse().unwrap()), "{constraint} should contain {v}");
+            assert!(
+                parsed.contains(&v.parse().unwrap()),
+                "{constraint} should contain {v}"
+            );
         }
         for v in outside {
-            assert!(!parsed.contains(&v.parse().unwrap()), "{constraint} should not contain {v}");
+            assert!(
+                !parsed.contains(&v.parse().unwrap()),
+                "{constraint} should not contain {v}"
+            );
         }
     }
 
     #[test]
     fn real_constraints_from_poetry_locks() {
         check(">=3.8", &["3.8", "3.13.1"], &["3.7.17"]);
-        check(">=2.7, !=3.0.*, !=3.1.*, !=3.2.*", &["2.7.18", "3.3"], &["3.1.4"]);
+        check(
+            ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*",
+            &["2.7.18", "3.3"],
+            &["3.1.4"],
+        );
         check("<4.0,>=3.9", &["3.9", "3.13"], &["4.0", "3.8"]);
         check("^3.9", &["3.9.0", "3.13.9"], &["4.0", "3.8.20"]);
         check(">=1.22.4", &["2.2.6"], &["1.22.3"]);

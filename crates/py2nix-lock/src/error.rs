@@ -7,7 +7,9 @@ pub enum LockError {
     /// line, the column and a caret under the offending text.
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
-    #[error("unsupported `poetry.lock` lock-version `{0}`: py2nix reads lock-versions 1.x and 2.x")]
+    #[error(
+        "unsupported `poetry.lock` lock-version `{0}`: py2nix reads lock-versions 1.x and 2.x"
+    )]
     UnsupportedVersion(String),
     #[error("invalid lock-version `{0}`")]
     InvalidVersion(String),
@@ -21,6 +23,9 @@ pub enum LockError {
 
 impl LockError {
     pub(crate) fn package(package: impl Into<String>, message: impl Into<String>) -> Self {
-        LockError::Package { package: package.into(), message: message.into() }
+        LockError::Package {
+            package: package.into(),
+            message: message.into(),
+        }
     }
 }

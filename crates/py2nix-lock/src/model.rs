@@ -74,7 +74,9 @@ impl FileHash {
             .split_once(':')
             .ok_or_else(|| format!("hash `{text}` is not of the form `algorithm:hex`"))?;
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("hash `{text}` has a digest that is not hexadecimal"));
+            return Err(format!(
+                "hash `{text}` has a digest that is not hexadecimal"
+            ));
         }
         let expected_len = match algorithm {
             "sha256" => Some(64),
@@ -91,7 +93,10 @@ impl FileHash {
                 ));
             }
         }
-        Ok(FileHash { algorithm: algorithm.to_ascii_lowercase(), hex: hex.to_ascii_lowercase() })
+        Ok(FileHash {
+            algorithm: algorithm.to_ascii_lowercase(),
+            hex: hex.to_ascii_lowercase(),
+        })
     }
 }
 

@@ -89,7 +89,11 @@ pub(crate) struct DependencyTableWire {
 /// Reads a `poetry.lock` from its text.
 pub fn parse_poetry_lock(text: &str) -> Result<Lock, LockError> {
     let wire: PoetryLockWire = toml::from_str(text)?;
-    let lock_version = wire.metadata.lock_version.clone().unwrap_or_else(|| "1.0".to_string());
+    let lock_version = wire
+        .metadata
+        .lock_version
+        .clone()
+        .unwrap_or_else(|| "1.0".to_string());
     let mut warnings = Vec::new();
     check_lock_version(&lock_version, &mut warnings)?;
     let files_by_name: BTreeMap<PackageName, &Vec<FileWire>> = wire
@@ -110,7 +114,11 @@ pub fn parse_poetry_lock(text: &str) -> Result<Lock, LockError> {
         }
         packages.push(checked);
     }
-    Ok(Lock { lock_version, packages, warnings })
+    Ok(Lock {
+        lock_version,
+        packages,
+        warnings,
+    })
 }
 
 fn check_lock_version(version: &str, warnings: &mut Vec<String>) -> Result<(), LockError> {
@@ -145,13 +153,20 @@ fn convert_package(
     };
     let file_wires = match &wire.files {
         Some(files) => files.as_slice(),
-        None => files_by_name.get(&name).map(|f| f.as_slice()).unwrap_or_default(),
+        None => files_by_name
+            .get(&name)
+            .map(|f| f.as_slice())
+            .unwrap_or_default(),
     };
     let files = file_wires
         .iter()
         .map(|f| {
-            let hash = FileHash::parse(&f.hash).map_err(|e| fail(format!("file `{}`: {e}", f.file)))?;
-            Ok(LockedFile { filename: f.file.clone(), hash })
+            let hash =
+                FileHash::parse(&f.hash).map_err(|e| fail(format!("file `{}`: {e}", f.file)))?;
+            Ok(LockedFile {
+                filename: f.file.clone(),
+                hash,
+            })
         })
         .collect::<Result<Vec<_>, LockError>>()?;
     let mut dependencies = Vec::new();
@@ -159,16 +174,33 @@ fn convert_package(
         dependencies.extend(convert_dependency(dep_name, dep).map_err(fail)?);
     }
     let extras = convert_extras(&wire.extras).map_err(fail)?;
-    let marker = wire.markers.as_ref().map(package_marker).transpose().map_err(fail)?;
+    let marker = wire
+        .markers
+        .as_ref()
+        .map(package_marker)
+        .transpose()
+        .map_err(fail)?;
     let source = match &wire.source {
         None => PackageSource::DefaultIndex,
         Some(source) if matches!(source.kind.as_str(), "legacy" | "pypi") => PackageSource::Index {
             name: source.reference.clone().unwrap_or_default(),
             url: source.url.clone(),
         },
-        Some(source) => PackageSource::Unsupported { kind: source.kind.clone(), url: source.url.clone() },
+        Some(source) => PackageSource::Unsupported {
+            kind: source.kind.clone(),
+            url: source.url.clone(),
+        },
     };
-    Ok(LockedPackage { name, version, requires_python, marker, files, dependencies, extras, source })
+    Ok(LockedPackage {
+        name,
+        version,
+        requires_python,
+        marker,
+        files,
+        dependencies,
+        extras,
+        source,
+    })
 }
 
 /// The union of the group markers: the package is needed wherever any group needs it.
@@ -190,18 +222,26 @@ pub(crate) fn parse_marker(text: &str) -> Result<MarkerTree, String> {
 }
 
 /// Turns one `[package.dependencies]` (or `[tool.poetry.dependencies]`) entry into edges.
-pub(crate) fn convert_dependency(name: &str, wire: &DependencyWire) -> Result<Vec<Dependency>, String> {
+pub(crate) fn convert_dependency(
+    name: &str,
+    wire: &DependencyWire,
+) -> Result<Vec<Dependency>, String> {
     let package = PackageName::from_str(name).map_err(|e| format!("dependency `{name}`: {e}"))?;
     let tables: Vec<DependencyTableWire> = match wire {
         DependencyWire::Constraint(version) => {
-            vec![DependencyTableWire { version: Some(version.clone()), ..Default::default() }]
+            vec![DependencyTableWire {
+                version: Some(version.clone()),
+                ..Default::default()
+            }]
         }
         DependencyWire::Table(table) => vec![clone_table(table)],
         DependencyWire::Many(tables) => tables.iter().map(clone_table).collect(),
     };
     tables
         .iter()
-        .map(|table| convert_table(&package, table).map_err(|e| format!("dependency `{name}`: {e}")))
+        .map(|table| {
+            convert_table(&package, table).map_err(|e| format!("dependency `{name}`: {e}"))
+        })
         .collect()
 }
 
@@ -228,13 +268,24 @@ fn convert_table(name: &PackageName, table: &DependencyTableWire) -> Result<Depe
     if let Some(platform) = &table.platform {
         marker.and(parse_marker(&format!("sys_platform == {platform:?}"))?);
     }
-    let python = table.python.as_deref().map(parse_poetry_constraint).transpose()?;
+    let python = table
+        .python
+        .as_deref()
+        .map(parse_poetry_constraint)
+        .transpose()?;
     let extras = table
         .extras
         .iter()
         .map(|e| ExtraName::from_str(e).map_err(|err| format!("extra `{e}`: {err}")))
         .collect::<Result<_, _>>()?;
-    Ok(Dependency { name: name.clone(), version, marker, python, extras, optional: table.optional })
+    Ok(Dependency {
+        name: name.clone(),
+        version,
+        marker,
+        python,
+        extras,
+        optional: table.optional,
+    })
 }
 
 /// `[package.extras]` lists requirements such as `PySocks (>=1.5.6,!=1.5.7)` or
@@ -305,10 +356,18 @@ content-hash = "x"
         assert_eq!(requests.name.as_ref(), "requests");
         assert_eq!(requests.files.len(), 1);
         assert_eq!(requests.dependencies.len(), 4);
-        let socks = requests.dependencies.iter().find(|d| d.name.as_ref() == "pysocks").unwrap();
+        let socks = requests
+            .dependencies
+            .iter()
+            .find(|d| d.name.as_ref() == "pysocks")
+            .unwrap();
         assert!(socks.optional);
         assert!(!socks.version.contains(&"1.5.7".parse().unwrap()));
-        let numpy: Vec<_> = requests.dependencies.iter().filter(|d| d.name.as_ref() == "numpy").collect();
+        let numpy: Vec<_> = requests
+            .dependencies
+            .iter()
+            .filter(|d| d.name.as_ref() == "numpy")
+            .collect();
         assert_eq!(numpy.len(), 2);
         assert!(numpy[1].python.is_some());
         let socks_extra = &requests.extras[&ExtraName::from_str("socks").unwrap()];
@@ -347,14 +406,20 @@ Click = [
         assert_eq!(parse_poetry_lock(&newer).unwrap().warnings.len(), 1);
         let future = LOCK_2_1.replace("lock-version = \"2.1\"", "lock-version = \"3.0\"");
         let err = parse_poetry_lock(&future).unwrap_err().to_string();
-        assert_eq!(err, "unsupported `poetry.lock` lock-version `3.0`: py2nix reads lock-versions 1.x and 2.x");
+        assert_eq!(
+            err,
+            "unsupported `poetry.lock` lock-version `3.0`: py2nix reads lock-versions 1.x and 2.x"
+        );
     }
 
     #[test]
     fn truncated_toml_reports_line_and_column() {
         let cut = &LOCK_2_1[..LOCK_2_1.find("[package.extras]").unwrap() + 10];
         let err = parse_poetry_lock(cut).unwrap_err().to_string();
-        assert!(err.starts_with("TOML parse error at line 22, column 11"), "{err}");
+        assert!(
+            err.starts_with("TOML parse error at line 22, column 11"),
+            "{err}"
+        );
         assert!(err.contains("[package.e\n"), "{err}");
     }
 
@@ -362,13 +427,19 @@ Click = [
     fn bad_hash_names_the_package() {
         let bad = LOCK_2_1.replace("sha256:70761cfe", "sha256:zz761cfe");
         let err = parse_poetry_lock(&bad).unwrap_err().to_string();
-        assert!(err.starts_with("package `requests 2.32.3`: file `requests-2.32.3-py3-none-any.whl`"), "{err}");
+        assert!(
+            err.starts_with("package `requests 2.32.3`: file `requests-2.32.3-py3-none-any.whl`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn duplicate_packages_after_normalisation_fail() {
         let first = LOCK_2_1.split("[metadata]").next().unwrap();
-        let doubled = format!("{first}{}", LOCK_2_1.replace("name = \"Requests\"", "name = \"requests\""));
+        let doubled = format!(
+            "{first}{}",
+            LOCK_2_1.replace("name = \"Requests\"", "name = \"requests\"")
+        );
         let err = parse_poetry_lock(&doubled).unwrap_err().to_string();
         assert_eq!(err, "package `requests` 2.32.3 appears twice in the lock");
     }

@@ -69,7 +69,11 @@ pub fn parse_pyproject(text: &str) -> Result<Project, LockError> {
     let wire: PyprojectWire = toml::from_str(text)?;
     let poetry = wire.tool.as_ref().and_then(|tool| tool.poetry.as_ref());
     let mut project = Project::default();
-    let name = wire.project.as_ref().and_then(|p| p.name.as_deref()).or(poetry.and_then(|p| p.name.as_deref()));
+    let name = wire
+        .project
+        .as_ref()
+        .and_then(|p| p.name.as_deref())
+        .or(poetry.and_then(|p| p.name.as_deref()));
     project.name = name.and_then(|n| PackageName::from_str(n).ok());
 
     let mut poetry_main = Vec::new();
@@ -79,7 +83,10 @@ pub fn parse_pyproject(text: &str) -> Result<Project, LockError> {
                 project.requires_python = Some(python_constraint(dep)?);
                 continue;
             }
-            poetry_main.extend(convert_dependency(name, dep).map_err(project_error("[tool.poetry.dependencies]"))?);
+            poetry_main.extend(
+                convert_dependency(name, dep)
+                    .map_err(project_error("[tool.poetry.dependencies]"))?,
+            );
         }
         read_poetry_groups(poetry, &mut project)?;
         read_poetry_extras(poetry, &poetry_main, &mut project)?;
@@ -101,15 +108,25 @@ fn project_error(table: &'static str) -> impl Fn(String) -> LockError {
 fn python_constraint(dep: &DependencyWire) -> Result<VersionConstraint, LockError> {
     let text = match dep {
         DependencyWire::Constraint(text) => text.clone(),
-        _ => return Err(LockError::Project("[tool.poetry.dependencies]: `python` must be a version constraint string".into())),
+        _ => {
+            return Err(LockError::Project(
+                "[tool.poetry.dependencies]: `python` must be a version constraint string".into(),
+            ))
+        }
     };
     parse_poetry_constraint(&text).map_err(project_error("[tool.poetry.dependencies] python"))
 }
 
-fn read_pep621(pep621: &ProjectWire, poetry_main: Vec<Dependency>, project: &mut Project) -> Result<(), LockError> {
+fn read_pep621(
+    pep621: &ProjectWire,
+    poetry_main: Vec<Dependency>,
+    project: &mut Project,
+) -> Result<(), LockError> {
     if let Some(requires) = &pep621.requires_python {
-        project.requires_python =
-            Some(parse_poetry_constraint(requires).map_err(project_error("[project] requires-python"))?);
+        project.requires_python = Some(
+            parse_poetry_constraint(requires)
+                .map_err(project_error("[project] requires-python"))?,
+        );
     }
     project.dependencies = match &pep621.dependencies {
         Some(requirements) => requirements
@@ -121,8 +138,11 @@ fn read_pep621(pep621: &ProjectWire, poetry_main: Vec<Dependency>, project: &mut
         None => poetry_main.into_iter().filter(|d| !d.optional).collect(),
     };
     for (extra, requirements) in &pep621.optional_dependencies {
-        let extra_name = ExtraName::from_str(extra)
-            .map_err(|e| LockError::Project(format!("[project.optional-dependencies]: extra `{extra}`: {e}")))?;
+        let extra_name = ExtraName::from_str(extra).map_err(|e| {
+            LockError::Project(format!(
+                "[project.optional-dependencies]: extra `{extra}`: {e}"
+            ))
+        })?;
         let deps = requirements
             .iter()
             .map(|r| pep508_dependency(r))
@@ -135,9 +155,12 @@ fn read_pep621(pep621: &ProjectWire, poetry_main: Vec<Dependency>, project: &mut
 
 /// A PEP 508 requirement string as a dependency edge.
 pub(crate) fn pep508_dependency(text: &str) -> Result<Dependency, String> {
-    let requirement = Requirement::<VerbatimUrl>::from_str(text).map_err(|e| format!("invalid requirement `{text}`: {e}"))?;
+    let requirement = Requirement::<VerbatimUrl>::from_str(text)
+        .map_err(|e| format!("invalid requirement `{text}`: {e}"))?;
     let version = match requirement.version_or_url {
-        Some(VersionOrUrl::VersionSpecifier(specifiers)) => VersionConstraint::from_pep440(specifiers),
+        Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+            VersionConstraint::from_pep440(specifiers)
+        }
         _ => VersionConstraint::any(),
     };
     Ok(Dependency {
@@ -154,8 +177,9 @@ fn read_poetry_groups(poetry: &PoetryWire, project: &mut Project) -> Result<(), 
     let mut add = |group: &str, deps: &BTreeMap<String, DependencyWire>| -> Result<(), LockError> {
         let entry = project.groups.entry(normalize_group(group)).or_default();
         for (name, dep) in deps {
-            let converted = convert_dependency(name, dep)
-                .map_err(|e| LockError::Project(format!("[tool.poetry.group.{group}.dependencies]: {e}")))?;
+            let converted = convert_dependency(name, dep).map_err(|e| {
+                LockError::Project(format!("[tool.poetry.group.{group}.dependencies]: {e}"))
+            })?;
             entry.extend(converted);
         }
         Ok(())
@@ -169,15 +193,25 @@ fn read_poetry_groups(poetry: &PoetryWire, project: &mut Project) -> Result<(), 
     Ok(())
 }
 
-fn read_poetry_extras(poetry: &PoetryWire, poetry_main: &[Dependency], project: &mut Project) -> Result<(), LockError> {
+fn read_poetry_extras(
+    poetry: &PoetryWire,
+    poetry_main: &[Dependency],
+    project: &mut Project,
+) -> Result<(), LockError> {
     for (extra, names) in &poetry.extras {
-        let extra_name = ExtraName::from_str(extra)
-            .map_err(|e| LockError::Project(format!("[tool.poetry.extras]: extra `{extra}`: {e}")))?;
+        let extra_name = ExtraName::from_str(extra).map_err(|e| {
+            LockError::Project(format!("[tool.poetry.extras]: extra `{extra}`: {e}"))
+        })?;
         let mut deps = Vec::new();
         for name in names {
-            let package = PackageName::from_str(name)
-                .map_err(|e| LockError::Project(format!("[tool.poetry.extras] {extra}: `{name}`: {e}")))?;
-            let matching: Vec<_> = poetry_main.iter().filter(|d| d.name == package).cloned().collect();
+            let package = PackageName::from_str(name).map_err(|e| {
+                LockError::Project(format!("[tool.poetry.extras] {extra}: `{name}`: {e}"))
+            })?;
+            let matching: Vec<_> = poetry_main
+                .iter()
+                .filter(|d| d.name == package)
+                .cloned()
+                .collect();
             if matching.is_empty() {
                 return Err(LockError::Project(format!(
                     "[tool.poetry.extras] {extra}: `{name}` is not in [tool.poetry.dependencies]"
@@ -193,9 +227,14 @@ fn read_poetry_extras(poetry: &PoetryWire, poetry_main: &[Dependency], project: 
     Ok(())
 }
 
-fn read_dependency_groups(groups: &BTreeMap<String, Vec<GroupEntryWire>>, project: &mut Project) -> Result<(), LockError> {
-    let normalized: BTreeMap<String, &Vec<GroupEntryWire>> =
-        groups.iter().map(|(name, entries)| (normalize_group(name), entries)).collect();
+fn read_dependency_groups(
+    groups: &BTreeMap<String, Vec<GroupEntryWire>>,
+    project: &mut Project,
+) -> Result<(), LockError> {
+    let normalized: BTreeMap<String, &Vec<GroupEntryWire>> = groups
+        .iter()
+        .map(|(name, entries)| (normalize_group(name), entries))
+        .collect();
     for name in normalized.keys() {
         let mut deps = Vec::new();
         expand_group(name, &normalized, &mut BTreeSet::new(), &mut deps)?;
@@ -210,17 +249,22 @@ fn expand_group(
     visiting: &mut BTreeSet<String>,
     out: &mut Vec<Dependency>,
 ) -> Result<(), LockError> {
-    let entries = groups
-        .get(name)
-        .ok_or_else(|| LockError::Project(format!("[dependency-groups]: included group `{name}` does not exist")))?;
+    let entries = groups.get(name).ok_or_else(|| {
+        LockError::Project(format!(
+            "[dependency-groups]: included group `{name}` does not exist"
+        ))
+    })?;
     if !visiting.insert(name.to_string()) {
-        return Err(LockError::Project(format!("[dependency-groups]: group `{name}` includes itself")));
+        return Err(LockError::Project(format!(
+            "[dependency-groups]: group `{name}` includes itself"
+        )));
     }
     for entry in entries.iter() {
         match entry {
-            GroupEntryWire::Requirement(text) => {
-                out.push(pep508_dependency(text).map_err(|e| LockError::Project(format!("[dependency-groups] {name}: {e}")))?)
-            }
+            GroupEntryWire::Requirement(text) => out.push(
+                pep508_dependency(text)
+                    .map_err(|e| LockError::Project(format!("[dependency-groups] {name}: {e}")))?,
+            ),
             GroupEntryWire::Include { include_group } => {
                 expand_group(&normalize_group(include_group), groups, visiting, out)?
             }
@@ -273,10 +317,22 @@ pytest = "^8"
         )
         .unwrap();
         assert_eq!(project.name.unwrap().as_ref(), "app");
-        assert!(project.requires_python.unwrap().contains(&"3.12".parse().unwrap()));
-        let main: Vec<_> = project.dependencies.iter().map(|d| d.name.to_string()).collect();
+        assert!(project
+            .requires_python
+            .unwrap()
+            .contains(&"3.12".parse().unwrap()));
+        let main: Vec<_> = project
+            .dependencies
+            .iter()
+            .map(|d| d.name.to_string())
+            .collect();
         assert_eq!(main, ["flask", "win"]);
-        assert_eq!(project.extras[&ExtraName::from_str("pdf").unwrap()][0].name.as_ref(), "reportlab");
+        assert_eq!(
+            project.extras[&ExtraName::from_str("pdf").unwrap()][0]
+                .name
+                .as_ref(),
+            "reportlab"
+        );
         assert_eq!(project.groups.keys().collect::<Vec<_>>(), ["dev", "test"]);
     }
 
@@ -297,15 +353,20 @@ lint = ["ruff"]
         )
         .unwrap();
         assert_eq!(project.dependencies.len(), 2);
-        let dev: Vec<_> = project.groups["dev"].iter().map(|d| d.name.to_string()).collect();
+        let dev: Vec<_> = project.groups["dev"]
+            .iter()
+            .map(|d| d.name.to_string())
+            .collect();
         assert_eq!(dev, ["pytest", "ruff"]);
     }
 
     #[test]
     fn group_include_cycles_are_errors() {
-        let err = parse_pyproject("[dependency-groups]\na = [{include-group = \"b\"}]\nb = [{include-group = \"a\"}]\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse_pyproject(
+            "[dependency-groups]\na = [{include-group = \"b\"}]\nb = [{include-group = \"a\"}]\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(err, "[dependency-groups]: group `a` includes itself");
     }
 }

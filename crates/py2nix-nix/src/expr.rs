@@ -21,6 +21,8 @@ pub enum NixError {
     NotAnInteger(String),
     #[error("the attribute `{0}` appears twice in one attribute set")]
     DuplicateAttribute(String),
+    #[error("the generated Nix does not parse: {0}")]
+    Unparsable(String),
 }
 
 impl Expr {
@@ -40,9 +42,12 @@ impl Expr {
                 None => return Err(NixError::NotAnInteger(n.to_string())),
             },
             serde_json::Value::String(s) => Expr::Str(s.clone()),
-            serde_json::Value::Array(items) => {
-                Expr::List(items.iter().map(Expr::from_json).collect::<Result<_, _>>()?)
-            }
+            serde_json::Value::Array(items) => Expr::List(
+                items
+                    .iter()
+                    .map(Expr::from_json)
+                    .collect::<Result<_, _>>()?,
+            ),
             serde_json::Value::Object(map) => Expr::Attrs(
                 map.iter()
                     .map(|(k, v)| Ok((k.clone(), Expr::from_json(v)?)))
@@ -53,8 +58,14 @@ impl Expr {
 
     /// Prints the expression as Nix source, indented by two spaces per level.
     pub fn to_nix(&self) -> Result<String, NixError> {
+        self.to_nix_indented(0)
+    }
+
+    /// Prints the expression as if it stood `depth` levels deep (nested lines are indented
+    /// further; the first line is not).
+    pub fn to_nix_indented(&self, depth: usize) -> Result<String, NixError> {
         let mut out = String::new();
-        crate::print::write_expr(&mut out, self, 0)?;
+        crate::print::write_expr(&mut out, self, depth)?;
         Ok(out)
     }
 }

@@ -6,6 +6,8 @@
 
 mod expr;
 mod print;
+mod python_nix;
 
 pub use expr::{Expr, NixError};
 pub use print::{attr_name, escape_string, is_identifier};
+pub use python_nix::{render_python_nix, GENERATED_MARKER, PYTHON_LOGIC};

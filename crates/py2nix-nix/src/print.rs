@@ -188,11 +188,11 @@ mod tests {
 
     #[test]
     fn duplicate_attributes_are_refused() {
-        let attrs = Expr::Attrs(vec![
-            ("a".into(), Expr::Null),
-            ("a".into(), Expr::Null),
-        ]);
-        assert_eq!(attrs.to_nix(), Err(NixError::DuplicateAttribute("a".into())));
+        let attrs = Expr::Attrs(vec![("a".into(), Expr::Null), ("a".into(), Expr::Null)]);
+        assert_eq!(
+            attrs.to_nix(),
+            Err(NixError::DuplicateAttribute("a".into()))
+        );
     }
 
     #[test]

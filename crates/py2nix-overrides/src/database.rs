@@ -51,7 +51,10 @@ pub enum OverrideError {
 }
 
 fn file_error(path: &str, message: impl Into<String>) -> OverrideError {
-    OverrideError::File { path: path.to_string(), message: message.into() }
+    OverrideError::File {
+        path: path.to_string(),
+        message: message.into(),
+    }
 }
 
 /// The loaded database: normalised package name to its rules, in file order.
@@ -86,17 +89,23 @@ impl OverrideDb {
             }
         }
         if let Some((name, _)) = directories.iter().find(|(_, has_file)| !**has_file) {
-            return Err(file_error(&format!("{}/{name}", shard(name)), "directory has no override.toml"));
+            return Err(file_error(
+                &format!("{}/{name}", shard(name)),
+                "directory has no override.toml",
+            ));
         }
         Ok(OverrideDb { packages })
     }
 
     /// The rule for `name` (PEP 503 normalised) at `version`, if any.
     pub fn lookup(&self, name: &str, version: &Version) -> Option<&Rule> {
-        self.packages.get(name)?.iter().find(|rule| match &rule.versions {
-            Some(specifiers) => specifiers.contains(version),
-            None => true,
-        })
+        self.packages
+            .get(name)?
+            .iter()
+            .find(|rule| match &rule.versions {
+                Some(specifiers) => specifiers.contains(version),
+                None => true,
+            })
     }
 
     /// Whether the database has an entry for `name` at all.
@@ -116,7 +125,9 @@ impl OverrideDb {
 
     /// Every entry, by package name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[Rule])> {
-        self.packages.iter().map(|(name, rules)| (name.as_str(), rules.as_slice()))
+        self.packages
+            .iter()
+            .map(|(name, rules)| (name.as_str(), rules.as_slice()))
     }
 }
 
@@ -131,31 +142,49 @@ fn check_location(path: &str) -> Result<(String, String), OverrideError> {
         return Err(file_error(path, "files belong in `<shard>/<package>/`"));
     };
     if !is_normalized(name) {
-        return Err(file_error(path, format!("directory `{name}` is not a PEP 503 normalised name")));
+        return Err(file_error(
+            path,
+            format!("directory `{name}` is not a PEP 503 normalised name"),
+        ));
     }
     if *shard_dir != shard(name) {
-        return Err(file_error(path, format!("`{name}` belongs in shard `{}`", shard(name))));
+        return Err(file_error(
+            path,
+            format!("`{name}` belongs in shard `{}`", shard(name)),
+        ));
     }
     Ok((name.to_string(), file.to_string()))
 }
 
 fn is_normalized(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--")
 }
 
 fn parse_rules(path: &str, text: &str) -> Result<Vec<Rule>, OverrideError> {
-    let wire: OverrideFileWire = toml::from_str(text).map_err(|e| file_error(path, e.to_string()))?;
+    let wire: OverrideFileWire =
+        toml::from_str(text).map_err(|e| file_error(path, e.to_string()))?;
     if wire.schema_version != SCHEMA_VERSION {
-        return Err(file_error(path, format!("schema-version {} is not {SCHEMA_VERSION}", wire.schema_version)));
+        return Err(file_error(
+            path,
+            format!(
+                "schema-version {} is not {SCHEMA_VERSION}",
+                wire.schema_version
+            ),
+        ));
     }
     if wire.rule.is_empty() {
         return Err(file_error(path, "no [[rule]]"));
     }
-    wire.rule.into_iter().map(|rule| convert_rule(path, rule)).collect()
+    wire.rule
+        .into_iter()
+        .map(|rule| convert_rule(path, rule))
+        .collect()
 }
 
 fn convert_rule(path: &str, wire: RuleWire) -> Result<Rule, OverrideError> {
@@ -167,12 +196,18 @@ fn convert_rule(path: &str, wire: RuleWire) -> Result<Rule, OverrideError> {
         .map_err(|e| file_error(path, format!("versions: {e}")))?;
     for name in &wire.build_system {
         if !is_normalized(name) {
-            return Err(file_error(path, format!("build-system `{name}` is not a normalised package name")));
+            return Err(file_error(
+                path,
+                format!("build-system `{name}` is not a normalised package name"),
+            ));
         }
     }
     for attr in wire.native_build_inputs.iter().chain(&wire.build_inputs) {
         if !is_attribute_path(attr) {
-            return Err(file_error(path, format!("`{attr}` is not a nixpkgs attribute path")));
+            return Err(file_error(
+                path,
+                format!("`{attr}` is not a nixpkgs attribute path"),
+            ));
         }
     }
     Ok(Rule {
@@ -218,23 +253,46 @@ build-system = ["setuptools", "wheel"]
     }
 
     fn layout_error(path: &str, text: &str) -> String {
-        OverrideDb::from_files([(path, text)]).unwrap_err().to_string()
+        OverrideDb::from_files([(path, text)])
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn layout_mistakes_are_named() {
-        assert_eq!(layout_error("pl/pillow/override.toml", PILLOW), "`overrides/pl/pillow/override.toml`: `pillow` belongs in shard `pi`");
+        assert_eq!(
+            layout_error("pl/pillow/override.toml", PILLOW),
+            "`overrides/pl/pillow/override.toml`: `pillow` belongs in shard `pi`"
+        );
         assert_eq!(layout_error("Pi/Pillow/override.toml", PILLOW), "`overrides/Pi/Pillow/override.toml`: directory `Pillow` is not a PEP 503 normalised name");
-        assert_eq!(layout_error("pillow.toml", PILLOW), "`overrides/pillow.toml`: files belong in `<shard>/<package>/`");
-        assert_eq!(layout_error("pi/pillow/fix.patch", ""), "`overrides/pi/pillow`: directory has no override.toml");
+        assert_eq!(
+            layout_error("pillow.toml", PILLOW),
+            "`overrides/pillow.toml`: files belong in `<shard>/<package>/`"
+        );
+        assert_eq!(
+            layout_error("pi/pillow/fix.patch", ""),
+            "`overrides/pi/pillow`: directory has no override.toml"
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
-        let unknown = layout_error("pi/pillow/override.toml", "schema-version = 1\n[[rule]]\nbuild_inputs = []\n");
-        assert!(unknown.contains("unknown field `build_inputs`"), "{unknown}");
-        let attr = layout_error("pi/pillow/override.toml", "schema-version = 1\n[[rule]]\nbuild-inputs = [\"${x}\"]\n");
-        assert!(attr.ends_with("`${x}` is not a nixpkgs attribute path"), "{attr}");
+        let unknown = layout_error(
+            "pi/pillow/override.toml",
+            "schema-version = 1\n[[rule]]\nbuild_inputs = []\n",
+        );
+        assert!(
+            unknown.contains("unknown field `build_inputs`"),
+            "{unknown}"
+        );
+        let attr = layout_error(
+            "pi/pillow/override.toml",
+            "schema-version = 1\n[[rule]]\nbuild-inputs = [\"${x}\"]\n",
+        );
+        assert!(
+            attr.ends_with("`${x}` is not a nixpkgs attribute path"),
+            "{attr}"
+        );
         let schema = layout_error("pi/pillow/override.toml", "schema-version = 2\n[[rule]]\n");
         assert!(schema.ends_with("schema-version 2 is not 1"), "{schema}");
     }

@@ -96,7 +96,11 @@ pub fn resolve_targets(
     control: &FormatControl,
 ) -> Result<Vec<TargetResolution>, PlanError> {
     let roots = crate::resolve::root_dependencies(project, selection)?;
-    let root_extras: Vec<_> = if selection.all_extras { project.extras.keys().cloned().collect() } else { selection.extras.clone() };
+    let root_extras: Vec<_> = if selection.all_extras {
+        project.extras.keys().cloned().collect()
+    } else {
+        selection.extras.clone()
+    };
     let mut resolutions = Vec::new();
     let mut errors = Vec::new();
     for target in targets {
@@ -106,7 +110,11 @@ pub fn resolve_targets(
         for (name, selected) in &closure.packages {
             let package = &lock.packages[selected.lock_index];
             if let PackageSource::Unsupported { kind, url } = &package.source {
-                errors.push(PlanError::UnsupportedSource { package: name.to_string(), kind: kind.clone(), url: url.clone() });
+                errors.push(PlanError::UnsupportedSource {
+                    package: name.to_string(),
+                    kind: kind.clone(),
+                    url: url.clone(),
+                });
                 continue;
             }
             match choose_file(package, &tags, control, target) {
@@ -116,7 +124,11 @@ pub fn resolve_targets(
                 Err(error) => errors.push(error),
             }
         }
-        resolutions.push(TargetResolution { target: target.clone(), closure, files });
+        resolutions.push(TargetResolution {
+            target: target.clone(),
+            closure,
+            files,
+        });
     }
     match PlanError::collect(errors) {
         Some(error) => Err(error),
@@ -133,7 +145,10 @@ pub struct IndexedFile {
 }
 
 /// Every chosen file, once, with its package: what must be looked up on an index.
-pub fn chosen_files<'a>(lock: &'a Lock, resolutions: &[TargetResolution]) -> Vec<(&'a LockedPackage, &'a LockedFile)> {
+pub fn chosen_files<'a>(
+    lock: &'a Lock,
+    resolutions: &[TargetResolution],
+) -> Vec<(&'a LockedPackage, &'a LockedFile)> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for resolution in resolutions {
@@ -164,9 +179,13 @@ pub fn assemble_plan(
         let mut packages = BTreeMap::new();
         for (name, selected) in &resolution.closure.packages {
             let package = &lock.packages[selected.lock_index];
-            let Some(&(file_index, kind)) = resolution.files.get(name) else { continue };
+            let Some(&(file_index, kind)) = resolution.files.get(name) else {
+                continue;
+            };
             let file = &package.files[file_index];
-            let src = match lookup(package, file).and_then(|indexed| source_plan(package, file, kind, indexed)) {
+            let src = match lookup(package, file)
+                .and_then(|indexed| source_plan(package, file, kind, indexed))
+            {
                 Ok(src) => src,
                 Err(error) => {
                     errors.push(error);
@@ -176,8 +195,15 @@ pub fn assemble_plan(
             let mut plan = PackagePlan {
                 version: package.version.to_string(),
                 src,
-                dependencies: selected.dependencies.iter().map(ToString::to_string).collect(),
-                cycle_breaks: breaks.get(name).map(|b| b.iter().map(ToString::to_string).collect()).unwrap_or_default(),
+                dependencies: selected
+                    .dependencies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                cycle_breaks: breaks
+                    .get(name)
+                    .map(|b| b.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
                 extras: selected.extras.iter().map(ToString::to_string).collect(),
                 build_system: Vec::new(),
                 native_build_inputs: Vec::new(),
@@ -198,7 +224,12 @@ pub fn assemble_plan(
                 python: target.python.short(),
                 python_full_version: target.python.full(),
                 platform: BTreeMap::from([(baseline_kind.to_string(), baseline)]),
-                roots: resolution.closure.roots.iter().map(ToString::to_string).collect(),
+                roots: resolution
+                    .closure
+                    .roots
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
                 packages,
             },
         );
@@ -206,7 +237,11 @@ pub fn assemble_plan(
     if let Some(error) = PlanError::collect(errors) {
         return Err(error);
     }
-    Ok(Plan { schema: PLAN_SCHEMA, generator: generator.to_string(), targets })
+    Ok(Plan {
+        schema: PLAN_SCHEMA,
+        generator: generator.to_string(),
+        targets,
+    })
 }
 
 fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, overrides: &OverrideDb) {
@@ -251,12 +286,26 @@ fn source_plan(
     let hash = match lock_hash.algorithm.as_str() {
         "sha256" | "sha512" => sri(lock_hash),
         _ => match &indexed.sha256 {
-            Some(hex) => sri(&FileHash { algorithm: "sha256".into(), hex: hex.clone() }),
-            None => Err(format!("the lock's {} hash cannot be checked by Nix and the index gives no sha256", lock_hash.algorithm)),
+            Some(hex) => sri(&FileHash {
+                algorithm: "sha256".into(),
+                hex: hex.clone(),
+            }),
+            None => Err(format!(
+                "the lock's {} hash cannot be checked by Nix and the index gives no sha256",
+                lock_hash.algorithm
+            )),
         },
     }
-    .map_err(|message| PlanError::Source { package: package.name.to_string(), message })?;
-    Ok(SourcePlan { kind, filename: file.filename.clone(), url: indexed.url, hash })
+    .map_err(|message| PlanError::Source {
+        package: package.name.to_string(),
+        message,
+    })?;
+    Ok(SourcePlan {
+        kind,
+        filename: file.filename.clone(),
+        url: indexed.url,
+        hash,
+    })
 }
 
 /// `sha256:<hex>` as an SRI hash, `sha256-<base64>`.
@@ -267,5 +316,9 @@ fn source_plan(
 /// ```
 pub fn sri(hash: &FileHash) -> Result<String, String> {
     let bytes = hex::decode(&hash.hex).map_err(|e| format!("hash `{}`: {e}", hash.hex))?;
-    Ok(format!("{}-{}", hash.algorithm, base64::engine::general_purpose::STANDARD.encode(bytes)))
+    Ok(format!(
+        "{}-{}",
+        hash.algorithm,
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }

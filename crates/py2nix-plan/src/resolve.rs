@@ -34,37 +34,67 @@ pub struct ClosurePackage {
 }
 
 /// The root edges the selection asks for, checked against the project.
-pub fn root_dependencies(project: &Project, selection: &Selection) -> Result<Vec<Dependency>, PlanError> {
+pub fn root_dependencies(
+    project: &Project,
+    selection: &Selection,
+) -> Result<Vec<Dependency>, PlanError> {
     let mut roots = project.dependencies.clone();
     let groups: Vec<String> = if selection.all_groups {
         project.groups.keys().cloned().collect()
     } else {
-        selection.groups.iter().map(|g| py2nix_lock::normalize_group(g)).collect()
+        selection
+            .groups
+            .iter()
+            .map(|g| py2nix_lock::normalize_group(g))
+            .collect()
     };
     for group in &groups {
-        let deps = project.groups.get(group).ok_or_else(|| PlanError::Request(unknown("group", group, project.groups.keys())))?;
+        let deps = project
+            .groups
+            .get(group)
+            .ok_or_else(|| PlanError::Request(unknown("group", group, project.groups.keys())))?;
         roots.extend(deps.iter().cloned());
     }
-    let extras: Vec<ExtraName> =
-        if selection.all_extras { project.extras.keys().cloned().collect() } else { selection.extras.clone() };
+    let extras: Vec<ExtraName> = if selection.all_extras {
+        project.extras.keys().cloned().collect()
+    } else {
+        selection.extras.clone()
+    };
     for extra in &extras {
         let deps = project.extras.get(extra).ok_or_else(|| {
-            PlanError::Request(unknown("extra", extra.as_ref(), project.extras.keys().map(|e| e.as_ref())))
+            PlanError::Request(unknown(
+                "extra",
+                extra.as_ref(),
+                project.extras.keys().map(|e| e.as_ref()),
+            ))
         })?;
         roots.extend(deps.iter().cloned());
     }
     expand_self_references(project, roots)
 }
 
-fn unknown<'a>(kind: &str, name: &str, known: impl Iterator<Item = impl AsRef<str> + 'a>) -> String {
+fn unknown<'a>(
+    kind: &str,
+    name: &str,
+    known: impl Iterator<Item = impl AsRef<str> + 'a>,
+) -> String {
     let known: Vec<String> = known.map(|k| k.as_ref().to_string()).collect();
-    let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
     format!("the project has no {kind} `{name}` (it has: {known})")
 }
 
 /// `myproject[extra]` inside the project's own extras or groups stands for that extra's edges.
-fn expand_self_references(project: &Project, roots: Vec<Dependency>) -> Result<Vec<Dependency>, PlanError> {
-    let Some(own_name) = &project.name else { return Ok(roots) };
+fn expand_self_references(
+    project: &Project,
+    roots: Vec<Dependency>,
+) -> Result<Vec<Dependency>, PlanError> {
+    let Some(own_name) = &project.name else {
+        return Ok(roots);
+    };
     let mut out = Vec::new();
     let mut queue: VecDeque<Dependency> = roots.into();
     let mut expanded = BTreeSet::new();
@@ -76,7 +106,9 @@ fn expand_self_references(project: &Project, roots: Vec<Dependency>) -> Result<V
         for extra in &dep.extras {
             if expanded.insert(extra.clone()) {
                 let deps = project.extras.get(extra).ok_or_else(|| {
-                    PlanError::Request(format!("the project refers to its own extra `{extra}`, which it does not define"))
+                    PlanError::Request(format!(
+                        "the project refers to its own extra `{extra}`, which it does not define"
+                    ))
                 })?;
                 queue.extend(deps.iter().cloned());
             }
@@ -126,11 +158,19 @@ pub fn walk_closure(
     while let Some(name) = queue.pop_front() {
         walk.expand(&name, &mut queue)?;
     }
-    Ok(Closure { roots: root_names, packages: walk.packages })
+    Ok(Closure {
+        roots: root_names,
+        packages: walk.packages,
+    })
 }
 
 impl<'a> Walk<'a> {
-    fn edge_applies(&self, dep: &Dependency, extras: &[ExtraName], parent: Option<&LockedPackage>) -> bool {
+    fn edge_applies(
+        &self,
+        dep: &Dependency,
+        extras: &[ExtraName],
+        parent: Option<&LockedPackage>,
+    ) -> bool {
         if let Some(python) = &dep.python {
             if !python.contains(&self.target.python.full_version()) {
                 return false;
@@ -138,7 +178,12 @@ impl<'a> Walk<'a> {
         }
         if dep.optional {
             let Some(parent) = parent else { return false };
-            let wanted = extras.iter().any(|extra| parent.extras.get(extra).is_some_and(|names| names.contains(&dep.name)));
+            let wanted = extras.iter().any(|extra| {
+                parent
+                    .extras
+                    .get(extra)
+                    .is_some_and(|names| names.contains(&dep.name))
+            });
             if !wanted {
                 return false;
             }
@@ -148,14 +193,23 @@ impl<'a> Walk<'a> {
 
     /// Selects the locked version for an active edge and queues the package when it or its
     /// extras are new.
-    fn add(&mut self, dep: &Dependency, from: &str, queue: &mut VecDeque<PackageName>) -> Result<(), PlanError> {
+    fn add(
+        &mut self,
+        dep: &Dependency,
+        from: &str,
+        queue: &mut VecDeque<PackageName>,
+    ) -> Result<(), PlanError> {
         let index = self.choose_version(dep, from)?;
         let entry = self.packages.entry(dep.name.clone());
         let mut changed = false;
         let package = match entry {
             std::collections::btree_map::Entry::Vacant(vacant) => {
                 changed = true;
-                vacant.insert(ClosurePackage { lock_index: index, extras: BTreeSet::new(), dependencies: BTreeSet::new() })
+                vacant.insert(ClosurePackage {
+                    lock_index: index,
+                    extras: BTreeSet::new(),
+                    dependencies: BTreeSet::new(),
+                })
             }
             std::collections::btree_map::Entry::Occupied(occupied) => occupied.into_mut(),
         };
@@ -168,8 +222,14 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    fn expand(&mut self, name: &PackageName, queue: &mut VecDeque<PackageName>) -> Result<(), PlanError> {
-        let Some(selected) = self.packages.get(name) else { return Ok(()) };
+    fn expand(
+        &mut self,
+        name: &PackageName,
+        queue: &mut VecDeque<PackageName>,
+    ) -> Result<(), PlanError> {
+        let Some(selected) = self.packages.get(name) else {
+            return Ok(());
+        };
         let locked = &self.lock.packages[selected.lock_index];
         let extras: Vec<ExtraName> = selected.extras.iter().cloned().collect();
         let from = format!("{} {}", locked.name, locked.version);
@@ -191,10 +251,13 @@ impl<'a> Walk<'a> {
     /// constraint and supports the target's Python; the lock's own markers and then the
     /// highest version break ties. A version chosen earlier is kept while it fits.
     fn choose_version(&self, dep: &Dependency, from: &str) -> Result<usize, PlanError> {
-        let all = self.by_name.get(&dep.name).ok_or_else(|| PlanError::MissingPackage {
-            package: dep.name.to_string(),
-            from: from.to_string(),
-        })?;
+        let all = self
+            .by_name
+            .get(&dep.name)
+            .ok_or_else(|| PlanError::MissingPackage {
+                package: dep.name.to_string(),
+                from: from.to_string(),
+            })?;
         let python = self.target.python.full_version();
         let fitting: Vec<usize> = all
             .iter()
@@ -220,18 +283,32 @@ impl<'a> Walk<'a> {
         let marked: Vec<usize> = fitting
             .iter()
             .copied()
-            .filter(|&i| self.lock.packages[i].marker.as_ref().is_none_or(|m| m.evaluate(&self.env, &self.root_extras)))
+            .filter(|&i| {
+                self.lock.packages[i]
+                    .marker
+                    .as_ref()
+                    .is_none_or(|m| m.evaluate(&self.env, &self.root_extras))
+            })
             .collect();
         let pool = if marked.is_empty() { &fitting } else { &marked };
-        pool.iter().copied().max_by(|&a, &b| self.lock.packages[a].version.cmp(&self.lock.packages[b].version)).ok_or_else(
-            || PlanError::NoMatchingVersion {
+        pool.iter()
+            .copied()
+            .max_by(|&a, &b| {
+                self.lock.packages[a]
+                    .version
+                    .cmp(&self.lock.packages[b].version)
+            })
+            .ok_or_else(|| PlanError::NoMatchingVersion {
                 package: dep.name.to_string(),
                 constraint: dep.version.to_string(),
                 from: from.to_string(),
                 target: self.target.describe(),
-                locked: all.iter().map(|&i| self.lock.packages[i].version.to_string()).collect::<Vec<_>>().join(", "),
-            },
-        )
+                locked: all
+                    .iter()
+                    .map(|&i| self.lock.packages[i].version.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 }
 
@@ -264,7 +341,10 @@ pub fn cycle_breaks(closure: &Closure) -> BTreeMap<PackageName, BTreeSet<Package
                 }
                 Some(child) => match state.get(child) {
                     Some(State::Open) => {
-                        breaks.entry(node.clone()).or_default().insert(child.clone());
+                        breaks
+                            .entry(node.clone())
+                            .or_default()
+                            .insert(child.clone());
                     }
                     Some(State::Done) => {}
                     None => {
@@ -280,5 +360,9 @@ pub fn cycle_breaks(closure: &Closure) -> BTreeMap<PackageName, BTreeSet<Package
 
 /// A package's dependencies, reversed so that popping visits them in name order.
 fn children<'a>(closure: &'a Closure, name: &PackageName) -> Vec<&'a PackageName> {
-    closure.packages.get(name).map(|p| p.dependencies.iter().rev().collect()).unwrap_or_default()
+    closure
+        .packages
+        .get(name)
+        .map(|p| p.dependencies.iter().rev().collect())
+        .unwrap_or_default()
 }

@@ -75,13 +75,17 @@ fn apply(value: &str, target: &mut Scope, other: &mut Scope) -> Result<(), PlanE
     for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match item {
             ":all:" => {
-                *target = Scope { all: true, names: BTreeSet::new() };
+                *target = Scope {
+                    all: true,
+                    names: BTreeSet::new(),
+                };
                 *other = Scope::default();
             }
             ":none:" => *target = Scope::default(),
             name => {
-                let name = PackageName::from_str(name)
-                    .map_err(|e| PlanError::Request(format!("`{name}` in --no-binary/--only-binary: {e}")))?;
+                let name = PackageName::from_str(name).map_err(|e| {
+                    PlanError::Request(format!("`{name}` in --no-binary/--only-binary: {e}"))
+                })?;
                 other.names.remove(&name);
                 target.names.insert(name);
             }
@@ -93,7 +97,9 @@ fn apply(value: &str, target: &mut Scope, other: &mut Scope) -> Result<(), PlanE
 const SDIST_SUFFIXES: [&str; 6] = [".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"];
 
 fn sdist_stem(filename: &str) -> Option<&str> {
-    SDIST_SUFFIXES.iter().find_map(|suffix| filename.strip_suffix(suffix))
+    SDIST_SUFFIXES
+        .iter()
+        .find_map(|suffix| filename.strip_suffix(suffix))
 }
 
 /// The version a file's name says it has, where it can be read.
@@ -102,7 +108,8 @@ fn filename_version(filename: &str) -> Option<Version> {
         return Some(wheel.version);
     }
     let stem = sdist_stem(filename)?;
-    stem.match_indices('-').find_map(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
+    stem.match_indices('-')
+        .find_map(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
 }
 
 /// Picks the file `target` installs for `package`: the index of the file in
@@ -114,14 +121,26 @@ pub fn choose_file(
     target: &Target,
 ) -> Result<(usize, SourceKind), PlanError> {
     // Lock-version 1.x lists the files of every locked version of a name together.
-    let own = |file: &LockedFile| filename_version(&file.filename).is_none_or(|v| v == package.version);
-    let candidates: Vec<(usize, &LockedFile)> = package.files.iter().enumerate().filter(|(_, f)| own(f)).collect();
+    let own =
+        |file: &LockedFile| filename_version(&file.filename).is_none_or(|v| v == package.version);
+    let candidates: Vec<(usize, &LockedFile)> = package
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| own(f))
+        .collect();
     let wheels_allowed = control.wheels_allowed(&package.name);
     let sdists_allowed = control.sdists_allowed(&package.name);
     if wheels_allowed {
         let best = candidates
             .iter()
-            .filter_map(|(i, f)| Some((tags.rank(&WheelFilename::parse(&f.filename)?)?, &f.filename, *i)))
+            .filter_map(|(i, f)| {
+                Some((
+                    tags.rank(&WheelFilename::parse(&f.filename)?)?,
+                    &f.filename,
+                    *i,
+                ))
+            })
             .min();
         if let Some((_, _, index)) = best {
             return Ok((index, SourceKind::Wheel));
@@ -131,7 +150,9 @@ pub fn choose_file(
         let sdist = candidates
             .iter()
             .filter_map(|(i, f)| {
-                let preference = SDIST_SUFFIXES.iter().position(|s| f.filename.ends_with(s))?;
+                let preference = SDIST_SUFFIXES
+                    .iter()
+                    .position(|s| f.filename.ends_with(s))?;
                 Some((preference, &f.filename, *i))
             })
             .min();
@@ -160,8 +181,14 @@ mod tests {
 
     #[test]
     fn sdist_versions_are_read_from_names_with_dashes() {
-        assert_eq!(filename_version("python-dateutil-2.9.0.post0.tar.gz"), Some("2.9.0.post0".parse().unwrap()));
-        assert_eq!(filename_version("flask-3.1.0-py3-none-any.whl"), Some("3.1.0".parse().unwrap()));
+        assert_eq!(
+            filename_version("python-dateutil-2.9.0.post0.tar.gz"),
+            Some("2.9.0.post0".parse().unwrap())
+        );
+        assert_eq!(
+            filename_version("flask-3.1.0-py3-none-any.whl"),
+            Some("3.1.0".parse().unwrap())
+        );
         assert_eq!(filename_version("weird.exe"), None);
     }
 

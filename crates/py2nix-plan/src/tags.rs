@@ -35,7 +35,9 @@ impl WheelFilename {
         let parts: Vec<&str> = stem.split('-').collect();
         let (name, version, build, tags) = match parts.as_slice() {
             [name, version, py, abi, plat] => (name, version, None, [py, abi, plat]),
-            [name, version, build, py, abi, plat] => (name, version, Some(build.to_string()), [py, abi, plat]),
+            [name, version, build, py, abi, plat] => {
+                (name, version, Some(build.to_string()), [py, abi, plat])
+            }
             _ => return None,
         };
         let split = |tag: &str| tag.split('.').map(str::to_string).collect::<Vec<_>>();
@@ -52,7 +54,9 @@ impl WheelFilename {
     fn tags(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.python_tags.iter().flat_map(move |py| {
             self.abi_tags.iter().flat_map(move |abi| {
-                self.platform_tags.iter().map(move |plat| (py.as_str(), abi.as_str(), plat.as_str()))
+                self.platform_tags
+                    .iter()
+                    .map(move |plat| (py.as_str(), abi.as_str(), plat.as_str()))
             })
         })
     }
@@ -101,7 +105,10 @@ impl TagPriorities {
     pub fn rank(&self, wheel: &WheelFilename) -> Option<usize> {
         wheel
             .tags()
-            .filter_map(|(py, abi, plat)| self.rank.get(&(py.to_string(), abi.to_string(), plat.to_string())))
+            .filter_map(|(py, abi, plat)| {
+                self.rank
+                    .get(&(py.to_string(), abi.to_string(), plat.to_string()))
+            })
             .min()
             .copied()
     }
@@ -118,7 +125,9 @@ fn generic_python_tags(minor: u64) -> Vec<String> {
 pub fn platform_tags(target: &Target) -> Vec<String> {
     let arch = target.system.machine();
     match target.system {
-        NixSystem::X86_64Linux | NixSystem::Aarch64Linux => linux_platforms(arch, target.linux_libc),
+        NixSystem::X86_64Linux | NixSystem::Aarch64Linux => {
+            linux_platforms(arch, target.linux_libc)
+        }
         NixSystem::X86_64Darwin | NixSystem::Aarch64Darwin => mac_platforms(arch, target.macos),
     }
 }
@@ -189,7 +198,11 @@ fn mac_platforms(arch: &str, (major, minor): (u16, u16)) -> Vec<String> {
         }
         // macOS 11 and later run binaries built for 10.x: all formats on Intel, universal2 on Apple silicon.
         for m in (4..=16).rev() {
-            let formats = if arch == "x86_64" { mac_binary_formats(10, m, arch) } else { vec!["universal2"] };
+            let formats = if arch == "x86_64" {
+                mac_binary_formats(10, m, arch)
+            } else {
+                vec!["universal2"]
+            };
             push(10, m, formats);
         }
     }
@@ -212,15 +225,31 @@ mod tests {
     #[test]
     fn linux_prefers_specific_over_generic() {
         let t = target(NixSystem::X86_64Linux, 11);
-        let specific = rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
+        let specific = rank(
+            &t,
+            "numpy-2.2.6-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        )
+        .unwrap();
         let newer_glibc = rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_28_x86_64.whl").unwrap();
         let abi3 = rank(&t, "cryptography-44-cp39-abi3-manylinux_2_28_x86_64.whl").unwrap();
         let pure = rank(&t, "flask-3.1.0-py3-none-any.whl").unwrap();
         assert!(newer_glibc < specific && specific < abi3 && abi3 < pure);
-        assert_eq!(rank(&t, "numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl"), None);
-        assert_eq!(rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_41_x86_64.whl"), None);
-        assert_eq!(rank(&t, "numpy-2.2.6-cp311-cp311-musllinux_1_2_x86_64.whl"), None);
-        assert_eq!(rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_17_aarch64.whl"), None);
+        assert_eq!(
+            rank(&t, "numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl"),
+            None
+        );
+        assert_eq!(
+            rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_41_x86_64.whl"),
+            None
+        );
+        assert_eq!(
+            rank(&t, "numpy-2.2.6-cp311-cp311-musllinux_1_2_x86_64.whl"),
+            None
+        );
+        assert_eq!(
+            rank(&t, "numpy-2.2.6-cp311-cp311-manylinux_2_17_aarch64.whl"),
+            None
+        );
         assert!(rank(&t, "x-1-cp311-cp311-manylinux1_x86_64.whl").is_some());
         assert!(rank(&t, "x-1-py2.py3-none-any.whl").is_some());
         assert_eq!(rank(&t, "x-1-py2-none-any.whl"), None);

@@ -18,8 +18,12 @@ pub enum NixSystem {
 
 impl NixSystem {
     /// All supported systems, the default set of targets.
-    pub const ALL: [NixSystem; 4] =
-        [NixSystem::X86_64Linux, NixSystem::Aarch64Linux, NixSystem::X86_64Darwin, NixSystem::Aarch64Darwin];
+    pub const ALL: [NixSystem; 4] = [
+        NixSystem::X86_64Linux,
+        NixSystem::Aarch64Linux,
+        NixSystem::X86_64Darwin,
+        NixSystem::Aarch64Darwin,
+    ];
 
     /// The Nix system string, e.g. `x86_64-linux`.
     pub fn as_str(self) -> &'static str {
@@ -88,7 +92,11 @@ fn default_patch(minor: u64) -> u64 {
 
 impl PythonVersion {
     pub fn new(minor: u64) -> Self {
-        PythonVersion { major: 3, minor, patch: default_patch(minor) }
+        PythonVersion {
+            major: 3,
+            minor,
+            patch: default_patch(minor),
+        }
     }
 
     /// `3.11`, the form Nix's `python.pythonVersion` has.
@@ -109,10 +117,17 @@ impl FromStr for PythonVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("invalid Python version `{s}`; expected `3.X` or `3.X.Y`");
-        let parts: Vec<u64> = s.split('.').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+        let parts: Vec<u64> = s
+            .split('.')
+            .map(|p| p.parse().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?;
         match parts.as_slice() {
             [3, minor] => Ok(PythonVersion::new(*minor)),
-            [3, minor, patch] => Ok(PythonVersion { major: 3, minor: *minor, patch: *patch }),
+            [3, minor, patch] => Ok(PythonVersion {
+                major: 3,
+                minor: *minor,
+                patch: *patch,
+            }),
             _ => Err(bad()),
         }
     }
@@ -126,7 +141,10 @@ pub enum LinuxLibc {
 }
 
 /// glibc 2.40 is what nixpkgs has shipped since its 24.11 release.
-pub const DEFAULT_GLIBC: LinuxLibc = LinuxLibc::Glibc { major: 2, minor: 40 };
+pub const DEFAULT_GLIBC: LinuxLibc = LinuxLibc::Glibc {
+    major: 2,
+    minor: 40,
+};
 /// macOS 11.0 is the oldest deployment target nixpkgs supports on both Darwin systems.
 pub const DEFAULT_MACOS: (u16, u16) = (11, 0);
 
@@ -141,12 +159,20 @@ pub struct Target {
 
 impl Target {
     pub fn new(system: NixSystem, python: PythonVersion) -> Self {
-        Target { system, python, linux_libc: DEFAULT_GLIBC, macos: DEFAULT_MACOS }
+        Target {
+            system,
+            python,
+            linux_libc: DEFAULT_GLIBC,
+            macos: DEFAULT_MACOS,
+        }
     }
 
     /// The key of this target in the plan, e.g. `x86_64-linux-cp311`.
     pub fn id(&self) -> String {
-        format!("{}-cp{}{}", self.system, self.python.major, self.python.minor)
+        format!(
+            "{}-cp{}{}",
+            self.system, self.python.major, self.python.minor
+        )
     }
 
     /// A short human name, e.g. `x86_64-linux/3.11`.
@@ -205,7 +231,10 @@ mod tests {
         )
         .unwrap();
         assert!(yes.evaluate(&env, &[]));
-        let no = pep508_rs::MarkerTree::from_str("platform_system == 'Windows' or python_version < '3.11'").unwrap();
+        let no = pep508_rs::MarkerTree::from_str(
+            "platform_system == 'Windows' or python_version < '3.11'",
+        )
+        .unwrap();
         assert!(!no.evaluate(&env, &[]));
         assert_eq!(target.id(), "aarch64-darwin-cp311");
     }
