@@ -43,7 +43,8 @@
 #     fallback for a project without a build-system table), without
 #     checking the versions of the build requirements against nixpkgs';
 #   - `native-build-inputs` and `build-inputs` are dotted attribute paths
-#     into pkgs ("xorg.libxcb");
+#     into pkgs ("xorg.libxcb"); a path naming a list of packages (as
+#     "pythonManylinuxPackages.manylinux2014" does) contributes each of them;
 #   - runtime `dependencies` are the plan's, minus `cycle-breaks`, taken
 #     from the same package set (a fixed point, so dependents get the very
 #     derivations of `packages`); a package with cycle breaks skips the
@@ -145,6 +146,11 @@ let
       + (if path == "" then "" else " (${where} has no attribute '${result.missing}')")
       + ". Use a nixpkgs that has it, or change the package's override and regenerate.");
 
+  # Resolve input paths; a path naming a list of packages
+  # ("pythonManylinuxPackages.manylinux2014") contributes all of them.
+  inputs = resolve: paths:
+    builtins.concatMap (path: let value = resolve path; in if isList value then value else [ value ]) paths;
+
   # ---------------------------------------------------------------- packages
 
   mkPackage = final: pname: spec:
@@ -177,8 +183,8 @@ let
           name = srcName;
         };
         dependencies = map dependency dependencyNames;
-        nativeBuildInputs = map (fromPkgs "native build input") (spec.native-build-inputs or [ ]);
-        buildInputs = map (fromPkgs "build input") (spec.build-inputs or [ ]);
+        nativeBuildInputs = inputs (fromPkgs "native build input") (spec.native-build-inputs or [ ]);
+        buildInputs = inputs (fromPkgs "build input") (spec.build-inputs or [ ]);
         doCheck = false;
       }
       # A version the store refuses in a name ("1!2.0") would break the

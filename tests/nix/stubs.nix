@@ -169,6 +169,9 @@ let
     zlib = mkPkg "zlib";
     libjpeg = mkPkg "libjpeg";
     openssl = mkPkg "openssl";
+    autoPatchelfHook = mkPkg "autoPatchelfHook";
+    # In nixpkgs, each attribute here is a list of packages.
+    pythonManylinuxPackages.manylinux2014 = [ (mkPkg "glibc") (mkPkg "libstdcxx") ];
     xorg = {
       libxcb = mkPkg "libxcb";
       # Forcing this would be a bug: nothing asks for it.

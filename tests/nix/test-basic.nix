@@ -40,6 +40,13 @@ let
             native-build-inputs = [ "pkg-config" ];
             build-inputs = [ "libjpeg" "zlib" "xorg.libxcb" ];
           };
+          numpy = {
+            version = "2.2.6";
+            src = wheel "numpy-2.2.6-cp311-cp311-manylinux_2_17_x86_64.whl";
+            dependencies = [ ];
+            native-build-inputs = [ "autoPatchelfHook" ];
+            build-inputs = [ "pythonManylinuxPackages.manylinux2014" "zlib" ];
+          };
           legacy = {
             version = "0.9";
             src = sdist "legacy-0.9.zip";
@@ -72,7 +79,7 @@ in
   selects-target = { expr = r.targetId; expected = "x86_64-linux-3.11"; };
   package-names = {
     expr = builtins.attrNames p;
-    expected = [ "click" "flask" "legacy" "markupsafe" "pillow" ];
+    expected = [ "click" "flask" "legacy" "markupsafe" "numpy" "pillow" ];
   };
   everything-evaluates = { expr = h.forceAll r; expected = true; };
 
@@ -95,7 +102,11 @@ in
   };
   wheel-keeps-the-hooks-unpack-phase = { expr = p.flask.args ? unpackPhase; expected = false; };
   wheel-no-build-system = { expr = p.flask.args.build-system or [ ]; expected = [ ]; };
-  no-tests = { expr = map (x: x.args.doCheck) (builtins.attrValues p); expected = [ false false false false false ]; };
+  no-tests = { expr = map (x: x.args.doCheck) (builtins.attrValues p); expected = [ false false false false false false ]; };
+  input-lists-are-spliced = {
+    expr = [ (names p.numpy.args.nativeBuildInputs) (names p.numpy.args.buildInputs) ];
+    expected = [ [ "autoPatchelfHook" ] [ "glibc" "libstdcxx" "zlib" ] ];
+  };
 
   dependencies-are-the-plan-packages = {
     expr = outPaths p.flask.args.dependencies;
@@ -149,11 +160,11 @@ in
   roots-are-the-packages = { expr = outPaths r.roots; expected = [ p.flask.outPath p.pillow.outPath ]; };
   env-holds-every-package = {
     expr = r.env.extraLibs;
-    expected = [ "click" "flask" "legacy" "markupsafe" "pillow" ];
+    expected = [ "click" "flask" "legacy" "markupsafe" "numpy" "pillow" ];
   };
   env-closure = {
     expr = builtins.attrNames r.env.closure;
-    expected = [ "click" "flask" "legacy" "markupsafe" "pillow" ];
+    expected = [ "click" "flask" "legacy" "markupsafe" "numpy" "pillow" ];
   };
   python-is-python3 = { expr = r.python.pythonModuleId; expected = "cpython-3.11-x86_64-linux"; };
 

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::resolve::{cycle_breaks, walk_closure, Closure, Selection};
 use crate::select::{choose_file, FormatControl, SourceKind};
-use crate::tags::TagPriorities;
-use crate::target::Target;
+use crate::tags::{TagPriorities, WheelFilename};
+use crate::target::{LinuxLibc, Target};
 use crate::PlanError;
 
 /// The version of the plan's JSON schema; see docs/plan-schema.md.
@@ -210,8 +210,9 @@ pub fn assemble_plan(
                 build_inputs: Vec::new(),
                 warnings: Vec::new(),
             };
-            if kind == SourceKind::Sdist {
-                apply_overrides(&mut plan, package, overrides);
+            match kind {
+                SourceKind::Sdist => apply_overrides(&mut plan, package, overrides),
+                SourceKind::Wheel => add_binary_wheel_inputs(&mut plan, &resolution.target, &file.filename),
             }
             packages.insert(name.to_string(), plan);
         }
@@ -242,6 +243,22 @@ pub fn assemble_plan(
         generator: generator.to_string(),
         targets,
     })
+}
+
+/// A Linux wheel with compiled code links against libraries the manylinux policy lets it
+/// assume; on Nix, autoPatchelfHook points it at nixpkgs' copies of them.
+fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename: &str) {
+    if !target.system.is_linux() {
+        return;
+    }
+    let Some(wheel) = WheelFilename::parse(filename) else { return };
+    if wheel.platform_tags.iter().all(|tag| tag == "any") {
+        return;
+    }
+    plan.native_build_inputs.push("autoPatchelfHook".to_string());
+    if matches!(target.linux_libc, LinuxLibc::Glibc { .. }) {
+        plan.build_inputs.push("pythonManylinuxPackages.manylinux2014".to_string());
+    }
 }
 
 fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, overrides: &OverrideDb) {
