@@ -78,7 +78,8 @@ impl OverrideDb {
         let mut directories = BTreeMap::new();
         for (path, text) in files {
             let path = path.as_ref().replace('\\', "/");
-            if path == "README.md" {
+            // Documentation beside the entries (README.md, NIXPKGS-ATTRIBUTES.md).
+            if !path.contains('/') && path.ends_with(".md") {
                 continue;
             }
             let (name, file) = check_location(&path)?;

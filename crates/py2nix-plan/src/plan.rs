@@ -212,7 +212,9 @@ pub fn assemble_plan(
             };
             match kind {
                 SourceKind::Sdist => apply_overrides(&mut plan, package, overrides),
-                SourceKind::Wheel => add_binary_wheel_inputs(&mut plan, &resolution.target, &file.filename),
+                SourceKind::Wheel => {
+                    add_binary_wheel_inputs(&mut plan, &resolution.target, &file.filename)
+                }
             }
             packages.insert(name.to_string(), plan);
         }
@@ -251,13 +253,17 @@ fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename: &s
     if !target.system.is_linux() {
         return;
     }
-    let Some(wheel) = WheelFilename::parse(filename) else { return };
+    let Some(wheel) = WheelFilename::parse(filename) else {
+        return;
+    };
     if wheel.platform_tags.iter().all(|tag| tag == "any") {
         return;
     }
-    plan.native_build_inputs.push("autoPatchelfHook".to_string());
+    plan.native_build_inputs
+        .push("autoPatchelfHook".to_string());
     if matches!(target.linux_libc, LinuxLibc::Glibc { .. }) {
-        plan.build_inputs.push("pythonManylinuxPackages.manylinux2014".to_string());
+        plan.build_inputs
+            .push("pythonManylinuxPackages.manylinux2014".to_string());
     }
 }
 

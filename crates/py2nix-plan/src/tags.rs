@@ -273,12 +273,19 @@ mod tests {
 
     #[test]
     fn macos_baselines() {
-        let arm = target(NixSystem::Aarch64Darwin, 11);
+        let mut arm = target(NixSystem::Aarch64Darwin, 11);
+        arm.macos = (11, 0);
         assert!(rank(&arm, "x-1-cp311-cp311-macosx_11_0_arm64.whl").is_some());
         assert!(rank(&arm, "x-1-cp311-cp311-macosx_10_9_universal2.whl").is_some());
         assert_eq!(rank(&arm, "x-1-cp311-cp311-macosx_10_9_x86_64.whl"), None);
         assert_eq!(rank(&arm, "x-1-cp311-cp311-macosx_14_0_arm64.whl"), None);
         let intel = target(NixSystem::X86_64Darwin, 11);
+        assert!(rank(&intel, "x-1-cp311-cp311-macosx_14_0_x86_64.whl").is_some());
+        assert!(rank(
+            &target(NixSystem::Aarch64Darwin, 11),
+            "x-1-cp311-cp311-macosx_14_0_arm64.whl"
+        )
+        .is_some());
         let native = rank(&intel, "x-1-cp311-cp311-macosx_10_9_x86_64.whl").unwrap();
         let universal = rank(&intel, "x-1-cp311-cp311-macosx_10_9_universal2.whl").unwrap();
         assert!(native < universal);

@@ -145,8 +145,9 @@ pub const DEFAULT_GLIBC: LinuxLibc = LinuxLibc::Glibc {
     major: 2,
     minor: 40,
 };
-/// macOS 11.0 is the oldest deployment target nixpkgs supports on both Darwin systems.
-pub const DEFAULT_MACOS: (u16, u16) = (11, 0);
+/// macOS 14 (Sonoma) is the oldest macOS Apple still supports; wheels built for it run on
+/// every supported Mac. `--macos` lowers it for older machines.
+pub const DEFAULT_MACOS: (u16, u16) = (14, 0);
 
 /// One thing to plan for.
 #[derive(Debug, Clone, PartialEq, Eq)]

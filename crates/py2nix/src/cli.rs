@@ -117,7 +117,7 @@ pub struct LockArgs {
     #[arg(long, value_name = "X.Y")]
     pub musl: Option<String>,
 
-    /// The macOS version Darwin wheels must be compatible with. [default: 11.0]
+    /// The macOS version Darwin wheels must be compatible with. [default: 14.0]
     #[arg(long, value_name = "X.Y")]
     pub macos: Option<String>,
 }

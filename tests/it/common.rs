@@ -1,0 +1,216 @@
+//! Shared helpers: paths, a Simple API server on loopback, running py2nix, running Nix.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("fixtures/poetry").join(name)
+}
+
+/// Every Poetry fixture's directory name, sorted.
+pub fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("fixtures/poetry"))
+        .expect("fixtures/poetry")
+        .flatten()
+        .filter(|e| e.path().join("poetry.lock").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// How the test index answers.
+#[derive(Clone)]
+pub enum Mode {
+    /// The recorded PEP 503 HTML pages.
+    Html,
+    /// The same pages as PEP 691 JSON, when the client asks for JSON.
+    Json,
+    /// HTML, but the sha256 of this file is replaced by a wrong one.
+    WrongHash(String),
+}
+
+/// A Simple API server on 127.0.0.1 serving `fixtures/index/simple/<name>/index.html`.
+pub struct IndexServer {
+    pub url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+impl IndexServer {
+    pub fn start(mode: Mode) -> IndexServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let url = format!("http://{}/simple/", listener.local_addr().expect("address"));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        let pages = repo_root().join("fixtures/index/simple");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let pages = pages.clone();
+                let mode = mode.clone();
+                std::thread::spawn(move || serve(stream, &pages, &mode));
+            }
+        });
+        IndexServer { url, requests }
+    }
+
+    /// How many connections the server has answered.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut accept = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("accept:") {
+            accept = value.trim().to_string();
+        }
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    let name = path.trim_start_matches("/simple/").trim_end_matches('/');
+    let file = pages.join(name).join("index.html");
+    let (status, content_type, body) = match std::fs::read_to_string(&file) {
+        Ok(html) if !name.contains("..") && !name.is_empty() => {
+            let page_url = format!("http://127.0.0.1{path}");
+            match mode {
+                Mode::Json if accept.contains("application/vnd.pypi.simple.v1+json") => (
+                    "200 OK",
+                    "application/vnd.pypi.simple.v1+json",
+                    to_json(&html, &page_url),
+                ),
+                Mode::WrongHash(filename) => ("200 OK", "text/html", wrong_hash(&html, filename)),
+                _ => ("200 OK", "text/html", html),
+            }
+        }
+        _ => ("404 Not Found", "text/plain", "not found".to_string()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = reader.read(&mut [0; 0]);
+}
+
+fn to_json(html: &str, page_url: &str) -> String {
+    let page = py2nix_index::parse_html(html, page_url).expect("recorded page parses");
+    let files: Vec<serde_json::Value> = page
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "filename": f.filename,
+                "url": f.url,
+                "hashes": f.sha256.as_ref().map(|h| serde_json::json!({"sha256": h})).unwrap_or(serde_json::json!({})),
+                "requires-python": f.requires_python,
+                "yanked": f.yanked,
+            })
+        })
+        .collect();
+    serde_json::json!({"meta": {"api-version": "1.1"}, "name": "x", "files": files}).to_string()
+}
+
+fn wrong_hash(html: &str, filename: &str) -> String {
+    html.lines()
+        .map(|line| {
+            if line.contains(&format!(">{filename}<")) {
+                let at = line.find("#sha256=").expect("anchor has a hash") + "#sha256=".len();
+                format!("{}{}{}", &line[..at], "0".repeat(64), &line[at + 64..])
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs py2nix with the index pointed at `server` and a cache in `cache`.
+pub fn py2nix(args: &[&str], server: &IndexServer, cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_py2nix"))
+        .args(args)
+        .env("PY2NIX_INDEX_URL", &server.url)
+        .env("PY2NIX_CACHE_DIR", cache)
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .expect("run py2nix")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "py2nix failed ({:?}):\n{}",
+        output.status,
+        stderr(output)
+    );
+    stdout(output)
+}
+
+/// The standard test targets of the fixtures.
+pub const TWO_TARGETS: [&str; 8] = [
+    "--system",
+    "x86_64-linux",
+    "--system",
+    "aarch64-darwin",
+    "--python",
+    "3.11",
+    "--python",
+    "3.13",
+];
+
+/// Extra selection flags a fixture is planned with, so each exercises what it was made for.
+pub fn selection_args(name: &str) -> Vec<&'static str> {
+    match name {
+        "groups" => vec!["--group", "dev", "--group", "docs", "--extra", "pretty"],
+        "pep735-groups" => vec!["--group", "dev"],
+        "markers-extras" => vec!["--all-extras"],
+        _ => vec![],
+    }
+}
+
+/// Runs a Nix command; panics with a hint when Nix is missing.
+pub fn nix(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .env(
+            "NIX_CONFIG",
+            "build-users-group =\nsandbox = false\nexperimental-features = nix-command flakes",
+        )
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run `{program}` ({e}); install Debian's nix-bin (see .ci/run)")
+        })
+}

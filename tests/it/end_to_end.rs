@@ -1,0 +1,136 @@
+//! pip as a real builder: the x86_64-linux / CPython 3.11 plan is downloaded from its URLs,
+//! hash-checked, installed with `pip install --no-deps` into a fresh venv, `pip check`ed,
+//! and its top-level modules imported.
+
+use std::process::Command;
+
+use base64_decode::sri_to_hex;
+
+use crate::common::{fixture, ok, py2nix, IndexServer, Mode};
+
+mod base64_decode {
+    /// `sha256-<base64>` as lower-case hex; written here independently of py2nix's own code.
+    pub fn sri_to_hex(sri: &str) -> String {
+        let b64 = sri.strip_prefix("sha256-").expect("a sha256 SRI hash");
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits: u32 = 0;
+        let mut count = 0;
+        let mut bytes = Vec::new();
+        for c in b64.bytes().filter(|&c| c != b'=') {
+            let value = ALPHABET.iter().position(|&a| a == c).expect("base64 digit") as u32;
+            bits = (bits << 6) | value;
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                bytes.push((bits >> count) as u8);
+                bits &= (1 << count) - 1;
+            }
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn python311() -> Option<String> {
+    for candidate in ["python3.11", "python3"] {
+        let output = Command::new(candidate).args(["-c", "import sys, platform; print(sys.version_info[:2] == (3, 11) and platform.machine() == 'x86_64' and sys.platform == 'linux')"]).output();
+        if let Ok(output) = output {
+            if String::from_utf8_lossy(&output.stdout).trim() == "True" {
+                return Some(candidate.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn install_and_import(fixture_name: &str, modules: &[&str]) {
+    let python = python311()
+        .expect("these end-to-end tests need CPython 3.11 on x86_64 Linux (python3.11 or python3)");
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = fixture(fixture_name);
+    let json = ok(&py2nix(
+        &[
+            "lock",
+            dir.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.11",
+        ],
+        &server,
+        cache.path(),
+    ));
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON plan");
+    let packages = plan["targets"]["x86_64-linux-cp311"]["packages"]
+        .as_object()
+        .expect("packages");
+    let work = tempfile::tempdir().expect("tempdir");
+    // pip downloads each file from the planned URL and refuses it unless its sha256 matches.
+    let requirements: String = packages
+        .iter()
+        .map(|(name, package)| {
+            let src = &package["src"];
+            assert_eq!(
+                src["kind"], "wheel",
+                "{name}: the plan for this target should use wheels"
+            );
+            format!(
+                "{name} @ {} --hash=sha256:{}\n",
+                src["url"].as_str().expect("url"),
+                sri_to_hex(src["hash"].as_str().expect("hash"))
+            )
+        })
+        .collect();
+    let requirements_path = work.path().join("requirements.txt");
+    std::fs::write(&requirements_path, requirements).expect("write requirements");
+    let venv = work.path().join("venv");
+    run(Command::new(&python).args(["-m", "venv"]).arg(&venv));
+    let venv_python = venv.join("bin/python");
+    run(Command::new(&venv_python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-cache-dir",
+            "--no-index",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+            "-r",
+        ])
+        .arg(&requirements_path)
+        .env_remove("PIP_FIND_LINKS"));
+    run(Command::new(&venv_python).args(["-m", "pip", "check"]));
+    let imports = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    run(Command::new(&venv_python).args(["-c", &imports]));
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().expect("start command");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_flask_app_installs_and_imports() {
+    install_and_import("flask-pillow", &["flask", "PIL.Image", "requests"]);
+}
+
+#[test]
+fn the_data_science_stack_installs_and_imports() {
+    install_and_import(
+        "data-science",
+        &["numpy", "scipy.linalg", "pandas", "matplotlib.pyplot"],
+    );
+}

@@ -1,0 +1,193 @@
+//! What real Nix can check: every python.nix parses, its plan is the JSON plan, the package
+//! set evaluates against stand-ins for nixpkgs, and planned files download with their hashes.
+
+use std::path::Path;
+
+use crate::common::{
+    fixture, fixture_names, nix, ok, py2nix, repo_root, selection_args, IndexServer, Mode,
+    TWO_TARGETS,
+};
+
+fn write_plan_files(
+    name: &str,
+    server: &IndexServer,
+    cache: &Path,
+    dir: &Path,
+) -> (std::path::PathBuf, serde_json::Value) {
+    let fixture_dir = fixture(name);
+    let nix_path = dir.join(format!("{name}.nix"));
+    let mut args = vec![
+        "lock",
+        fixture_dir.to_str().expect("utf-8"),
+        "-o",
+        nix_path.to_str().expect("utf-8"),
+    ];
+    args.extend(TWO_TARGETS);
+    args.extend(selection_args(name));
+    ok(&py2nix(&args, server, cache));
+    let mut json_args = args.clone();
+    json_args.splice(2..4, ["--format", "json"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&py2nix(&json_args, server, cache))).expect("JSON plan");
+    (nix_path, json)
+}
+
+fn eval_json(expression: &str) -> serde_json::Value {
+    let output = nix(
+        "nix-instantiate",
+        &[
+            "--eval",
+            "--strict",
+            "--json",
+            "--readonly-mode",
+            "--expr",
+            expression,
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "nix-instantiate failed for {expression}:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("nix printed JSON")
+}
+
+#[test]
+fn every_python_nix_parses_and_its_plan_equals_the_json_plan() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    for name in fixture_names() {
+        let (nix_path, json) = write_plan_files(&name, &server, cache.path(), out.path());
+        let parse = nix(
+            "nix-instantiate",
+            &["--parse", nix_path.to_str().expect("utf-8")],
+        );
+        assert!(
+            parse.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&parse.stderr)
+        );
+        let plan = eval_json(&format!(
+            "let f = import {}; in (f (builtins.mapAttrs (_: _: throw \"plan must not need arguments\") (builtins.functionArgs f))).plan",
+            nix_path.display()
+        ));
+        assert_eq!(
+            plan, json,
+            "{name}: the python.nix plan differs from the JSON plan"
+        );
+    }
+}
+
+/// The whole package set and environment of every fixture evaluate (no infinite recursion on
+/// the cyclic lock), with every dependency edge either propagated or cut.
+#[test]
+fn package_sets_evaluate_with_stand_ins_for_nixpkgs() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let stubs = repo_root().join("tests/nix");
+    for name in fixture_names() {
+        let (nix_path, json) = write_plan_files(&name, &server, cache.path(), out.path());
+        for (system, python, id) in [
+            ("x86_64-linux", "3.11", "x86_64-linux-cp311"),
+            ("aarch64-darwin", "3.13", "aarch64-darwin-cp313"),
+        ] {
+            let Some(target) = json["targets"].get(id) else {
+                continue;
+            };
+            let result = eval_json(&format!(
+                "let s = import {stubs}/stubs.nix {{ system = \"{system}\"; pythonVersion = \"{python}\"; }};
+                     r = import {file} s.args; h = import {stubs}/lib.nix;
+                 in {{ forced = h.forceAll r; env = r.env.extraLibs; }}",
+                stubs = stubs.display(),
+                file = nix_path.display()
+            ));
+            assert_eq!(result["forced"], true, "{name} {id}");
+            let mut expected: Vec<String> = target["packages"]
+                .as_object()
+                .expect("packages")
+                .keys()
+                .cloned()
+                .collect();
+            expected.sort();
+            let mut env: Vec<String> = result["env"]
+                .as_array()
+                .expect("env")
+                .iter()
+                .map(|v| v.as_str().expect("name").to_string())
+                .collect();
+            env.sort();
+            assert_eq!(
+                env, expected,
+                "{name} {id}: the environment must hold every package of the target"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_nix_logic_unit_tests_pass() {
+    let output = std::process::Command::new("bash")
+        .arg(repo_root().join("tests/nix/run.sh"))
+        .output()
+        .expect("run tests/nix/run.sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "tests/nix/run.sh failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+/// Real downloads through Nix's own fetcher: the planned URL and SRI hash are what Nix accepts,
+/// and a wrong hash is refused.
+#[test]
+fn planned_files_fetch_with_builtins_fetchurl() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let (_, json) = write_plan_files("flask-pillow", &server, cache.path(), out.path());
+    let packages = &json["targets"]["x86_64-linux-cp311"]["packages"];
+    for name in ["blinker", "itsdangerous", "click"] {
+        let src = &packages[name]["src"];
+        let (url, hash) = (
+            src["url"].as_str().expect("url"),
+            src["hash"].as_str().expect("hash"),
+        );
+        let output = nix(
+            "nix-instantiate",
+            &[
+                "--eval",
+                "--json",
+                "--expr",
+                &format!("builtins.fetchurl {{ url = \"{url}\"; sha256 = \"{hash}\"; }}"),
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let path: String = serde_json::from_slice(&output.stdout).expect("a store path");
+        assert!(Path::new(&path).exists(), "{path}");
+    }
+    let src = &packages["blinker"]["src"];
+    let wrong = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let url = src["url"].as_str().expect("url");
+    let output = nix(
+        "nix-instantiate",
+        &[
+            "--eval",
+            "--expr",
+            &format!("builtins.fetchurl {{ url = \"{url}?refetch\"; sha256 = \"{wrong}\"; }}"),
+        ],
+    );
+    assert!(!output.status.success(), "a wrong hash must be refused");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("hash mismatch"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
