@@ -134,3 +134,9 @@ fn the_data_science_stack_installs_and_imports() {
         &["numpy", "scipy.linalg", "pandas", "matplotlib.pyplot"],
     );
 }
+
+/// The lock with a dependency cycle (sphinx <-> sphinxcontrib-applehelp) installs whole.
+#[test]
+fn the_cyclic_lock_installs_and_imports() {
+    install_and_import("cycle", &["sphinx", "sphinxcontrib.applehelp"]);
+}

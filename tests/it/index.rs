@@ -115,3 +115,38 @@ fn output_files_are_written_whole_and_foreign_files_are_kept() {
         .collect();
     assert_eq!(names, ["python.nix"]);
 }
+
+/// A package whose lock entry names its own source is looked up there, not on the default index.
+#[test]
+fn a_source_named_by_the_lock_is_used_for_its_package() {
+    let default_index = IndexServer::start(Mode::Html);
+    let private_index = IndexServer::start(Mode::Html);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = fixture("flask-pillow");
+    std::fs::copy(
+        original.join("pyproject.toml"),
+        dir.path().join("pyproject.toml"),
+    )
+    .expect("copy");
+    let lock = std::fs::read_to_string(original.join("poetry.lock")).expect("lock");
+    let source = format!(
+        "[package.source]\ntype = \"legacy\"\nurl = \"{}\"\nreference = \"private\"\n\n",
+        private_index.url
+    );
+    let at = lock.find("[[package]]\nname = \"click\"").expect("click");
+    let next = at + lock[at..].find("\n[[package]]").expect("next package") + 1;
+    let edited = format!("{}{source}{}", &lock[..next], &lock[next..]);
+    std::fs::write(dir.path().join("poetry.lock"), edited).expect("write lock");
+    let cache = tempfile::tempdir().expect("tempdir");
+    ok(&run(&args(dir.path()), &default_index, cache.path()));
+    assert_eq!(
+        private_index.requests(),
+        1,
+        "click's page comes from its own source"
+    );
+    assert_eq!(
+        default_index.requests(),
+        12,
+        "the other twelve from the default index"
+    );
+}

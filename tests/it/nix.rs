@@ -191,3 +191,38 @@ fn planned_files_fetch_with_builtins_fetchurl() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Whatever text reaches python.nix comes back unchanged when real Nix evaluates the file:
+/// quotes, backslashes, `${`, `''`, newlines and non-ASCII cannot inject Nix code.
+#[test]
+fn hostile_strings_round_trip_through_real_nix() {
+    let hostile = [
+        "\"; builtins.abort \"injected\"; \"",
+        "${builtins.abort \"injected\"}",
+        "\\${x}",
+        "$${x}",
+        "''${x}",
+        "a\\",
+        "line\nbreak\ttab\rreturn",
+        "\u{202e}ünïcødé ✓",
+        "inherit",
+        "",
+    ];
+    let mut packages = serde_json::Map::new();
+    for (i, text) in hostile.iter().enumerate() {
+        packages.insert(
+            text.to_string(),
+            serde_json::json!({"version": text, "src": {"kind": "wheel", "filename": text, "url": text, "hash": text}, "dependencies": [text], "n": i}),
+        );
+    }
+    let plan = serde_json::json!({"schema": 1, "generator": "test", "targets": {"${x}": {"system": "x86_64-linux", "python": "3.11", "roots": hostile, "packages": packages}}});
+    let text = py2nix_nix::render_python_nix(&plan, "0.1.0").expect("render");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("python.nix");
+    std::fs::write(&path, text).expect("write");
+    let evaluated = eval_json(&format!(
+        "let f = import {}; in (f (builtins.mapAttrs (_: _: throw \"plan must not need arguments\") (builtins.functionArgs f))).plan",
+        path.display()
+    ));
+    assert_eq!(evaluated, plan);
+}
