@@ -1,6 +1,8 @@
 //! Client for a package index's Simple API: PEP 503 HTML pages, PEP 691 JSON when the index
 //! offers it, an on-disk cache of what py2nix needs from each page, and concurrent fetching.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod cache;
 mod client;
 mod page;

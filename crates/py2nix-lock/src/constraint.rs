@@ -71,7 +71,7 @@ impl fmt::Display for VersionConstraint {
 pub fn parse_poetry_constraint(text: &str) -> Result<VersionConstraint, String> {
     let trimmed = text.trim();
     let mut any_of = Vec::new();
-    for alternative in trimmed.split("||").flat_map(|part| split_single_bars(part)) {
+    for alternative in trimmed.split("||").flat_map(split_single_bars) {
         let mut specifiers = Vec::new();
         for atom in split_atoms(alternative) {
             specifiers.extend(

@@ -4,6 +4,8 @@
 //! checks them into the [`Lock`] and [`Project`] model. This crate reads no files and touches no
 //! network: callers hand it text and name the file in their own errors.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod constraint;
 mod error;
 mod model;

@@ -4,6 +4,8 @@
 //! through [`escape_string`], every attribute name through [`attr_name`], so nothing a lock file
 //! contains can become Nix code.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod expr;
 mod print;
 mod python_nix;

@@ -5,6 +5,8 @@
 //! first rule whose `versions` contains the package version applies. This crate reads no files:
 //! callers hand it `(relative path, text)` pairs, so the database can be embedded in the binary.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod database;
 
 pub use database::{OverrideDb, OverrideError, Rule};

@@ -5,6 +5,8 @@
 //! each target's packages and chosen files; the caller looks those files up on the index;
 //! [`assemble_plan`] checks the hashes, applies the override database and builds the [`Plan`].
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod error;
 mod plan;
 mod resolve;

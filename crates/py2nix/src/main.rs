@@ -1,5 +1,7 @@
 //! The `py2nix` command: parses the command line, runs one command, decides the exit code.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod cli;
 mod commands;
 mod output;

@@ -123,6 +123,8 @@ fn default_cache_dir() -> PathBuf {
     base.join("py2nix")
 }
 
+// The plan crate's errors carry whole messages; they are built once per failed run.
+#[allow(clippy::result_large_err)]
 pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
     let settings = LockSettings::from_args(args).input()?;
     let (project, lock) = read_project(&settings.project_dir, reporter).input()?;
@@ -302,6 +304,7 @@ fn fetch_pages(
     Ok(pages)
 }
 
+#[allow(clippy::result_large_err)]
 fn lookup_file(
     settings: &LockSettings,
     pages: &Pages,
