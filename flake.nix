@@ -16,7 +16,7 @@
         inherit version;
         src = ./.;
         cargoLock.lockFile = ./Cargo.lock;
-        # Only the binary crate (the workspace also holds the test crate).
+        # Build only the binary crate; the library crates come with it.
         cargoBuildFlags = [ "-p" "py2nix" ];
         doCheck = false;
         meta = {
