@@ -39,6 +39,8 @@ pub enum Mode {
     Json,
     /// HTML, but the sha256 of this file is replaced by a wrong one.
     WrongHash(String),
+    /// HTML, with this file marked as yanked (PEP 592).
+    Yanked(String),
 }
 
 /// A Simple API server on 127.0.0.1 serving `fixtures/index/simple/<name>/index.html`.
@@ -104,6 +106,10 @@ fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
                     to_json(&html, &page_url),
                 ),
                 Mode::WrongHash(filename) => ("200 OK", "text/html", wrong_hash(&html, filename)),
+                Mode::Yanked(filename) => {
+                    let anchor = format!("data-yanked=\"broken\">{filename}<");
+                    ("200 OK", "text/html", html.replace(&format!(">{filename}<"), &anchor))
+                }
                 _ => ("200 OK", "text/html", html),
             }
         }

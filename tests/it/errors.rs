@@ -171,3 +171,29 @@ fn a_missing_project_directory_is_named() {
         "{message}"
     );
 }
+
+#[test]
+fn two_patch_levels_of_one_minor_are_refused() {
+    let message = fails(&fixture("flask-pillow"), &["--python", "3.11.2"], Mode::Html);
+    assert!(
+        message.contains("--python 3.11.14 and --python 3.11.2 name the same target `x86_64-linux-cp311`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn yanked_files_are_planned_with_a_warning() {
+    let server = IndexServer::start(Mode::Yanked("click-8.1.8-py3-none-any.whl".into()));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = fixture("flask-pillow");
+    let mut args = vec!["lock", dir.to_str().expect("utf-8"), "--format", "json"];
+    args.extend(LINUX_311);
+    let output = py2nix(&args, &server, cache.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        plan["targets"]["x86_64-linux-cp311"]["packages"]["click"]["warnings"],
+        serde_json::json!(["the index marks `click-8.1.8-py3-none-any.whl` as yanked"])
+    );
+    assert!(stderr(&output).contains("warning: x86_64-linux-cp311: click: the index marks"), "{}", stderr(&output));
+}

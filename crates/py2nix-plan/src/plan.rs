@@ -142,6 +142,8 @@ pub struct IndexedFile {
     pub url: String,
     /// The index's sha256 of the file (lower-case hex), when it gives one.
     pub sha256: Option<String>,
+    /// Whether the index marks the file as yanked (PEP 592).
+    pub yanked: bool,
 }
 
 /// Every chosen file, once, with its package: what must be looked up on an index.
@@ -183,9 +185,12 @@ pub fn assemble_plan(
                 continue;
             };
             let file = &package.files[file_index];
-            let src = match lookup(package, file)
-                .and_then(|indexed| source_plan(package, file, kind, indexed))
-            {
+            let mut yanked = false;
+            let looked_up = lookup(package, file).and_then(|indexed| {
+                yanked = indexed.yanked;
+                source_plan(package, file, kind, indexed)
+            });
+            let src = match looked_up {
                 Ok(src) => src,
                 Err(error) => {
                     errors.push(error);
@@ -210,6 +215,10 @@ pub fn assemble_plan(
                 build_inputs: Vec::new(),
                 warnings: Vec::new(),
             };
+            if yanked {
+                plan.warnings
+                    .push(format!("the index marks `{}` as yanked", file.filename));
+            }
             match kind {
                 SourceKind::Sdist => apply_overrides(&mut plan, package, overrides),
                 SourceKind::Wheel => {
@@ -279,9 +288,19 @@ fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, overrides: &
         }
         None => {
             plan.build_system = vec!["setuptools".to_string()];
+            let missing = if overrides.contains(package.name.as_ref()) {
+                format!(
+                    "no rule of the override database's entry for {} covers version {}",
+                    package.name, package.version
+                )
+            } else {
+                format!(
+                    "the override database has no entry for {} {}",
+                    package.name, package.version
+                )
+            };
             plan.warnings.push(format!(
-                "built from its sdist, but the override database has no entry for {} {}: assuming setuptools",
-                package.name, package.version
+                "built from its sdist, but {missing}: assuming setuptools"
             ));
         }
     }

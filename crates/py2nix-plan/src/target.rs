@@ -203,7 +203,7 @@ impl Target {
         MarkerEnvironment::try_from(builder).unwrap_or_else(|_| unreachable_environment())
     }
 
-    /// The platform baseline, for the plan: `glibc 2.40`, `musl 1.2` or `macos 11.0`.
+    /// The platform baseline, for the plan: `glibc 2.40`, `musl 1.2` or `macos 14.0`.
     pub fn platform_baseline(&self) -> (&'static str, String) {
         match (self.system.is_linux(), self.linux_libc) {
             (true, LinuxLibc::Glibc { major, minor }) => ("glibc", format!("{major}.{minor}")),

@@ -230,9 +230,18 @@ fn choose_targets(settings: &LockSettings, project: &Project) -> anyhow::Result<
             if let Some(macos) = settings.macos {
                 target.macos = macos;
             }
-            if !targets.contains(&target) {
-                targets.push(target);
+            if let Some(same) = targets.iter().find(|t: &&Target| t.id() == target.id()) {
+                if same != &target {
+                    return Err(anyhow!(
+                        "--python {} and --python {} name the same target `{}`; give each CPython minor once",
+                        same.python.full(),
+                        target.python.full(),
+                        target.id()
+                    ));
+                }
+                continue;
             }
+            targets.push(target);
         }
     }
     Ok(targets)
@@ -333,6 +342,7 @@ fn lookup_file(
     Ok(IndexedFile {
         url: listed.url.clone(),
         sha256: listed.sha256.clone(),
+        yanked: listed.yanked,
     })
 }
 
