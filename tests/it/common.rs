@@ -108,7 +108,11 @@ fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
                 Mode::WrongHash(filename) => ("200 OK", "text/html", wrong_hash(&html, filename)),
                 Mode::Yanked(filename) => {
                     let anchor = format!("data-yanked=\"broken\">{filename}<");
-                    ("200 OK", "text/html", html.replace(&format!(">{filename}<"), &anchor))
+                    (
+                        "200 OK",
+                        "text/html",
+                        html.replace(&format!(">{filename}<"), &anchor),
+                    )
                 }
                 _ => ("200 OK", "text/html", html),
             }

@@ -174,9 +174,15 @@ fn a_missing_project_directory_is_named() {
 
 #[test]
 fn two_patch_levels_of_one_minor_are_refused() {
-    let message = fails(&fixture("flask-pillow"), &["--python", "3.11.2"], Mode::Html);
+    let message = fails(
+        &fixture("flask-pillow"),
+        &["--python", "3.11.2"],
+        Mode::Html,
+    );
     assert!(
-        message.contains("--python 3.11.14 and --python 3.11.2 name the same target `x86_64-linux-cp311`"),
+        message.contains(
+            "--python 3.11.14 and --python 3.11.2 name the same target `x86_64-linux-cp311`"
+        ),
         "{message}"
     );
 }
@@ -195,5 +201,9 @@ fn yanked_files_are_planned_with_a_warning() {
         plan["targets"]["x86_64-linux-cp311"]["packages"]["click"]["warnings"],
         serde_json::json!(["the index marks `click-8.1.8-py3-none-any.whl` as yanked"])
     );
-    assert!(stderr(&output).contains("warning: x86_64-linux-cp311: click: the index marks"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("warning: x86_64-linux-cp311: click: the index marks"),
+        "{}",
+        stderr(&output)
+    );
 }
