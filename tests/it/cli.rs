@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{fixture, ok, py2nix, IndexServer, Mode};
+use crate::common::{fixture, linux_311_plan, ok, py2nix, IndexServer, Mode};
 
 #[test]
 fn help_explains_the_flags() {
@@ -81,26 +81,7 @@ fn default_targets() {
 /// --no-binary :all: turns every package into an sdist build with its build system.
 #[test]
 fn no_binary_all_builds_from_sdists_with_build_systems() {
-    let server = IndexServer::start(Mode::Html);
-    let cache = tempfile::tempdir().expect("tempdir");
-    let dir = fixture("flask-pillow");
-    let json = ok(&py2nix(
-        &[
-            "lock",
-            dir.to_str().expect("utf-8"),
-            "--format",
-            "json",
-            "--system",
-            "x86_64-linux",
-            "--python",
-            "3.11",
-            "--no-binary",
-            ":all:",
-        ],
-        &server,
-        cache.path(),
-    ));
-    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let plan = linux_311_plan("flask-pillow", &["--no-binary", ":all:"]);
     let packages = plan["targets"]["x86_64-linux-cp311"]["packages"]
         .as_object()
         .expect("packages");

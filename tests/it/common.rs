@@ -224,3 +224,23 @@ pub fn nix(program: &str, args: &[&str]) -> Output {
             panic!("cannot run `{program}` ({e}); install Debian's nix-bin (see .ci/run)")
         })
 }
+
+/// The JSON plan of a fixture for x86_64-linux / CPython 3.11 from a fresh index and cache,
+/// with `extra` flags; panics (with py2nix's stderr) when py2nix fails.
+pub fn linux_311_plan(fixture_name: &str, extra: &[&str]) -> serde_json::Value {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = fixture(fixture_name);
+    let mut args = vec![
+        "lock",
+        dir.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--system",
+        "x86_64-linux",
+        "--python",
+        "3.11",
+    ];
+    args.extend(extra);
+    serde_json::from_str(&ok(&py2nix(&args, &server, cache.path()))).expect("a JSON plan")
+}

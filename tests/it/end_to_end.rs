@@ -6,7 +6,7 @@ use std::process::Command;
 
 use base64_decode::sri_to_hex;
 
-use crate::common::{fixture, ok, py2nix, IndexServer, Mode};
+use crate::common::linux_311_plan;
 
 mod base64_decode {
     /// `sha256-<base64>` as lower-case hex; written here independently of py2nix's own code.
@@ -45,24 +45,7 @@ fn python311() -> Option<String> {
 fn install_and_import(fixture_name: &str, modules: &[&str]) {
     let python = python311()
         .expect("these end-to-end tests need CPython 3.11 on x86_64 Linux (python3.11 or python3)");
-    let server = IndexServer::start(Mode::Html);
-    let cache = tempfile::tempdir().expect("tempdir");
-    let dir = fixture(fixture_name);
-    let json = ok(&py2nix(
-        &[
-            "lock",
-            dir.to_str().expect("utf-8"),
-            "--format",
-            "json",
-            "--system",
-            "x86_64-linux",
-            "--python",
-            "3.11",
-        ],
-        &server,
-        cache.path(),
-    ));
-    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON plan");
+    let plan = linux_311_plan(fixture_name, &[]);
     let packages = plan["targets"]["x86_64-linux-cp311"]["packages"]
         .as_object()
         .expect("packages");
