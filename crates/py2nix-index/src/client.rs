@@ -110,20 +110,14 @@ impl IndexClient {
     }
 
     async fn download(&self, request: &PageRequest) -> Result<Page, IndexError> {
-        let base = if request.index_url.ends_with('/') {
-            request.index_url.clone()
-        } else {
-            format!("{}/", request.index_url)
-        };
-        let url = format!("{base}{}/", request.package);
+        let url = crate::page_url(&request.index_url, &request.package);
         let shown = redact_url(&url);
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.try_download(&url, &shown, request).await {
-                Err(IndexError::Http { message, .. }) if attempt < ATTEMPTS => {
+                Err(IndexError::Http { .. }) if attempt < ATTEMPTS => {
                     tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
-                    let _ = message;
                 }
                 other => return other,
             }

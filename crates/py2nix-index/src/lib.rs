@@ -15,6 +15,17 @@ pub use page::{parse_html, parse_json, Page, PageFile};
 /// Simple API. This is the only place the default is written.
 pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple/";
 
+/// The URL of `package`'s project page on the Simple API at `index_url` (PEP 503: the
+/// normalised name and a trailing slash).
+///
+/// ```
+/// assert_eq!(py2nix_index::page_url("https://example.org/simple", "flask"), "https://example.org/simple/flask/");
+/// assert_eq!(py2nix_index::page_url("https://example.org/simple/", "flask"), "https://example.org/simple/flask/");
+/// ```
+pub fn page_url(index_url: &str, package: &str) -> String {
+    format!("{}/{package}/", index_url.trim_end_matches('/'))
+}
+
 /// The URL with any `user:password@` removed, for messages, plans and cache keys.
 ///
 /// ```

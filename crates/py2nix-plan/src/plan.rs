@@ -96,11 +96,7 @@ pub fn resolve_targets(
     control: &FormatControl,
 ) -> Result<Vec<TargetResolution>, PlanError> {
     let roots = crate::resolve::root_dependencies(project, selection)?;
-    let root_extras: Vec<_> = if selection.all_extras {
-        project.extras.keys().cloned().collect()
-    } else {
-        selection.extras.clone()
-    };
+    let root_extras = selection.extras_of(project);
     let mut resolutions = Vec::new();
     let mut errors = Vec::new();
     for target in targets {

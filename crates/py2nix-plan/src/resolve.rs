@@ -17,6 +17,17 @@ pub struct Selection {
     pub all_extras: bool,
 }
 
+impl Selection {
+    /// The project's extras this selection turns on.
+    pub fn extras_of(&self, project: &Project) -> Vec<ExtraName> {
+        if self.all_extras {
+            project.extras.keys().cloned().collect()
+        } else {
+            self.extras.clone()
+        }
+    }
+}
+
 /// The packages one target needs.
 #[derive(Debug, Clone)]
 pub struct Closure {
@@ -55,12 +66,7 @@ pub fn root_dependencies(
             .ok_or_else(|| PlanError::Request(unknown("group", group, project.groups.keys())))?;
         roots.extend(deps.iter().cloned());
     }
-    let extras: Vec<ExtraName> = if selection.all_extras {
-        project.extras.keys().cloned().collect()
-    } else {
-        selection.extras.clone()
-    };
-    for extra in &extras {
+    for extra in &selection.extras_of(project) {
         let deps = project.extras.get(extra).ok_or_else(|| {
             PlanError::Request(unknown(
                 "extra",

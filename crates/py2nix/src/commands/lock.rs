@@ -200,7 +200,7 @@ fn choose_targets(settings: &LockSettings, project: &Project) -> anyhow::Result<
         if defaults.is_empty() {
             return Err(anyhow!(
                 "requires-python `{}` allows none of the default Python versions (3.11 to 3.14); choose one with --python",
-                project.requires_python.as_ref().map(ToString::to_string).unwrap_or_default()
+                requires_python_text(project)
             ));
         }
         defaults
@@ -209,11 +209,7 @@ fn choose_targets(settings: &LockSettings, project: &Project) -> anyhow::Result<
             if !allowed(python) {
                 return Err(anyhow!(
                     "the project's requires-python `{}` excludes Python {}",
-                    project
-                        .requires_python
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
+                    requires_python_text(project),
                     python.full()
                 ));
             }
@@ -245,6 +241,14 @@ fn choose_targets(settings: &LockSettings, project: &Project) -> anyhow::Result<
         }
     }
     Ok(targets)
+}
+
+fn requires_python_text(project: &Project) -> String {
+    project
+        .requires_python
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 fn index_url_of<'a>(settings: &'a LockSettings, package: &'a LockedPackage) -> &'a str {
@@ -330,13 +334,9 @@ fn lookup_file(
         .ok_or_else(|| source_error("no index page was fetched".to_string()))?;
     let listed = page.file(&file.filename).ok_or_else(|| {
         source_error(format!(
-            "`{}` is not listed on the index page {}{}/",
+            "`{}` is not listed on the index page {}",
             file.filename,
-            py2nix_index::redact_url(index_url)
-                .trim_end_matches('/')
-                .to_string()
-                + "/",
-            package.name
+            py2nix_index::redact_url(&py2nix_index::page_url(index_url, package.name.as_ref()))
         ))
     })?;
     Ok(IndexedFile {
