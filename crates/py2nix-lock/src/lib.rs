@@ -14,7 +14,10 @@ mod pyproject;
 
 pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
-pub use model::{Dependency, FileHash, Lock, LockedFile, LockedPackage, PackageSource, Project};
+pub use model::{
+    group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
+    LockedFile, LockedPackage, PackageSource, PathKind, Project,
+};
 pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
 pub use poetry_lock::parse_poetry_lock;
 pub use pyproject::{normalize_group, parse_pyproject};

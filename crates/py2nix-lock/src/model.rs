@@ -1,6 +1,7 @@
 //! The checked model every lock format is read into.
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use pep440_rs::Version;
 use pep508_rs::{ExtraName, MarkerTree, PackageName};
@@ -10,11 +11,62 @@ use crate::VersionConstraint;
 /// A whole lock file: every locked package, in file order.
 #[derive(Debug, Clone)]
 pub struct Lock {
-    /// The lock's format version as written (`"2.1"` for poetry.lock).
+    /// Which kind of file this was read from.
+    pub format: LockFormat,
+    /// The lock's format version as written (`"2.1"` for poetry.lock, `"1"` for uv.lock and
+    /// pylock.toml, `""` for requirements.txt).
     pub lock_version: String,
     pub packages: Vec<LockedPackage>,
     /// Things worth telling the user that do not stop the read.
     pub warnings: Vec<String>,
+    /// What the project asks for, when the lock itself records it (uv.lock's root member,
+    /// pylock.toml's extras and groups). `None`: pyproject.toml says (poetry.lock).
+    pub project: Option<Project>,
+    /// How the packages to install are found.
+    pub install: InstallSet,
+    /// Indexes the lock names besides its packages' own sources (requirements.txt's
+    /// `--index-url`/`--extra-index-url`, in order; the first replaces the default index).
+    pub indexes: Vec<IndexDecl>,
+}
+
+/// The lock file formats py2nix reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockFormat {
+    Poetry,
+    Uv,
+    Pylock,
+    Requirements,
+    Pdm,
+}
+
+impl LockFormat {
+    /// The usual file name of the format, for messages.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            LockFormat::Poetry => "poetry.lock",
+            LockFormat::Uv => "uv.lock",
+            LockFormat::Pylock => "pylock.toml",
+            LockFormat::Requirements => "requirements.txt",
+            LockFormat::Pdm => "pdm.lock",
+        }
+    }
+}
+
+/// How a lock says which packages a target installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallSet {
+    /// Walk the locked dependency graph from the project's roots (poetry.lock, uv.lock, pdm.lock).
+    Graph,
+    /// Every package whose marker holds is installed (pylock.toml, requirements.txt). Packages
+    /// whose `dependencies_known` is false get their dependencies from their metadata.
+    Flat,
+}
+
+/// An index a lock names: `name` is how credentials are looked up (`PY2NIX_INDEX_<NAME>_…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDecl {
+    pub name: String,
+    pub url: String,
 }
 
 /// One package at one version. A lock may hold several versions of one name (forks by marker).
@@ -31,6 +83,12 @@ pub struct LockedPackage {
     /// Extra name to the names of the optional dependencies it turns on.
     pub extras: BTreeMap<ExtraName, Vec<PackageName>>,
     pub source: PackageSource,
+    /// Whether `dependencies` is the package's whole dependency list. False for packages of a
+    /// lock that records no graph (pylock.toml without `dependencies`, requirements.txt): the
+    /// planner derives them from the package's core metadata.
+    pub dependencies_known: bool,
+    /// Extras the lock itself turns on for this package (requirements.txt's `name[extra]==…`).
+    pub requested_extras: Vec<ExtraName>,
 }
 
 /// Where a package's files come from.
@@ -40,15 +98,60 @@ pub enum PackageSource {
     DefaultIndex,
     /// A named index with a Simple API at `url`.
     Index { name: String, url: String },
-    /// A kind of source this version of py2nix cannot plan yet (git, url, file, directory).
+    /// A direct URL to one archive (an sdist or a wheel); `files` holds that one file, its
+    /// name taken from the URL, with the lock's hash when it has one.
+    Url {
+        url: String,
+        subdirectory: Option<String>,
+    },
+    /// A git repository at a commit. `files` is empty.
+    Git(GitSource),
+    /// A local directory or archive, `path` as the lock writes it (relative to the lock's
+    /// directory unless absolute). For an archive, `files` holds it (hash when the lock has one).
+    Path {
+        path: String,
+        kind: PathKind,
+        editable: bool,
+    },
+    /// A kind of source py2nix cannot plan (an unknown `type`, a VCS other than git).
     Unsupported { kind: String, url: String },
+}
+
+/// A git source as locks record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    /// The repository URL without `git+`, revision or fragment.
+    pub url: String,
+    /// What the user asked for: a branch, tag or commit, if the lock says.
+    pub reference: Option<String>,
+    /// The full commit id, when the lock records it (uv.lock, pylock.toml and poetry.lock do;
+    /// a requirements line may name only a branch or tag, which the planner resolves).
+    pub commit: Option<String>,
+    /// The project's directory inside the repository.
+    pub subdirectory: Option<String>,
+    /// Whether submodules are part of the checkout.
+    pub submodules: bool,
+}
+
+/// What a local path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// A source tree (a directory with a pyproject.toml or setup.py).
+    Directory,
+    /// An sdist or wheel file.
+    Archive,
 }
 
 /// A distribution file named by the lock, with the lock's hash of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedFile {
     pub filename: String,
-    pub hash: FileHash,
+    /// The lock's hash; `None` when the lock records none (a direct URL without a hash).
+    pub hash: Option<FileHash>,
+    /// The URL the lock records for the file (uv.lock, pylock.toml), if any.
+    pub url: Option<String>,
+    /// The size in bytes the lock records, if any.
+    pub size: Option<u64>,
 }
 
 /// A file hash as `algorithm` and lower-case hex digest.
@@ -127,4 +230,23 @@ pub struct Project {
     pub groups: BTreeMap<String, Vec<Dependency>>,
     /// The project's own extras, each with the dependencies it adds.
     pub extras: BTreeMap<ExtraName, Vec<Dependency>>,
+    /// Groups installed unless `--no-default-groups` is given (uv's `dev`, or
+    /// `[tool.uv] default-groups`; pylock.toml's `default-groups`). Empty for Poetry, whose
+    /// export installs only the main group.
+    pub default_groups: Vec<String>,
+}
+
+/// The pseudo-extra a flat lock's markers use for dependency group `group` (pylock.toml's
+/// `'dev' in dependency_groups` is read as `extra == "<group_extra("dev")>"`), so one marker
+/// evaluation covers extras and groups.
+///
+/// ```
+/// assert_eq!(py2nix_lock::group_extra("Dev_Tools").as_ref(), "py2nix-group-dev-tools");
+/// ```
+pub fn group_extra(group: &str) -> ExtraName {
+    let normalized = crate::normalize_group(group);
+    #[allow(clippy::expect_used)]
+    ExtraName::from_str(&format!("py2nix-group-{normalized}"))
+        .or_else(|_| ExtraName::from_str("py2nix-group-invalid"))
+        .expect("a constant extra name is valid")
 }

@@ -40,6 +40,9 @@ struct PackageWire {
     extras: BTreeMap<String, Vec<String>>,
     source: Option<SourceWire>,
     markers: Option<MarkersWire>,
+    /// `develop = true` marks a path dependency installed in editable mode.
+    #[serde(default)]
+    develop: bool,
 }
 
 #[derive(Deserialize)]
@@ -49,11 +52,15 @@ struct FileWire {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
 struct SourceWire {
     #[serde(rename = "type")]
     kind: String,
     url: String,
     reference: Option<String>,
+    #[serde(alias = "resolved_reference")]
+    resolved_reference: Option<String>,
+    subdirectory: Option<String>,
 }
 
 /// Poetry 2.1 writes one marker, or one per dependency group.
@@ -115,9 +122,13 @@ pub fn parse_poetry_lock(text: &str) -> Result<Lock, LockError> {
         packages.push(checked);
     }
     Ok(Lock {
+        format: crate::LockFormat::Poetry,
         lock_version,
         packages,
         warnings,
+        project: None,
+        install: crate::InstallSet::Graph,
+        indexes: Vec::new(),
     })
 }
 
@@ -165,7 +176,9 @@ fn convert_package(
                 FileHash::parse(&f.hash).map_err(|e| fail(format!("file `{}`: {e}", f.file)))?;
             Ok(LockedFile {
                 filename: f.file.clone(),
-                hash,
+                hash: Some(hash),
+                url: None,
+                size: None,
             })
         })
         .collect::<Result<Vec<_>, LockError>>()?;
@@ -186,9 +199,33 @@ fn convert_package(
             name: source.reference.clone().unwrap_or_default(),
             url: source.url.clone(),
         },
-        Some(source) => PackageSource::Unsupported {
-            kind: source.kind.clone(),
-            url: source.url.clone(),
+        Some(source) => match source.kind.as_str() {
+            "git" => PackageSource::Git(crate::GitSource {
+                url: source.url.clone(),
+                reference: source.reference.clone(),
+                commit: source.resolved_reference.clone(),
+                subdirectory: source.subdirectory.clone(),
+                // Poetry checks out submodules of git dependencies.
+                submodules: true,
+            }),
+            "url" => PackageSource::Url {
+                url: source.url.clone(),
+                subdirectory: source.subdirectory.clone(),
+            },
+            "file" => PackageSource::Path {
+                path: source.url.clone(),
+                kind: crate::PathKind::Archive,
+                editable: false,
+            },
+            "directory" => PackageSource::Path {
+                path: source.url.clone(),
+                kind: crate::PathKind::Directory,
+                editable: wire.develop,
+            },
+            _ => PackageSource::Unsupported {
+                kind: source.kind.clone(),
+                url: source.url.clone(),
+            },
         },
     };
     Ok(LockedPackage {
@@ -200,6 +237,8 @@ fn convert_package(
         dependencies,
         extras,
         source,
+        dependencies_known: true,
+        requested_extras: Vec::new(),
     })
 }
 

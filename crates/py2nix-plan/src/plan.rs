@@ -309,30 +309,31 @@ fn source_plan(
     kind: SourceKind,
     indexed: IndexedFile,
 ) -> Result<SourcePlan, PlanError> {
-    let lock_hash = &file.hash;
-    if let (Some(index_hex), "sha256") = (&indexed.sha256, lock_hash.algorithm.as_str()) {
-        if !index_hex.eq_ignore_ascii_case(&lock_hash.hex) {
+    let index_sha256 = indexed.sha256.as_ref().map(|hex| FileHash {
+        algorithm: "sha256".into(),
+        hex: hex.clone(),
+    });
+    if let (Some(index_hash), Some(lock_hash)) = (&index_sha256, &file.hash) {
+        if lock_hash.algorithm == "sha256" && !index_hash.hex.eq_ignore_ascii_case(&lock_hash.hex) {
             return Err(PlanError::HashMismatch {
                 package: package.name.to_string(),
                 filename: file.filename.clone(),
                 lock: format!("sha256:{}", lock_hash.hex),
-                index: format!("sha256:{index_hex}"),
+                index: format!("sha256:{}", index_hash.hex),
                 url: indexed.url,
             });
         }
     }
-    let hash = match lock_hash.algorithm.as_str() {
-        "sha256" | "sha512" => sri(lock_hash),
-        _ => match &indexed.sha256 {
-            Some(hex) => sri(&FileHash {
-                algorithm: "sha256".into(),
-                hex: hex.clone(),
-            }),
-            None => Err(format!(
-                "the lock's {} hash cannot be checked by Nix and the index gives no sha256",
-                lock_hash.algorithm
-            )),
-        },
+    let hash = match (&file.hash, &index_sha256) {
+        (Some(lock_hash), _) if matches!(lock_hash.algorithm.as_str(), "sha256" | "sha512") => {
+            sri(lock_hash)
+        }
+        (_, Some(index_hash)) => sri(index_hash),
+        (Some(lock_hash), None) => Err(format!(
+            "the lock's {} hash cannot be checked by Nix and the index gives no sha256",
+            lock_hash.algorithm
+        )),
+        (None, None) => Err("neither the lock nor the index gives a hash".to_string()),
     }
     .map_err(|message| PlanError::Source {
         package: package.name.to_string(),
