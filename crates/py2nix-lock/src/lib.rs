@@ -9,8 +9,12 @@
 mod constraint;
 mod error;
 mod model;
+mod pdm_lock;
 mod poetry_lock;
+mod pylock;
 mod pyproject;
+mod requirements;
+mod uv_lock;
 
 pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
@@ -18,6 +22,10 @@ pub use model::{
     group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
     LockedFile, LockedPackage, PackageSource, PathKind, Project,
 };
+pub use pdm_lock::parse_pdm_lock;
 pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
 pub use poetry_lock::parse_poetry_lock;
+pub use pylock::parse_pylock;
 pub use pyproject::{normalize_group, parse_pyproject};
+pub use requirements::parse_requirements;
+pub use uv_lock::parse_uv_lock;

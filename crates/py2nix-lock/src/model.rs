@@ -89,6 +89,10 @@ pub struct LockedPackage {
     pub dependencies_known: bool,
     /// Extras the lock itself turns on for this package (requirements.txt's `name[extra]==…`).
     pub requested_extras: Vec<ExtraName>,
+    /// `Some` when the lock names no files but hashes (requirements.txt's `--hash`): the files
+    /// are the index's files of this version whose hash is one of these (every file of the
+    /// version when the list is empty). The planner fills `files` from the index.
+    pub index_hashes: Option<Vec<FileHash>>,
 }
 
 /// Where a package's files come from.
@@ -234,6 +238,9 @@ pub struct Project {
     /// `[tool.uv] default-groups`; pylock.toml's `default-groups`). Empty for Poetry, whose
     /// export installs only the main group.
     pub default_groups: Vec<String>,
+    /// Indexes the project names (`[[tool.poetry.source]]`, `[[tool.uv.index]]`): their names
+    /// are how credentials are looked up for their URLs.
+    pub indexes: Vec<IndexDecl>,
 }
 
 /// The pseudo-extra a flat lock's markers use for dependency group `group` (pylock.toml's

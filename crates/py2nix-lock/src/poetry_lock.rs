@@ -239,6 +239,7 @@ fn convert_package(
         source,
         dependencies_known: true,
         requested_extras: Vec::new(),
+        index_hashes: None,
     })
 }
 
