@@ -32,6 +32,38 @@ struct ProjectWire {
 #[derive(Deserialize)]
 struct ToolWire {
     poetry: Option<PoetryWire>,
+    uv: Option<UvWire>,
+    pdm: Option<PdmWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct UvWire {
+    default_groups: Option<DefaultGroupsWire>,
+    #[serde(default)]
+    index: Vec<NamedIndexWire>,
+}
+
+/// `default-groups = ["dev", "lint"]` or `default-groups = "all"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DefaultGroupsWire {
+    List(Vec<String>),
+    Keyword(String),
+}
+
+#[derive(Deserialize)]
+struct NamedIndexWire {
+    name: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PdmWire {
+    /// PDM's development groups (before PEP 735): group name to PEP 508 requirements.
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +78,8 @@ struct PoetryWire {
     group: BTreeMap<String, PoetryGroupWire>,
     #[serde(default)]
     extras: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    source: Vec<NamedIndexWire>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +132,56 @@ pub fn parse_pyproject(text: &str) -> Result<Project, LockError> {
     if let Some(groups) = &wire.dependency_groups {
         read_dependency_groups(groups, &mut project)?;
     }
+    let tool = wire.tool.as_ref();
+    if let Some(pdm) = tool.and_then(|t| t.pdm.as_ref()) {
+        read_pdm_groups(pdm, &mut project)?;
+    }
+    let uv = tool.and_then(|t| t.uv.as_ref());
+    project.default_groups = default_groups(uv, &project)?;
+    let poetry_sources = poetry.map(|p| p.source.as_slice()).unwrap_or_default();
+    let uv_indexes = uv.map(|u| u.index.as_slice()).unwrap_or_default();
+    for index in poetry_sources.iter().chain(uv_indexes) {
+        if let (Some(name), Some(url)) = (&index.name, &index.url) {
+            project.indexes.push(crate::IndexDecl {
+                name: name.clone(),
+                url: url.clone(),
+            });
+        }
+    }
     Ok(project)
+}
+
+/// uv's default groups: `[tool.uv] default-groups` (a list, or `"all"`), else `dev`.
+/// Only the uv reader's projects use them; Poetry installs the main group alone.
+fn default_groups(uv: Option<&UvWire>, project: &Project) -> Result<Vec<String>, LockError> {
+    match uv.and_then(|u| u.default_groups.as_ref()) {
+        None => Ok(vec!["dev".to_string()]),
+        Some(DefaultGroupsWire::List(groups)) => {
+            Ok(groups.iter().map(|g| normalize_group(g)).collect())
+        }
+        Some(DefaultGroupsWire::Keyword(word)) if word == "all" => {
+            Ok(project.groups.keys().cloned().collect())
+        }
+        Some(DefaultGroupsWire::Keyword(word)) => Err(LockError::Project(format!(
+            "[tool.uv] default-groups: expected a list of groups or \"all\", found \"{word}\""
+        ))),
+    }
+}
+
+fn read_pdm_groups(pdm: &PdmWire, project: &mut Project) -> Result<(), LockError> {
+    for (group, requirements) in &pdm.dev_dependencies {
+        let deps = requirements
+            .iter()
+            .map(|r| pep508_dependency(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LockError::Project(format!("[tool.pdm.dev-dependencies] {group}: {e}")))?;
+        project
+            .groups
+            .entry(normalize_group(group))
+            .or_default()
+            .extend(deps);
+    }
+    Ok(())
 }
 
 fn project_error(table: &'static str) -> impl Fn(String) -> LockError {
@@ -368,5 +451,67 @@ lint = ["ruff"]
         .unwrap_err()
         .to_string();
         assert_eq!(err, "[dependency-groups]: group `a` includes itself");
+    }
+
+    #[test]
+    fn uv_default_groups_and_indexes() {
+        let project = parse_pyproject(
+            r#"
+[project]
+name = "app"
+dependencies = []
+[dependency-groups]
+dev = ["pytest"]
+lint = ["ruff"]
+[tool.uv]
+default-groups = ["Dev", "lint"]
+[[tool.uv.index]]
+name = "corp"
+url = "https://corp.example/simple"
+"#,
+        )
+        .unwrap();
+        assert_eq!(project.default_groups, ["dev", "lint"]);
+        assert_eq!(
+            project.indexes,
+            [crate::IndexDecl {
+                name: "corp".into(),
+                url: "https://corp.example/simple".into()
+            }]
+        );
+        let all = parse_pyproject(
+            "[dependency-groups]\na = []\nb = []\n[tool.uv]\ndefault-groups = \"all\"\n",
+        )
+        .unwrap();
+        assert_eq!(all.default_groups, ["a", "b"]);
+        let default = parse_pyproject("[project]\nname = \"x\"\n").unwrap();
+        assert_eq!(default.default_groups, ["dev"]);
+        let bad = parse_pyproject("[tool.uv]\ndefault-groups = \"some\"\n").unwrap_err();
+        assert!(bad.to_string().contains("default-groups"), "{bad}");
+    }
+
+    #[test]
+    fn poetry_sources_and_pdm_groups() {
+        let project = parse_pyproject(
+            r#"
+[tool.poetry]
+name = "app"
+[tool.poetry.dependencies]
+python = "^3.11"
+[[tool.poetry.source]]
+name = "private"
+url = "https://private.example/simple/"
+priority = "supplemental"
+[[tool.poetry.source]]
+name = "PyPI"
+priority = "primary"
+[tool.pdm.dev-dependencies]
+test = ["pytest>=8"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(project.indexes.len(), 1);
+        assert_eq!(project.indexes[0].name, "private");
+        assert_eq!(project.groups["test"][0].name.as_ref(), "pytest");
     }
 }
