@@ -1,1 +1,359 @@
-//! (in progress)
+//! Core metadata read from distribution files: a wheel's `*.dist-info/METADATA`, whole or
+//! through HTTP range requests on its tail, and an sdist's `PKG-INFO` (see `sdist`).
+//!
+//! Range requests go in three steps, all pure here; the caller does the fetching:
+//! 1. fetch the last [`zip_tail_request_len`] bytes and call [`locate_metadata_in_tail`];
+//!    on [`TailResult::NeedMore`], fetch from `start` to the end and call it again;
+//! 2. on [`TailResult::Member`], fetch [`member_fetch_len`] bytes from the member's
+//!    `local_header_offset`;
+//! 3. call [`read_member`] and [`parse_core_metadata`] on what it returns.
+//!
+//! Zips are read with this module's own parser (`zip_directory`), which checks every offset.
+
+mod sdist;
+mod zip_directory;
+
+use std::io::Read;
+
+use flate2::read::DeflateDecoder;
+
+use crate::metadata::{parse_core_metadata, CoreMetadata, MetadataError};
+use zip_directory::{read_directory, read_u16, read_u32, Directory, Entry, Malformed};
+
+pub use sdist::{sdist_metadata, PyprojectRequirements, SdistMetadata, SdistRequirements};
+
+/// The largest core metadata file read, compressed or not: 16 MiB.
+pub const MAX_METADATA_SIZE: u64 = 16 * 1024 * 1024;
+
+/// How many bytes a local file header may hold beyond its name, in [`member_fetch_len`]'s
+/// estimate; a larger one makes [`read_member`] return [`MetadataError::MemberTruncated`].
+const LOCAL_EXTRA_ALLOWANCE: u64 = 1024;
+/// Bytes of a local file header before its name.
+const LOCAL_HEADER_LEN: u64 = 30;
+const LOCAL_SIGNATURE: u32 = 0x0403_4b50;
+const METHOD_STORED: u16 = 0;
+const METHOD_DEFLATE: u16 = 8;
+const FLAG_ENCRYPTED: u16 = 1;
+
+/// A zip member found in the central directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub local_header_offset: u64,
+    pub compressed_size: u64,
+    pub uncompressed_size: u64,
+    /// The compression method: 0 (stored) and 8 (deflate) can be read.
+    pub method: u16,
+    pub flags: u16,
+    pub crc32: u32,
+}
+
+/// What [`locate_metadata_in_tail`] learnt from a wheel's tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailResult {
+    /// The records needed start before the tail given: fetch the bytes from `start` to the end
+    /// of the file and call again with them. `start` is always before the previous tail.
+    NeedMore { start: u64 },
+    /// The wheel's `METADATA`: fetch its bytes (see [`member_fetch_len`]).
+    Member(Member),
+}
+
+/// How many bytes from a wheel's end to fetch first: 64 KiB, enough for the end records and
+/// the central directory of all but the largest wheels.
+pub fn zip_tail_request_len() -> u64 {
+    64 * 1024
+}
+
+/// Finds the wheel's `METADATA` from `tail`, the last `tail.len()` bytes of the wheel
+/// `wheel_filename`, which is `file_len` bytes long. The file is chosen as in
+/// [`wheel_metadata`]; one larger than [`MAX_METADATA_SIZE`] is refused here, before any fetch.
+pub fn locate_metadata_in_tail(
+    tail: &[u8],
+    file_len: u64,
+    wheel_filename: &str,
+) -> Result<TailResult, MetadataError> {
+    let zip_error = |Malformed(message)| MetadataError::Zip {
+        filename: wheel_filename.to_owned(),
+        message,
+    };
+    let entries = match read_directory(tail, file_len).map_err(zip_error)? {
+        Directory::NeedMore { start } => return Ok(TailResult::NeedMore { start }),
+        Directory::Entries(entries) => entries,
+    };
+    let entry = choose_wheel_metadata(&entries, wheel_filename)?;
+    check_size(entry)?;
+    Ok(TailResult::Member(Member {
+        name: entry.name.clone(),
+        local_header_offset: entry.local_header_offset,
+        compressed_size: entry.compressed_size,
+        uncompressed_size: entry.uncompressed_size,
+        method: entry.method,
+        flags: entry.flags,
+        crc32: entry.crc32,
+    }))
+}
+
+/// How many bytes to fetch from `member.local_header_offset`: the local header, the name, an
+/// allowance for the extra field and the compressed data. It may reach past the end of the
+/// file (a range request is then cut short by the server); clamp it if your client needs to.
+pub fn member_fetch_len(member: &Member) -> u64 {
+    LOCAL_HEADER_LEN
+        .saturating_add(member.name.len() as u64)
+        .saturating_add(LOCAL_EXTRA_ALLOWANCE)
+        .saturating_add(member.compressed_size)
+}
+
+/// Reads `member`'s data from `local`, the bytes of the archive from its local header on:
+/// checks the header, skips the name and extra field, inflates and checks the CRC-32. When
+/// `local` ends too early the error is [`MetadataError::MemberTruncated`], which says how many
+/// bytes are needed.
+pub fn read_member(local: &[u8], member: &Member) -> Result<Vec<u8>, MetadataError> {
+    let corrupt = |message: &str| MetadataError::CorruptMember {
+        name: member.name.clone(),
+        message: message.to_owned(),
+    };
+    if member.flags & FLAG_ENCRYPTED != 0 {
+        return Err(MetadataError::Encrypted {
+            name: member.name.clone(),
+        });
+    }
+    check_member_size(
+        &member.name,
+        member.compressed_size,
+        member.uncompressed_size,
+    )?;
+    let truncated = |needed: u64| MetadataError::MemberTruncated {
+        name: member.name.clone(),
+        needed,
+        have: local.len() as u64,
+    };
+    let (Some(signature), Some(name_len), Some(extra_len)) =
+        (read_u32(local, 0), read_u16(local, 26), read_u16(local, 28))
+    else {
+        return Err(truncated(member_fetch_len(member)));
+    };
+    if signature != LOCAL_SIGNATURE {
+        return Err(corrupt("no local file header at its offset"));
+    }
+    let name_end = LOCAL_HEADER_LEN + u64::from(name_len);
+    let data_start = name_end + u64::from(extra_len);
+    let data_end = data_start + member.compressed_size; // both below 2^33
+    let (Ok(name_end), Ok(data_start), Ok(data_end)) = (
+        usize::try_from(name_end),
+        usize::try_from(data_start),
+        usize::try_from(data_end),
+    ) else {
+        return Err(truncated(data_end));
+    };
+    let Some(data) = local.get(data_start..data_end) else {
+        return Err(truncated(data_end as u64));
+    };
+    let local_name = String::from_utf8_lossy(local.get(30..name_end).unwrap_or_default());
+    if local_name != member.name {
+        return Err(corrupt(&format!(
+            "its local header names `{local_name}` instead"
+        )));
+    }
+    let contents = decompress(data, member)?;
+    let mut crc = flate2::Crc::new();
+    crc.update(&contents);
+    if crc.sum() != member.crc32 {
+        return Err(corrupt("CRC-32 mismatch"));
+    }
+    Ok(contents)
+}
+
+/// Reads the core metadata of the wheel `filename` from its whole bytes. The file read is the
+/// top-level `<name>-<version>.dist-info/METADATA` whose name and version match the wheel
+/// filename's (names compared normalised, versions case-insensitively); failing that, the only
+/// top-level `*.dist-info/METADATA`.
+pub fn wheel_metadata(wheel_bytes: &[u8], filename: &str) -> Result<CoreMetadata, MetadataError> {
+    let entries = whole_zip_entries(wheel_bytes, filename)?;
+    let entry = choose_wheel_metadata(&entries, filename)?;
+    let contents = read_entry(wheel_bytes, entry)?;
+    parse_core_metadata(&contents)
+}
+
+/// The central directory of a zip held whole in memory.
+fn whole_zip_entries(bytes: &[u8], filename: &str) -> Result<Vec<Entry>, MetadataError> {
+    let zip_error = |message: String| MetadataError::Zip {
+        filename: filename.to_owned(),
+        message,
+    };
+    match read_directory(bytes, bytes.len() as u64) {
+        Ok(Directory::Entries(entries)) => Ok(entries),
+        Ok(Directory::NeedMore { start }) => Err(zip_error(format!(
+            "a record points before the start of the file ({start})"
+        ))),
+        Err(Malformed(message)) => Err(zip_error(message)),
+    }
+}
+
+/// Reads one member of a zip held whole in memory.
+fn read_entry(bytes: &[u8], entry: &Entry) -> Result<Vec<u8>, MetadataError> {
+    let member = Member {
+        name: entry.name.clone(),
+        local_header_offset: entry.local_header_offset,
+        compressed_size: entry.compressed_size,
+        uncompressed_size: entry.uncompressed_size,
+        method: entry.method,
+        flags: entry.flags,
+        crc32: entry.crc32,
+    };
+    let local = usize::try_from(entry.local_header_offset)
+        .ok()
+        .and_then(|offset| bytes.get(offset..))
+        .ok_or_else(|| MetadataError::CorruptMember {
+            name: entry.name.clone(),
+            message: "its local header offset is past the end of the file".to_owned(),
+        })?;
+    read_member(local, &member)
+}
+
+fn decompress(data: &[u8], member: &Member) -> Result<Vec<u8>, MetadataError> {
+    let corrupt = |message: String| MetadataError::CorruptMember {
+        name: member.name.clone(),
+        message,
+    };
+    let contents = match member.method {
+        METHOD_STORED => data.to_vec(),
+        METHOD_DEFLATE => {
+            // The sizes were checked against MAX_METADATA_SIZE, so the capacity is bounded.
+            let mut contents = Vec::with_capacity(member.uncompressed_size as usize);
+            DeflateDecoder::new(data)
+                .take(MAX_METADATA_SIZE + 1)
+                .read_to_end(&mut contents)
+                .map_err(|error| corrupt(format!("deflate data: {error}")))?;
+            contents
+        }
+        method => {
+            return Err(MetadataError::UnsupportedCompression {
+                name: member.name.clone(),
+                method,
+            })
+        }
+    };
+    if contents.len() as u64 != member.uncompressed_size {
+        return Err(corrupt(format!(
+            "{} bytes of data where the central directory says {}",
+            contents.len(),
+            member.uncompressed_size
+        )));
+    }
+    Ok(contents)
+}
+
+fn check_size(entry: &Entry) -> Result<(), MetadataError> {
+    check_member_size(&entry.name, entry.compressed_size, entry.uncompressed_size)
+}
+
+fn check_member_size(name: &str, compressed: u64, uncompressed: u64) -> Result<(), MetadataError> {
+    let size = compressed.max(uncompressed);
+    if size > MAX_METADATA_SIZE {
+        return Err(MetadataError::TooLarge {
+            name: name.to_owned(),
+            size,
+            limit: MAX_METADATA_SIZE,
+        });
+    }
+    Ok(())
+}
+
+/// The wheel's `METADATA` entry among `entries` (see [`wheel_metadata`]).
+fn choose_wheel_metadata<'a>(
+    entries: &'a [Entry],
+    filename: &str,
+) -> Result<&'a Entry, MetadataError> {
+    let candidates: Vec<(&Entry, &str)> = entries
+        .iter()
+        .filter_map(|entry| Some((entry, dist_info_stem(&entry.name)?)))
+        .collect();
+    let expected = wheel_name_version(filename);
+    let matching = candidates.iter().find(|(_, stem)| {
+        let Some((name, version)) = stem.rsplit_once('-') else {
+            return false;
+        };
+        expected.is_some_and(|(expected_name, expected_version)| {
+            normalize_name(name) == normalize_name(expected_name)
+                && version.eq_ignore_ascii_case(expected_version)
+        })
+    });
+    match (matching, candidates.as_slice()) {
+        (Some((entry, _)), _) | (None, [(entry, _)]) => Ok(entry),
+        (None, []) => Err(MetadataError::NoWheelMetadata {
+            filename: filename.to_owned(),
+        }),
+        (None, _) => Err(MetadataError::AmbiguousWheelMetadata {
+            filename: filename.to_owned(),
+            candidates: candidates
+                .iter()
+                .map(|(entry, _)| entry.name.clone())
+                .collect(),
+        }),
+    }
+}
+
+/// `<stem>` for a top-level `<stem>.dist-info/METADATA`.
+fn dist_info_stem(path: &str) -> Option<&str> {
+    let directory = path.strip_suffix("/METADATA")?;
+    let stem = directory.strip_suffix(".dist-info")?;
+    (!stem.is_empty() && !stem.contains('/')).then_some(stem)
+}
+
+/// The name and version parts of a wheel filename (PEP 427), or `None` if it is not one.
+fn wheel_name_version(filename: &str) -> Option<(&str, &str)> {
+    let basename = filename.rsplit('/').next().unwrap_or(filename);
+    let stem = basename.strip_suffix(".whl")?;
+    let parts: Vec<&str> = stem.split('-').collect();
+    match parts.as_slice() {
+        [name, version, _, _, _] | [name, version, _, _, _, _] => Some((name, version)),
+        _ => None,
+    }
+}
+
+/// A name lowercased with each run of `-`, `_` and `.` made one `-` (PEP 503).
+pub(crate) fn normalize_name(name: &str) -> String {
+    let mut normalized = String::with_capacity(name.len());
+    for character in name.chars() {
+        if matches!(character, '-' | '_' | '.') {
+            if !normalized.ends_with('-') {
+                normalized.push('-');
+            }
+        } else {
+            normalized.push(character.to_ascii_lowercase());
+        }
+    }
+    normalized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wheel_filenames() {
+        assert_eq!(
+            wheel_name_version("requests-2.32.3-py3-none-any.whl"),
+            Some(("requests", "2.32.3"))
+        );
+        assert_eq!(
+            wheel_name_version("dir/foo_bar-1.0-1build-cp311-cp311-linux_x86_64.whl"),
+            Some(("foo_bar", "1.0"))
+        );
+        assert_eq!(wheel_name_version("foo-1.0.tar.gz"), None);
+        assert_eq!(wheel_name_version("foo-1.0-py3.whl"), None);
+    }
+
+    #[test]
+    fn dist_info_stems() {
+        assert_eq!(dist_info_stem("a-1.dist-info/METADATA"), Some("a-1"));
+        assert_eq!(dist_info_stem("x/a-1.dist-info/METADATA"), None);
+        assert_eq!(dist_info_stem("a-1.dist-info/METADATA.bak"), None);
+        assert_eq!(dist_info_stem(".dist-info/METADATA"), None);
+    }
+
+    #[test]
+    fn names_normalize() {
+        assert_eq!(normalize_name("Foo__Bar.-baz"), "foo-bar-baz");
+    }
+}

@@ -8,6 +8,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod archive;
+mod error;
 mod git;
 mod metadata;
 mod nar;
+
+pub use archive::{
+    locate_metadata_in_tail, member_fetch_len, read_member, sdist_metadata, wheel_metadata,
+    zip_tail_request_len, Member, PyprojectRequirements, SdistMetadata, SdistRequirements,
+    TailResult, MAX_METADATA_SIZE,
+};
+pub use error::SourceError;
+pub use git::{checkout, hash_git, redact_git_url, resolve_ref, GitHash};
+pub use metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};
+pub use nar::{nar_sha256, nar_sri};
