@@ -32,6 +32,20 @@ impl VersionConstraint {
         self.any_of.iter().any(|set| set.is_empty())
     }
 
+    /// `== version`: the constraint only `version` satisfies.
+    ///
+    /// ```
+    /// let v: pep440_rs::Version = "1.2".parse().unwrap();
+    /// let c = py2nix_lock::VersionConstraint::exactly(&v);
+    /// assert!(c.contains(&"1.2.0".parse().unwrap()) && !c.contains(&"1.2.1".parse().unwrap()));
+    /// assert_eq!(c.to_string(), "==1.2");
+    /// ```
+    pub fn exactly(version: &Version) -> Self {
+        Self::from_pep440(VersionSpecifiers::from(VersionSpecifier::equals_version(
+            version.clone(),
+        )))
+    }
+
     /// A PEP 440 specifier set (no Poetry syntax), as PEP 621 and PEP 508 write them.
     pub fn from_pep440(specifiers: VersionSpecifiers) -> Self {
         let text = specifiers.to_string();

@@ -11,6 +11,18 @@ pub enum LockError {
         "unsupported `poetry.lock` lock-version `{0}`: py2nix reads lock-versions 1.x and 2.x"
     )]
     UnsupportedVersion(String),
+    #[error("unsupported `uv.lock` version `{0}`: py2nix reads version 1")]
+    UnsupportedUvLockVersion(String),
+    /// A pylock.toml or pdm.lock version py2nix cannot read.
+    #[error("unsupported `{file}` lock-version `{version}`: py2nix reads {supported}")]
+    UnsupportedLockVersion {
+        file: &'static str,
+        version: String,
+        supported: &'static str,
+    },
+    /// A requirements file problem; `location` is `label:line:column`.
+    #[error("{location}: {message}")]
+    Requirements { location: String, message: String },
     #[error("invalid lock-version `{0}`")]
     InvalidVersion(String),
     #[error("package `{package}`: {message}")]

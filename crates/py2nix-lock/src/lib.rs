@@ -26,6 +26,6 @@ pub use pdm_lock::parse_pdm_lock;
 pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
 pub use poetry_lock::parse_poetry_lock;
 pub use pylock::parse_pylock;
-pub use pyproject::{normalize_group, parse_pyproject};
+pub use pyproject::{normalize_group, parse_pyproject, pep508_dependency};
 pub use requirements::parse_requirements;
 pub use uv_lock::parse_uv_lock;

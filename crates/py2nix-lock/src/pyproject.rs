@@ -236,8 +236,9 @@ fn read_pep621(
     Ok(())
 }
 
-/// A PEP 508 requirement string as a dependency edge.
-pub(crate) fn pep508_dependency(text: &str) -> Result<Dependency, String> {
+/// A PEP 508 requirement string (`requests[socks]>=2; python_version >= "3.8"`) as a
+/// dependency edge, as pyproject.toml and core metadata's `Requires-Dist` write them.
+pub fn pep508_dependency(text: &str) -> Result<Dependency, String> {
     let requirement = Requirement::<VerbatimUrl>::from_str(text)
         .map_err(|e| format!("invalid requirement `{text}`: {e}"))?;
     let version = match requirement.version_or_url {
