@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Record PEP 503 Simple API pages for the packages named in the fixture lock files.
 
-Reads every fixtures/**/poetry.lock, collects each package's file names (from
-[[package]].files in lock-version 2.x, or [metadata.files] in lock-version 1.x), fetches
+Reads every fixtures/**/poetry.lock (file names from [[package]].files in lock-version 2.x, or
+[metadata.files] in lock-version 1.x), uv.lock (the file names of the sdist and wheel URLs of
+registry packages), pylock.toml and pylock.*.toml (wheels and sdists of packages with an
+`index`) and requirements*.txt (the sha256 hashes of `--hash` options), fetches
 <index-url>/<normalized-name>/ for each package, and writes
 
   <out>/simple/<normalized-name>/index.html   the page with only the <a> anchors whose text is a
-                                              file name some fixture lock names (anchors kept
+                                              file name some fixture lock names, or whose
+                                              sha256 a requirements file names (anchors kept
                                               byte for byte, attributes untouched)
   <out>/full/<name>/index.html                the whole page, unfiltered, for each --full name
 
@@ -27,6 +30,7 @@ import shutil
 import sys
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +70,67 @@ def lock_files(lock_path: Path) -> dict[str, dict[str, str]]:
     return {name: files for name, files in result.items() if files}
 
 
+def url_basename(url: str) -> str:
+    return urllib.parse.unquote(url.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1])
+
+
+def uv_lock_files(lock_path: Path) -> dict[str, dict[str, str]]:
+    """{normalized name: {file name: hash}} for the registry packages of one uv.lock."""
+    with lock_path.open("rb") as f:
+        data = tomllib.load(f)
+    result: dict[str, dict[str, str]] = {}
+    for package in data.get("package", []):
+        if "registry" not in package.get("source", {}):
+            continue
+        bucket = result.setdefault(normalize(package["name"]), {})
+        entries = list(package.get("wheels", []))
+        if "sdist" in package:
+            entries.append(package["sdist"])
+        for entry in entries:
+            if "url" in entry:
+                bucket[url_basename(entry["url"])] = entry.get("hash", "")
+    return {name: files for name, files in result.items() if files}
+
+
+def pylock_files(lock_path: Path) -> dict[str, dict[str, str]]:
+    """{normalized name: {file name: hash}} for the index packages of one pylock.toml."""
+    with lock_path.open("rb") as f:
+        data = tomllib.load(f)
+    result: dict[str, dict[str, str]] = {}
+    for package in data.get("packages", []):
+        if "index" not in package:
+            continue
+        bucket = result.setdefault(normalize(package["name"]), {})
+        entries = list(package.get("wheels", []))
+        if "sdist" in package:
+            entries.append(package["sdist"])
+        for entry in entries:
+            # uv writes `name` normalised (pyyaml-…) where the file is PyYAML-…: the URL
+            # names the real file.
+            name = url_basename(entry["url"]) if "url" in entry else entry.get("name", "")
+            sha = entry.get("hashes", {}).get("sha256")
+            bucket[name] = f"sha256:{sha}" if sha else ""
+    return {name: files for name, files in result.items() if files}
+
+
+REQUIREMENT_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*===?\s*([^\s;\\]+)")
+HASH_RE = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")
+
+
+def requirements_hashes(path: Path) -> dict[str, set[str]]:
+    """{normalized name: {sha256}} for the pinned, hashed lines of one requirements file."""
+    text = path.read_text(encoding="utf-8")
+    logical = re.sub(r"\\\n", " ", text).splitlines()
+    result: dict[str, set[str]] = {}
+    for line in logical:
+        line = line.split(" #")[0]
+        match = REQUIREMENT_RE.match(line)
+        hashes = {h.lower() for h in HASH_RE.findall(line)}
+        if match and hashes:
+            result.setdefault(normalize(match.group(1)), set()).update(hashes)
+    return result
+
+
 def fetch(url: str, timeout: float = 120.0) -> str:
     request = urllib.request.Request(
         url, headers={"Accept": "text/html", "User-Agent": "py2nix-record-index"}
@@ -91,13 +156,17 @@ def href_sha256(open_tag: str) -> str | None:
     return value.lower() if key == "sha256" else None
 
 
-def filter_page(page: str, wanted: set[str]) -> tuple[str, dict[str, str | None]]:
-    """Drop every anchor whose text is not in `wanted`; return the page and {file: sha256}."""
+def filter_page(
+    page: str, wanted: set[str], hashes: set[str] | None = None
+) -> tuple[str, dict[str, str | None]]:
+    """Drop every anchor whose text is not in `wanted` and whose sha256 is not in `hashes`;
+    return the page and {file: sha256}."""
     found: dict[str, str | None] = {}
+    hashes = hashes or set()
 
     def keep_or_drop(match: re.Match[str]) -> str:
         text = html.unescape(match.group("text")).strip()
-        if text in wanted:
+        if text in wanted or href_sha256(match.group("open")) in hashes:
             found[text] = href_sha256(match.group("open"))
             return match.group(0)
         return ""
@@ -121,11 +190,23 @@ def main() -> int:
     index_url = args.index_url.rstrip("/")
     full = [normalize(n) for n in (args.full or ["flask"])]
 
-    locks = sorted(args.fixtures.rglob("poetry.lock"))
+    readers = [("poetry.lock", lock_files), ("uv.lock", uv_lock_files),
+               ("pylock.toml", pylock_files), ("pylock.*.toml", pylock_files)]
+    locks = []
     wanted: dict[str, dict[str, str]] = {}
-    for lock in locks:
-        for name, files in lock_files(lock).items():
-            wanted.setdefault(name, {}).update(files)
+    for pattern, reader in readers:
+        for lock in sorted(args.fixtures.rglob(pattern)):
+            if lock.parent.parent.name == "index":
+                continue
+            locks.append(lock)
+            for name, files in reader(lock).items():
+                wanted.setdefault(name, {}).update(files)
+    wanted_hashes: dict[str, set[str]] = {}
+    for requirements in sorted(args.fixtures.rglob("requirements*.txt")):
+        locks.append(requirements)
+        for name, hashes in requirements_hashes(requirements).items():
+            wanted_hashes.setdefault(name, set()).update(hashes)
+            wanted.setdefault(name, {})
     print(f"{len(locks)} lock files, {len(wanted)} packages, "
           f"{sum(map(len, wanted.values()))} files", file=sys.stderr)
 
@@ -139,7 +220,10 @@ def main() -> int:
     problems = []
     for name in sorted(wanted):
         files = wanted[name]
-        filtered, found = filter_page(pages[name], set(files))
+        filtered, found = filter_page(pages[name], set(files), wanted_hashes.get(name))
+        missing_hashes = wanted_hashes.get(name, set()) - {h for h in found.values() if h}
+        if wanted_hashes.get(name) and len(missing_hashes) == len(wanted_hashes[name]):
+            problems.append(f"{name}: no file with a requirements file's hash on the index page")
         for file, lock_hash in sorted(files.items()):
             if file not in found:
                 problems.append(f"{name}: {file} not on the index page")

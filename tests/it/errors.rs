@@ -167,7 +167,8 @@ fn a_missing_project_directory_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let message = fails(&dir.path().join("nowhere"), &[], Mode::Html);
     assert!(
-        message.contains("failed to read `") && message.contains("nowhere/pyproject.toml`"),
+        message.contains("failed to read the project directory `")
+            && message.contains("nowhere`: it does not exist"),
         "{message}"
     );
 }

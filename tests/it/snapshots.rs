@@ -34,7 +34,7 @@ fn nix_files() {
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
     let tail = format!(
-        "in\n(\n{}\n) {{ inherit plan pkgs stdenv fetchurl python3; }}\n",
+        "in\n(\n{}\n) {{ inherit plan pkgs stdenv fetchurl python3; root = ./.; }}\n",
         py2nix_nix_logic().trim_end()
     );
     for name in fixture_names() {

@@ -1,15 +1,31 @@
 //! Client for a package index's Simple API: PEP 503 HTML pages, PEP 691 JSON when the index
-//! offers it, an on-disk cache of what py2nix needs from each page, and concurrent fetching.
+//! offers it, an on-disk cache of what py2nix needs from each page, and concurrent fetching;
+//! credentials for private indexes; files' sha256 and core metadata (PEP 658 files, HTTP
+//! range requests into wheels, whole downloads as the last resort).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod cache;
 mod client;
+mod credentials;
+mod download;
+mod error;
+mod filename;
+mod metadata;
+mod metadata_cache;
+mod netrc;
 mod page;
+mod ranges;
+mod transport;
 
 pub use cache::Cache;
-pub use client::{IndexClient, IndexError, PageRequest};
-pub use page::{parse_html, parse_json, Page, PageFile};
+pub use client::{IndexClient, PageRequest};
+pub use credentials::{env_name, resolve, Auth, Credentials};
+pub use download::{FileDigest, FileRequest};
+pub use error::IndexError;
+pub use metadata::{FetchedMetadata, MetadataBytes, MetadataFrom, MetadataRequest};
+pub use netrc::netrc_lookup;
+pub use page::{parse_html, parse_json, CoreMetadataRef, Page, PageFile};
 
 /// The index py2nix uses when neither `--index-url` nor `PY2NIX_INDEX_URL` names one: PyPI's
 /// Simple API. This is the only place the default is written.
@@ -31,7 +47,13 @@ pub fn page_url(index_url: &str, package: &str) -> String {
 /// ```
 /// assert_eq!(py2nix_index::redact_url("https://me:secret@example.org/simple/"), "https://example.org/simple/");
 /// assert_eq!(py2nix_index::redact_url("not a url"), "not a url");
+/// assert_eq!(
+///     py2nix_index::redact_url("error sending request for http://me:secret@h:1/x: refused"),
+///     "error sending request for http://h:1/x: refused",
+/// );
 /// ```
+///
+/// Text that is not one URL has the `user:password@` of every `scheme://` in it removed.
 pub fn redact_url(text: &str) -> String {
     match url::Url::parse(text) {
         Ok(mut parsed) => {
@@ -39,6 +61,26 @@ pub fn redact_url(text: &str) -> String {
             let _ = parsed.set_password(None);
             parsed.to_string()
         }
-        Err(_) => text.to_string(),
+        Err(_) => redact_text(text),
     }
+}
+
+fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (before, after) = rest.split_at(start + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => out.push_str(&authority[at + 1..]),
+            None => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -23,12 +23,69 @@ pub struct PageFile {
     pub requires_python: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub yanked: bool,
+    /// Present when the index serves the file's core metadata at `<url>.metadata` (PEP 658,
+    /// with PEP 714's attribute names and the older ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_metadata: Option<CoreMetadataRef>,
+}
+
+/// The index offers a file's `METADATA` separately, at the file's URL plus `.metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreMetadataRef {
+    /// Lower-case hex sha256 of the metadata file, when the index gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl CoreMetadataRef {
+    /// From an HTML attribute value: `true`, or `<algorithm>=<hex>` (pip's reading: any
+    /// other value still means the file exists, without a hash); `false` means none.
+    fn from_html(value: &str) -> Option<CoreMetadataRef> {
+        match value.trim() {
+            "false" => None,
+            value => Some(CoreMetadataRef {
+                sha256: value
+                    .split_once('=')
+                    .filter(|(algorithm, _)| algorithm.eq_ignore_ascii_case("sha256"))
+                    .map(|(_, hex)| hex.to_ascii_lowercase()),
+            }),
+        }
+    }
+
+    /// From a PEP 691 value: `true`, `false`, or a map of hashes.
+    fn from_json(value: &serde_json::Value) -> Option<CoreMetadataRef> {
+        match value {
+            serde_json::Value::Bool(true) => Some(CoreMetadataRef::default()),
+            serde_json::Value::Object(hashes) => Some(CoreMetadataRef {
+                sha256: hashes
+                    .get("sha256")
+                    .and_then(|h| h.as_str())
+                    .map(str::to_ascii_lowercase),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl Page {
     pub fn file(&self, filename: &str) -> Option<&PageFile> {
         self.files.iter().find(|f| f.filename == filename)
     }
+}
+
+/// `base` joined with `link`, without credentials (an index must never pass them on).
+fn resolve_link(base: &Url, link: &str) -> Result<Url, String> {
+    let mut url = base
+        .join(link)
+        .map_err(|e| format!("invalid link `{}`: {e}", crate::redact_url(link)))?;
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Ok(url)
+}
+
+/// The page URL as the base for links, without credentials.
+fn base_url(page_url: &str) -> Result<Url, String> {
+    Url::parse(&crate::redact_url(page_url)).map_err(|e| format!("invalid page URL: {e}"))
 }
 
 /// Splits `https://host/f.whl#sha256=abc` into the URL without fragment and the sha256.
@@ -51,7 +108,7 @@ fn split_hash(url: &mut Url) -> Option<String> {
 /// assert_eq!(page.files[0].requires_python.as_deref(), Some(">=3.9"));
 /// ```
 pub fn parse_html(html: &str, page_url: &str) -> Result<Page, String> {
-    let base = Url::parse(page_url).map_err(|e| format!("invalid page URL: {e}"))?;
+    let base = base_url(page_url)?;
     let dom =
         tl::parse(html, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
     let parser = dom.parser();
@@ -71,9 +128,7 @@ pub fn parse_html(html: &str, page_url: &str) -> Result<Page, String> {
         let Some(href) = attribute("href") else {
             continue;
         };
-        let mut url = base
-            .join(&href)
-            .map_err(|e| format!("invalid link `{href}`: {e}"))?;
+        let mut url = resolve_link(&base, &href)?;
         let sha256 = split_hash(&mut url);
         let text = html_escape::decode_html_entities(&tag.inner_text(parser))
             .trim()
@@ -89,6 +144,9 @@ pub fn parse_html(html: &str, page_url: &str) -> Result<Page, String> {
             sha256,
             requires_python: attribute("data-requires-python").filter(|s| !s.is_empty()),
             yanked: attributes.get("data-yanked").is_some(),
+            core_metadata: attribute("data-core-metadata")
+                .or_else(|| attribute("data-dist-info-metadata"))
+                .and_then(|value| CoreMetadataRef::from_html(&value)),
         });
     }
     Ok(Page { files })
@@ -116,6 +174,10 @@ struct JsonFileWire {
     requires_python: Option<String>,
     #[serde(default)]
     yanked: serde_json::Value,
+    #[serde(default)]
+    core_metadata: serde_json::Value,
+    #[serde(default)]
+    dist_info_metadata: serde_json::Value,
 }
 
 /// Parses a PEP 691 JSON page; relative URLs are resolved against `page_url`.
@@ -129,16 +191,14 @@ struct JsonFileWire {
 /// assert!(page.files[0].yanked);
 /// ```
 pub fn parse_json(json: &str, page_url: &str) -> Result<Page, String> {
-    let base = Url::parse(page_url).map_err(|e| format!("invalid page URL: {e}"))?;
+    let base = base_url(page_url)?;
     let wire: JsonPageWire =
         serde_json::from_str(json).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
     let files = wire
         .files
         .into_iter()
         .map(|file| {
-            let mut url = base
-                .join(&file.url)
-                .map_err(|e| format!("invalid URL `{}`: {e}", file.url))?;
+            let mut url = resolve_link(&base, &file.url)?;
             let fragment_hash = split_hash(&mut url);
             let yanked = match &file.yanked {
                 serde_json::Value::Bool(b) => *b,
@@ -155,6 +215,11 @@ pub fn parse_json(json: &str, page_url: &str) -> Result<Page, String> {
                     .or(fragment_hash),
                 requires_python: file.requires_python.filter(|s| !s.is_empty()),
                 yanked,
+                core_metadata: if file.core_metadata.is_null() {
+                    CoreMetadataRef::from_json(&file.dist_info_metadata)
+                } else {
+                    CoreMetadataRef::from_json(&file.core_metadata)
+                },
             })
         })
         .collect::<Result<_, String>>()?;
@@ -192,5 +257,63 @@ mod tests {
             page.files[0].url,
             "https://example.org/simple/x/x-1.0.tar.gz"
         );
+    }
+
+    #[test]
+    fn core_metadata_attributes() {
+        let html = r#"
+            <a href="a-1-py3-none-any.whl" data-core-metadata="sha256=AB" data-dist-info-metadata="true">a</a>
+            <a href="b-1-py3-none-any.whl" data-dist-info-metadata="sha256=cd">b</a>
+            <a href="c-1-py3-none-any.whl" data-core-metadata="true">c</a>
+            <a href="d-1-py3-none-any.whl" data-core-metadata="md5=00">d</a>
+            <a href="e-1-py3-none-any.whl" data-core-metadata="false">e</a>
+            <a href="f-1-py3-none-any.whl">f</a>"#;
+        let page = parse_html(html, "https://example.org/simple/x/").unwrap();
+        let got: Vec<_> = page.files.iter().map(|f| f.core_metadata.clone()).collect();
+        let with = |sha: Option<&str>| {
+            Some(CoreMetadataRef {
+                sha256: sha.map(str::to_string),
+            })
+        };
+        assert_eq!(
+            got,
+            [
+                with(Some("ab")),
+                with(Some("cd")),
+                with(None),
+                with(None),
+                None,
+                None
+            ]
+        );
+        let json = r#"{"files": [
+            {"filename": "a", "url": "a", "core-metadata": {"sha256": "AB"}, "dist-info-metadata": true},
+            {"filename": "b", "url": "b", "dist-info-metadata": {"sha256": "cd"}},
+            {"filename": "c", "url": "c", "core-metadata": true},
+            {"filename": "d", "url": "d", "core-metadata": false, "dist-info-metadata": true},
+            {"filename": "e", "url": "e"}]}"#;
+        let page = parse_json(json, "https://example.org/simple/x/").unwrap();
+        let got: Vec<_> = page.files.iter().map(|f| f.core_metadata.clone()).collect();
+        assert_eq!(
+            got,
+            [with(Some("ab")), with(Some("cd")), with(None), None, None]
+        );
+    }
+
+    #[test]
+    fn credentials_never_reach_file_urls() {
+        let html = r#"<a href="../../f/x-1.tar.gz">x</a><a href="https://u:p@other.example/x-2.tar.gz">y</a>"#;
+        let page = parse_html(html, "https://me:secret@example.org/simple/x/").unwrap();
+        assert_eq!(page.files[0].url, "https://example.org/f/x-1.tar.gz");
+        assert_eq!(page.files[1].url, "https://other.example/x-2.tar.gz");
+        let json = r#"{"files": [{"filename": "x-1.tar.gz", "url": "/f/x-1.tar.gz"}]}"#;
+        let page = parse_json(json, "https://me:secret@example.org/simple/x/").unwrap();
+        assert_eq!(page.files[0].url, "https://example.org/f/x-1.tar.gz");
+        let error = parse_html(
+            "<a href='http://[bad'>x</a>",
+            "https://me:secret@example.org/",
+        )
+        .unwrap_err();
+        assert!(!error.contains("secret"), "{error}");
     }
 }

@@ -22,7 +22,8 @@ pub fn render_python_nix(plan: &serde_json::Value, version: &str) -> Result<Stri
     out.push_str(&data);
     out.push_str(";\nin\n(\n");
     out.push_str(PYTHON_LOGIC.trim_end());
-    out.push_str("\n) { inherit plan pkgs stdenv fetchurl python3; }\n");
+    // `root` is the directory holding python.nix: local path sources are relative to it.
+    out.push_str("\n) { inherit plan pkgs stdenv fetchurl python3; root = ./.; }\n");
     let errors = rnix::Root::parse(&out).errors().to_vec();
     if let Some(error) = errors.first() {
         return Err(NixError::Unparsable(error.to_string()));
@@ -38,6 +39,8 @@ const HEADER: &str = "
 #   python.env        an environment with every package of the plan
 #   python.packages   the packages, by PEP 503 name
 #   python.plan       the plan as pure data (the same as `py2nix lock --format json`)
+#   python.devEnv     every package but the editable ones; with python.editableShellHook
+#                     in a shell started here, the editable ones come from the working tree
 ";
 
 #[cfg(test)]

@@ -16,13 +16,15 @@ mod target;
 
 pub use error::PlanError;
 pub use plan::{
-    assemble_plan, chosen_files, resolve_targets, sri, IndexedFile, PackagePlan, Plan, SourcePlan,
-    TargetPlan, TargetResolution, PLAN_SCHEMA,
+    assemble_plan, chosen_files, is_index_source, resolve_targets, sri, Chosen, IndexedFile,
+    PackagePlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
+    PLAN_SCHEMA,
 };
 pub use resolve::{
-    cycle_breaks, root_dependencies, walk_closure, Closure, ClosurePackage, Selection,
+    cycle_breaks, flat_marker_extras, flat_plan_roots, flat_roots, root_dependencies, walk_closure,
+    Closure, ClosurePackage, Selection,
 };
-pub use select::{choose_file, FormatControl, SourceKind};
+pub use select::{choose_file, file_is_version, FormatControl, SourceKind};
 pub use tags::{platform_tags, TagPriorities, WheelFilename};
 pub use target::{
     LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use pep508_rs::PackageName;
-use py2nix_lock::{FileHash, Lock, LockedFile, LockedPackage, PackageSource};
+use py2nix_lock::{FileHash, GitSource, Lock, LockedFile, LockedPackage, PackageSource, PathKind};
 use py2nix_overrides::OverrideDb;
 use serde::{Deserialize, Serialize};
 
@@ -67,14 +67,93 @@ pub struct PackagePlan {
     pub warnings: Vec<String>,
 }
 
-/// The file to fetch.
+/// Where the package comes from. Which fields are present depends on `kind`; see
+/// docs/plan-schema.md.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct SourcePlan {
     pub kind: SourceKind,
-    pub filename: String,
-    pub url: String,
-    /// An SRI hash, `sha256-<base64>`.
-    pub hash: String,
+    /// `wheel`, `sdist`, and `path` archives: the file's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// `wheel`, `sdist`: the file's URL; `git`: the repository's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `wheel`, `sdist`: the file's SRI hash; `git`: the checkout's (NAR) SRI hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// `git`: the full commit id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// `git`: whether submodules are part of the checkout.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub submodules: bool,
+    /// The project's directory inside the checkout or archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdirectory: Option<String>,
+    /// `path`: the path relative to the generated file's directory (`/`-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `path`: what the path holds: `wheel`, `sdist` or `tree` (a source directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<PathFormat>,
+    /// `path` trees: installed in editable mode by the project's own tools.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub editable: bool,
+    /// `wheel`, `sdist`: the name of the index whose credentials fetching the file needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+}
+
+/// What a `path` source holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathFormat {
+    Wheel,
+    Sdist,
+    Tree,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl SourcePlan {
+    fn new(kind: SourceKind) -> Self {
+        SourcePlan {
+            kind,
+            filename: None,
+            url: None,
+            hash: None,
+            rev: None,
+            submodules: false,
+            subdirectory: None,
+            path: None,
+            format: None,
+            editable: false,
+            index: None,
+        }
+    }
+
+    /// Whether the package is built from source (an sdist, a checkout or a directory) rather
+    /// than installed from a wheel.
+    pub fn is_built(&self) -> bool {
+        match self.kind {
+            SourceKind::Wheel => false,
+            SourceKind::Path => self.format != Some(PathFormat::Wheel),
+            SourceKind::Sdist | SourceKind::Git => true,
+        }
+    }
+}
+
+/// What was chosen for a package on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chosen {
+    /// One of the locked package's files (its position in `files`), a wheel or an sdist.
+    File { index: usize, format: SourceKind },
+    /// The package's source tree (a git checkout or a local directory).
+    Tree,
 }
 
 /// A target's closure with the file chosen for each package.
@@ -82,8 +161,7 @@ pub struct SourcePlan {
 pub struct TargetResolution {
     pub target: Target,
     pub closure: Closure,
-    /// Package name to (index of the file in the locked package's files, kind).
-    pub files: BTreeMap<PackageName, (usize, SourceKind)>,
+    pub files: BTreeMap<PackageName, Chosen>,
 }
 
 /// Resolves every target: the closure, then one file per package. Problems with single
@@ -95,25 +173,42 @@ pub fn resolve_targets(
     targets: &[Target],
     control: &FormatControl,
 ) -> Result<Vec<TargetResolution>, PlanError> {
-    let roots = crate::resolve::root_dependencies(project, selection)?;
-    let root_extras = selection.extras_of(project);
+    let flat = crate::resolve::is_flat(lock);
+    let (graph_roots, root_extras) = if flat {
+        (
+            Vec::new(),
+            crate::resolve::flat_marker_extras(project, selection)?,
+        )
+    } else {
+        (
+            crate::resolve::root_dependencies(project, selection)?,
+            selection.extras_of(project),
+        )
+    };
+    let preferred: BTreeSet<PackageName> = project
+        .dependencies
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
     let mut resolutions = Vec::new();
     let mut errors = Vec::new();
     for target in targets {
-        let closure = walk_closure(lock, &roots, &root_extras, target)?;
+        let mut closure = if flat {
+            let roots = crate::resolve::flat_roots(lock, &root_extras, target);
+            let mut closure = walk_closure(lock, &roots, &root_extras, target)?;
+            closure.roots = crate::resolve::flat_plan_roots(&closure, &preferred);
+            closure
+        } else {
+            walk_closure(lock, &graph_roots, &root_extras, target)?
+        };
+        closure
+            .roots
+            .retain(|name| closure.packages.contains_key(name));
         let tags = TagPriorities::for_target(target);
         let mut files = BTreeMap::new();
         for (name, selected) in &closure.packages {
             let package = &lock.packages[selected.lock_index];
-            if let PackageSource::Unsupported { kind, url } = &package.source {
-                errors.push(PlanError::UnsupportedSource {
-                    package: name.to_string(),
-                    kind: kind.clone(),
-                    url: url.clone(),
-                });
-                continue;
-            }
-            match choose_file(package, &tags, control, target) {
+            match choose(package, &tags, control, target) {
                 Ok(choice) => {
                     files.insert(name.clone(), choice);
                 }
@@ -132,6 +227,28 @@ pub fn resolve_targets(
     }
 }
 
+fn choose(
+    package: &LockedPackage,
+    tags: &TagPriorities,
+    control: &FormatControl,
+    target: &Target,
+) -> Result<Chosen, PlanError> {
+    match &package.source {
+        PackageSource::Unsupported { kind, url } => Err(PlanError::UnsupportedSource {
+            package: package.name.to_string(),
+            kind: kind.clone(),
+            url: url.clone(),
+        }),
+        PackageSource::Git(_)
+        | PackageSource::Path {
+            kind: PathKind::Directory,
+            ..
+        } => Ok(Chosen::Tree),
+        _ => choose_file(package, tags, control, target)
+            .map(|(index, format)| Chosen::File { index, format }),
+    }
+}
+
 /// A file as the index lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedFile {
@@ -140,9 +257,35 @@ pub struct IndexedFile {
     pub sha256: Option<String>,
     /// Whether the index marks the file as yanked (PEP 592).
     pub yanked: bool,
+    /// The index's name when fetching from it needs credentials.
+    pub auth_index: Option<String>,
 }
 
-/// Every chosen file, once, with its package: what must be looked up on an index.
+/// A git source resolved to a commit and hashed the way Nix's `fetchgit` hashes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedGit {
+    pub commit: String,
+    /// The SRI hash of the checkout's NAR serialisation.
+    pub hash: String,
+}
+
+/// What the planner needs from the outside world, looked up before the plan is assembled.
+pub trait Sources {
+    /// A file of an index-sourced package, as the index lists it.
+    fn index_file(
+        &self,
+        package: &LockedPackage,
+        file: &LockedFile,
+    ) -> Result<IndexedFile, PlanError>;
+    /// The sha256 (hex) of a direct URL's file that the lock gives no hash for.
+    fn url_sha256(&self, package: &LockedPackage, url: &str) -> Result<String, PlanError>;
+    /// A git source's commit and checkout hash.
+    fn git(&self, package: &LockedPackage, git: &GitSource) -> Result<ResolvedGit, PlanError>;
+    /// A local path as the lock writes it, relative to the generated file's directory.
+    fn local_path(&self, package: &LockedPackage, path: &str) -> Result<String, PlanError>;
+}
+
+/// Every chosen index file, once, with its package: what must be looked up on an index.
 pub fn chosen_files<'a>(
     lock: &'a Lock,
     resolutions: &[TargetResolution],
@@ -150,9 +293,15 @@ pub fn chosen_files<'a>(
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for resolution in resolutions {
-        for (name, (file_index, _)) in &resolution.files {
+        for (name, chosen) in &resolution.files {
+            let Chosen::File { index, .. } = chosen else {
+                continue;
+            };
             let package = &lock.packages[resolution.closure.packages[name].lock_index];
-            let file = &package.files[*file_index];
+            if !is_index_source(&package.source) {
+                continue;
+            }
+            let file = &package.files[*index];
             if seen.insert((&package.name, &file.filename)) {
                 out.push((package, file));
             }
@@ -161,12 +310,20 @@ pub fn chosen_files<'a>(
     out
 }
 
-/// Builds the plan from resolved targets. `lookup` gives each chosen file's URL and hash from
-/// the index; its hash must equal the lock's.
+/// Whether the package's files come from an index's Simple API.
+pub fn is_index_source(source: &PackageSource) -> bool {
+    matches!(
+        source,
+        PackageSource::DefaultIndex | PackageSource::Index { .. }
+    )
+}
+
+/// Builds the plan from resolved targets. `sources` gives each chosen file's URL and hash
+/// (an index file's hash must equal the lock's), git checkouts' hashes and local paths.
 pub fn assemble_plan(
     lock: &Lock,
     resolutions: &[TargetResolution],
-    lookup: &dyn Fn(&LockedPackage, &LockedFile) -> Result<IndexedFile, PlanError>,
+    sources: &dyn Sources,
     overrides: &OverrideDb,
     generator: &str,
 ) -> Result<Plan, PlanError> {
@@ -177,16 +334,11 @@ pub fn assemble_plan(
         let mut packages = BTreeMap::new();
         for (name, selected) in &resolution.closure.packages {
             let package = &lock.packages[selected.lock_index];
-            let Some(&(file_index, kind)) = resolution.files.get(name) else {
+            let Some(&chosen) = resolution.files.get(name) else {
                 continue;
             };
-            let file = &package.files[file_index];
-            let mut yanked = false;
-            let looked_up = lookup(package, file).and_then(|indexed| {
-                yanked = indexed.yanked;
-                source_plan(package, file, kind, indexed)
-            });
-            let src = match looked_up {
+            let mut warnings = Vec::new();
+            let src = match source_of(package, chosen, sources, &mut warnings) {
                 Ok(src) => src,
                 Err(error) => {
                     errors.push(error);
@@ -209,17 +361,12 @@ pub fn assemble_plan(
                 build_system: Vec::new(),
                 native_build_inputs: Vec::new(),
                 build_inputs: Vec::new(),
-                warnings: Vec::new(),
+                warnings,
             };
-            if yanked {
-                plan.warnings
-                    .push(format!("the index marks `{}` as yanked", file.filename));
-            }
-            match kind {
-                SourceKind::Sdist => apply_overrides(&mut plan, package, overrides),
-                SourceKind::Wheel => {
-                    add_binary_wheel_inputs(&mut plan, &resolution.target, &file.filename)
-                }
+            if plan.src.is_built() {
+                apply_overrides(&mut plan, package, overrides);
+            } else if let Some(filename) = plan.src.filename.clone() {
+                add_binary_wheel_inputs(&mut plan, &resolution.target, &filename);
             }
             packages.insert(name.to_string(), plan);
         }
@@ -250,6 +397,78 @@ pub fn assemble_plan(
         generator: generator.to_string(),
         targets,
     })
+}
+
+/// The planned source of one package.
+fn source_of(
+    package: &LockedPackage,
+    chosen: Chosen,
+    sources: &dyn Sources,
+    warnings: &mut Vec<String>,
+) -> Result<SourcePlan, PlanError> {
+    let source_error = |message: String| PlanError::Source {
+        package: package.name.to_string(),
+        message,
+    };
+    match (&package.source, chosen) {
+        (PackageSource::Git(git), _) => {
+            let resolved = sources.git(package, git)?;
+            let mut src = SourcePlan::new(SourceKind::Git);
+            src.url = Some(git.url.clone());
+            src.rev = Some(resolved.commit);
+            src.hash = Some(resolved.hash);
+            src.submodules = git.submodules;
+            src.subdirectory = git.subdirectory.clone();
+            Ok(src)
+        }
+        (PackageSource::Path { path, editable, .. }, chosen) => {
+            let mut src = SourcePlan::new(SourceKind::Path);
+            src.path = Some(sources.local_path(package, path)?);
+            match chosen {
+                Chosen::Tree => {
+                    src.format = Some(PathFormat::Tree);
+                    src.editable = *editable;
+                }
+                Chosen::File { index, format } => {
+                    src.filename = Some(package.files[index].filename.clone());
+                    src.format = Some(if format == SourceKind::Wheel {
+                        PathFormat::Wheel
+                    } else {
+                        PathFormat::Sdist
+                    });
+                }
+            }
+            Ok(src)
+        }
+        (PackageSource::Url { url, subdirectory }, Chosen::File { index, format }) => {
+            let file = &package.files[index];
+            let hash = match &file.hash {
+                Some(hash) if matches!(hash.algorithm.as_str(), "sha256" | "sha512") => sri(hash),
+                _ => sri(&FileHash {
+                    algorithm: "sha256".into(),
+                    hex: sources.url_sha256(package, url)?,
+                }),
+            }
+            .map_err(source_error)?;
+            let mut src = SourcePlan::new(format);
+            src.filename = Some(file.filename.clone());
+            src.url = Some(url.clone());
+            src.hash = Some(hash);
+            src.subdirectory = subdirectory.clone();
+            Ok(src)
+        }
+        (_, Chosen::File { index, format }) => {
+            let file = &package.files[index];
+            let indexed = sources.index_file(package, file)?;
+            if indexed.yanked {
+                warnings.push(format!("the index marks `{}` as yanked", file.filename));
+            }
+            source_plan(package, file, format, indexed)
+        }
+        (_, Chosen::Tree) => Err(source_error(
+            "only git and local sources are source trees".to_string(),
+        )),
+    }
 }
 
 /// A Linux wheel with compiled code links against libraries the manylinux policy lets it
@@ -295,8 +514,13 @@ fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, overrides: &
                     package.name, package.version
                 )
             };
+            let from = match plan.src.kind {
+                SourceKind::Sdist => "its sdist",
+                SourceKind::Git => "a git checkout",
+                _ => "a local path",
+            };
             plan.warnings.push(format!(
-                "built from its sdist, but {missing}: assuming setuptools"
+                "built from {from}, but {missing}: assuming setuptools"
             ));
         }
     }
@@ -339,12 +563,12 @@ fn source_plan(
         package: package.name.to_string(),
         message,
     })?;
-    Ok(SourcePlan {
-        kind,
-        filename: file.filename.clone(),
-        url: indexed.url,
-        hash,
-    })
+    let mut src = SourcePlan::new(kind);
+    src.filename = Some(file.filename.clone());
+    src.url = Some(indexed.url);
+    src.hash = Some(hash);
+    src.index = indexed.auth_index;
+    Ok(src)
 }
 
 /// `sha256:<hex>` as an SRI hash, `sha256-<base64>`.

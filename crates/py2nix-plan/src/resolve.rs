@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pep508_rs::{ExtraName, MarkerEnvironment, PackageName};
-use py2nix_lock::{Dependency, Lock, LockedPackage, Project};
+use py2nix_lock::{Dependency, InstallSet, Lock, LockedPackage, Project, VersionConstraint};
 
 use crate::target::Target;
 use crate::PlanError;
@@ -15,6 +15,8 @@ pub struct Selection {
     pub all_groups: bool,
     pub extras: Vec<ExtraName>,
     pub all_extras: bool,
+    /// `--no-default-groups`: leave out the project's default groups (uv's `dev`).
+    pub no_default_groups: bool,
 }
 
 impl Selection {
@@ -44,39 +46,165 @@ pub struct ClosurePackage {
     pub dependencies: BTreeSet<PackageName>,
 }
 
+impl Selection {
+    /// The project's groups this selection turns on: the named ones (each must exist), or all,
+    /// plus the project's default groups that exist unless `no_default_groups`.
+    pub fn groups_of(&self, project: &Project) -> Result<BTreeSet<String>, PlanError> {
+        let mut groups = BTreeSet::new();
+        if self.all_groups {
+            groups.extend(project.groups.keys().cloned());
+        }
+        for group in &self.groups {
+            let group = py2nix_lock::normalize_group(group);
+            if !project.groups.contains_key(&group) {
+                return Err(PlanError::Request(unknown(
+                    "group",
+                    &group,
+                    project.groups.keys(),
+                )));
+            }
+            groups.insert(group);
+        }
+        if !self.no_default_groups {
+            groups.extend(
+                project
+                    .default_groups
+                    .iter()
+                    .map(|g| py2nix_lock::normalize_group(g))
+                    .filter(|g| project.groups.contains_key(g)),
+            );
+        }
+        Ok(groups)
+    }
+
+    /// The selected extras, each checked against the project.
+    fn checked_extras(&self, project: &Project) -> Result<Vec<ExtraName>, PlanError> {
+        let extras = self.extras_of(project);
+        for extra in &extras {
+            if !project.extras.contains_key(extra) {
+                return Err(PlanError::Request(unknown(
+                    "extra",
+                    extra.as_ref(),
+                    project.extras.keys().map(|e| e.as_ref()),
+                )));
+            }
+        }
+        Ok(extras)
+    }
+}
+
 /// The root edges the selection asks for, checked against the project.
 pub fn root_dependencies(
     project: &Project,
     selection: &Selection,
 ) -> Result<Vec<Dependency>, PlanError> {
     let mut roots = project.dependencies.clone();
-    let groups: Vec<String> = if selection.all_groups {
-        project.groups.keys().cloned().collect()
-    } else {
-        selection
-            .groups
-            .iter()
-            .map(|g| py2nix_lock::normalize_group(g))
-            .collect()
-    };
-    for group in &groups {
-        let deps = project
-            .groups
-            .get(group)
-            .ok_or_else(|| PlanError::Request(unknown("group", group, project.groups.keys())))?;
-        roots.extend(deps.iter().cloned());
+    for group in &selection.groups_of(project)? {
+        if let Some(deps) = project.groups.get(group) {
+            roots.extend(deps.iter().cloned());
+        }
     }
-    for extra in &selection.extras_of(project) {
-        let deps = project.extras.get(extra).ok_or_else(|| {
-            PlanError::Request(unknown(
-                "extra",
-                extra.as_ref(),
-                project.extras.keys().map(|e| e.as_ref()),
-            ))
-        })?;
-        roots.extend(deps.iter().cloned());
+    for extra in &selection.checked_extras(project)? {
+        if let Some(deps) = project.extras.get(extra) {
+            roots.extend(deps.iter().cloned());
+        }
     }
     expand_self_references(project, roots)
+}
+
+/// For a lock that is an install list (pylock.toml, requirements.txt): the marker extras that
+/// stand for the selected extras and groups, checked against what the lock declares.
+pub fn flat_marker_extras(
+    project: &Project,
+    selection: &Selection,
+) -> Result<Vec<ExtraName>, PlanError> {
+    let mut extras = selection.checked_extras(project)?;
+    extras.extend(
+        selection
+            .groups_of(project)?
+            .iter()
+            .map(|g| py2nix_lock::group_extra(g)),
+    );
+    Ok(extras)
+}
+
+/// For an install list: every package installed on `target` (its marker holds with the
+/// selected extras and groups, its requires-python contains the target's Python) as a root
+/// edge pinned to its version, with the extras the lock turns on for it.
+pub fn flat_roots(lock: &Lock, marker_extras: &[ExtraName], target: &Target) -> Vec<Dependency> {
+    let env = target.marker_environment();
+    let python = target.python.full_version();
+    lock.packages
+        .iter()
+        .filter(|p| p.requires_python.contains(&python))
+        .filter(|p| {
+            p.marker
+                .as_ref()
+                .is_none_or(|m| m.evaluate(&env, marker_extras))
+        })
+        .map(|p| Dependency {
+            name: p.name.clone(),
+            version: VersionConstraint::exactly(&p.version),
+            marker: pep508_rs::MarkerTree::TRUE,
+            python: None,
+            extras: p.requested_extras.clone(),
+            optional: false,
+        })
+        .collect()
+}
+
+/// The roots of an install list's closure: the project's direct dependencies when it names
+/// any (`preferred`), else the packages nothing else depends on; then, so that every package
+/// stays reachable, the first (by name) of each group the roots do not reach.
+pub fn flat_plan_roots(
+    closure: &Closure,
+    preferred: &BTreeSet<PackageName>,
+) -> BTreeSet<PackageName> {
+    let mut roots: BTreeSet<PackageName> = preferred
+        .iter()
+        .filter(|name| closure.packages.contains_key(*name))
+        .cloned()
+        .collect();
+    if roots.is_empty() {
+        let depended: BTreeSet<&PackageName> = closure
+            .packages
+            .values()
+            .flat_map(|p| p.dependencies.iter())
+            .collect();
+        roots.extend(
+            closure
+                .packages
+                .keys()
+                .filter(|name| !depended.contains(name))
+                .cloned(),
+        );
+    }
+    let mut reached: BTreeSet<PackageName> = BTreeSet::new();
+    let reach = |start: &PackageName, reached: &mut BTreeSet<PackageName>| {
+        let mut stack = vec![start.clone()];
+        while let Some(name) = stack.pop() {
+            if reached.insert(name.clone()) {
+                if let Some(p) = closure.packages.get(&name) {
+                    stack.extend(p.dependencies.iter().cloned());
+                }
+            }
+        }
+    };
+    for root in &roots {
+        reach(root, &mut reached);
+    }
+    for name in closure.packages.keys() {
+        if !reached.contains(name) {
+            roots.insert(name.clone());
+            reach(name, &mut reached);
+        }
+    }
+    roots
+}
+
+/// Whether a lock is an install list rather than a graph walked from the project's roots.
+pub fn is_flat(lock: &Lock) -> bool {
+    lock.install == InstallSet::Flat
 }
 
 fn unknown<'a>(

@@ -17,8 +17,14 @@ use crate::PlanError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    /// A wheel file, installed as is.
     Wheel,
+    /// An sdist file, built.
     Sdist,
+    /// A git checkout, built.
+    Git,
+    /// A local directory or file, relative to the generated file.
+    Path,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +116,18 @@ fn filename_version(filename: &str) -> Option<Version> {
     let stem = sdist_stem(filename)?;
     stem.match_indices('-')
         .find_map(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
+}
+
+/// Whether a wheel's or sdist's file name carries `version` (PEP 440 equality).
+///
+/// ```
+/// let v = "1.0".parse().unwrap();
+/// assert!(py2nix_plan::file_is_version("foo_bar-1.0.0-py3-none-any.whl", &v));
+/// assert!(py2nix_plan::file_is_version("foo-bar-1.0.tar.gz", &v));
+/// assert!(!py2nix_plan::file_is_version("foo-bar-1.0.1.tar.gz", &v));
+/// ```
+pub fn file_is_version(filename: &str, version: &Version) -> bool {
+    filename_version(filename).is_some_and(|v| v == *version)
 }
 
 /// Picks the file `target` installs for `package`: the index of the file in

@@ -24,10 +24,11 @@ pub struct Cli {
 pub enum Command {
     /// Plan the project's locked packages and print python.nix (or the JSON plan).
     ///
-    /// Reads PROJECT_DIR/pyproject.toml and PROJECT_DIR/poetry.lock, works out for every target
-    /// (a Nix system and a CPython version) exactly which packages to install and which file of
-    /// each, looks the files up on the package index, checks their hashes against the lock, and
-    /// prints the result on stdout.
+    /// Finds the lock in PROJECT_DIR (poetry.lock, uv.lock, pylock.toml, pdm.lock or a hashed
+    /// requirements.txt; --lock names one), reads pyproject.toml beside it, works out for every
+    /// target (a Nix system and a CPython version) exactly which packages to install and which
+    /// file of each, looks the files up on the package index, checks their hashes against the
+    /// lock, and prints the result on stdout.
     Lock(LockArgs),
 }
 
@@ -42,9 +43,15 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
-    /// The project directory, holding pyproject.toml and poetry.lock.
+    /// The project directory, holding pyproject.toml and the lock.
     #[arg(default_value = ".")]
     pub project_dir: PathBuf,
+
+    /// The lock file to read (its format is told by its name: poetry.lock, uv.lock,
+    /// pylock.toml or pylock.NAME.toml, pdm.lock, or any other name for a requirements file).
+    /// [default: the one lock in PROJECT_DIR]
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Nix)]
@@ -71,6 +78,11 @@ pub struct LockArgs {
     /// Install every dependency group.
     #[arg(long)]
     pub all_groups: bool,
+
+    /// Leave out the project's default groups (uv's `dev`, `[tool.uv] default-groups`,
+    /// pylock.toml's `default-groups`).
+    #[arg(long)]
+    pub no_default_groups: bool,
 
     /// Turn on one of the project's extras; repeat for several.
     #[arg(long = "extra", value_name = "NAME")]

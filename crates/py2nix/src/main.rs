@@ -4,9 +4,13 @@
 
 mod cli;
 mod commands;
+mod metadata;
+mod network;
 mod output;
 mod overrides;
+mod project;
 mod report;
+mod sources;
 
 use std::process::ExitCode;
 

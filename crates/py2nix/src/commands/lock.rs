@@ -1,16 +1,20 @@
 //! `py2nix lock`: read the project, plan every target, look files up on the index, print.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context};
-use py2nix_index::{Cache, IndexClient, Page, PageRequest, DEFAULT_INDEX_URL};
-use py2nix_lock::{ExtraName, Lock, LockedFile, LockedPackage, PackageSource, Project};
+use py2nix_index::{Cache, Credentials, PageRequest, DEFAULT_INDEX_URL};
+use py2nix_lock::{ExtraName, GitSource, InstallSet, Lock, PackageSource, Project};
 use py2nix_plan::{
-    assemble_plan, chosen_files, resolve_targets, FormatControl, IndexedFile, LinuxLibc, NixSystem,
-    Plan, PlanError, PythonVersion, Selection, Target, DEFAULT_PYTHON_MINORS,
+    assemble_plan, chosen_files, resolve_targets, FormatControl, LinuxLibc, NixSystem, Plan,
+    PythonVersion, Selection, Target, DEFAULT_PYTHON_MINORS,
 };
+
+use crate::network::Network;
+use crate::project::ProjectFiles;
+use crate::sources::{IndexChoice, Indexes, LocalPaths, LookedUp, Pages};
 
 use crate::cli::{Format, LockArgs};
 use crate::output::{self, Generated};
@@ -19,6 +23,7 @@ use crate::report::{Classify, Failure, Reporter};
 /// Everything `lock` needs, checked.
 struct LockSettings {
     project_dir: PathBuf,
+    lock: Option<PathBuf>,
     format: Format,
     output: Option<PathBuf>,
     systems: Vec<NixSystem>,
@@ -36,12 +41,14 @@ impl LockSettings {
     fn from_args(args: LockArgs) -> anyhow::Result<Self> {
         let LockArgs {
             project_dir,
+            lock,
             format,
             output,
             systems,
             pythons,
             groups,
             all_groups,
+            no_default_groups,
             extras,
             all_extras,
             no_binary,
@@ -88,6 +95,7 @@ impl LockSettings {
         };
         Ok(LockSettings {
             project_dir,
+            lock,
             format,
             output,
             systems,
@@ -97,6 +105,7 @@ impl LockSettings {
                 all_groups,
                 extras,
                 all_extras,
+                no_default_groups,
             },
             format_control: FormatControl::parse(&no_binary, &only_binary)?,
             index_url: index_url.unwrap_or_else(|| DEFAULT_INDEX_URL.to_string()),
@@ -127,10 +136,33 @@ fn default_cache_dir() -> PathBuf {
 #[allow(clippy::result_large_err)]
 pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
     let settings = LockSettings::from_args(args).input()?;
-    let (project, lock) = read_project(&settings.project_dir, reporter).input()?;
+    let ProjectFiles {
+        dir,
+        lock_path,
+        mut lock,
+        project,
+        indexes: declared,
+    } = crate::project::read(&settings.project_dir, settings.lock.as_deref(), reporter).input()?;
+    reporter.explain(&format!(
+        "{} packages in {}",
+        lock.packages.len(),
+        lock_path.display()
+    ));
     let targets = choose_targets(&settings, &project).input()?;
     for target in &targets {
         reporter.explain(&format!("target {} ({})", target.id(), target.describe()));
+    }
+    let indexes = Indexes::new(&settings.index_url, &lock, &declared);
+    let credentials = Credentials::from_environment();
+    let network = Network::new(settings.cache.clone(), settings.offline, credentials)?;
+    let flat = lock.install == InstallSet::Flat;
+    let mut pages = Pages::new();
+    if flat {
+        pages = network.fetch_pages(version_page_requests(&lock, &indexes), reporter)?;
+        fill_files_from_index(&mut lock, &indexes, &pages).input()?;
+        crate::metadata::derive_dependencies(
+            &mut lock, &indexes, &pages, &network, &dir, reporter,
+        )?;
     }
     let resolutions = resolve_targets(
         &lock,
@@ -140,19 +172,34 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
         &settings.format_control,
     )
     .input()?;
-    let pages = fetch_pages(&settings, &lock, &resolutions, reporter)?;
-    let lookup =
-        |package: &LockedPackage, file: &LockedFile| lookup_file(&settings, &pages, package, file);
+    if !flat {
+        pages = network.fetch_pages(file_page_requests(&lock, &resolutions, &indexes), reporter)?;
+    }
+    let paths = LocalPaths::new(&dir, settings.output.as_deref()).input()?;
+    let url_hashes = network.url_hashes(&lock, &resolutions, reporter)?;
+    let gits = resolve_gits(&settings, &lock, &resolutions, reporter)?;
+    let looked_up = LookedUp {
+        indexes: &indexes,
+        pages: &pages,
+        credentials: network.credentials(),
+        url_hashes,
+        gits,
+        paths: &paths,
+    };
     let overrides = crate::overrides::embedded()
         .context("the embedded override database is invalid")
         .unexpected()?;
-    let plan = assemble_plan(&lock, &resolutions, &lookup, &overrides, &generator()).input()?;
+    let plan = assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator()).input()?;
     for (id, target) in &plan.targets {
         for (name, package) in &target.packages {
-            reporter.explain(&format!(
-                "{id}: {name} {} from {}",
-                package.version, package.src.filename
-            ));
+            let from = package
+                .src
+                .filename
+                .as_deref()
+                .or(package.src.path.as_deref())
+                .or(package.src.url.as_deref())
+                .unwrap_or_default();
+            reporter.explain(&format!("{id}: {name} {} from {from}", package.version));
             for warning in &package.warnings {
                 reporter.warn(&format!("{id}: {name}: {warning}"));
             }
@@ -165,22 +212,171 @@ fn generator() -> String {
     format!("py2nix {}", env!("CARGO_PKG_VERSION"))
 }
 
-fn read_text(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))
+/// Page requests for an install list: every index package of the lock, with all files of
+/// its version (requirements files name hashes, not files).
+fn version_page_requests(lock: &Lock, indexes: &Indexes) -> Vec<PageRequest> {
+    let mut needed: BTreeMap<(IndexChoice, String), (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for package in &lock.packages {
+        for index in indexes.candidates(package) {
+            let entry = needed.entry((index, package.name.to_string())).or_default();
+            entry
+                .0
+                .extend(package.files.iter().map(|f| f.filename.clone()));
+            entry.1.push(package.version.to_string());
+        }
+    }
+    page_requests(needed)
 }
 
-fn read_project(dir: &Path, reporter: &Reporter) -> anyhow::Result<(Project, Lock)> {
-    let pyproject_path = dir.join("pyproject.toml");
-    let lock_path = dir.join("poetry.lock");
-    let project = py2nix_lock::parse_pyproject(&read_text(&pyproject_path)?)
-        .with_context(|| format!("failed to parse `{}`", pyproject_path.display()))?;
-    let lock = py2nix_lock::parse_poetry_lock(&read_text(&lock_path)?)
-        .with_context(|| format!("failed to parse `{}`", lock_path.display()))?;
-    for warning in &lock.warnings {
-        reporter.warn(&format!("{}: {warning}", lock_path.display()));
+/// Page requests for a graph lock: the chosen files of index packages.
+fn file_page_requests(
+    lock: &Lock,
+    resolutions: &[py2nix_plan::TargetResolution],
+    indexes: &Indexes,
+) -> Vec<PageRequest> {
+    let mut needed: BTreeMap<(IndexChoice, String), (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for (package, file) in chosen_files(lock, resolutions) {
+        for index in indexes.candidates(package) {
+            needed
+                .entry((index, package.name.to_string()))
+                .or_default()
+                .0
+                .push(file.filename.clone());
+        }
     }
-    Ok((project, lock))
+    page_requests(needed)
 }
+
+fn page_requests(
+    needed: BTreeMap<(IndexChoice, String), (Vec<String>, Vec<String>)>,
+) -> Vec<PageRequest> {
+    needed
+        .into_iter()
+        .map(
+            |((index, package), (mut needed_files, mut needed_versions))| {
+                needed_files.sort();
+                needed_files.dedup();
+                needed_versions.sort();
+                needed_versions.dedup();
+                PageRequest {
+                    index_url: index.url,
+                    index_name: index.name,
+                    package,
+                    needed_files,
+                    needed_versions,
+                }
+            },
+        )
+        .collect()
+}
+
+/// For packages the lock names by hash only (requirements files): the index's files of the
+/// locked version with one of those hashes, from the first index that has any.
+fn fill_files_from_index(lock: &mut Lock, indexes: &Indexes, pages: &Pages) -> anyhow::Result<()> {
+    let mut errors = Vec::new();
+    for package in &mut lock.packages {
+        let Some(hashes) = package.index_hashes.clone() else {
+            continue;
+        };
+        let mut found = Vec::new();
+        let mut looked = Vec::new();
+        for index in indexes.candidates(package) {
+            looked.push(py2nix_index::redact_url(&py2nix_index::page_url(
+                &index.url,
+                package.name.as_ref(),
+            )));
+            let Some(page) = pages.get(&(index.url.clone(), package.name.to_string())) else {
+                continue;
+            };
+            for file in &page.files {
+                if !py2nix_plan::file_is_version(&file.filename, &package.version) {
+                    continue;
+                }
+                let matches = hashes.is_empty()
+                    || file.sha256.as_ref().is_some_and(|hex| {
+                        hashes
+                            .iter()
+                            .any(|h| h.algorithm == "sha256" && h.hex.eq_ignore_ascii_case(hex))
+                    });
+                if matches {
+                    found.push(py2nix_lock::LockedFile {
+                        filename: file.filename.clone(),
+                        hash: file.sha256.as_ref().map(|hex| py2nix_lock::FileHash {
+                            algorithm: "sha256".to_string(),
+                            hex: hex.to_ascii_lowercase(),
+                        }),
+                        url: None,
+                        size: None,
+                    });
+                }
+            }
+            if !found.is_empty() {
+                break;
+            }
+        }
+        if found.is_empty() {
+            errors.push(format!(
+                "`{}` {}: no file of this version on {} has {}",
+                package.name,
+                package.version,
+                looked.join(" or "),
+                if hashes.is_empty() {
+                    "any hash".to_string()
+                } else {
+                    format!("one of the {} hashes the lock gives", hashes.len())
+                }
+            ));
+        }
+        package.files = found;
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(errors.join("\n")))
+    }
+}
+
+/// Every git source of the planned packages, resolved to a commit and hashed.
+fn resolve_gits(
+    settings: &LockSettings,
+    lock: &Lock,
+    resolutions: &[py2nix_plan::TargetResolution],
+    reporter: &Reporter,
+) -> Result<BTreeMap<GitKey, py2nix_plan::ResolvedGit>, Failure> {
+    let mut wanted: BTreeMap<GitKey, (&GitSource, String)> = BTreeMap::new();
+    for resolution in resolutions {
+        for selected in resolution.closure.packages.values() {
+            let package = &lock.packages[selected.lock_index];
+            if let PackageSource::Git(git) = &package.source {
+                wanted
+                    .entry(crate::sources::git_key(git))
+                    .or_insert((git, package.name.to_string()));
+            }
+        }
+    }
+    let cache_root = settings.cache.as_ref().map(|c| c.root().to_path_buf());
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (key, (git, name)) in wanted {
+        reporter.explain(&format!(
+            "hashing the git checkout of {name} ({})",
+            py2nix_source::redact_git_url(&git.url)
+        ));
+        match crate::sources::resolve_git(git, cache_root.as_deref(), settings.offline) {
+            Ok(resolved) => {
+                out.insert(key, resolved);
+            }
+            Err(error) => errors.push(format!("`{name}`: {error:#}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure::Input(anyhow!(errors.join("\n"))))
+    }
+}
+
+type GitKey = (String, Option<String>, Option<String>, bool);
 
 /// The requested targets, or the defaults: every system, and the default CPython minors the
 /// project's requires-python allows.
@@ -249,101 +445,6 @@ fn requires_python_text(project: &Project) -> String {
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_default()
-}
-
-fn index_url_of<'a>(settings: &'a LockSettings, package: &'a LockedPackage) -> &'a str {
-    match &package.source {
-        PackageSource::Index { url, .. } => url,
-        _ => &settings.index_url,
-    }
-}
-
-type Pages = BTreeMap<(String, String), Page>;
-
-fn fetch_pages(
-    settings: &LockSettings,
-    lock: &Lock,
-    resolutions: &[py2nix_plan::TargetResolution],
-    reporter: &Reporter,
-) -> Result<Pages, Failure> {
-    let mut needed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (package, file) in chosen_files(lock, resolutions) {
-        let key = (
-            index_url_of(settings, package).to_string(),
-            package.name.to_string(),
-        );
-        needed.entry(key).or_default().push(file.filename.clone());
-    }
-    let requests: Vec<PageRequest> = needed
-        .into_iter()
-        .map(|((index_url, package), needed_files)| PageRequest {
-            index_url,
-            package,
-            needed_files,
-        })
-        .collect();
-    reporter.explain(&format!("looking up {} project pages", requests.len()));
-    let client = IndexClient::new(settings.cache.clone(), settings.offline).unexpected()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("failed to start the async runtime")
-        .unexpected()?;
-    let results = runtime.block_on(client.fetch_pages(&requests));
-    let mut pages = BTreeMap::new();
-    let mut input_errors = Vec::new();
-    let mut other_errors = Vec::new();
-    for (request, result) in requests.into_iter().zip(results) {
-        match result {
-            Ok(page) => {
-                pages.insert((request.index_url, request.package), page);
-            }
-            Err(
-                error @ (py2nix_index::IndexError::NotFound { .. }
-                | py2nix_index::IndexError::NotCached { .. }
-                | py2nix_index::IndexError::CachedPageIncomplete { .. }),
-            ) => input_errors.push(error.to_string()),
-            Err(error) => other_errors.push(error.to_string()),
-        }
-    }
-    if !other_errors.is_empty() {
-        other_errors.extend(input_errors);
-        return Err(Failure::Unexpected(anyhow!(other_errors.join("\n"))));
-    }
-    if !input_errors.is_empty() {
-        return Err(Failure::Input(anyhow!(input_errors.join("\n"))));
-    }
-    Ok(pages)
-}
-
-#[allow(clippy::result_large_err)]
-fn lookup_file(
-    settings: &LockSettings,
-    pages: &Pages,
-    package: &LockedPackage,
-    file: &LockedFile,
-) -> Result<IndexedFile, PlanError> {
-    let index_url = index_url_of(settings, package);
-    let source_error = |message: String| PlanError::Source {
-        package: package.name.to_string(),
-        message,
-    };
-    let page = pages
-        .get(&(index_url.to_string(), package.name.to_string()))
-        .ok_or_else(|| source_error("no index page was fetched".to_string()))?;
-    let listed = page.file(&file.filename).ok_or_else(|| {
-        source_error(format!(
-            "`{}` is not listed on the index page {}",
-            file.filename,
-            py2nix_index::redact_url(&py2nix_index::page_url(index_url, package.name.as_ref()))
-        ))
-    })?;
-    Ok(IndexedFile {
-        url: listed.url.clone(),
-        sha256: listed.sha256.clone(),
-        yanked: listed.yanked,
-    })
 }
 
 fn emit(settings: &LockSettings, plan: &Plan) -> Result<(), Failure> {

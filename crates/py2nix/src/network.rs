@@ -1,0 +1,192 @@
+//! The index client and its async runtime behind blocking calls: project pages, files'
+//! hashes, core metadata. Errors are classified here: an index that does not know a package
+//! or a cache that lacks an answer under `--offline` is the input's fault (exit 1); a network
+//! failure is not (exit 2).
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Context};
+use py2nix_index::{
+    Credentials, FetchedMetadata, FileRequest, IndexClient, IndexError, MetadataRequest,
+    PageRequest,
+};
+use py2nix_lock::{Lock, PackageSource};
+
+use crate::report::{Classify, Failure, Reporter};
+use crate::sources::Pages;
+
+pub struct Network {
+    client: IndexClient,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Network {
+    pub(crate) fn new(
+        cache: Option<py2nix_index::Cache>,
+        offline: bool,
+        credentials: Credentials,
+    ) -> Result<Self, Failure> {
+        let client = IndexClient::new(cache, offline)
+            .unexpected()?
+            .with_credentials(credentials);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("failed to start the async runtime")
+            .unexpected()?;
+        Ok(Network { client, runtime })
+    }
+
+    /// Where credentials come from (the same as the client's).
+    pub fn credentials(&self) -> &Credentials {
+        self.client.credentials()
+    }
+
+    pub fn fetch_pages(
+        &self,
+        requests: Vec<PageRequest>,
+        reporter: &Reporter,
+    ) -> Result<Pages, Failure> {
+        if requests.is_empty() {
+            return Ok(Pages::new());
+        }
+        reporter.explain(&format!("looking up {} project pages", requests.len()));
+        let results = self.runtime.block_on(self.client.fetch_pages(&requests));
+        let mut pages = Pages::new();
+        let mut errors = Errors::default();
+        // A requirements file's package may be on only one of several indexes: a page
+        // missing from one of them is no error as long as another has it.
+        let mut found_somewhere: BTreeMap<String, bool> = BTreeMap::new();
+        for request in &requests {
+            found_somewhere.entry(request.package.clone()).or_default();
+        }
+        let mut not_found = Vec::new();
+        for (request, result) in requests.into_iter().zip(results) {
+            match result {
+                Ok(page) => {
+                    found_somewhere.insert(request.package.clone(), true);
+                    pages.insert((request.index_url, request.package), page);
+                }
+                Err(error @ IndexError::NotFound { .. }) => {
+                    not_found.push((request.package, error))
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        for (package, error) in not_found {
+            if !found_somewhere.get(&package).copied().unwrap_or(false) {
+                errors.push(error);
+            }
+        }
+        errors.finish()?;
+        Ok(pages)
+    }
+
+    /// The sha256 (hex) of each direct-URL file the planned packages need and the lock gives
+    /// no usable hash for, by URL.
+    pub fn url_hashes(
+        &self,
+        lock: &Lock,
+        resolutions: &[py2nix_plan::TargetResolution],
+        reporter: &Reporter,
+    ) -> Result<BTreeMap<String, String>, Failure> {
+        let mut urls = std::collections::BTreeSet::new();
+        for resolution in resolutions {
+            for (name, chosen) in &resolution.files {
+                let package = &lock.packages[resolution.closure.packages[name].lock_index];
+                let (PackageSource::Url { url, .. }, py2nix_plan::Chosen::File { index, .. }) =
+                    (&package.source, chosen)
+                else {
+                    continue;
+                };
+                let usable = package.files[*index]
+                    .hash
+                    .as_ref()
+                    .is_some_and(|h| matches!(h.algorithm.as_str(), "sha256" | "sha512"));
+                if !usable {
+                    urls.insert(url.clone());
+                }
+            }
+        }
+        if urls.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        reporter.explain(&format!(
+            "hashing {} direct-URL files the lock gives no hash for",
+            urls.len()
+        ));
+        let requests: Vec<FileRequest> = urls
+            .iter()
+            .map(|url| FileRequest {
+                url: url.clone(),
+                index_name: String::new(),
+                index_url: String::new(),
+            })
+            .collect();
+        let results = self
+            .runtime
+            .block_on(self.client.file_sha256_all(&requests));
+        let mut out = BTreeMap::new();
+        let mut errors = Errors::default();
+        for (url, result) in urls.into_iter().zip(results) {
+            match result {
+                Ok(digest) => {
+                    out.insert(url, digest.sha256_hex);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        errors.finish()?;
+        Ok(out)
+    }
+
+    /// Core metadata for each request, in order; a failure is returned per request.
+    pub fn core_metadata(
+        &self,
+        requests: &[MetadataRequest],
+    ) -> Vec<Result<FetchedMetadata, IndexError>> {
+        self.runtime
+            .block_on(self.client.fetch_core_metadata_all(requests))
+    }
+}
+
+/// Index errors gathered, then classified together.
+#[derive(Default)]
+pub struct Errors {
+    input: Vec<String>,
+    other: Vec<String>,
+}
+
+impl Errors {
+    pub fn push(&mut self, error: IndexError) {
+        if is_input_error(&error) {
+            self.input.push(error.to_string());
+        } else {
+            self.other.push(error.to_string());
+        }
+    }
+
+    pub fn finish(mut self) -> Result<(), Failure> {
+        if !self.other.is_empty() {
+            self.other.append(&mut self.input);
+            return Err(Failure::Unexpected(anyhow!(self.other.join("\n"))));
+        }
+        if !self.input.is_empty() {
+            return Err(Failure::Input(anyhow!(self.input.join("\n"))));
+        }
+        Ok(())
+    }
+}
+
+/// Errors that the user fixes by changing the input or the request, not by retrying.
+pub fn is_input_error(error: &IndexError) -> bool {
+    matches!(
+        error,
+        IndexError::NotFound { .. }
+            | IndexError::NotCached { .. }
+            | IndexError::CachedPageIncomplete { .. }
+            | IndexError::Unauthorized { .. }
+            | IndexError::NotCachedUrl { .. }
+    )
+}

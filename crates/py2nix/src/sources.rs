@@ -1,0 +1,352 @@
+//! Where each package's files come from: which index (and its name, for credentials), local
+//! paths relative to the generated file, git checkouts hashed (and cached) as Nix hashes them.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use py2nix_index::{Credentials, Page, DEFAULT_INDEX_URL};
+use py2nix_lock::{
+    GitSource, IndexDecl, Lock, LockFormat, LockedFile, LockedPackage, PackageSource,
+};
+use py2nix_plan::{IndexedFile, PlanError, ResolvedGit};
+use sha2::{Digest, Sha256};
+
+/// An index to ask for a package's page.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IndexChoice {
+    pub url: String,
+    /// The name credentials are looked up by; empty for the default index.
+    pub name: String,
+}
+
+/// Maps packages to indexes: the default (`--index-url`, or a requirements file's
+/// `--index-url`), and named ones from the lock and pyproject.toml.
+pub struct Indexes {
+    default: IndexChoice,
+    extra: Vec<IndexChoice>,
+    declared: Vec<IndexDecl>,
+}
+
+fn same_index(a: &str, b: &str) -> bool {
+    let trim = |s: &str| {
+        py2nix_index::redact_url(s)
+            .trim_end_matches('/')
+            .to_ascii_lowercase()
+    };
+    trim(a) == trim(b)
+}
+
+impl Indexes {
+    pub fn new(default_url: &str, lock: &Lock, declared: &[IndexDecl]) -> Self {
+        let mut default = IndexChoice {
+            url: default_url.to_string(),
+            name: String::new(),
+        };
+        let mut extra = Vec::new();
+        if lock.format == LockFormat::Requirements {
+            let mut lock_indexes = lock.indexes.iter();
+            if let Some(first) = lock_indexes.next() {
+                default = IndexChoice {
+                    url: first.url.clone(),
+                    name: first.name.clone(),
+                };
+            }
+            extra = lock_indexes
+                .map(|i| IndexChoice {
+                    url: i.url.clone(),
+                    name: i.name.clone(),
+                })
+                .collect();
+        }
+        Indexes {
+            default,
+            extra,
+            declared: declared.to_vec(),
+        }
+    }
+
+    /// The indexes to ask for a package, in order: one, except for a requirements file's
+    /// default-index packages when it names extra indexes (pip asks them all).
+    pub fn candidates(&self, package: &LockedPackage) -> Vec<IndexChoice> {
+        match &package.source {
+            PackageSource::DefaultIndex => {
+                let mut all = vec![self.default.clone()];
+                all.extend(self.extra.iter().cloned());
+                all
+            }
+            PackageSource::Index { name, url } => vec![self.named(name, url)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A lock's index: the default one when its URL is the built-in default (so
+    /// `--index-url` redirects it) or empty; else named by the lock, by pyproject.toml's
+    /// declaration of the same URL, or by its host.
+    fn named(&self, name: &str, url: &str) -> IndexChoice {
+        if url.is_empty() || same_index(url, DEFAULT_INDEX_URL) {
+            return self.default.clone();
+        }
+        let name = if !name.is_empty() {
+            name.to_string()
+        } else if let Some(decl) = self.declared.iter().find(|d| same_index(&d.url, url)) {
+            decl.name.clone()
+        } else {
+            url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        IndexChoice {
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+/// The project pages fetched, by (index URL, normalised package name).
+pub type Pages = BTreeMap<(String, String), Page>;
+
+/// Everything looked up for the plan; implements the planner's [`py2nix_plan::Sources`].
+pub struct LookedUp<'a> {
+    pub indexes: &'a Indexes,
+    pub pages: &'a Pages,
+    pub credentials: &'a Credentials,
+    pub url_hashes: BTreeMap<String, String>,
+    pub gits: BTreeMap<(String, Option<String>, Option<String>, bool), ResolvedGit>,
+    pub paths: &'a LocalPaths,
+}
+
+pub fn git_key(git: &GitSource) -> (String, Option<String>, Option<String>, bool) {
+    (
+        git.url.clone(),
+        git.reference.clone(),
+        git.commit.clone(),
+        git.submodules,
+    )
+}
+
+impl py2nix_plan::Sources for LookedUp<'_> {
+    fn index_file(
+        &self,
+        package: &LockedPackage,
+        file: &LockedFile,
+    ) -> Result<IndexedFile, PlanError> {
+        let source_error = |message: String| PlanError::Source {
+            package: package.name.to_string(),
+            message,
+        };
+        let candidates = self.indexes.candidates(package);
+        for index in &candidates {
+            let Some(page) = self
+                .pages
+                .get(&(index.url.clone(), package.name.to_string()))
+            else {
+                continue;
+            };
+            if let Some(listed) = page.file(&file.filename) {
+                let needs_auth = self
+                    .credentials
+                    .for_index(&index.name, &index.url)
+                    .is_some();
+                let auth_index = needs_auth.then(|| {
+                    if index.name.is_empty() {
+                        "default".to_string()
+                    } else {
+                        index.name.clone()
+                    }
+                });
+                return Ok(IndexedFile {
+                    url: py2nix_index::redact_url(&listed.url),
+                    sha256: listed.sha256.clone(),
+                    yanked: listed.yanked,
+                    auth_index,
+                });
+            }
+        }
+        let pages: Vec<String> = candidates
+            .iter()
+            .map(|i| {
+                py2nix_index::redact_url(&py2nix_index::page_url(&i.url, package.name.as_ref()))
+            })
+            .collect();
+        Err(source_error(format!(
+            "`{}` is not listed on the index page {}",
+            file.filename,
+            pages.join(" or ")
+        )))
+    }
+
+    fn url_sha256(&self, package: &LockedPackage, url: &str) -> Result<String, PlanError> {
+        self.url_hashes
+            .get(url)
+            .cloned()
+            .ok_or_else(|| PlanError::Source {
+                package: package.name.to_string(),
+                message: format!("no hash was computed for {}", py2nix_index::redact_url(url)),
+            })
+    }
+
+    fn git(&self, package: &LockedPackage, git: &GitSource) -> Result<ResolvedGit, PlanError> {
+        self.gits
+            .get(&git_key(git))
+            .cloned()
+            .ok_or_else(|| PlanError::Source {
+                package: package.name.to_string(),
+                message: format!("the git source {} was not resolved", git.url),
+            })
+    }
+
+    fn local_path(&self, package: &LockedPackage, path: &str) -> Result<String, PlanError> {
+        self.paths.relative(path).map_err(|e| PlanError::Source {
+            package: package.name.to_string(),
+            message: format!("{e:#}"),
+        })
+    }
+}
+
+/// Local paths: the lock writes them relative to its directory; the plan relative to the
+/// directory the generated file goes to (the `-o` file's, or the working directory's).
+pub struct LocalPaths {
+    lock_dir: PathBuf,
+    output_dir: PathBuf,
+}
+
+impl LocalPaths {
+    pub fn new(lock_dir: &Path, output: Option<&Path>) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir().context("failed to read the working directory")?;
+        let output_dir = match output.and_then(Path::parent) {
+            Some(parent) if !parent.as_os_str().is_empty() => cwd.join(parent),
+            _ => cwd.clone(),
+        };
+        Ok(LocalPaths {
+            lock_dir: cwd.join(lock_dir),
+            output_dir,
+        })
+    }
+
+    /// `path` (as the lock writes it, `file://` URLs too) relative to the output directory,
+    /// `/`-separated; `.` for the directory itself.
+    pub fn relative(&self, path: &str) -> anyhow::Result<String> {
+        let plain = path
+            .strip_prefix("file://")
+            .map(|rest| {
+                url::Url::parse(path)
+                    .ok()
+                    .and_then(|u| u.to_file_path().ok())
+                    .unwrap_or_else(|| PathBuf::from(rest))
+            })
+            .unwrap_or_else(|| PathBuf::from(path));
+        let absolute = self.lock_dir.join(plain);
+        let target = absolute
+            .canonicalize()
+            .with_context(|| format!("the local path `{}` does not exist", absolute.display()))?;
+        let base = self.output_dir.canonicalize().with_context(|| {
+            format!(
+                "the output directory `{}` does not exist",
+                self.output_dir.display()
+            )
+        })?;
+        relative_path(&base, &target)
+    }
+}
+
+/// `target` relative to `base`, both absolute and canonical.
+///
+/// ```ignore
+/// relative_path("/a/b", "/a/c/d") == "../c/d"
+/// ```
+fn relative_path(base: &Path, target: &Path) -> anyhow::Result<String> {
+    let base: Vec<Component> = base.components().collect();
+    let target: Vec<Component> = target.components().collect();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> =
+        std::iter::repeat_n("..".to_string(), base.len() - common).collect();
+    for component in &target[common..] {
+        let text = component.as_os_str().to_str().ok_or_else(|| {
+            anyhow!(
+                "the path `{}` is not valid UTF-8",
+                target.iter().collect::<PathBuf>().display()
+            )
+        })?;
+        parts.push(text.to_string());
+    }
+    Ok(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// Resolves and hashes a git source, with the result cached under `cache_root` (a commit's
+/// checkout never changes, so the cache entry never goes stale).
+pub fn resolve_git(
+    git: &GitSource,
+    cache_root: Option<&Path>,
+    offline: bool,
+) -> anyhow::Result<ResolvedGit> {
+    let commit = match &git.commit {
+        Some(commit) => commit.clone(),
+        None if offline => {
+            return Err(anyhow!(
+                "--offline: the git source {} names `{}`, not a commit, and resolving it needs the network",
+                py2nix_source::redact_git_url(&git.url),
+                git.reference.as_deref().unwrap_or("HEAD")
+            ))
+        }
+        None => py2nix_source::resolve_ref(&git.url, git.reference.as_deref())?,
+    };
+    let key = hex::encode(Sha256::digest(format!(
+        "{}\n{commit}\n{}",
+        py2nix_source::redact_git_url(&git.url),
+        git.submodules
+    )));
+    let cache_file = cache_root.map(|root| root.join("git-v1").join(format!("{key}.json")));
+    if let Some(file) = &cache_file {
+        if let Some(hash) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|v| v.get("hash").and_then(|h| h.as_str()).map(str::to_string))
+        {
+            return Ok(ResolvedGit { commit, hash });
+        }
+    }
+    if offline {
+        return Err(anyhow!(
+            "--offline: the cache has no checkout hash for {} at {commit}",
+            py2nix_source::redact_git_url(&git.url)
+        ));
+    }
+    let hashed = py2nix_source::hash_git(&git.url, &commit, git.submodules)?;
+    if let Some(file) = &cache_file {
+        // A failed cache write only costs a later clone.
+        let _ = write_atomically(file, &serde_json::json!({ "hash": hashed.sri }).to_string());
+    }
+    Ok(ResolvedGit {
+        commit,
+        hash: hashed.sri,
+    })
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b)).unwrap();
+        assert_eq!(rel("/a/b", "/a/c/d"), "../c/d");
+        assert_eq!(rel("/a/b", "/a/b"), ".");
+        assert_eq!(rel("/a", "/a/my dir/x"), "my dir/x");
+        assert_eq!(rel("/a/b/c", "/x"), "../../../x");
+    }
+}
