@@ -1,11 +1,16 @@
 # py2nix: the Nix logic embedded, verbatim, in every generated python.nix.
 #
-# A generated file applies this lambda to the pure-data `plan` it holds and to
-# the arguments `callPackage` gives it. Only `builtins` is used (no `lib`), so
-# this file can be evaluated and tested without a nixpkgs checkout.
+# A generated file applies this lambda to the pure-data `plan` it holds, to
+# the arguments `callPackage` gives it and to `root = ./.`, the directory
+# holding python.nix (local `path` sources are relative to it; without it, a
+# package from a local path fails with a clear error). Only `builtins` is
+# used (no `lib`), so this file can be evaluated and tested without a
+# nixpkgs checkout.
 #
 # Returned attributes (every one but `plan` is lazy, and nothing below forces
-# `pkgs`, `stdenv`, `fetchurl` or `python3` until one of them is used):
+# `pkgs`, `stdenv`, `fetchurl` or `python3` until one of them is used, nor
+# `pkgs.fetchgit` or `root` until a package from git or a local path, or
+# `editableShellHook`, is):
 #
 #   plan      the plan, unchanged. Needs none of the arguments.
 #   targetId  the name of the plan target selected for this machine.
@@ -30,16 +35,33 @@
 #                 });
 #               })
 #
+#   devEnv    python3.withPackages with the target's packages except those the
+#             plan marks `editable` (local directories the project develops).
+#   editableShellHook
+#             shell code putting the editable packages' directories on
+#             PYTHONPATH (their `src/` when `root` shows one), for a
+#             development shell started in the directory holding python.nix:
+#               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
+#
 # How a package is built:
-#   - its file is fetched with fetchurl, whose store name is the file's exact
-#     name when the store accepts it: the wheel unpack hook copies the wheel
+#   - its source comes from the plan's `src`: `wheel` and `sdist` files with
+#     fetchurl (with a netrc built from PY2NIX_INDEX_<NAME>_USERNAME and
+#     _PASSWORD in the Nix daemon's environment when `src.index` names an
+#     index that needs credentials; <NAME> is the index name upper-cased,
+#     every other character than an ASCII letter or digit made "_"), `git`
+#     checkouts with pkgs.fetchgit, and `path` sources (a wheel, an sdist or
+#     a source tree) copied with builtins.path from `root`; a project in a
+#     `subdirectory` of a checkout or archive is built from there;
+#   - a file (fetched, or a local wheel or sdist) gets the file's exact name
+#     as its store name when the store accepts it: the wheel unpack hook copies the wheel
 #     under its store name (hash stripped) and the installer reads the name,
 #     version and tags from that file name. Other names are sanitised (the
 #     extension is kept) and a wheel is then copied under its real name by
 #     an unpack phase of our own;
-#   - a wheel is installed as is (format = "wheel"); an sdist is built with
-#     the PEP 517 hooks (pyproject = true) and its `build-system` names taken
-#     from python3.pkgs (setuptools when the plan names none: the PEP 517
+#   - a wheel is installed as is (format = "wheel"); an sdist, a git
+#     checkout or a source tree is built with the PEP 517 hooks
+#     (pyproject = true) and its `build-system` names taken from
+#     python3.pkgs (setuptools when the plan names none: the PEP 517
 #     fallback for a project without a build-system table), without
 #     checking the versions of the build requirements against nixpkgs';
 #   - `native-build-inputs` and `build-inputs` are dotted attribute paths
@@ -50,7 +72,7 @@
 #     derivations of `packages`); a package with cycle breaks skips the
 #     runtime-dependency check, which would miss the dependencies left out;
 #   - tests are not run.
-{ plan, pkgs, stdenv, fetchurl, python3 }:
+{ plan, pkgs, stdenv, fetchurl, python3, root ? null }:
 let
   inherit (builtins)
     attrNames
@@ -59,6 +81,7 @@ let
     elem
     filter
     foldl'
+    genList
     hasAttr
     head
     isAttrs
@@ -102,6 +125,60 @@ let
   storeName = s: if isStoreSafe s then s else sanitiseName s;
 
   shellQuote = s: "'" + replaceStrings [ "'" ] [ "'\\''" ] s + "'";
+
+  # ---------------------------------------------------------------- credentials
+
+  lowerChars = [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+  upperChars = [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ];
+
+  # The UTF-8 continuation bytes (0x80-0xBF): the second bytes of
+  # U+0100..U+013F. Nix strings and regexes work on bytes.
+  continuationBytes = genList
+    (i: substring (2 * i + 1) 1 "ĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĲĳĴĵĶķĸĹĺĻļĽľĿ")
+    64;
+
+  # An index name as environment variables spell it: "my-corp" -> "MY_CORP",
+  # one "_" per character (not per byte: "café" -> "CAF_"), as py2nix spells
+  # it when it reads the credentials itself. Only [A-Z0-9_] remain.
+  envName = name: replaceStrings lowerChars upperChars
+    (concatStringsSep "" (map (x: if isList x then "_" else x)
+      (split "[^A-Za-z0-9]" (replaceStrings continuationBytes (map (_: "") continuationBytes) name))));
+
+  # The host curl looks up in a netrc: without userinfo, port or (for an
+  # IPv6 literal) brackets; "" when the URL has none.
+  hostOf = url:
+    let
+      m = match "[A-Za-z][A-Za-z0-9+.-]*://([^/?#@]*@)?([[]([^]/?#@]*)[]]|([^][/?#:@[:space:]]+))([:/?#].*)?" url;
+    in
+    if m == null then ""
+    else if builtins.elemAt m 2 != null then builtins.elemAt m 2
+    else builtins.elemAt m 3;
+
+  # fetchurl arguments that build a netrc at fetch time from the index's
+  # credentials in the (daemon's) environment; nothing secret is in the store.
+  authFor = pname: src:
+    if !(src ? index) then { }
+    else
+      let
+        var = "PY2NIX_INDEX_${envName src.index}";
+        user = "${var}_USERNAME";
+        password = "${var}_PASSWORD";
+        host = hostOf src.url;
+      in
+      if host == "" then
+        throw ("py2nix: package '${pname}' (plan ${targetLabel}) needs the credentials of index '${src.index}', "
+          + "but its URL has no host to give them to: ${src.url}")
+      else
+        {
+          netrcImpureEnvVars = [ user password ];
+          netrcPhase = ''
+            if [ -z "''${${user}:-}" ]; then
+              echo ${shellQuote "py2nix: fetching ${pname} needs the credentials of index '${src.index}': set ${user} and ${password} in the environment of the Nix daemon (or of nix, for a single-user install)"} >&2
+              exit 1
+            fi
+            printf 'machine %s\nlogin %s\npassword %s\n' ${shellQuote host} "''$${user}" "''${${password}:-}" > netrc
+          '';
+        };
 
   # ---------------------------------------------------------------- target
 
@@ -157,9 +234,10 @@ let
     let
       src = spec.src or (throw "py2nix: package '${pname}' (plan ${targetLabel}) has no src");
       kind = src.kind or null;
-      filename = src.filename;
+      format = src.format or null;
+      isWheel = kind == "wheel" || (kind == "path" && format == "wheel");
+      filename = src.filename or "${pname}-source";
       srcName = storeName filename;
-      isWheel = kind == "wheel";
       cycleBreaks = spec.cycle-breaks or [ ];
       dependencyNames = filter (d: !(elem d cycleBreaks)) (spec.dependencies or [ ]);
       dependency = d:
@@ -175,13 +253,31 @@ let
       };
       drvName = "${pname}-${spec.version}";
 
+      path = src.path or (throw "py2nix: package '${pname}' (plan ${targetLabel}) has a path source without a path");
+      localSource =
+        if root == null
+        then throw ("py2nix: package '${pname}' comes from the local path '${path}', "
+          + "which python.nix finds relative to its own directory: pass `root` (python.nix does)")
+        # A wheel keeps its file name as store name (the installer reads it).
+        else builtins.path {
+          path = root + "/${path}";
+          name = srcName;
+        };
+      fetched =
+        if kind == "wheel" || kind == "sdist" then
+          fetchurl ({ inherit (src) url hash; name = srcName; } // authFor pname src)
+        else if kind == "git" then
+          pkgs.fetchgit {
+            inherit (src) url rev hash;
+            fetchSubmodules = src.submodules or false;
+            name = storeName "${pname}-source";
+          }
+        else localSource;
+
       common = {
         inherit pname;
         inherit (spec) version;
-        src = fetchurl {
-          inherit (src) url hash;
-          name = srcName;
-        };
+        src = fetched;
         dependencies = map dependency dependencyNames;
         nativeBuildInputs = inputs (fromPkgs "native build input") (spec.native-build-inputs or [ ]);
         buildInputs = inputs (fromPkgs "build input") (spec.build-inputs or [ ]);
@@ -191,7 +287,13 @@ let
       # derivation's default name.
       // (if isStoreSafe drvName then { } else { name = sanitiseName drvName; })
       # The dependencies left out would fail the runtime-dependency check.
-      // (if cycleBreaks == [ ] then { } else { dontCheckRuntimeDeps = true; });
+      // (if cycleBreaks == [ ] then { } else { dontCheckRuntimeDeps = true; })
+      # The project lives in a subdirectory of the checkout or archive.
+      // (if src ? subdirectory && !isWheel then {
+        postUnpack = ''
+          sourceRoot="$sourceRoot"/${shellQuote src.subdirectory}
+        '';
+      } else { });
 
       wheel = {
         format = "wheel";
@@ -213,8 +315,12 @@ let
         pypaBuildFlags = [ "--skip-dependency-check" ];
       };
     in
-    if kind == "wheel" || kind == "sdist"
+    if kind == "wheel" || kind == "sdist" || kind == "git"
+      || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
     then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist))
+    else if kind == "path"
+    then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
+      + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")
     else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a source of unknown kind "
       + "'${if isString kind then kind else "(none)"}'; this python.nix needs a newer py2nix");
 
@@ -238,10 +344,27 @@ let
   };
 
   outputs = mkOutputs (mkSet (_: _: { }));
+
+  # ---------------------------------------------------------------- development
+
+  isEditable = name: (((target.packages or { }).${name}.src or { }).editable or false) == true;
+  editableNames = filter isEditable (attrNames (target.packages or { }));
+  # An editable directory's import root: its src/ when it has one (the "src
+  # layout"), else the directory itself.
+  editableDir = name:
+    let
+      path = target.packages.${name}.src.path;
+      hasSrc = root != null && builtins.pathExists (root + "/${path}/src");
+    in
+    if hasSrc then "${path}/src" else path;
 in
 {
   inherit plan targetId target;
   inherit (outputs) packages roots env;
   python = python3;
   overridePackages = extension: mkOutputs (mkSet extension);
+  devEnv = python3.withPackages (_: attrValues (removeAttrs outputs.packages editableNames));
+  editableShellHook = concatStringsSep "" (map
+    (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
+    editableNames);
 }

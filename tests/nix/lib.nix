@@ -16,6 +16,16 @@ rec {
     + replaceStrings [ " " "!" "+" ] [ "%20" "%21" "%2B" ] filename;
   wheel = filename: { kind = "wheel"; inherit filename; url = urlFor filename; hash = fakeHash "W"; };
   sdist = filename: { kind = "sdist"; inherit filename; url = urlFor filename; hash = fakeHash "S"; };
+  # A git checkout at a full commit id.
+  git = url: { kind = "git"; inherit url; rev = fakeRev; hash = fakeHash "G"; };
+  fakeRev = "0123456789abcdef0123456789abcdef01234567";
+  # Local path sources, relative to the directory holding python.nix.
+  localWheel = path: { kind = "path"; inherit path; format = "wheel"; filename = baseNameOf path; };
+  localSdist = path: { kind = "path"; inherit path; format = "sdist"; filename = baseNameOf path; };
+  localTree = path: { kind = "path"; inherit path; format = "tree"; };
+
+  # The directory the path-source plans are relative to (see local/).
+  localRoot = ./local/app;
 
   # A plan holding one target.
   mkPlan = { system ? "x86_64-linux", python ? "3.11", roots, packages }: {
@@ -24,9 +34,11 @@ rec {
     targets."${system}-${python}" = { inherit system python roots packages; };
   };
 
-  # The logic applied to `plan` and stub arguments for `system`/`pythonVersion`.
-  evalPlan = { plan, system ? "x86_64-linux", pythonVersion ? "3.11" }:
-    logic ({ inherit plan; } // (stubs { inherit system pythonVersion; }).args);
+  # The logic applied to `plan` and stub arguments for `system`/`pythonVersion`;
+  # `root` is the directory local path sources are relative to (python.nix
+  # passes its own directory).
+  evalPlan = { plan, system ? "x86_64-linux", pythonVersion ? "3.11", root ? null }:
+    logic ({ inherit plan root; } // (stubs { inherit system pythonVersion; }).args);
 
   names = map (d: d.name);
   pnames = map (d: d.pname);

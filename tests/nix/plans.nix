@@ -2,7 +2,7 @@
 # generated python.nix).
 let
   h = import ./lib.nix;
-  inherit (h) wheel sdist;
+  inherit (h) wheel sdist git localWheel localSdist localTree;
 in
 rec {
   # a <-> b, the edge b -> a cut; x -> y -> z -> x, the edge z -> x cut;
@@ -54,5 +54,81 @@ rec {
         packages.flask = { version = "3.1.0"; src = wheel "flask-3.1.0-py3-none-any.whl"; dependencies = [ ]; };
       };
     };
+  };
+
+  # A subdirectory name that would run commands if the shell saw it unquoted.
+  hostileSubdirectory = "it's $(touch pwned) `touch pwned2` \"q\" \${HOME} \\ end";
+  # An index name with everything an environment variable may not hold.
+  hostileIndex = "evil$(touch pwned);name' \"x\" \${HOME}";
+
+  # Every kind of source but the plain index files: git checkouts, files
+  # from indexes that need credentials, local wheels, sdists and trees
+  # (relative to local/app, see h.localRoot), two of them editable.
+  sourcePackages = {
+    plain = { version = "1.0"; src = wheel "plain-1.0-py3-none-any.whl"; dependencies = [ ]; };
+    gitpkg = {
+      version = "0.3.0";
+      src = git "https://github.com/example/gitpkg.git";
+      dependencies = [ "plain" ];
+      build-system = [ "hatchling" ];
+    };
+    gitsub = {
+      version = "2.0";
+      src = git "ssh://git@git.example.invalid/mono.git" // { submodules = true; subdirectory = "python/gitsub"; };
+      dependencies = [ ];
+      build-system = [ "setuptools" "wheel" ];
+      build-inputs = [ "zlib" ];
+    };
+    hostile = {
+      version = "1";
+      src = git "https://git.example.invalid/hostile.git" // { subdirectory = hostileSubdirectory; };
+      dependencies = [ ];
+      build-system = [ "setuptools" ];
+    };
+    private-wheel = {
+      version = "1.0";
+      src = wheel "private_wheel-1.0-py3-none-any.whl" // {
+        url = "https://pkgs.corp.example:8443/simple/private_wheel-1.0-py3-none-any.whl";
+        index = "my-corp.internal";
+      };
+      dependencies = [ ];
+    };
+    private-sdist = {
+      version = "1.0";
+      src = sdist "private_sdist-1.0.tar.gz" // {
+        url = "https://corp.example/files/private_sdist-1.0.tar.gz";
+        index = hostileIndex;
+        subdirectory = "sub dir";
+      };
+      dependencies = [ ];
+      build-system = [ "setuptools" ];
+    };
+    tiny = { version = "1.0"; src = localWheel "dist/tiny-1.0-py3-none-any.whl"; dependencies = [ ]; };
+    epoch = { version = "1!2.0"; src = localWheel "dist/epoch-1!2.0-py3-none-any.whl"; dependencies = [ ]; };
+    tiny-sdist = {
+      version = "1.0";
+      src = localSdist "dist/tiny_sdist-1.0.tar.gz";
+      dependencies = [ ];
+      build-system = [ "setuptools" ];
+    };
+    tree = { version = "0.1"; src = localTree "tree"; dependencies = [ "tiny" ]; build-system = [ "hatchling" ]; };
+    spaced = { version = "0.1"; src = localTree "../dir with space/pkg"; dependencies = [ ]; build-system = [ "setuptools" ]; };
+    flat = {
+      version = "0.1";
+      src = localTree "libs/flat" // { editable = true; };
+      dependencies = [ "plain" ];
+      build-system = [ "setuptools" ];
+    };
+    srclayout = {
+      version = "0.1";
+      src = localTree "libs/srclayout" // { editable = true; };
+      dependencies = [ "flat" ];
+      build-system = [ "hatchling" ];
+    };
+  };
+
+  sources = h.mkPlan {
+    roots = [ "flat" "gitpkg" "gitsub" "hostile" "private-sdist" "private-wheel" "spaced" "srclayout" "tiny-sdist" "tree" "epoch" ];
+    packages = sourcePackages;
   };
 }

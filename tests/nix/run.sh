@@ -6,8 +6,10 @@
 #   tests/nix/run.sh cycle      only test files / checks whose name has "cycle"
 #
 # Each test-*.nix file is an attribute set of tests, each evaluated on its
-# own (see runner.nix). Then a python.nix is generated the way py2nix does
-# and checked as a whole. Prints "N passed, N failed"; exits 1 on a failure.
+# own (see runner.nix). Then python.nix files are generated the way py2nix
+# does (crates/py2nix-nix/src/python_nix.rs) and checked as a whole, and the
+# shell code the logic writes (postUnpack, netrcPhase, editableShellHook) is
+# run in bash. Prints "N passed, N failed"; exits 1 on a failure.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -86,8 +88,20 @@ done
 
 # ------------------------------------------------------------------ generated file
 
-# A python.nix laid out as py2nix writes it: the plan as a literal, then the
-# logic file applied to it.
+# A Nix string, raw, on stdout (decoded from JSON by jq or python3).
+nixstr() { # nix-expression
+  local json
+  json=$(nixeval --strict --json --expr "$1") || return 1
+  if command -v jq >/dev/null 2>&1; then
+    printf '%s' "$json" | jq -j .
+  else
+    printf '%s' "$json" | python3 -c 'import json, sys; sys.stdout.write(json.load(sys.stdin))'
+  fi
+}
+
+# A python.nix laid out as py2nix writes it (render_python_nix in
+# crates/py2nix-nix/src/python_nix.rs): the plan as a literal, then the logic
+# file applied to it, with `root = ./.`, the file's own directory.
 generate() { # plan-expression output
   local plan
   plan=$(nixeval --strict --expr "$1") || return 1
@@ -99,7 +113,7 @@ generate() { # plan-expression output
     echo "in"
     echo "("
     cat "$logic"
-    echo ") { inherit plan pkgs stdenv fetchurl python3; }"
+    echo ") { inherit plan pkgs stdenv fetchurl python3; root = ./.; }"
   } >"$2"
 }
 
@@ -142,6 +156,134 @@ if generate "(import $here/plans.nix).combined" "$gen"; then
      in builtins.attrNames r.packages"
 else
   fail "generated (could not write the file)" "$(cat "$tmp/err" 2>/dev/null)"
+fi
+
+# A python.nix with every kind of source, in a copy of local/ (its path
+# sources are relative to local/app, where the file is written).
+cp -R "$here/local" "$tmp/local"
+app="$tmp/local/app"
+gen2="$app/python.nix"
+stubs2="let s = import $here/stubs.nix { }; r = import $gen2 s.args; h = import $here/lib.nix; in"
+if generate "(import $here/plans.nix).sources" "$gen2"; then
+  if selected "generated-sources/parses"; then
+    if err=$(nix-instantiate --parse "$gen2" 2>&1 >/dev/null); then pass "generated-sources/parses"; else fail "generated-sources/parses" "$err"; fi
+  fi
+
+  check "generated-sources/plan-needs-no-arguments" \
+    "$(nixeval --strict --json --expr "(import $here/plans.nix).sources")" \
+    "let f = import $gen2; in (f (builtins.mapAttrs (_: _: throw \"plan must not need arguments\") (builtins.functionArgs f))).plan"
+
+  check "generated-sources/builds-with-stubs" \
+    '{"devEnv":["epoch","gitpkg","gitsub","hostile","plain","private-sdist","private-wheel","spaced","tiny","tiny-sdist","tree"],"forced":true}' \
+    "$stubs2 { forced = h.forceAll r; devEnv = r.devEnv.extraLibs; }"
+
+  # root = ./. is the file's directory: the same contents as the fixtures,
+  # so the same store paths.
+  check "generated-sources/root-is-the-file-directory" \
+    '[true,true,true]' \
+    "$stubs2 [
+       (r.packages.spaced.args.src == builtins.path { path = $here/local + \"/dir with space/pkg\"; name = \"spaced-source\"; })
+       (r.packages.tiny.args.src == builtins.path { path = $here/local/app/dist/tiny-1.0-py3-none-any.whl; name = \"tiny-1.0-py3-none-any.whl\"; })
+       (r.packages.tree.args.src == builtins.path { path = $here/local/app/tree; name = \"tree-source\"; })
+     ]"
+
+  # editableShellHook, run in the directory holding python.nix.
+  if selected "shell/editable-shell-hook"; then
+    if nixstr "$stubs2 r.editableShellHook" >"$tmp/hook" 2>"$tmp/err"; then
+      got=$(cd "$app" && PYTHONPATH=/pre bash -euo pipefail -c '. "$1"; printf %s "$PYTHONPATH"' hook "$tmp/hook" 2>&1)
+      got_unset=$(cd "$app" && env -u PYTHONPATH bash -euo pipefail -c '. "$1"; printf %s "$PYTHONPATH"' hook "$tmp/hook" 2>&1)
+      want="$app/libs/srclayout/src:$app/libs/flat"
+      if [ "$got" = "$want:/pre" ] && [ "$got_unset" = "$want" ] \
+        && [ -f "$app/libs/srclayout/src/srclayout/__init__.py" ] && [ -f "$app/libs/flat/flat/__init__.py" ]; then
+        pass "shell/editable-shell-hook"
+      else
+        fail "shell/editable-shell-hook" "expected: $want:/pre and $want
+actual:   $got and $got_unset"
+      fi
+    else
+      fail "shell/editable-shell-hook" "$(tail -n 20 "$tmp/err")"
+    fi
+  fi
+else
+  fail "generated-sources (could not write the file)" "$(cat "$tmp/err" 2>/dev/null)"
+fi
+
+# ------------------------------------------------------------------ shell code
+
+src_of() { # package-name attribute: a string the logic gives a package of plans.sources
+  nixstr "let h = import $here/lib.nix; r = h.evalPlan { plan = (import $here/plans.nix).sources; root = h.localRoot; };
+          in r.packages.$1.$2"
+}
+
+# postUnpack with a hostile subdirectory: nothing runs, the name is kept.
+if selected "shell/hostile-subdirectory"; then
+  dir="$tmp/sh-subdir"
+  mkdir -p "$dir"
+  if src_of hostile args.postUnpack >"$tmp/phase" 2>"$tmp/err" \
+    && nixstr "\"src/\" + (import $here/plans.nix).hostileSubdirectory" >"$tmp/want" 2>>"$tmp/err"; then
+    (cd "$dir" && HOME=/nonexistent bash -euo pipefail -c 'sourceRoot=src; . "$1"; printf %s "$sourceRoot"' phase "$tmp/phase") >"$tmp/got" 2>&1
+    if cmp -s "$tmp/got" "$tmp/want" && [ -z "$(ls -A "$dir")" ]; then
+      pass "shell/hostile-subdirectory"
+    else
+      fail "shell/hostile-subdirectory" "expected: $(cat "$tmp/want")
+actual:   $(cat "$tmp/got")
+files:    $(ls -A "$dir")"
+    fi
+  else
+    fail "shell/hostile-subdirectory" "$(tail -n 20 "$tmp/err")"
+  fi
+fi
+
+# netrcPhase: run as fetchurl's builder would (set -eu), in an empty directory.
+netrc_run() { # name package env...: runs the package's netrcPhase; status, stdout+stderr in $tmp/out
+  local name=$1 pkg=$2 dir="$tmp/sh-$1"
+  shift 2
+  mkdir -p "$dir"
+  src_of "$pkg" args.src.netrcPhase >"$tmp/phase" 2>"$tmp/err" || return 2
+  (cd "$dir" && env -u PY2NIX_INDEX_MY_CORP_INTERNAL_USERNAME -u PY2NIX_INDEX_MY_CORP_INTERNAL_PASSWORD \
+    HOME=/nonexistent "$@" bash -eu "$tmp/phase") >"$tmp/out" 2>&1
+}
+
+if selected "shell/netrc-phase"; then
+  netrc_run netrc private-wheel PY2NIX_INDEX_MY_CORP_INTERNAL_USERNAME=alice 'PY2NIX_INDEX_MY_CORP_INTERNAL_PASSWORD=p w$(x)'
+  status=$?
+  want=$(printf 'machine pkgs.corp.example\nlogin alice\npassword p w$(x)\n.')
+  got=$(cat "$tmp/sh-netrc/netrc" 2>/dev/null; printf .)
+  if [ $status -eq 0 ] && [ "$got" = "$want" ]; then pass "shell/netrc-phase"; else fail "shell/netrc-phase" "status $status: $(cat "$tmp/out" "$tmp/err")
+netrc: $got"; fi
+fi
+
+if selected "shell/netrc-phase-without-credentials"; then
+  netrc_run nocred private-wheel
+  status=$?
+  msg="py2nix: fetching private-wheel needs the credentials of index 'my-corp.internal': set PY2NIX_INDEX_MY_CORP_INTERNAL_USERNAME and PY2NIX_INDEX_MY_CORP_INTERNAL_PASSWORD in the environment of the Nix daemon"
+  if [ $status -eq 1 ] && grep -qF -- "$msg" "$tmp/out" && [ ! -e "$tmp/sh-nocred/netrc" ]; then
+    pass "shell/netrc-phase-without-credentials"
+  else
+    fail "shell/netrc-phase-without-credentials" "status $status: $(cat "$tmp/out")"
+  fi
+fi
+
+# A hostile index name: printed as it is, never run; the variables are the
+# sanitised names.
+if selected "shell/netrc-phase-hostile-index"; then
+  netrc_run hostile1 private-sdist
+  status1=$?
+  cp "$tmp/out" "$tmp/out1"
+  netrc_run hostile2 private-sdist PY2NIX_INDEX_EVIL__TOUCH_PWNED__NAME___X____HOME__USERNAME=bob
+  status2=$?
+  msg="index 'evil\$(touch pwned);name' \"x\" \${HOME}': set PY2NIX_INDEX_EVIL__TOUCH_PWNED__NAME___X____HOME__USERNAME"
+  want=$(printf 'machine corp.example\nlogin bob\npassword \n.')
+  got=$(cat "$tmp/sh-hostile2/netrc" 2>/dev/null; printf .)
+  if [ $status1 -eq 1 ] && grep -qF -- "$msg" "$tmp/out1" && [ -z "$(ls -A "$tmp/sh-hostile1")" ] \
+    && [ $status2 -eq 0 ] && [ "$got" = "$want" ] && [ "$(ls -A "$tmp/sh-hostile2")" = netrc ]; then
+    pass "shell/netrc-phase-hostile-index"
+  else
+    fail "shell/netrc-phase-hostile-index" "status $status1: $(cat "$tmp/out1")
+status $status2: $(cat "$tmp/out")
+netrc: $got
+files: $(ls -A "$tmp/sh-hostile1") / $(ls -A "$tmp/sh-hostile2")"
+  fi
 fi
 
 echo

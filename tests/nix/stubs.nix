@@ -6,6 +6,12 @@
 #                 part) and lets Nix itself check the name: builtins.toFile
 #                 refuses what the store refuses; a leading dot, which newer
 #                 Nix refuses, is refused here too. The hash must be SRI.
+#                 Like nixpkgs' it takes no argument it does not know; the
+#                 netrc arguments are checked (a list of variable names, a
+#                 string) and kept, as every argument, in `fetcherArgs`.
+#   fetchgit      pkgs.fetchgit: the url must be set, `rev` a full commit id
+#                 (40 hex digits), the hash SRI; fetchSubmodules defaults to
+#                 true, as in nixpkgs. Arguments kept in `fetcherArgs`.
 #   buildPythonPackage
 #                 refuses `pyproject` together with `format` and a call with
 #                 neither (as nixpkgs' mk-python-derivation does), refuses
@@ -22,6 +28,7 @@
 { system ? "x86_64-linux", pythonVersion ? "3.11" }:
 let
   inherit (builtins)
+    all
     attrNames
     concatStringsSep
     elem
@@ -29,6 +36,7 @@ let
     hasAttr
     isAttrs
     isList
+    isString
     match
     toFile
     ;
@@ -39,18 +47,41 @@ let
   # Something in pkgs: only its name and output path matter here.
   mkPkg = name: { inherit name; outPath = toFile name "stub ${name}"; };
 
-  fetchurl = { url, hash, name ? baseNameOf url, ... }@args:
+  isSriHash = hash: match "sha256-[A-Za-z0-9+/]{43}=" hash != null;
+
+  fetchurl = { url, hash, name ? baseNameOf url, netrcPhase ? null, netrcImpureEnvVars ? [ ] }@args:
     assert match "https?://.+" url != null
       || throw "stub fetchurl: bad url ${url}";
-    assert match "sha256-[A-Za-z0-9+/]{43}=" hash != null
+    assert isSriHash hash
       || throw "stub fetchurl: not an SRI sha256 hash: ${hash}";
     assert match "[.].*" name == null
       || throw "stub fetchurl: store names may not start with a dot: ${name}";
+    assert isList netrcImpureEnvVars
+      && all (v: isString v && match "[A-Za-z_][A-Za-z0-9_]*" v != null) netrcImpureEnvVars
+      || throw "stub fetchurl: netrcImpureEnvVars must be environment variable names";
+    assert netrcPhase == null || isString netrcPhase
+      || throw "stub fetchurl: netrcPhase must be a string";
     {
-      inherit url hash name;
+      inherit url hash name netrcPhase;
+      impureEnvVars = netrcImpureEnvVars;
       fetcherArgs = args;
       # builtins.toFile fails on a name the store refuses.
       outPath = toFile name "fetchurl ${url} ${hash}";
+    };
+
+  fetchgit = { url, rev, hash, fetchSubmodules ? true, name ? "source" }@args:
+    assert isString url && url != "" || throw "stub fetchgit: no url";
+    assert match "[0-9a-f]{40}" rev != null
+      || throw "stub fetchgit: not a full commit id: ${rev}";
+    assert isSriHash hash
+      || throw "stub fetchgit: not an SRI sha256 hash: ${hash}";
+    assert builtins.isBool fetchSubmodules || throw "stub fetchgit: fetchSubmodules must be a bool";
+    assert match "[.].*" name == null
+      || throw "stub fetchgit: store names may not start with a dot: ${name}";
+    {
+      inherit url rev hash name fetchSubmodules;
+      fetcherArgs = args;
+      outPath = toFile name "fetchgit ${url} ${rev} ${hash}";
     };
 
   checkPythonModule = pname: where: d:
@@ -178,11 +209,11 @@ let
       libX11 = throw "stub: pkgs.xorg.libX11 must not be forced";
     };
     cargo = throw "stub: pkgs.cargo must not be forced";
-    inherit stdenv fetchurl python3;
+    inherit stdenv fetchurl fetchgit python3;
   };
 in
 {
-  inherit pkgs stdenv fetchurl python3;
+  inherit pkgs stdenv fetchurl fetchgit python3;
   # The four arguments of a generated python.nix.
   args = { inherit pkgs stdenv fetchurl python3; };
 }

@@ -55,27 +55,24 @@ impl Network {
         let results = self.runtime.block_on(self.client.fetch_pages(&requests));
         let mut pages = Pages::new();
         let mut errors = Errors::default();
-        // A requirements file's package may be on only one of several indexes: a page
-        // missing from one of them is no error as long as another has it.
+        // A requirements file's package may be on only one of several indexes (pip asks them
+        // all): a failure on one index is no error as long as another has the page.
         let mut found_somewhere: BTreeMap<String, bool> = BTreeMap::new();
-        for request in &requests {
-            found_somewhere.entry(request.package.clone()).or_default();
-        }
-        let mut not_found = Vec::new();
+        let mut failed = Vec::new();
         for (request, result) in requests.into_iter().zip(results) {
+            let found = found_somewhere.entry(request.package.clone()).or_default();
             match result {
                 Ok(page) => {
-                    found_somewhere.insert(request.package.clone(), true);
+                    *found = true;
                     pages.insert((request.index_url, request.package), page);
                 }
-                Err(error @ IndexError::NotFound { .. }) => {
-                    not_found.push((request.package, error))
-                }
-                Err(error) => errors.push(error),
+                Err(error) => failed.push((request.package, error)),
             }
         }
-        for (package, error) in not_found {
-            if !found_somewhere.get(&package).copied().unwrap_or(false) {
+        for (package, error) in failed {
+            if found_somewhere.get(&package).copied().unwrap_or(false) {
+                reporter.explain(&format!("{error} (another index has `{package}`)"));
+            } else {
                 errors.push(error);
             }
         }
