@@ -283,6 +283,11 @@ pub trait Sources {
     fn git(&self, package: &LockedPackage, git: &GitSource) -> Result<ResolvedGit, PlanError>;
     /// A local path as the lock writes it, relative to the generated file's directory.
     fn local_path(&self, package: &LockedPackage, path: &str) -> Result<String, PlanError>;
+    /// For a local source tree: the build system its pyproject.toml names (`[build-system]
+    /// requires`, as normalised package names), if it names one.
+    fn tree_build_system(&self, _package: &LockedPackage) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Every chosen index file, once, with its package: what must be looked up on an index.
@@ -364,7 +369,14 @@ pub fn assemble_plan(
                 warnings,
             };
             if plan.src.is_built() {
-                apply_overrides(&mut plan, package, overrides);
+                match sources.tree_build_system(package) {
+                    // A local source tree names its own build system; the database only
+                    // knows published packages.
+                    Some(build_system) if overrides.lookup(package.name.as_ref(), &package.version).is_none() => {
+                        plan.build_system = build_system;
+                    }
+                    _ => apply_overrides(&mut plan, package, overrides),
+                }
             } else if let Some(filename) = plan.src.filename.clone() {
                 add_binary_wheel_inputs(&mut plan, &resolution.target, &filename);
             }

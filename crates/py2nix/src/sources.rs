@@ -197,12 +197,41 @@ impl py2nix_plan::Sources for LookedUp<'_> {
             })
     }
 
+    fn tree_build_system(&self, package: &LockedPackage) -> Option<Vec<String>> {
+        let PackageSource::Path {
+            path,
+            kind: py2nix_lock::PathKind::Directory,
+            ..
+        } = &package.source
+        else {
+            return None;
+        };
+        let text = std::fs::read_to_string(self.paths.lock_dir.join(path).join("pyproject.toml")).ok()?;
+        build_system_names(&text)
+    }
+
     fn local_path(&self, package: &LockedPackage, path: &str) -> Result<String, PlanError> {
         self.paths.relative(path).map_err(|e| PlanError::Source {
             package: package.name.to_string(),
             message: format!("{e:#}"),
         })
     }
+}
+
+/// The package names of a pyproject.toml's `[build-system] requires`, sorted; `None` when it
+/// has no such table (the PEP 517 fallback, setuptools, then applies).
+fn build_system_names(pyproject: &str) -> Option<Vec<String>> {
+    let value: toml::Value = toml::from_str(pyproject).ok()?;
+    let requires = value.get("build-system")?.get("requires")?.as_array()?;
+    let mut names: Vec<String> = requires
+        .iter()
+        .filter_map(|r| r.as_str())
+        .filter_map(|r| py2nix_lock::pep508_dependency(r).ok())
+        .map(|d| d.name.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    (!names.is_empty()).then_some(names)
 }
 
 /// Local paths: the lock writes them relative to its directory; the plan relative to the
@@ -348,5 +377,14 @@ mod tests {
         assert_eq!(rel("/a/b", "/a/b"), ".");
         assert_eq!(rel("/a", "/a/my dir/x"), "my dir/x");
         assert_eq!(rel("/a/b/c", "/x"), "../../../x");
+    }
+
+    #[test]
+    fn build_system_of_a_tree() {
+        let names = build_system_names(
+            "[build-system]\nrequires = [\"hatchling>=1.20\", \"Hatch_VCS\"]\nbuild-backend = \"hatchling.build\"\n",
+        );
+        assert_eq!(names, Some(vec!["hatch-vcs".to_string(), "hatchling".to_string()]));
+        assert_eq!(build_system_names("[project]\nname = \"x\"\n"), None);
     }
 }
