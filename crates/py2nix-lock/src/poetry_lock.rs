@@ -258,7 +258,7 @@ fn package_marker(wire: &MarkersWire) -> Result<MarkerTree, String> {
 }
 
 pub(crate) fn parse_marker(text: &str) -> Result<MarkerTree, String> {
-    MarkerTree::from_str(text).map_err(|e| format!("invalid marker `{text}`: {e}"))
+    crate::pyproject::guarded_parse(text, "marker", MarkerTree::from_str)
 }
 
 /// Turns one `[package.dependencies]` (or `[tool.poetry.dependencies]`) entry into edges.

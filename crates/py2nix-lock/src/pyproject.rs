@@ -236,11 +236,32 @@ fn read_pep621(
     Ok(())
 }
 
+/// Runs a pep508_rs parser on untrusted text. pep508_rs 0.9 can panic on some non-ASCII input
+/// (a char-boundary slice) and expands `${VAR}` in URLs; PEP 508 text is ASCII apart from URLs
+/// and string literals, so non-ASCII text is refused up front, and a panic is still caught and
+/// turned into an error rather than crashing py2nix.
+pub(crate) fn guarded_parse<T, E: std::fmt::Display>(
+    text: &str,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T, E> + std::panic::UnwindSafe,
+) -> Result<T, String> {
+    if !text.is_ascii() {
+        return Err(format!(
+            "invalid {what} `{text}`: py2nix reads only ASCII {what}s"
+        ));
+    }
+    let owned = text.to_string();
+    let result = std::panic::catch_unwind(move || parse(&owned).map_err(|e| e.to_string()));
+    match result {
+        Ok(parsed) => parsed.map_err(|e| format!("invalid {what} `{text}`: {e}")),
+        Err(_) => Err(format!("invalid {what} `{text}`: the PEP 508 parser failed on it")),
+    }
+}
+
 /// A PEP 508 requirement string (`requests[socks]>=2; python_version >= "3.8"`) as a
 /// dependency edge, as pyproject.toml and core metadata's `Requires-Dist` write them.
 pub fn pep508_dependency(text: &str) -> Result<Dependency, String> {
-    let requirement = Requirement::<VerbatimUrl>::from_str(text)
-        .map_err(|e| format!("invalid requirement `{text}`: {e}"))?;
+    let requirement = guarded_parse(text, "requirement", Requirement::<VerbatimUrl>::from_str)?;
     let version = match requirement.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
             VersionConstraint::from_pep440(specifiers)

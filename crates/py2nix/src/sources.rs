@@ -46,7 +46,8 @@ impl Indexes {
         let mut extra = Vec::new();
         if lock.format == LockFormat::Requirements {
             let mut lock_indexes = lock.indexes.iter();
-            if let Some(first) = lock_indexes.next() {
+            // An empty first URL means the file names extra indexes only: the default stays.
+            if let Some(first) = lock_indexes.next().filter(|first| !first.url.is_empty()) {
                 default = IndexChoice {
                     url: first.url.clone(),
                     name: first.name.clone(),
@@ -104,6 +105,24 @@ impl Indexes {
     }
 }
 
+/// The page's entry for a locked file: by the lock's file name, else by the name its URL ends
+/// in, else by the name without regard to case. A lock may write a wheel's name normalised
+/// (uv's pylock.toml: `pysocks-1.7.1-py3-none-any.whl`) where the index lists the file as
+/// uploaded (`PySocks-1.7.1-py3-none-any.whl`).
+pub fn listed_file<'p>(page: &'p Page, file: &LockedFile) -> Option<&'p py2nix_index::PageFile> {
+    page.file(&file.filename)
+        .or_else(|| {
+            let url = file.url.as_deref()?;
+            let path = url.split(['?', '#']).next().unwrap_or(url);
+            page.file(path.rsplit('/').next().unwrap_or(path))
+        })
+        .or_else(|| {
+            page.files
+                .iter()
+                .find(|f| f.filename.eq_ignore_ascii_case(&file.filename))
+        })
+}
+
 /// The project pages fetched, by (index URL, normalised package name).
 pub type Pages = BTreeMap<(String, String), Page>;
 
@@ -144,7 +163,7 @@ impl py2nix_plan::Sources for LookedUp<'_> {
             else {
                 continue;
             };
-            if let Some(listed) = page.file(&file.filename) {
+            if let Some(listed) = listed_file(page, file) {
                 let needs_auth = self
                     .credentials
                     .for_index(&index.name, &index.url)
