@@ -1,134 +1,188 @@
-//! The database model, its TOML wire form and the layout checks.
+//! The database: entries by package, their origin, the layout and cross-rule checks, lookup
+//! and the merge of a user's own entries over the built-in ones.
 
-use std::collections::BTreeMap;
-use std::str::FromStr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
-use pep440_rs::{Version, VersionSpecifiers};
-use serde::Deserialize;
+use pep440_rs::Version;
 
-/// The schema version this py2nix reads.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::ranges::{compare_upper, VersionSet};
+use crate::rule::{is_normalized, parse_file, ArtifactKind, Rule};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct OverrideFileWire {
-    schema_version: u32,
-    #[serde(default)]
-    rule: Vec<RuleWire>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct RuleWire {
-    versions: Option<String>,
-    #[serde(default)]
-    build_system: Vec<String>,
-    #[serde(default)]
-    native_build_inputs: Vec<String>,
-    #[serde(default)]
-    build_inputs: Vec<String>,
-}
-
-/// What to add when a package is built from its sdist.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Rule {
-    /// The versions this rule covers; `None` covers all.
-    pub versions: Option<VersionSpecifiers>,
-    /// PEP 517 build backend and build requirements, as names of packages in nixpkgs'
-    /// Python package set (`setuptools`, `poetry-core`, `meson-python`).
-    pub build_system: Vec<String>,
-    /// nixpkgs attribute paths of tools run at build time (`pkg-config`, `gfortran`).
-    pub native_build_inputs: Vec<String>,
-    /// nixpkgs attribute paths of libraries linked against (`zlib`, `xorg.libxcb`).
-    pub build_inputs: Vec<String>,
-}
-
-/// A problem with one file of the database.
+/// A problem with the database's files.
 #[derive(Debug, thiserror::Error)]
 pub enum OverrideError {
-    #[error("`overrides/{path}`: {message}")]
+    /// One problem with one file (`path` as the origin names it: `overrides/…` for the
+    /// built-in database, the user's directory joined with the file otherwise).
+    #[error("`{path}`: {message}")]
     File { path: String, message: String },
+    /// Several problems, each on its own line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<OverrideError>),
 }
 
-fn file_error(path: &str, message: impl Into<String>) -> OverrideError {
-    OverrideError::File {
-        path: path.to_string(),
-        message: message.into(),
+impl OverrideError {
+    /// Every single problem.
+    pub fn problems(&self) -> Vec<&OverrideError> {
+        match self {
+            OverrideError::File { .. } => vec![self],
+            OverrideError::Many(all) => all.iter().flat_map(OverrideError::problems).collect(),
+        }
     }
 }
 
-/// The loaded database: normalised package name to its rules, in file order.
+/// Where an entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginKind {
+    /// The database embedded in py2nix (the repository's `overrides/`).
+    BuiltIn,
+    /// A user's directory (`--overrides DIR`, `[tool.py2nix] overrides`).
+    User,
+}
+
+/// The file an entry, and so each of its rules, came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub kind: OriginKind,
+    /// The entry's `override.toml`: `overrides/<shard>/<name>/override.toml` for the built-in
+    /// database, `<user dir>/<shard>/<name>/override.toml` for a user's.
+    pub path: String,
+}
+
+impl Origin {
+    /// The path of a file beside the entry's `override.toml`.
+    pub fn sibling(&self, file: &str) -> String {
+        match self.path.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{file}"),
+            None => file.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            OriginKind::BuiltIn => write!(f, "{} (built in)", self.path),
+            OriginKind::User => write!(f, "{} (user)", self.path),
+        }
+    }
+}
+
+/// One package's entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The PEP 503 normalised package name.
+    pub name: String,
+    /// The file's `note`.
+    pub note: Option<String>,
+    /// The rules in file order.
+    pub rules: Vec<Rule>,
+    /// Where the entry came from.
+    pub origin: Origin,
+    /// The built-in entry a user's entry replaced, if any.
+    pub replaces: Option<Origin>,
+    /// The text of every patch the rules name, by file name.
+    pub patches: BTreeMap<String, String>,
+}
+
+impl Entry {
+    /// The rule for `version` and `kind` (rules do not overlap, so it is the only one), with
+    /// its index in [`Entry::rules`].
+    pub fn lookup(&self, version: &Version, kind: ArtifactKind) -> Option<(usize, &Rule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .find(|(_, rule)| rule.applies_to.covers(kind) && rule.covers_version(version))
+    }
+
+    /// The text of a patch a rule names.
+    pub fn patch_text(&self, file: &str) -> Option<&str> {
+        self.patches.get(file).map(String::as_str)
+    }
+}
+
+/// The loaded database: entries by normalised package name.
 #[derive(Debug, Clone, Default)]
 pub struct OverrideDb {
-    packages: BTreeMap<String, Vec<Rule>>,
+    entries: BTreeMap<String, Entry>,
 }
 
 impl OverrideDb {
-    /// Loads the database from `(path relative to overrides/, text)` pairs, checking the layout:
-    /// every file lies in its package's directory, the directory name is normalised and in the
-    /// right shard, and each package has an `override.toml`. Other files (patches) may sit
-    /// beside it.
+    /// Loads the built-in database from `(path relative to overrides/, text)` pairs: every file
+    /// of the directory, so that patches can be checked. Messages name files `overrides/…`.
+    ///
+    /// Checks the layout (every file in `<shard>/<name>/`, the name normalised and in its
+    /// shard, an `override.toml` in each package directory, every other file a patch a rule
+    /// names, each named patch present and UTF-8 text), each file's keys and values, and the
+    /// rules of each entry (no two overlap for one artifact kind, newest versions first).
+    /// Top-level `*.md` and `*.json` files are documentation and the schema, and skipped.
+    /// `Err` lists every problem found.
     pub fn from_files<I, P, T>(files: I) -> Result<OverrideDb, OverrideError>
     where
         I: IntoIterator<Item = (P, T)>,
         P: AsRef<str>,
         T: AsRef<str>,
     {
-        let mut packages = BTreeMap::new();
-        let mut directories = BTreeMap::new();
-        for (path, text) in files {
-            let path = path.as_ref().replace('\\', "/");
-            // Documentation beside the entries (README.md, NIXPKGS-ATTRIBUTES.md).
-            if !path.contains('/') && path.ends_with(".md") {
-                continue;
-            }
-            let (name, file) = check_location(&path)?;
-            directories.entry(name.clone()).or_insert(false);
-            if file == "override.toml" {
-                packages.insert(name.clone(), parse_rules(&path, text.as_ref())?);
-                directories.insert(name, true);
-            }
-        }
-        if let Some((name, _)) = directories.iter().find(|(_, has_file)| !**has_file) {
-            return Err(file_error(
-                &format!("{}/{name}", shard(name)),
-                "directory has no override.toml",
-            ));
-        }
-        Ok(OverrideDb { packages })
+        load(OriginKind::BuiltIn, "overrides", files)
     }
 
-    /// The rule for `name` (PEP 503 normalised) at `version`, if any.
-    pub fn lookup(&self, name: &str, version: &Version) -> Option<&Rule> {
-        self.packages
+    /// Loads a user's directory the same way, with every check; `dir` is how messages and
+    /// origins name the directory. Whether its nixpkgs names are known is for the caller to
+    /// ask ([`crate::NixpkgsNames::unknown_in`]), as warnings.
+    pub fn from_user_files<I, P, T>(dir: &str, files: I) -> Result<OverrideDb, OverrideError>
+    where
+        I: IntoIterator<Item = (P, T)>,
+        P: AsRef<str>,
+        T: AsRef<str>,
+    {
+        load(OriginKind::User, dir.trim_end_matches('/'), files)
+    }
+
+    /// The built-in database with a user's entries: a user's entry for a package **replaces**
+    /// the built-in entry for that package as a whole (its rules are not merged with the
+    /// built-in ones), and records the entry it replaced in [`Entry::replaces`].
+    pub fn merge(builtin: OverrideDb, user: OverrideDb) -> OverrideDb {
+        let mut entries = builtin.entries;
+        for (name, mut entry) in user.entries {
+            entry.replaces = entries.remove(&name).map(|old| old.origin);
+            entries.insert(name, entry);
+        }
+        OverrideDb { entries }
+    }
+
+    /// The rule for `name` (PEP 503 normalised) at `version`, for files of `kind`: the first
+    /// rule, in file order, whose `applies-to` covers `kind` and whose `versions` contains
+    /// `version` (the checks make it the only one).
+    pub fn lookup(&self, name: &str, version: &Version, kind: ArtifactKind) -> Option<&Rule> {
+        self.entries
             .get(name)?
-            .iter()
-            .find(|rule| match &rule.versions {
-                Some(specifiers) => specifiers.contains(version),
-                None => true,
-            })
+            .lookup(version, kind)
+            .map(|(_, rule)| rule)
+    }
+
+    /// The entry for `name` (PEP 503 normalised).
+    pub fn entry(&self, name: &str) -> Option<&Entry> {
+        self.entries.get(name)
     }
 
     /// Whether the database has an entry for `name` at all.
     pub fn contains(&self, name: &str) -> bool {
-        self.packages.contains_key(name)
+        self.entries.contains_key(name)
     }
 
     /// The number of packages with an entry.
     pub fn len(&self) -> usize {
-        self.packages.len()
+        self.entries.len()
     }
 
     /// Whether the database is empty.
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty()
+        self.entries.is_empty()
     }
 
     /// Every entry, by package name.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Rule])> {
-        self.packages
-            .iter()
-            .map(|(name, rules)| (name.as_str(), rules.as_slice()))
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
     }
 }
 
@@ -137,95 +191,192 @@ pub fn shard(name: &str) -> String {
     name.chars().take(2).collect()
 }
 
-fn check_location(path: &str) -> Result<(String, String), OverrideError> {
+/// One package directory while loading.
+#[derive(Default)]
+struct Directory<'a> {
+    override_toml: Option<&'a str>,
+    files: BTreeMap<String, &'a str>,
+}
+
+fn load<I, P, T>(kind: OriginKind, root: &str, files: I) -> Result<OverrideDb, OverrideError>
+where
+    I: IntoIterator<Item = (P, T)>,
+    P: AsRef<str>,
+    T: AsRef<str>,
+{
+    let files: Vec<(String, T)> = files
+        .into_iter()
+        .map(|(path, text)| (path.as_ref().replace('\\', "/"), text))
+        .collect();
+    let mut errors = Vec::new();
+    let error = |path: &str, message: String| OverrideError::File {
+        path: format!("{root}/{path}"),
+        message,
+    };
+    let mut directories: BTreeMap<String, Directory<'_>> = BTreeMap::new();
+    for (path, text) in &files {
+        // Documentation and the JSON Schema beside the entries.
+        if !path.contains('/') && (path.ends_with(".md") || path.ends_with(".json")) {
+            continue;
+        }
+        match check_location(path) {
+            Ok((name, file)) => {
+                let directory = directories.entry(name).or_default();
+                if file == "override.toml" {
+                    directory.override_toml = Some(text.as_ref());
+                } else {
+                    directory.files.insert(file, text.as_ref());
+                }
+            }
+            Err(message) => errors.push(error(path, message)),
+        }
+    }
+    let mut entries = BTreeMap::new();
+    for (name, directory) in directories {
+        let dir = format!("{}/{name}", shard(&name));
+        let Some(text) = directory.override_toml else {
+            errors.push(error(&dir, "directory has no override.toml".to_string()));
+            continue;
+        };
+        let path = format!("{dir}/override.toml");
+        let parsed = match parse_file(text) {
+            Ok(parsed) => parsed,
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|problem| error(&path, problem)));
+                continue;
+            }
+        };
+        let mut problems = check_rule_order(&parsed.rules, &parsed.versions_text);
+        let mut patches = BTreeMap::new();
+        let named: BTreeSet<&str> = parsed
+            .rules
+            .iter()
+            .flat_map(|rule| rule.patches.iter().map(String::as_str))
+            .collect();
+        for patch in &named {
+            match directory.files.get(*patch) {
+                None => problems.push(format!("patch `{patch}` is missing beside override.toml")),
+                Some(text) if text.trim().is_empty() => {
+                    problems.push(format!("patch `{patch}` is empty or not UTF-8 text"))
+                }
+                Some(text) => {
+                    patches.insert(patch.to_string(), text.to_string());
+                }
+            }
+        }
+        for file in directory.files.keys() {
+            if !named.contains(file.as_str()) {
+                errors.push(error(
+                    &format!("{dir}/{file}"),
+                    "no rule names this file in `patches`".to_string(),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            errors.extend(problems.into_iter().map(|problem| error(&path, problem)));
+            continue;
+        }
+        let entry = Entry {
+            name: name.clone(),
+            note: parsed.note,
+            rules: parsed.rules,
+            origin: Origin {
+                kind,
+                path: format!("{root}/{path}"),
+            },
+            replaces: None,
+            patches,
+        };
+        entries.insert(name, entry);
+    }
+    match errors.len() {
+        0 => Ok(OverrideDb { entries }),
+        1 => Err(errors.remove(0)),
+        _ => Err(OverrideError::Many(errors)),
+    }
+}
+
+/// For each artifact kind, the rules that apply to it must not overlap (no version matches
+/// two of them) and must be sorted newest first (by the highest version each covers).
+fn check_rule_order(rules: &[Rule], versions_text: &[Option<String>]) -> Vec<String> {
+    let sets: Vec<VersionSet> = rules
+        .iter()
+        .map(|rule| VersionSet::of(rule.versions.as_ref()))
+        .collect();
+    let describe = |index: usize| match &versions_text[index] {
+        Some(text) => format!("rule {} (`{text}`)", index + 1),
+        None => format!("rule {} (every version)", index + 1),
+    };
+    let mut problems = Vec::new();
+    for (index, set) in sets.iter().enumerate() {
+        if set.is_empty() {
+            problems.push(format!("{} matches no version", describe(index)));
+        }
+    }
+    if !problems.is_empty() {
+        return problems;
+    }
+    let mut reported = BTreeSet::new();
+    for kind in ArtifactKind::ALL {
+        let applying: Vec<usize> = (0..rules.len())
+            .filter(|&index| rules[index].applies_to.covers(kind))
+            .collect();
+        let mut overlap = false;
+        for (position, &a) in applying.iter().enumerate() {
+            for &b in &applying[position + 1..] {
+                let common = sets[a].intersect(&sets[b]);
+                if common.is_empty() {
+                    continue;
+                }
+                overlap = true;
+                if !reported.insert((a, b)) {
+                    continue;
+                }
+                let example = common
+                    .example()
+                    .map(|version| format!(" ({version}, say)"))
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "{} and {} overlap for {kind}s: both may match a version{example}; \
+                     for each of sdists and wheels, give every version one rule",
+                    describe(a),
+                    describe(b)
+                ));
+            }
+        }
+        if overlap {
+            continue;
+        }
+        for pair in applying.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let top = |index: usize| sets[index].top().cloned().unwrap_or(Bound::Unbounded);
+            if compare_upper(&top(a), &top(b)).is_lt() {
+                problems.push(format!(
+                    "{} and {} are not sorted newest first (for {kind}s): put {} first",
+                    describe(a),
+                    describe(b),
+                    describe(b)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn check_location(path: &str) -> Result<(String, String), String> {
     let parts: Vec<&str> = path.split('/').collect();
     let [shard_dir, name, file] = parts.as_slice() else {
-        return Err(file_error(path, "files belong in `<shard>/<package>/`"));
+        return Err("files belong in `<shard>/<package>/`".to_string());
     };
     if !is_normalized(name) {
-        return Err(file_error(
-            path,
-            format!("directory `{name}` is not a PEP 503 normalised name"),
+        return Err(format!(
+            "directory `{name}` is not a PEP 503 normalised name"
         ));
     }
     if *shard_dir != shard(name) {
-        return Err(file_error(
-            path,
-            format!("`{name}` belongs in shard `{}`", shard(name)),
-        ));
+        return Err(format!("`{name}` belongs in shard `{}`", shard(name)));
     }
     Ok((name.to_string(), file.to_string()))
-}
-
-fn is_normalized(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--")
-}
-
-fn parse_rules(path: &str, text: &str) -> Result<Vec<Rule>, OverrideError> {
-    let wire: OverrideFileWire =
-        toml::from_str(text).map_err(|e| file_error(path, e.to_string()))?;
-    if wire.schema_version != SCHEMA_VERSION {
-        return Err(file_error(
-            path,
-            format!(
-                "schema-version {} is not {SCHEMA_VERSION}",
-                wire.schema_version
-            ),
-        ));
-    }
-    if wire.rule.is_empty() {
-        return Err(file_error(path, "no [[rule]]"));
-    }
-    wire.rule
-        .into_iter()
-        .map(|rule| convert_rule(path, rule))
-        .collect()
-}
-
-fn convert_rule(path: &str, wire: RuleWire) -> Result<Rule, OverrideError> {
-    let versions = wire
-        .versions
-        .as_deref()
-        .map(VersionSpecifiers::from_str)
-        .transpose()
-        .map_err(|e| file_error(path, format!("versions: {e}")))?;
-    for name in &wire.build_system {
-        if !is_normalized(name) {
-            return Err(file_error(
-                path,
-                format!("build-system `{name}` is not a normalised package name"),
-            ));
-        }
-    }
-    for attr in wire.native_build_inputs.iter().chain(&wire.build_inputs) {
-        if !is_attribute_path(attr) {
-            return Err(file_error(
-                path,
-                format!("`{attr}` is not a nixpkgs attribute path"),
-            ));
-        }
-    }
-    Ok(Rule {
-        versions,
-        build_system: wire.build_system,
-        native_build_inputs: wire.native_build_inputs,
-        build_inputs: wire.build_inputs,
-    })
-}
-
-/// A dotted path of Nix identifiers, such as `xorg.libxcb` or `python3Packages.tkinter`.
-fn is_attribute_path(path: &str) -> bool {
-    path.split('.').all(|part| {
-        let mut chars = part.chars();
-        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''))
-    })
 }
 
 #[cfg(test)]
@@ -240,61 +391,333 @@ build-system = ["setuptools"]
 native-build-inputs = ["pkg-config"]
 build-inputs = ["zlib", "xorg.libxcb"]
 [[rule]]
+versions = "<10"
 build-system = ["setuptools", "wheel"]
 "#;
 
-    #[test]
-    fn first_matching_rule_wins() {
-        let db = OverrideDb::from_files([("pi/pillow/override.toml", PILLOW)]).unwrap();
-        let new = db.lookup("pillow", &"11.1.0".parse().unwrap()).unwrap();
-        assert_eq!(new.build_inputs, ["zlib", "xorg.libxcb"]);
-        let old = db.lookup("pillow", &"9.5.0".parse().unwrap()).unwrap();
-        assert_eq!(old.build_system, ["setuptools", "wheel"]);
-        assert!(db.lookup("flask", &"1".parse().unwrap()).is_none());
+    fn v(text: &str) -> Version {
+        text.parse().unwrap()
     }
 
-    fn layout_error(path: &str, text: &str) -> String {
-        OverrideDb::from_files([(path, text)])
+    #[test]
+    fn the_rule_for_the_version_applies() {
+        let db = OverrideDb::from_files([("pi/pillow/override.toml", PILLOW)]).unwrap();
+        let new = db
+            .lookup("pillow", &v("11.1.0"), ArtifactKind::Sdist)
+            .unwrap();
+        assert_eq!(new.build_inputs, ["zlib", "xorg.libxcb"]);
+        let old = db
+            .lookup("pillow", &v("9.5.0"), ArtifactKind::Sdist)
+            .unwrap();
+        assert_eq!(old.build_system, ["setuptools", "wheel"]);
+        assert!(db.lookup("pillow", &v("11"), ArtifactKind::Wheel).is_none());
+        assert!(db.lookup("flask", &v("1"), ArtifactKind::Sdist).is_none());
+    }
+
+    const KINDS: &str = r#"
+schema-version = 1
+note = "runtime libraries for the wheels"
+[[rule]]
+applies-to = "wheel"
+versions = ">=2"
+propagated-build-inputs = ["libGL"]
+sonames = { "libGL.so.1" = "libGL" }
+[[rule]]
+versions = ">=2"
+build-system = ["meson-python"]
+env = { NPY_BLAS_ORDER = "openblas" }
+build-flags = ["-Csetup-args=-Dsystem-freetype=true"]
+patches = ["fix.patch"]
+[[rule]]
+applies-to = "any"
+versions = "<2"
+build-inputs = ["zlib"]
+"#;
+
+    #[test]
+    fn rules_apply_to_their_artifact_kind() {
+        let db = OverrideDb::from_files([
+            ("nu/numpy/override.toml", KINDS),
+            ("nu/numpy/fix.patch", "--- a\n+++ b\n"),
+        ])
+        .unwrap();
+        let wheel = db.lookup("numpy", &v("2.1"), ArtifactKind::Wheel).unwrap();
+        assert_eq!(wheel.propagated_build_inputs, ["libGL"]);
+        assert_eq!(wheel.sonames["libGL.so.1"], "libGL");
+        let sdist = db.lookup("numpy", &v("2.1"), ArtifactKind::Sdist).unwrap();
+        assert_eq!(sdist.build_flags, ["-Csetup-args=-Dsystem-freetype=true"]);
+        assert_eq!(sdist.env["NPY_BLAS_ORDER"], "openblas");
+        assert_eq!(sdist.patches, ["fix.patch"]);
+        for kind in ArtifactKind::ALL {
+            let old = db.lookup("numpy", &v("1.26"), kind).unwrap();
+            assert_eq!(old.build_inputs, ["zlib"]);
+        }
+        let entry = db.entry("numpy").unwrap();
+        assert_eq!(
+            entry.note.as_deref(),
+            Some("runtime libraries for the wheels")
+        );
+        assert_eq!(entry.patch_text("fix.patch"), Some("--- a\n+++ b\n"));
+        assert_eq!(entry.origin.path, "overrides/nu/numpy/override.toml");
+        assert_eq!(
+            entry.origin.sibling("fix.patch"),
+            "overrides/nu/numpy/fix.patch"
+        );
+    }
+
+    fn errors(files: &[(&str, &str)]) -> Vec<String> {
+        OverrideDb::from_files(files.iter().copied())
             .unwrap_err()
-            .to_string()
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn error(path: &str, text: &str) -> String {
+        let mut all = errors(&[(path, text)]);
+        assert_eq!(all.len(), 1, "{all:?}");
+        all.remove(0)
+    }
+
+    fn rules_error(rules: &str) -> String {
+        error(
+            "pi/pillow/override.toml",
+            &format!("schema-version = 1\n{rules}"),
+        )
     }
 
     #[test]
     fn layout_mistakes_are_named() {
         assert_eq!(
-            layout_error("pl/pillow/override.toml", PILLOW),
+            error("pl/pillow/override.toml", PILLOW),
             "`overrides/pl/pillow/override.toml`: `pillow` belongs in shard `pi`"
         );
-        assert_eq!(layout_error("Pi/Pillow/override.toml", PILLOW), "`overrides/Pi/Pillow/override.toml`: directory `Pillow` is not a PEP 503 normalised name");
         assert_eq!(
-            layout_error("pillow.toml", PILLOW),
+            error("Pi/Pillow/override.toml", PILLOW),
+            "`overrides/Pi/Pillow/override.toml`: directory `Pillow` is not a PEP 503 normalised name"
+        );
+        assert_eq!(
+            error("pillow.toml", PILLOW),
             "`overrides/pillow.toml`: files belong in `<shard>/<package>/`"
         );
         assert_eq!(
-            layout_error("pi/pillow/fix.patch", ""),
+            error("pi/pillow/sub/override.toml", PILLOW),
+            "`overrides/pi/pillow/sub/override.toml`: files belong in `<shard>/<package>/`"
+        );
+        assert_eq!(
+            error("pi/pillow/Override.toml", PILLOW),
             "`overrides/pi/pillow`: directory has no override.toml"
         );
+        // Documentation and the schema at the top are skipped.
+        OverrideDb::from_files([("README.md", "# x"), ("override.schema.json", "{}")]).unwrap();
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let all = errors(&[
+            ("pl/pillow/override.toml", PILLOW),
+            (
+                "nu/numpy/override.toml",
+                "schema-version = 1\n[[rule]]\nbuild_inputs = []\n",
+            ),
+        ]);
+        assert_eq!(all.len(), 2, "{all:?}");
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
-        let unknown = layout_error(
-            "pi/pillow/override.toml",
-            "schema-version = 1\n[[rule]]\nbuild_inputs = []\n",
-        );
+        let unknown = rules_error("[[rule]]\nbuild_inputs = []\n");
         assert!(
             unknown.contains("unknown field `build_inputs`"),
             "{unknown}"
         );
-        let attr = layout_error(
-            "pi/pillow/override.toml",
-            "schema-version = 1\n[[rule]]\nbuild-inputs = [\"${x}\"]\n",
-        );
-        assert!(
-            attr.ends_with("`${x}` is not a nixpkgs attribute path"),
-            "{attr}"
-        );
-        let schema = layout_error("pi/pillow/override.toml", "schema-version = 2\n[[rule]]\n");
+        let top = rules_error("notes = \"x\"\n[[rule]]\n");
+        assert!(top.contains("unknown field `notes`"), "{top}");
+        let applies = rules_error("[[rule]]\napplies-to = \"binary\"\n");
+        assert!(applies.contains("unknown variant `binary`"), "{applies}");
+        let env_value = rules_error("[[rule]]\nenv = { A = 1 }\n");
+        assert!(env_value.contains("invalid type: integer"), "{env_value}");
+        let schema = error("pi/pillow/override.toml", "schema-version = 2\n[[rule]]\n");
         assert!(schema.ends_with("schema-version 2 is not 1"), "{schema}");
+        assert!(rules_error("rule = []").ends_with("no [[rule]]"));
+        let missing = rules_error("");
+        assert!(missing.contains("missing field `rule`"), "{missing}");
+
+        let cases = [
+            ("build-inputs = [\"${x}\"]", "rule 1: `${x}` is not a nixpkgs attribute path"),
+            ("propagated-build-inputs = [\"a b\"]", "rule 1: `a b` is not a nixpkgs attribute path"),
+            ("build-system = [\"Cython\"]", "rule 1: build-system `Cython` is not a normalised package name"),
+            ("build-inputs = [\"zlib\", \"zlib\"]", "rule 1: build-inputs lists `zlib` twice"),
+            ("env = { \"1X\" = \"y\" }", "rule 1: env `1X` is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"),
+            ("patches = [\"../x.patch\"]", "rule 1: patches `../x.patch` is not the name of a file beside override.toml"),
+            ("build-flags = [\"\"]", "rule 1: build-flags `` is empty or spans lines"),
+            ("versions = \"===1.0\"", "rule 1: versions `===1.0`: `===` is not supported"),
+            ("versions = \"==1.0+local\"", "rule 1: versions `==1.0+local`: local version labels (`+…`) are not supported"),
+            ("sonames = { \"libz.so.1\" = \"zlib\" }", "rule 1: sonames is for wheels: set `applies-to = \"wheel\"` or `\"any\"`"),
+            ("applies-to = \"wheel\"\nsonames = { \"libz\" = \"zlib\" }", "rule 1: sonames `libz` is not a shared library's soname (`libz.so.1`)"),
+            ("applies-to = \"wheel\"\nbuild-system = [\"setuptools\"]\nbuild-inputs = [\"zlib\"]", "rule 1: build-system is for builds from source, but the rule applies to wheels only"),
+            ("applies-to = \"wheel\"\nbuild-flags = [\"-x\"]\nbuild-inputs = [\"zlib\"]", "rule 1: build-flags is for builds from source, but the rule applies to wheels only"),
+            ("applies-to = \"wheel\"", "rule 1: the rule applies to wheels but adds nothing"),
+        ];
+        for (rule, expected) in cases {
+            let message = rules_error(&format!("[[rule]]\n{rule}\n"));
+            assert_eq!(
+                message,
+                format!("`overrides/pi/pillow/override.toml`: {expected}"),
+                "{rule}"
+            );
+        }
+        let bad_version = rules_error("[[rule]]\nversions = \">=x\"\n");
+        assert!(
+            bad_version.contains("rule 1: versions `>=x`: "),
+            "{bad_version}"
+        );
+        let empty_note = rules_error("note = \" \"\n[[rule]]\n");
+        assert!(empty_note.ends_with("note is empty"), "{empty_note}");
+    }
+
+    #[test]
+    fn overlapping_rules_are_refused() {
+        let cases = [
+            (
+                "[[rule]]\nversions = \">=1\"\n[[rule]]\nversions = \">=2\"\n",
+                "rule 1 (`>=1`) and rule 2 (`>=2`) overlap for sdists: both may match a version (2, say); for each of sdists and wheels, give every version one rule",
+            ),
+            (
+                "[[rule]]\nversions = \">=2\"\n[[rule]]\n",
+                "rule 1 (`>=2`) and rule 2 (every version) overlap for sdists: both may match a version (2, say); for each of sdists and wheels, give every version one rule",
+            ),
+            (
+                "[[rule]]\napplies-to = \"any\"\nversions = \"<=2\"\n[[rule]]\napplies-to = \"wheel\"\nversions = \">=2\"\nbuild-inputs = [\"zlib\"]\n",
+                "rule 1 (`<=2`) and rule 2 (`>=2`) overlap for wheels: both may match a version (2, say); for each of sdists and wheels, give every version one rule",
+            ),
+            (
+                "[[rule]]\nversions = \"==1.4.*\"\n[[rule]]\nversions = \"~=1.4.2\"\n",
+                "rule 1 (`==1.4.*`) and rule 2 (`~=1.4.2`) overlap for sdists: both may match a version (1.4.2, say); for each of sdists and wheels, give every version one rule",
+            ),
+            (
+                "[[rule]]\nversions = \">=2,<1\"\n",
+                "rule 1 (`>=2,<1`) matches no version",
+            ),
+        ];
+        for (rules, expected) in cases {
+            assert_eq!(
+                rules_error(rules),
+                format!("`overrides/pi/pillow/override.toml`: {expected}"),
+                "{rules}"
+            );
+        }
+    }
+
+    #[test]
+    fn rules_of_different_kinds_may_cover_the_same_versions() {
+        let text = "schema-version = 1\n\
+            [[rule]]\nbuild-system = [\"setuptools\"]\n\
+            [[rule]]\napplies-to = \"wheel\"\nbuild-inputs = [\"zlib\"]\n";
+        OverrideDb::from_files([("pi/pillow/override.toml", text)]).unwrap();
+    }
+
+    #[test]
+    fn rules_are_sorted_newest_first() {
+        let cases = [
+            (
+                "[[rule]]\nversions = \"<12\"\n[[rule]]\nversions = \">=12\"\n",
+                "rule 1 (`<12`) and rule 2 (`>=12`) are not sorted newest first (for sdists): put rule 2 (`>=12`) first",
+            ),
+            (
+                "[[rule]]\nversions = \"==1.4.*\"\n[[rule]]\nversions = \"!=1.4.*\"\n",
+                "rule 1 (`==1.4.*`) and rule 2 (`!=1.4.*`) are not sorted newest first (for sdists): put rule 2 (`!=1.4.*`) first",
+            ),
+            (
+                "[[rule]]\napplies-to = \"any\"\nversions = \"<2\"\n[[rule]]\napplies-to = \"wheel\"\nversions = \">=2\"\nbuild-inputs = [\"zlib\"]\n",
+                "rule 1 (`<2`) and rule 2 (`>=2`) are not sorted newest first (for wheels): put rule 2 (`>=2`) first",
+            ),
+        ];
+        for (rules, expected) in cases {
+            assert_eq!(
+                rules_error(rules),
+                format!("`overrides/pi/pillow/override.toml`: {expected}"),
+                "{rules}"
+            );
+        }
+        // Each kind is sorted on its own; kinds may interleave.
+        let text = "schema-version = 1\n\
+            [[rule]]\napplies-to = \"wheel\"\nversions = \"<2\"\nbuild-inputs = [\"zlib\"]\n\
+            [[rule]]\nversions = \">=3\"\n\
+            [[rule]]\nversions = \"<3\"\n";
+        OverrideDb::from_files([("pi/pillow/override.toml", text)]).unwrap();
+    }
+
+    #[test]
+    fn patches_must_exist_and_be_named() {
+        let text = "schema-version = 1\n[[rule]]\npatches = [\"fix.patch\"]\n";
+        assert_eq!(
+            error("pi/pillow/override.toml", text),
+            "`overrides/pi/pillow/override.toml`: patch `fix.patch` is missing beside override.toml"
+        );
+        assert_eq!(
+            errors(&[
+                ("pi/pillow/override.toml", text),
+                ("pi/pillow/fix.patch", "")
+            ]),
+            ["`overrides/pi/pillow/override.toml`: patch `fix.patch` is empty or not UTF-8 text"]
+        );
+        assert_eq!(
+            errors(&[
+                ("pi/pillow/override.toml", PILLOW),
+                ("pi/pillow/stray.patch", "x")
+            ]),
+            ["`overrides/pi/pillow/stray.patch`: no rule names this file in `patches`"]
+        );
+        assert_eq!(
+            errors(&[("pi/pillow/fix.patch", "x")]),
+            ["`overrides/pi/pillow`: directory has no override.toml"]
+        );
+    }
+
+    #[test]
+    fn a_user_entry_replaces_the_builtin_one_whole() {
+        let builtin = OverrideDb::from_files([
+            ("pi/pillow/override.toml", PILLOW),
+            ("nu/numpy/override.toml", KINDS),
+            ("nu/numpy/fix.patch", "x"),
+        ])
+        .unwrap();
+        let user_text =
+            "schema-version = 1\n[[rule]]\nversions = \">=11\"\nbuild-inputs = [\"libjpeg\"]\n";
+        let user = OverrideDb::from_user_files(
+            "/home/me/overrides/",
+            [("pi/pillow/override.toml", user_text)],
+        )
+        .unwrap();
+        let db = OverrideDb::merge(builtin, user);
+        let pillow = db.entry("pillow").unwrap();
+        assert_eq!(pillow.origin.kind, OriginKind::User);
+        assert_eq!(
+            pillow.origin.path,
+            "/home/me/overrides/pi/pillow/override.toml"
+        );
+        assert_eq!(
+            pillow.replaces.as_ref().unwrap().to_string(),
+            "overrides/pi/pillow/override.toml (built in)"
+        );
+        // The built-in `<10` rule is gone with its entry.
+        assert!(db.lookup("pillow", &v("9"), ArtifactKind::Sdist).is_none());
+        assert_eq!(
+            db.lookup("pillow", &v("11"), ArtifactKind::Sdist)
+                .unwrap()
+                .build_inputs,
+            ["libjpeg"]
+        );
+        assert_eq!(db.entry("numpy").unwrap().origin.kind, OriginKind::BuiltIn);
+        let user_error =
+            OverrideDb::from_user_files("mine", [("pl/pillow/override.toml", user_text)])
+                .unwrap_err()
+                .to_string();
+        assert_eq!(
+            user_error,
+            "`mine/pl/pillow/override.toml`: `pillow` belongs in shard `pi`"
+        );
     }
 }

@@ -1,12 +1,24 @@
 //! The curated override database under `overrides/`: loading, validation and matching.
 //!
 //! Each package has `overrides/<shard>/<name>/override.toml`, where `<name>` is the PEP 503
-//! normalised package name and `<shard>` its first two characters. A file holds rules; the
-//! first rule whose `versions` contains the package version applies. This crate reads no files:
-//! callers hand it `(relative path, text)` pairs, so the database can be embedded in the binary.
+//! normalised package name and `<shard>` its first two characters, with its patches beside it.
+//! A file holds rules, each for sdists, wheels or both ([`AppliesTo`]); for a version and an
+//! artifact kind at most one rule applies ([`OverrideDb::lookup`]). A user's directory in the
+//! same layout replaces built-in entries whole ([`OverrideDb::merge`]). This crate reads no
+//! files: callers hand it `(relative path, text)` pairs, so the database can be embedded in the
+//! binary. `overrides/README.md` documents the format; `overrides/override.schema.json` is its
+//! JSON Schema, generated from [`rule`]'s wire types by this crate's tests.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod attributes;
 mod database;
+mod ranges;
+mod rule;
+#[cfg(test)]
+mod schema;
 
-pub use database::{OverrideDb, OverrideError, Rule};
+pub use attributes::{NameKind, NixpkgsNames, UnknownName};
+pub use database::{shard, Entry, Origin, OriginKind, OverrideDb, OverrideError};
+pub use pep440_rs::{Version, VersionSpecifiers};
+pub use rule::{normalize_name, AppliesTo, ArtifactKind, Rule, SCHEMA_VERSION};

@@ -1,7 +1,11 @@
-//! The override database, embedded in the binary from the repository's `overrides/`.
+//! The override database, embedded in the binary from the repository's `overrides/`, and a
+//! user's own directory of overrides read from disk and merged over it.
 
+use std::path::Path;
+
+use anyhow::Context;
 use include_dir::{include_dir, Dir, DirEntry};
-use py2nix_overrides::{OverrideDb, OverrideError};
+use py2nix_overrides::{NixpkgsNames, OverrideDb, OverrideError};
 
 static OVERRIDES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../overrides");
 
@@ -12,26 +16,134 @@ pub fn embedded() -> Result<OverrideDb, OverrideError> {
     OverrideDb::from_files(files)
 }
 
+/// The nixpkgs names the embedded database may use (`overrides/NIXPKGS-ATTRIBUTES.md`).
+pub fn embedded_names() -> anyhow::Result<NixpkgsNames> {
+    let text = OVERRIDES
+        .get_file("NIXPKGS-ATTRIBUTES.md")
+        .and_then(|file| file.contents_utf8())
+        .context("the embedded override database has no NIXPKGS-ATTRIBUTES.md")?;
+    NixpkgsNames::parse(text).map_err(|e| anyhow::anyhow!("`overrides/NIXPKGS-ATTRIBUTES.md`: {e}"))
+}
+
 fn collect(dir: &Dir<'static>, out: &mut Vec<(String, &'static str)>) {
     for entry in dir.entries() {
         match entry {
             DirEntry::Dir(sub) => collect(sub, out),
             DirEntry::File(file) => {
                 let path = file.path().to_string_lossy().replace('\\', "/");
-                // Only text matters for the database; a non-UTF-8 file (a binary patch) is kept
-                // as empty text so the layout check still sees it.
+                // A non-UTF-8 file (a binary patch) is kept as empty text: the layout check
+                // still sees it, and a patch must be text.
                 out.push((path, file.contents_utf8().unwrap_or("")));
             }
         }
     }
 }
 
+/// A user's overrides directory, checked as the built-in database is.
+#[derive(Debug)]
+pub struct UserOverrides {
+    pub db: OverrideDb,
+    /// Problems that do not stop the run: nixpkgs names that py2nix's list
+    /// (`NIXPKGS-ATTRIBUTES.md`) does not know, which may still exist in the user's nixpkgs.
+    pub warnings: Vec<String>,
+}
+
+/// Reads a user's overrides directory (`<shard>/<name>/override.toml` with patches beside,
+/// as `overrides/`): every check of the built-in database applies (layout, keys, rule order,
+/// patches), except that unknown nixpkgs names are warnings. Hidden files and directories
+/// (`.git`, `.DS_Store`) and top-level `*.md`/`*.json` files are skipped.
+pub fn load_user_dir(dir: &Path) -> anyhow::Result<UserOverrides> {
+    let mut files = Vec::new();
+    read_tree(dir, dir, &mut files)?;
+    files.sort();
+    let display = dir.display().to_string();
+    let db = OverrideDb::from_user_files(&display, files)
+        .with_context(|| format!("the overrides in `{display}` are not valid"))?;
+    let names = embedded_names()?;
+    let warnings = names
+        .unknown_in(&db)
+        .iter()
+        .map(|unknown| {
+            format!("{unknown}: py2nix does not know this name, so check that your nixpkgs has it")
+        })
+        .collect();
+    Ok(UserOverrides { db, warnings })
+}
+
+fn read_tree(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("failed to read the overrides directory `{}`", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let metadata = std::fs::metadata(&path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        if metadata.is_dir() {
+            read_tree(root, &path, out)?;
+            continue;
+        }
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) if relative.ends_with("override.toml") => {
+                anyhow::bail!("`{}` is not UTF-8 text", path.display())
+            }
+            // Reported by the patch check if a rule names it.
+            Err(_) => String::new(),
+        };
+        out.push((relative, text));
+    }
+    Ok(())
+}
+
+/// The built-in database, with the entries of a user's directory (if any) replacing the
+/// built-in entries of the same packages; and the warnings about the user's entries.
+pub fn load(user_dir: Option<&Path>) -> anyhow::Result<(OverrideDb, Vec<String>)> {
+    let builtin = embedded().context("the built-in override database does not load")?;
+    match user_dir {
+        None => Ok((builtin, Vec::new())),
+        Some(dir) => {
+            let user = load_user_dir(dir)?;
+            Ok((OverrideDb::merge(builtin, user.db), user.warnings))
+        }
+    }
+}
+
+/// `[tool.py2nix] overrides = "dir"` of a pyproject.toml (relative to the file's directory);
+/// `None` when the text is not TOML or does not set it.
+pub fn user_dir_from_pyproject(text: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    table
+        .get("tool")?
+        .get("py2nix")?
+        .get("overrides")?
+        .as_str()
+        .map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
+    use py2nix_overrides::{ArtifactKind, OriginKind};
+
+    use super::*;
+
     #[test]
     fn the_embedded_database_loads_and_has_pillow() {
-        let db = super::embedded().unwrap();
-        let pillow = db.lookup("pillow", &"11.0.0".parse().unwrap()).unwrap();
+        let db = embedded().unwrap();
+        let pillow = db
+            .lookup("pillow", &"11.0.0".parse().unwrap(), ArtifactKind::Sdist)
+            .unwrap();
         for input in [
             "libjpeg", "zlib", "freetype", "lcms2", "libtiff", "libwebp", "openjpeg", "tcl",
         ] {
@@ -41,5 +153,91 @@ mod tests {
             );
         }
         assert!(pillow.native_build_inputs.iter().any(|i| i == "pkg-config"));
+    }
+
+    #[test]
+    fn the_embedded_database_uses_only_listed_names() {
+        let unknown = embedded_names().unwrap().unknown_in(&embedded().unwrap());
+        assert!(unknown.is_empty(), "{unknown:?}");
+    }
+
+    fn write(dir: &Path, path: &str, text: &str) {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn a_user_directory_replaces_builtin_entries_and_warns_about_unknown_names() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "pi/pillow/override.toml",
+            "schema-version = 1\n[[rule]]\nbuild-system = [\"setuptools\"]\n\
+             build-inputs = [\"zlib\", \"libfancy\"]\npatches = [\"fix.patch\"]\n",
+        );
+        write(dir.path(), "pi/pillow/fix.patch", "--- a/x\n+++ b/x\n");
+        write(dir.path(), "README.md", "# mine\n");
+        write(dir.path(), ".git/config", "[core]\n");
+        let (db, warnings) = load(Some(dir.path())).unwrap();
+        let pillow = db.entry("pillow").unwrap();
+        assert_eq!(pillow.origin.kind, OriginKind::User);
+        assert_eq!(
+            pillow.origin.path,
+            format!("{}/pi/pillow/override.toml", dir.path().display())
+        );
+        assert_eq!(
+            pillow.replaces.as_ref().unwrap().path,
+            "overrides/pi/pillow/override.toml"
+        );
+        assert_eq!(pillow.patch_text("fix.patch"), Some("--- a/x\n+++ b/x\n"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("build-inputs `libfancy` is not listed"),
+            "{warnings:?}"
+        );
+        // Other packages keep their built-in entries.
+        assert_eq!(db.entry("numpy").unwrap().origin.kind, OriginKind::BuiltIn);
+    }
+
+    #[test]
+    fn a_user_directory_gets_every_other_check() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "pl/pillow/override.toml",
+            "schema-version = 1\n[[rule]]\n",
+        );
+        write(
+            dir.path(),
+            "nu/numpy/override.toml",
+            "schema-version = 1\n[[rule]]\nversions = \"<2\"\n[[rule]]\nversions = \">=2\"\n",
+        );
+        let error = format!("{:#}", load_user_dir(dir.path()).unwrap_err());
+        assert!(error.contains("`pillow` belongs in shard `pi`"), "{error}");
+        assert!(error.contains("are not sorted newest first"), "{error}");
+        let missing = load_user_dir(&dir.path().join("nowhere")).unwrap_err();
+        assert!(
+            format!("{missing:#}").starts_with("failed to read the overrides directory"),
+            "{missing:#}"
+        );
+    }
+
+    #[test]
+    fn pyproject_names_the_user_directory() {
+        let text = "[project]\nname = \"x\"\n[tool.py2nix]\noverrides = \"nix/overrides\"\n";
+        assert_eq!(
+            user_dir_from_pyproject(text).as_deref(),
+            Some("nix/overrides")
+        );
+        assert_eq!(
+            user_dir_from_pyproject("[tool.poetry]\nname = \"x\"\n"),
+            None
+        );
+        assert_eq!(
+            user_dir_from_pyproject("[tool.py2nix]\noverrides = 1\n"),
+            None
+        );
+        assert_eq!(user_dir_from_pyproject("not toml ["), None);
     }
 }

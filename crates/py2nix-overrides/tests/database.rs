@@ -1,0 +1,114 @@
+//! The repository's `overrides/` directory, read from disk and held to every check: layout,
+//! keys, rule order, patches, and the nixpkgs names of `NIXPKGS-ATTRIBUTES.md`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use py2nix_overrides::{NixpkgsNames, OverrideDb};
+
+fn overrides_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../overrides")
+}
+
+/// Every file under `dir`, as `(path relative to dir, text)`; non-UTF-8 files as empty text,
+/// as the binary embeds them.
+fn files(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).unwrap();
+                let relative = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap_or_default();
+                out.push((relative, text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn database() -> OverrideDb {
+    OverrideDb::from_files(files(&overrides_dir())).unwrap_or_else(|e| panic!("\n{e}\n"))
+}
+
+fn names() -> NixpkgsNames {
+    let text = std::fs::read_to_string(overrides_dir().join("NIXPKGS-ATTRIBUTES.md")).unwrap();
+    NixpkgsNames::parse(&text).unwrap_or_else(|e| panic!("overrides/NIXPKGS-ATTRIBUTES.md: {e}"))
+}
+
+#[test]
+fn the_database_passes_every_check() {
+    let db = database();
+    assert!(db.len() > 10, "only {} entries", db.len());
+    assert!(db.contains("pillow"));
+}
+
+#[test]
+fn every_nixpkgs_name_used_is_listed() {
+    let unknown = names().unknown_in(&database());
+    let lines: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+    assert!(
+        lines.is_empty(),
+        "add these names to overrides/NIXPKGS-ATTRIBUTES.md, with the nixpkgs file defining \
+         each:\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn every_listed_nixpkgs_name_is_used() {
+    let unused = names().unused_in(&database());
+    assert!(
+        unused.is_empty(),
+        "overrides/NIXPKGS-ATTRIBUTES.md lists names no override.toml uses; remove them:\n{}",
+        unused
+            .iter()
+            .map(|(kind, name)| format!("{kind:?}: `{name}`"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The published schema accepts every real file (the loader's checks are stricter, so this
+/// catches a schema that is wrong, not a file).
+#[test]
+fn every_override_toml_fits_the_json_schema() {
+    let dir = overrides_dir();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("override.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, text) in files(&dir) {
+        if !path.ends_with("/override.toml") {
+            continue;
+        }
+        let value: toml::Value = toml::from_str(&text).unwrap();
+        let json = serde_json::to_value(value).unwrap();
+        for error in validator.iter_errors(&json) {
+            problems.push(format!(
+                "overrides/{path}: {error} at {}",
+                error.instance_path()
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked > 10);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // And it is a schema that refuses something.
+    let unknown = serde_json::json!({ "schema-version": 1, "rule": [{ "build_inputs": [] }] });
+    assert!(!validator.is_valid(&unknown));
+    let bad_env = serde_json::json!({ "schema-version": 1, "rule": [{ "env": { "1X": "y" } }] });
+    assert!(!validator.is_valid(&bad_env));
+}
