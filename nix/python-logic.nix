@@ -60,13 +60,27 @@
 #     an unpack phase of our own;
 #   - a wheel is installed as is (format = "wheel"); an sdist, a git
 #     checkout or a source tree is built with the PEP 517 hooks
-#     (pyproject = true) and its `build-system` names taken from
-#     python3.pkgs (setuptools when the plan names none: the PEP 517
-#     fallback for a project without a build-system table), without
-#     checking the versions of the build requirements against nixpkgs';
-#   - `native-build-inputs` and `build-inputs` are dotted attribute paths
-#     into pkgs ("xorg.libxcb"); a path naming a list of packages (as
-#     "pythonManylinuxPackages.manylinux2014" does) contributes each of them;
+#     (pyproject = true). Its build system is the plan's `build-requires`
+#     when present: packages of the target's own `build-packages`, else of
+#     `packages` (built like any other package of the plan, in a second
+#     fixed point that sees the first); without `build-requires`, its
+#     `build-system` names taken from python3.pkgs (setuptools when the
+#     plan names none: the PEP 517 fallback for a project without a
+#     build-system table). The versions of the build requirements are not
+#     checked (the nixpkgs ones need not meet the project's pins);
+#   - an sdist with a `cargo` entry gets `cargoDeps` from
+#     rustPlatform.importCargoLock (the crates the plan lists, fetched by
+#     URL and checked by hash; git crates by `git-hashes`), `cargoRoot`
+#     when Cargo.lock is not at the top, and rustPlatform.cargoSetupHook,
+#     cargo and rustc as native build inputs;
+#   - `native-build-inputs`, `build-inputs` and `propagated-build-inputs`
+#     are dotted attribute paths into pkgs ("xorg.libxcb"); a path naming a
+#     list of packages (as "pythonManylinuxPackages.manylinux2014" does)
+#     contributes each of them; `env` becomes the derivation's `env` (plain
+#     strings);
+#   - a package built from source gets the plan's `patches` (each one's text
+#     written to the store with builtins.toFile) and its `build-flags`
+#     after --skip-dependency-check in pypaBuildFlags;
 #   - runtime `dependencies` are the plan's, minus `cycle-breaks`, taken
 #     from the same package set (a fixed point, so dependents get the very
 #     derivations of `packages`); a package with cycle breaks skips the
@@ -230,7 +244,10 @@ let
 
   # ---------------------------------------------------------------- packages
 
-  mkPackage = final: pname: spec:
+  # `final`: the set runtime dependencies are taken from; `buildFinal`: the
+  # set build requirements (and, for build packages, dependencies) are
+  # taken from, the build packages laid over the runtime packages.
+  mkPackage = final: buildFinal: pname: spec:
     let
       src = spec.src or (throw "py2nix: package '${pname}' (plan ${targetLabel}) has no src");
       kind = src.kind or null;
@@ -244,6 +261,10 @@ let
         if hasAttr d final then final.${d}
         else throw ("py2nix: package '${pname}' depends on '${d}', which the plan for ${targetLabel} "
           + "does not hold; the plan is inconsistent, regenerate python.nix");
+      buildRequirement = d:
+        if hasAttr d buildFinal then buildFinal.${d}
+        else throw ("py2nix: package '${pname}' needs '${d}' to build, which the plan for ${targetLabel} "
+          + "holds neither in its build packages nor in its packages; the plan is inconsistent, regenerate python.nix");
       fromPkgs = what: resolvePath { root = pkgs; rootName = "pkgs"; inherit what pname; };
       fromPythonPkgs = resolvePath {
         root = python3.pkgs;
@@ -281,8 +302,12 @@ let
         dependencies = map dependency dependencyNames;
         nativeBuildInputs = inputs (fromPkgs "native build input") (spec.native-build-inputs or [ ]);
         buildInputs = inputs (fromPkgs "build input") (spec.build-inputs or [ ]);
+        propagatedBuildInputs = inputs (fromPkgs "propagated build input") (spec.propagated-build-inputs or [ ]);
         doCheck = false;
       }
+      # The build's environment variables: plain strings (the database checks the
+      # names), set through mkDerivation's `env`.
+      // (if (spec.env or { }) == { } then { } else { env = spec.env; })
       # A version the store refuses in a name ("1!2.0") would break the
       # derivation's default name.
       // (if isStoreSafe drvName then { } else { name = sanitiseName drvName; })
@@ -306,18 +331,42 @@ let
         '';
       });
 
+      cargo = spec.cargo or null;
+      cargoAttrs =
+        if cargo == null then { }
+        else {
+          cargoDeps = pkgs.rustPlatform.importCargoLock ({
+            lockFileContents = cargo.lock;
+          } // (if (cargo.git-hashes or { }) == { } then { } else {
+            outputHashes = cargo.git-hashes;
+          }));
+          nativeBuildInputs = common.nativeBuildInputs ++ [
+            pkgs.rustPlatform.cargoSetupHook
+            pkgs.cargo
+            pkgs.rustc
+          ];
+        } // (if (cargo.root or ".") == "." then { } else {
+          cargoRoot = cargo.root;
+        });
+
       sdist = {
         pyproject = true;
-        build-system = map fromPythonPkgs (spec.build-system or [ "setuptools" ]);
+        build-system =
+          if spec ? build-requires then map buildRequirement spec.build-requires
+          else map fromPythonPkgs (spec.build-system or [ "setuptools" ]);
         # The build system comes from nixpkgs, whose versions need not meet
         # the pins of the project's build requirements ("setuptools<70"):
         # build anyway rather than fail the requirement check up front.
-        pypaBuildFlags = [ "--skip-dependency-check" ];
-      };
+        pypaBuildFlags = [ "--skip-dependency-check" ] ++ (spec.build-flags or [ ]);
+      }
+      // (if (spec.patches or [ ]) == [ ] then { } else { patches = map patchFile spec.patches; });
+
+      # A patch of the plan, written to the store as a file of its own.
+      patchFile = patch: builtins.toFile (storeName "${pname}-${patch.name}") patch.text;
     in
     if kind == "wheel" || kind == "sdist" || kind == "git"
       || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
-    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist))
+    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs))
     else if kind == "path"
     then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
       + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")
@@ -326,10 +375,15 @@ let
 
   # The package set as a fixed point: dependencies are looked up in the
   # final set, so `extension` replacements reach their dependents.
+  # The build packages (`build-packages`) form a second set over the first:
+  # their dependencies and build requirements are looked up in it, then in
+  # the runtime packages.
   mkSet = extension:
     let
-      prev = mapAttrs (mkPackage final) (target.packages or { });
+      prev = mapAttrs (mkPackage final buildFinal) (target.packages or { });
       final = prev // extension final prev;
+      buildPackages = mapAttrs (mkPackage buildFinal buildFinal) (target.build-packages or { });
+      buildFinal = final // buildPackages;
     in
     final;
 

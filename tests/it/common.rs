@@ -41,6 +41,8 @@ pub enum Mode {
     WrongHash(String),
     /// HTML, with this file marked as yanked (PEP 592).
     Yanked(String),
+    /// HTML, but only to requests with these Basic credentials; 401 to any other.
+    BasicAuth { user: String, password: String },
 }
 
 /// A Simple API server on 127.0.0.1 serving `fixtures/index/simple/<name>/index.html`.
@@ -80,6 +82,7 @@ fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
         return;
     }
     let mut accept = String::new();
+    let mut authorization = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -88,6 +91,21 @@ fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
         if let Some(value) = line.to_ascii_lowercase().strip_prefix("accept:") {
             accept = value.trim().to_string();
         }
+        if line.to_ascii_lowercase().starts_with("authorization:") {
+            authorization = line["authorization:".len()..].trim().to_string();
+        }
+    }
+    if let Mode::BasicAuth { user, password } = mode {
+        let expected = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
+        if authorization != expected {
+            let body = "credentials required";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"test index\"\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return;
+        }
     }
     let path = request_line
         .split_whitespace()
@@ -95,7 +113,14 @@ fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
         .unwrap_or("/")
         .to_string();
     let name = path.trim_start_matches("/simple/").trim_end_matches('/');
-    let file = pages.join(name).join("index.html");
+    // A whole page (`fixtures/index/full/`) when one is recorded: build requirements no lock
+    // pins are chosen from every version the index has; else the page filtered to the locks.
+    let whole = pages.join("../full").join(name).join("index.html");
+    let file = if !name.contains("..") && !name.is_empty() && whole.exists() {
+        whole
+    } else {
+        pages.join(name).join("index.html")
+    };
     let (status, content_type, body) = match std::fs::read_to_string(&file) {
         Ok(html) if !name.contains("..") && !name.is_empty() => {
             let page_url = format!("http://127.0.0.1{path}");
@@ -125,6 +150,26 @@ fn serve(mut stream: TcpStream, pages: &Path, mode: &Mode) {
         body.len()
     );
     let _ = reader.read(&mut [0; 0]);
+}
+
+/// Standard base64 with padding (RFC 4648), for `Authorization: Basic`.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn to_json(html: &str, page_url: &str) -> String {
@@ -168,6 +213,135 @@ pub fn py2nix(args: &[&str], server: &IndexServer, cache: &Path) -> Output {
         .env_remove("XDG_CACHE_HOME")
         .output()
         .expect("run py2nix")
+}
+
+/// Runs py2nix with an environment the test controls: the cache in `cache`; no index URL,
+/// netrc, index credentials or XDG cache from the caller's environment (`NETRC` points at a
+/// file that does not exist, so `~/.netrc` is not read); then `env`; in `cwd` when given.
+pub fn py2nix_with_env(
+    args: &[&str],
+    cache: &Path,
+    env: &[(&str, &str)],
+    cwd: Option<&Path>,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_py2nix"));
+    command
+        .args(args)
+        .env("PY2NIX_CACHE_DIR", cache)
+        .env("NETRC", cache.join("no-such-netrc"))
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("PY2NIX_INDEX_URL");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PY2NIX_INDEX_")
+            || key.starts_with("UV_INDEX_")
+            || key.starts_with("POETRY_HTTP_BASIC_")
+        {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    command.output().expect("run py2nix")
+}
+
+/// A fixture directory by its path under `fixtures/`, e.g. `uv/workspace`.
+pub fn fixture_dir(path: &str) -> PathBuf {
+    repo_root().join("fixtures").join(path)
+}
+
+/// The JSON plan py2nix prints for `lock <dir> --format json <extra>`, against `server`.
+pub fn json_plan(
+    dir: &Path,
+    extra: &[&str],
+    server: &IndexServer,
+    cache: &Path,
+) -> serde_json::Value {
+    let mut args = vec!["lock", dir.to_str().expect("utf-8"), "--format", "json"];
+    args.extend(extra);
+    serde_json::from_str(&ok(&py2nix(&args, server, cache))).expect("a JSON plan")
+}
+
+/// The packages of one target of a plan.
+pub fn packages<'a>(
+    plan: &'a serde_json::Value,
+    target: &str,
+) -> &'a serde_json::Map<String, serde_json::Value> {
+    plan["targets"][target]["packages"]
+        .as_object()
+        .unwrap_or_else(|| panic!("the plan has no target {target}: {plan}"))
+}
+
+/// A list of strings in a plan as a sorted `Vec`.
+pub fn strings(value: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|v| v.as_str().expect("a string").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The schema's invariants for every target of a plan: roots and dependencies are packages,
+/// every package is reachable from the roots without the cycle breaks, hashes are SRI.
+pub fn check_invariants(plan: &serde_json::Value) {
+    for (id, target) in plan["targets"].as_object().expect("targets") {
+        let packages = target["packages"].as_object().expect("packages");
+        for root in strings(&target["roots"]) {
+            assert!(
+                packages.contains_key(&root),
+                "{id}: root {root} is not a package"
+            );
+        }
+        let mut reached = std::collections::BTreeSet::new();
+        let mut stack = strings(&target["roots"]);
+        while let Some(name) = stack.pop() {
+            if reached.insert(name.clone()) {
+                let package = &packages[&name];
+                let breaks = strings(&package["cycle-breaks"]);
+                stack.extend(
+                    strings(&package["dependencies"])
+                        .into_iter()
+                        .filter(|d| !breaks.contains(d)),
+                );
+            }
+        }
+        for (name, package) in packages {
+            assert!(
+                reached.contains(name),
+                "{id}: {name} is not reachable from the roots"
+            );
+            for dep in strings(&package["dependencies"]) {
+                assert!(
+                    packages.contains_key(&dep),
+                    "{id}: {name} depends on {dep}, not planned"
+                );
+                assert_ne!(&dep, name, "{id}: {name} depends on itself");
+            }
+            let src = &package["src"];
+            let kind = src["kind"].as_str().expect("kind");
+            if kind != "path" {
+                let hash = src["hash"].as_str().expect("hash");
+                assert!(
+                    hash.starts_with("sha256-") || hash.starts_with("sha512-"),
+                    "{id}: {name}: {hash}"
+                );
+            }
+            let built =
+                matches!(kind, "sdist" | "git") || (kind == "path" && src["format"] != "wheel");
+            assert_eq!(
+                package.get("build-system").is_some(),
+                built,
+                "{id}: {name}: build-system exactly for packages built from source"
+            );
+        }
+    }
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -243,4 +417,26 @@ pub fn linux_311_plan(fixture_name: &str, extra: &[&str]) -> serde_json::Value {
     ];
     args.extend(extra);
     serde_json::from_str(&ok(&py2nix(&args, &server, cache.path()))).expect("a JSON plan")
+}
+
+/// The text with the override database's hash (in a plan's `inputs`, JSON or Nix) replaced by
+/// a placeholder, so that snapshots do not change with every edit to `overrides/`. The hash
+/// itself is tested by the drift-check tests.
+pub fn mask_overrides_hash(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let is_hash_line = trimmed.starts_with("\"overrides\": \"sha256-")
+            || trimmed.starts_with("overrides = \"sha256-");
+        match (is_hash_line, line.find("sha256-")) {
+            (true, Some(start)) => {
+                let end = line[start..].find('"').map_or(line.len(), |e| start + e);
+                out.push_str(&line[..start]);
+                out.push_str("[overrides hash]");
+                out.push_str(&line[end..]);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }

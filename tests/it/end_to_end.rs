@@ -6,7 +6,7 @@ use std::process::Command;
 
 use base64_decode::sri_to_hex;
 
-use crate::common::linux_311_plan;
+use crate::common::{fixture_dir, json_plan, linux_311_plan, IndexServer, Mode};
 
 mod base64_decode {
     /// `sha256-<base64>` as lower-case hex; written here independently of py2nix's own code.
@@ -43,9 +43,21 @@ fn python311() -> Option<String> {
 }
 
 fn install_and_import(fixture_name: &str, modules: &[&str]) {
+    install_plan_and_import(&linux_311_plan(fixture_name, &[]), modules);
+}
+
+/// The x86_64-linux / CPython 3.11 plan of another lock format, from a fresh index and cache.
+fn other_format_plan(dir: &str, extra: &[&str]) -> serde_json::Value {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["--system", "x86_64-linux", "--python", "3.11"];
+    args.extend(extra);
+    json_plan(&fixture_dir(dir), &args, &server, cache.path())
+}
+
+fn install_plan_and_import(plan: &serde_json::Value, modules: &[&str]) {
     let python = python311()
         .expect("these end-to-end tests need CPython 3.11 on x86_64 Linux (python3.11 or python3)");
-    let plan = linux_311_plan(fixture_name, &[]);
     let packages = plan["targets"]["x86_64-linux-cp311"]["packages"]
         .as_object()
         .expect("packages");
@@ -122,4 +134,26 @@ fn the_data_science_stack_installs_and_imports() {
 #[test]
 fn the_cyclic_lock_installs_and_imports() {
     install_and_import("cycle", &["sphinx", "sphinxcontrib.applehelp"]);
+}
+
+/// The uv lock of the Flask app, with its default dev group (pytest).
+#[test]
+fn the_uv_flask_app_installs_and_imports() {
+    let plan = other_format_plan("uv/flask-pillow", &[]);
+    install_plan_and_import(&plan, &["flask", "PIL.Image", "requests", "pytest"]);
+}
+
+/// The pylock.toml of the Flask app (every extra and group exported), dependencies from core
+/// metadata: pip check finds every one of them installed.
+#[test]
+fn the_pylock_flask_app_installs_and_imports() {
+    let lock = fixture_dir("pylock/flask-pillow/pylock.toml");
+    let plan = other_format_plan(
+        "pylock/flask-pillow",
+        &["--lock", lock.to_str().expect("utf-8")],
+    );
+    install_plan_and_import(
+        &plan,
+        &["flask", "PIL.Image", "requests", "socks", "yaml", "pytest"],
+    );
 }

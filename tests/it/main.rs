@@ -1,11 +1,19 @@
-//! Integration tests: the real `py2nix` binary against real Poetry fixtures, a real index
-//! server on 127.0.0.1 serving recorded pages, real Nix and real pip.
+//! Integration tests: the real `py2nix` binary against real fixtures (Poetry, uv, pylock.toml,
+//! requirements files, git repositories made on the fly), a real index server on 127.0.0.1
+//! serving recorded pages, real Nix and real pip.
 
 mod common;
 
+mod build_systems;
 mod cli;
+mod commands;
 mod end_to_end;
 mod errors;
+mod formats;
 mod index;
 mod nix;
 mod snapshots;
+mod sources;
+mod network;
+mod secrets;
+mod writes;

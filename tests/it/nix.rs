@@ -14,8 +14,27 @@ fn write_plan_files(
     cache: &Path,
     dir: &Path,
 ) -> (std::path::PathBuf, serde_json::Value) {
-    let fixture_dir = fixture(name);
-    let nix_path = dir.join(format!("{name}.nix"));
+    write_plan_files_of(
+        &fixture(name),
+        name,
+        &selection_args(name),
+        server,
+        cache,
+        dir,
+    )
+}
+
+/// python.nix (as `<label>.nix` in `dir`) and the JSON plan of the project in `fixture_dir`
+/// for the standard targets, with `extra` flags.
+fn write_plan_files_of(
+    fixture_dir: &Path,
+    label: &str,
+    extra: &[&str],
+    server: &IndexServer,
+    cache: &Path,
+    dir: &Path,
+) -> (std::path::PathBuf, serde_json::Value) {
+    let nix_path = dir.join(format!("{}.nix", label.replace('/', "-")));
     let mut args = vec![
         "lock",
         fixture_dir.to_str().expect("utf-8"),
@@ -23,12 +42,19 @@ fn write_plan_files(
         nix_path.to_str().expect("utf-8"),
     ];
     args.extend(TWO_TARGETS);
-    args.extend(selection_args(name));
+    args.extend(extra);
     ok(&py2nix(&args, server, cache));
+    // The JSON plan beside python.nix: paths in the plan are relative to the output's directory.
+    let json_path = nix_path.with_extension("json");
     let mut json_args = args.clone();
-    json_args.splice(2..4, ["--format", "json"]);
+    json_args.splice(
+        2..4,
+        ["--format", "json", "-o", json_path.to_str().expect("utf-8")],
+    );
+    ok(&py2nix(&json_args, server, cache));
     let json: serde_json::Value =
-        serde_json::from_str(&ok(&py2nix(&json_args, server, cache))).expect("JSON plan");
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("read the JSON plan"))
+            .expect("JSON plan");
     (nix_path, json)
 }
 
@@ -86,43 +112,49 @@ fn package_sets_evaluate_with_stand_ins_for_nixpkgs() {
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
-    let stubs = repo_root().join("tests/nix");
     for name in fixture_names() {
         let (nix_path, json) = write_plan_files(&name, &server, cache.path(), out.path());
-        for (system, python, id) in [
-            ("x86_64-linux", "3.11", "x86_64-linux-cp311"),
-            ("aarch64-darwin", "3.13", "aarch64-darwin-cp313"),
-        ] {
-            let Some(target) = json["targets"].get(id) else {
-                continue;
-            };
-            let result = eval_json(&format!(
-                "let s = import {stubs}/stubs.nix {{ system = \"{system}\"; pythonVersion = \"{python}\"; }};
-                     r = import {file} s.args; h = import {stubs}/lib.nix;
-                 in {{ forced = h.forceAll r; env = r.env.extraLibs; }}",
-                stubs = stubs.display(),
-                file = nix_path.display()
-            ));
-            assert_eq!(result["forced"], true, "{name} {id}");
-            let mut expected: Vec<String> = target["packages"]
-                .as_object()
-                .expect("packages")
-                .keys()
-                .cloned()
-                .collect();
-            expected.sort();
-            let mut env: Vec<String> = result["env"]
-                .as_array()
-                .expect("env")
-                .iter()
-                .map(|v| v.as_str().expect("name").to_string())
-                .collect();
-            env.sort();
-            assert_eq!(
-                env, expected,
-                "{name} {id}: the environment must hold every package of the target"
-            );
-        }
+        check_package_sets(&name, &nix_path, &json);
+    }
+}
+
+/// The package set and environment of both standard targets evaluate against the stubs, the
+/// environment holding every package of the target.
+fn check_package_sets(name: &str, nix_path: &Path, json: &serde_json::Value) {
+    let stubs = repo_root().join("tests/nix");
+    for (system, python, id) in [
+        ("x86_64-linux", "3.11", "x86_64-linux-cp311"),
+        ("aarch64-darwin", "3.13", "aarch64-darwin-cp313"),
+    ] {
+        let Some(target) = json["targets"].get(id) else {
+            continue;
+        };
+        let result = eval_json(&format!(
+            "let s = import {stubs}/stubs.nix {{ system = \"{system}\"; pythonVersion = \"{python}\"; }};
+                 r = import {file} s.args; h = import {stubs}/lib.nix;
+             in {{ forced = h.forceAll r; env = r.env.extraLibs; }}",
+            stubs = stubs.display(),
+            file = nix_path.display()
+        ));
+        assert_eq!(result["forced"], true, "{name} {id}");
+        let mut expected: Vec<String> = target["packages"]
+            .as_object()
+            .expect("packages")
+            .keys()
+            .cloned()
+            .collect();
+        expected.sort();
+        let mut env: Vec<String> = result["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .map(|v| v.as_str().expect("name").to_string())
+            .collect();
+        env.sort();
+        assert_eq!(
+            env, expected,
+            "{name} {id}: the environment must hold every package of the target"
+        );
     }
 }
 
@@ -150,7 +182,29 @@ fn planned_files_fetch_with_builtins_fetchurl() {
     let out = tempfile::tempdir().expect("tempdir");
     let (_, json) = write_plan_files("flask-pillow", &server, cache.path(), out.path());
     let packages = &json["targets"]["x86_64-linux-cp311"]["packages"];
-    for name in ["blinker", "itsdangerous", "click"] {
+    fetch_with_nix(packages, &["blinker", "itsdangerous", "click"]);
+    let src = &packages["blinker"]["src"];
+    let wrong = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let url = src["url"].as_str().expect("url");
+    let output = nix(
+        "nix-instantiate",
+        &[
+            "--eval",
+            "--expr",
+            &format!("builtins.fetchurl {{ url = \"{url}?refetch\"; sha256 = \"{wrong}\"; }}"),
+        ],
+    );
+    assert!(!output.status.success(), "a wrong hash must be refused");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("hash mismatch"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Each named package's planned file, fetched by `builtins.fetchurl` with the planned hash.
+fn fetch_with_nix(packages: &serde_json::Value, names: &[&str]) {
+    for name in names {
         let src = &packages[name]["src"];
         let (url, hash) = (
             src["url"].as_str().expect("url"),
@@ -173,23 +227,55 @@ fn planned_files_fetch_with_builtins_fetchurl() {
         let path: String = serde_json::from_slice(&output.stdout).expect("a store path");
         assert!(Path::new(&path).exists(), "{path}");
     }
-    let src = &packages["blinker"]["src"];
-    let wrong = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    let url = src["url"].as_str().expect("url");
-    let output = nix(
-        "nix-instantiate",
-        &[
-            "--eval",
-            "--expr",
-            &format!("builtins.fetchurl {{ url = \"{url}?refetch\"; sha256 = \"{wrong}\"; }}"),
-        ],
-    );
-    assert!(!output.status.success(), "a wrong hash must be refused");
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("hash mismatch"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+}
+
+/// The same Nix checks for one fixture of each other lock format: python.nix parses, its plan
+/// is the JSON plan, the package sets evaluate, and sampled files fetch with their hashes.
+#[test]
+fn other_lock_formats_pass_the_nix_checks() {
+    let server = IndexServer::start(Mode::Html);
+    let out = tempfile::tempdir().expect("tempdir");
+    let pylock = crate::common::fixture_dir("pylock/flask-pillow/pylock.toml");
+    let fixtures: [(&str, Vec<&str>, &[&str]); 3] = [
+        ("uv/flask-pillow", vec![], &["werkzeug", "iniconfig"]),
+        (
+            "pylock/flask-pillow",
+            vec!["--lock", pylock.to_str().expect("utf-8")],
+            // pysocks: the lock spells the wheel's name differently from the index.
+            &["pysocks", "jinja2"],
+        ),
+        ("requirements/flask-pillow", vec![], &["idna", "certifi"]),
+    ];
+    for (label, extra, sampled) in fixtures {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let (nix_path, json) = write_plan_files_of(
+            &crate::common::fixture_dir(label),
+            label,
+            &extra,
+            &server,
+            cache.path(),
+            out.path(),
+        );
+        let parse = nix(
+            "nix-instantiate",
+            &["--parse", nix_path.to_str().expect("utf-8")],
+        );
+        assert!(
+            parse.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&parse.stderr)
+        );
+        let plan = eval_json(&format!(
+            "let f = import {}; in (f (builtins.mapAttrs (_: _: throw \"plan must not need arguments\") (builtins.functionArgs f))).plan",
+            nix_path.display()
+        ));
+        assert_eq!(
+            plan, json,
+            "{label}: the python.nix plan differs from the JSON plan"
+        );
+        check_package_sets(label, &nix_path, &json);
+        fetch_with_nix(&json["targets"]["x86_64-linux-cp311"]["packages"], sampled);
+    }
 }
 
 /// Whatever text reaches python.nix comes back unchanged when real Nix evaluates the file:

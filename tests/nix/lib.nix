@@ -44,6 +44,17 @@ rec {
   pnames = map (d: d.pname);
   outPaths = map (d: d.outPath);
 
+  # What makes two results of the logic the same: the same target, packages
+  # (by output path, which depends on every input), environments and hook.
+  summary = r: {
+    inherit (r) targetId editableShellHook;
+    packages = builtins.mapAttrs (_: p: p.outPath) r.packages;
+    roots = outPaths r.roots;
+    env = r.env.outPath;
+    devEnv = r.devEnv.outPath;
+    python = r.python.pythonModuleId;
+  };
+
   # Force every package's output path (which needs its dependencies' output
   # paths, as a real derivation's would) and the environment's.
   forceAll = result:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Nix tests of nix/python-logic.nix; needs only nix-instantiate
-# (no nixpkgs: the tests use the stubs of stubs.nix).
+# Runs the Nix tests of nix/python-logic.nix, nix/lib.nix (the flake's `lib`)
+# and flake.nix; needs only nix-instantiate (no nixpkgs: the tests use the
+# stubs of stubs.nix). First every .nix file of the repository is parsed.
 #
 #   tests/nix/run.sh            run everything
 #   tests/nix/run.sh cycle      only test files / checks whose name has "cycle"
@@ -41,12 +42,27 @@ unquote() { local s="${1#\"}"; printf '%s' "${s%\"}"; }
 
 # ------------------------------------------------------------------ parse
 
+# Every .nix file of the repository (tracked or not, but not ignored: git
+# ls-files; without git, every one outside target/ and .git/), the template's
+# flake.nix and python.nix included.
+nix_files() {
+  if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git -C "$root" ls-files -z --cached --others --exclude-standard -- '*.nix' \
+      | while IFS= read -r -d '' f; do [ -e "$root/$f" ] && printf '%s\n' "$f"; done | sort -u
+  else
+    (cd "$root" && find . \( -path ./target -o -path ./.git \) -prune -o -type f -name '*.nix' -print | sed 's|^\./||' | sort)
+  fi
+}
+
 if selected "parse"; then
-  for f in "$logic" "$here"/*.nix "$root/flake.nix"; do
-    [ -e "$f" ] || continue
-    name="parse ${f#"$root"/}"
-    if err=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then pass "$name"; else fail "$name" "$err"; fi
+  nix_files >"$tmp/nix-files"
+  for f in nix/python-logic.nix nix/lib.nix flake.nix templates/default/flake.nix templates/default/python.nix; do
+    grep -qxF -- "$f" "$tmp/nix-files" || fail "parse $f" "not among the repository's .nix files"
   done
+  while IFS= read -r f; do
+    name="parse $f"
+    if err=$(nix-instantiate --parse "$root/$f" 2>&1 >/dev/null); then pass "$name"; else fail "$name" "$err"; fi
+  done <"$tmp/nix-files"
 fi
 
 # ------------------------------------------------------------------ test files
@@ -141,6 +157,12 @@ if generate "(import $here/plans.nix).combined" "$gen"; then
     "$(nixeval --strict --json --expr "(import $here/plans.nix).combined")" \
     "let f = import $gen; in (f (builtins.mapAttrs (_: _: throw \"plan must not need arguments\") (builtins.functionArgs f))).plan"
 
+  # The same plan as a JSON file beside it: lib.fromPlan gives what python.nix gives.
+  nixeval --strict --json --expr "(import $here/plans.nix).combined" >"$tmp/plan.json"
+  check "lib/from-plan-file-equals-python-nix" 'true' \
+    "let s = import $here/stubs.nix { }; h = import $here/lib.nix; lib = import $root/nix/lib.nix;
+     in h.summary (lib.fromPlan { plan = $tmp/plan.json; inherit (s) pkgs; }) == h.summary (import $gen s.args)"
+
   check "generated/function-arguments" \
     '{"fetchurl":false,"pkgs":false,"python3":false,"stdenv":false}' \
     "builtins.functionArgs (import $gen)"
@@ -176,6 +198,13 @@ if generate "(import $here/plans.nix).sources" "$gen2"; then
   check "generated-sources/builds-with-stubs" \
     '{"devEnv":["epoch","gitpkg","gitsub","hostile","plain","private-sdist","private-wheel","spaced","tiny","tiny-sdist","tree"],"forced":true}' \
     "$stubs2 { forced = h.forceAll r; devEnv = r.devEnv.extraLibs; }"
+
+  # The same plan as a JSON file beside it: lib.fromPlan gives what python.nix
+  # gives, its path sources relative to the plan file's directory.
+  nixeval --strict --json --expr "(import $here/plans.nix).sources" >"$app/plan.json"
+  check "lib/from-plan-file-equals-python-nix-with-local-sources" 'true' \
+    "$stubs2 let lib = import $root/nix/lib.nix; p = lib.fromPlan { plan = $app/plan.json; inherit (s) pkgs; };
+     in h.forceAll p && h.summary p == h.summary r && h.summary (lib.fromPythonNix { file = $gen2; inherit (s) pkgs; }) == h.summary r"
 
   # root = ./. is the file's directory: the same contents as the fixtures,
   # so the same store paths.
@@ -283,6 +312,85 @@ if selected "shell/netrc-phase-hostile-index"; then
 status $status2: $(cat "$tmp/out")
 netrc: $got
 files: $(ls -A "$tmp/sh-hostile1") / $(ls -A "$tmp/sh-hostile2")"
+  fi
+fi
+
+# ------------------------------------------------------------------ real flakes
+
+# flake.nix and the template's flake through Nix's own flake machinery (pure
+# evaluation of sources copied to the store), with stub-nixpkgs.nix as the
+# nixpkgs flake, and `nix flake init -t` as docs/flake.md says. Needs a
+# writable Nix store.
+nixflake() { timeout 120 nix --extra-experimental-features "nix-command flakes" "$@"; }
+
+# Copies of the repository's files (what a `github:` fetch of a commit holds),
+# of the stub nixpkgs, and an empty project directory.
+make_flakes() {
+  local f="$tmp/flakes"
+  mkdir -p "$f/py2nix" "$f/nixpkgs" "$f/project" || return 1
+  if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard \
+      | while IFS= read -r -d '' x; do [ -e "$x" ] && printf '%s\0' "$x"; done \
+      | tar --null -T - -cf -) | (cd "$f/py2nix" && tar -xf -) || return 1
+  else
+    (cd "$root" && tar --exclude=./target --exclude=./.git -cf - .) | (cd "$f/py2nix" && tar -xf -) || return 1
+  fi
+  rm -f "$f/py2nix/flake.lock"
+  cp "$here/stubs.nix" "$here/stub-nixpkgs.nix" "$f/nixpkgs/" || return 1
+  echo '{ outputs = _: import ./stub-nixpkgs.nix; }' >"$f/nixpkgs/flake.nix"
+  nixflake flake lock "path:$f/py2nix" --override-input nixpkgs "path:$f/nixpkgs" 2>&1
+}
+
+flake_check() { # label expected-json installable [nix eval arguments...]
+  local label="$1" expected="$2" out
+  shift 2
+  selected "$label" || return 0
+  if ! out=$(nixflake eval --json "$@" 2>"$tmp/err"); then
+    fail "$label" "$(tail -n 20 "$tmp/err")"
+  elif [ "$out" != "$expected" ]; then
+    fail "$label" "expected: $expected
+actual:   $out"
+  else
+    pass "$label"
+  fi
+}
+
+if selected "flake/"; then
+  f="$tmp/flakes"
+  if ! err=$(make_flakes); then
+    fail "flake/ (could not make the flakes)" "$err"
+  else
+    outpaths='c: builtins.mapAttrs (_: builtins.isString) (builtins.mapAttrs (_: d: d.outPath) c)'
+    flake_check "flake/checks" \
+      '{"example-poetry-cycle":true,"example-poetry-flask-pillow":true,"example-uv-workspace":true,"py2nix":true,"template":true,"template-dev-shell":true,"template-env":true}' \
+      "path:$f/py2nix#checks.x86_64-linux" --apply "$outpaths"
+    flake_check "flake/lib" '["fromPlan","fromPythonNix","mkDevShell","pythonFor"]' \
+      "path:$f/py2nix#lib" --apply builtins.attrNames
+    flake_check "flake/app" '"/nix/store/00000000000000000000000000000000-py2nix-0.1.0-aarch64-darwin/bin/py2nix"' \
+      "path:$f/py2nix#apps.aarch64-darwin.default.program"
+    flake_check "flake/overlay" '"py2nix"' \
+      "path:$f/py2nix#overlays.default" --apply 'o: (o { rustPlatform.buildRustPackage = a: a; lib.licenses = { mit = 1; asl20 = 2; }; } { }).py2nix.pname'
+    flake_check "flake/template" '{"description":true,"python.nix":true}' \
+      "path:$f/py2nix#templates.default" --apply 't: { description = builtins.isString t.description; "python.nix" = builtins.pathExists (t.path + "/python.nix"); }'
+
+    # nix flake init, then the project's flake with this repository as py2nix.
+    if selected "flake/template-init"; then
+      if (cd "$f/project" && nixflake flake init -t "path:$f/py2nix") >"$tmp/err" 2>&1 \
+        && diff -r "$root/templates/default" "$f/project" >>"$tmp/err" 2>&1; then
+        pass "flake/template-init"
+      else
+        fail "flake/template-init" "$(tail -n 20 "$tmp/err")"
+      fi
+    fi
+    if nixflake flake lock "path:$f/project" --override-input py2nix "path:$f/py2nix" \
+      --override-input nixpkgs "path:$f/nixpkgs" >"$tmp/err" 2>&1; then
+      flake_check "flake/template-checks" '{"default":true,"devShell":true,"env":true}' \
+        "path:$f/project#checks.aarch64-linux" --apply "$outpaths"
+      flake_check "flake/template-application" '{"dependencyNames":["click"],"pname":"hello","python":"cpython-3.14-x86_64-darwin"}' \
+        "path:$f/project#packages.x86_64-darwin.default" --apply 'd: { inherit (d) pname dependencyNames; python = d.pythonModule; }'
+    else
+      fail "flake/template (could not lock the project)" "$(tail -n 20 "$tmp/err")"
+    fi
   fi
 fi
 

@@ -22,6 +22,13 @@
 #                 the duplicate check of catchConflicts. The arguments it got
 #                 are kept in `args`.
 #   withPackages  gets the package set, returns the environment's modules.
+#   buildPythonApplication
+#                 buildPythonPackage (nixpkgs' differs only in what it
+#                 propagates, which these stubs do not model).
+#   mkShell       takes nixpkgs' arguments (packages, shellHook, ...; the
+#                 others are kept in `args`), puts `packages` first in
+#                 nativeBuildInputs as nixpkgs does, and has an output path
+#                 depending on every package's and on the shellHook.
 #
 # Run with `nix-instantiate --readonly-mode` so that builtins.toFile only
 # computes store paths.
@@ -115,10 +122,23 @@ let
     , buildInputs ? [ ]
     , propagatedBuildInputs ? [ ]
     , catchConflicts ? true
+    , env ? { }
+    , patches ? [ ]
+    , pypaBuildFlags ? [ ]
     , ...
     }@args:
     assert (pyproject != null) -> (format == null)
       || throw "stub: ${pname}: pyproject and format are both set";
+    # mkDerivation's `env`: an attribute set of strings (or booleans, numbers,
+    # derivations), none of them also an argument of the derivation.
+    assert isAttrs env && all (n: isString env.${n}) (attrNames env)
+      || throw "stub: ${pname}: env must map names to strings";
+    assert all (n: !(hasAttr n args)) (attrNames env)
+      || throw "stub: ${pname}: env holds an attribute that is also a derivation argument";
+    assert isList patches && all (p: builtins.isPath p || (isString p && match "/nix/store/.+" p != null)) patches
+      || throw "stub: ${pname}: patches must be paths or store paths";
+    assert isList pypaBuildFlags && all isString pypaBuildFlags
+      || throw "stub: ${pname}: pypaBuildFlags must be a list of strings";
     let
       format' =
         if pyproject != null then (if pyproject then "pyproject" else "other")
@@ -126,14 +146,18 @@ let
         else throw "stub: ${pname} does not configure a `format`";
       checkedFormat =
         if elem format' formats then format' else throw "stub: ${pname}: unknown format ${format'}";
-      deps = map (checkPythonModule pname "dependencies") (dependencies ++ propagatedBuildInputs);
+      # Like requiredPythonModules: only Python modules among the propagated
+      # inputs are dependencies; the others (libraries) are inputs.
+      deps = map (checkPythonModule pname "dependencies")
+        (dependencies ++ builtins.filter (d: isAttrs d && d ? pythonModule) propagatedBuildInputs);
+      otherPropagated = builtins.filter (d: !(isAttrs d && d ? pythonModule)) propagatedBuildInputs;
       buildSystem = map (checkPythonModule pname "build-system") build-system;
       name = namePrefix + (args.name or "${pname}-${version}");
       hooks =
         (if checkedFormat == "pyproject" then [ "pypaBuildHook" "pythonRuntimeDepsCheckHook" ] else [ ])
         ++ (if checkedFormat == "wheel" then [ "wheelUnpackHook" ] else [ ])
         ++ (if checkedFormat != "other" then [ "pypaInstallHook" ] else [ ]);
-      inputs = [ src ] ++ buildSystem ++ nativeBuildInputs ++ buildInputs ++ deps;
+      inputs = [ src ] ++ buildSystem ++ nativeBuildInputs ++ buildInputs ++ otherPropagated ++ deps ++ patches;
       self = {
         inherit name pname version args hooks;
         format = checkedFormat;
@@ -162,6 +186,7 @@ let
 
   pythonPackages = {
     inherit buildPythonPackage;
+    buildPythonApplication = buildPythonPackage;
     setuptools = mkPythonPkg "setuptools";
     wheel = mkPythonPkg "wheel";
     hatchling = mkPythonPkg "hatchling";
@@ -189,6 +214,15 @@ let
       };
   };
 
+  mkShell = { name ? "nix-shell", packages ? [ ], nativeBuildInputs ? [ ], shellHook ? "", ... }@args:
+    assert isList packages || throw "stub mkShell: packages must be a list";
+    assert isString shellHook || throw "stub mkShell: shellHook must be a string";
+    {
+      inherit name shellHook args;
+      nativeBuildInputs = packages ++ nativeBuildInputs;
+      outPath = toFile name (concatStringsSep "\n" (map (p: "${p}") (packages ++ nativeBuildInputs)) + "\n" + shellHook);
+    };
+
   stdenv = {
     hostPlatform = { inherit system; };
     buildPlatform = { inherit system; };
@@ -200,6 +234,8 @@ let
     zlib = mkPkg "zlib";
     libjpeg = mkPkg "libjpeg";
     openssl = mkPkg "openssl";
+    libGL = mkPkg "libGL";
+    libffi = mkPkg "libffi";
     autoPatchelfHook = mkPkg "autoPatchelfHook";
     # In nixpkgs, each attribute here is a list of packages.
     pythonManylinuxPackages.manylinux2014 = [ (mkPkg "glibc") (mkPkg "libstdcxx") ];
@@ -209,7 +245,19 @@ let
       libX11 = throw "stub: pkgs.xorg.libX11 must not be forced";
     };
     cargo = throw "stub: pkgs.cargo must not be forced";
-    inherit stdenv fetchurl fetchgit python3;
+    rustc = mkPkg "rustc";
+    # nixpkgs' importCargoLock: exactly one of lockFile and lockFileContents,
+    # outputHashes for git crates; nothing else is accepted.
+    rustPlatform = {
+      importCargoLock = { lockFile ? null, lockFileContents ? null, outputHashes ? { }, allowBuiltinFetchGit ? false, extraRegistries ? { } }@args:
+        assert (lockFile == null) != (lockFileContents == null)
+          || throw "stub importCargoLock: give exactly one of lockFile and lockFileContents";
+        assert isAttrs outputHashes && all (n: isSriHash outputHashes.${n}) (attrNames outputHashes)
+          || throw "stub importCargoLock: outputHashes must map names to SRI hashes";
+        mkPkg "cargo-vendor-dir" // { inherit args; };
+      cargoSetupHook = mkPkg "cargoSetupHook";
+    };
+    inherit stdenv fetchurl fetchgit python3 mkShell;
   };
 in
 {

@@ -1,14 +1,13 @@
 //! Fetching project pages: concurrent requests, content negotiation, retries, the cache.
 
 use std::future::Future;
-use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
 use crate::cache::PageEntry;
 use crate::filename::matches_version;
-use crate::page::{parse_html, parse_json, Page, PageFile};
-use crate::transport::{http_error, without_url};
+use crate::page::{parse_json, HtmlStream, Page, PageFile};
+use crate::transport::{next_chunk, seconds, transient, HttpPolicy};
 use crate::{redact_url, Cache, Credentials, IndexError};
 
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
@@ -29,30 +28,48 @@ pub struct PageRequest {
 
 /// A Simple API client.
 pub struct IndexClient {
-    pub(crate) http: reqwest::Client,
+    /// Built on first use: a run answered from the cache never loads the TLS roots.
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
     pub(crate) cache: Option<Cache>,
     pub(crate) offline: bool,
     pub(crate) credentials: Credentials,
+    pub(crate) policy: HttpPolicy,
     concurrency: usize,
 }
 
 impl IndexClient {
     /// A client with credentials from the process environment and netrc file
-    /// ([`Credentials::from_environment`]).
+    /// ([`Credentials::from_environment`]), and timeouts and retries from the environment
+    /// (`PY2NIX_HTTP_TIMEOUT`, `PY2NIX_HTTP_RETRIES`, `PY2NIX_HTTP_BACKOFF`,
+    /// `PY2NIX_HTTP_MAX_WAIT`, see `transport`; a value that is not a number is an
+    /// [`IndexError::Setup`]).
     pub fn new(cache: Option<Cache>, offline: bool) -> Result<Self, IndexError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("py2nix/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| IndexError::Setup(e.to_string()))?;
         Ok(IndexClient {
-            http,
+            http: std::sync::OnceLock::new(),
             cache,
             offline,
             credentials: Credentials::from_environment(),
+            policy: HttpPolicy::from_env()?,
             concurrency: 16,
         })
+    }
+
+    /// The same client with other timeouts and retries.
+    #[cfg(test)]
+    pub(crate) fn with_policy(self, policy: HttpPolicy) -> Self {
+        IndexClient {
+            policy,
+            http: std::sync::OnceLock::new(),
+            ..self
+        }
+    }
+
+    /// The HTTP client, built (and the TLS roots loaded) the first time a request is sent.
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, IndexError> {
+        self.http
+            .get_or_init(|| self.policy.client())
+            .as_ref()
+            .map_err(|e| IndexError::Setup(e.clone()))
     }
 
     /// The same client with credentials from elsewhere.
@@ -117,8 +134,14 @@ impl IndexClient {
                 },
             });
         }
-        let page = self.download(request).await?;
-        let entry = merge(cached.unwrap_or_default(), &page, request);
+        let cached = cached.unwrap_or_default();
+        let (names, versions) = kept(&cached, request);
+        let page = self
+            .download_kept(request, &|name| {
+                wanted(name, &names, &versions, &request.package)
+            })
+            .await?;
+        let entry = merge(cached, &page, request);
         if let Some(cache) = &self.cache {
             // A cache that cannot be written only costs a later run a request.
             let _ = cache.write_entry(&request.index_url, &request.package, &entry);
@@ -126,46 +149,169 @@ impl IndexClient {
         Ok(select(&page.files, request))
     }
 
+    /// The whole page.
     async fn download(&self, request: &PageRequest) -> Result<Page, IndexError> {
+        self.download_kept(request, &|_| true).await
+    }
+
+    /// The page's files whose names `keep` accepts. An HTML page is parsed as it arrives
+    /// ([`HtmlStream`]), so neither a large body nor its other files are ever held.
+    async fn download_kept(
+        &self,
+        request: &PageRequest,
+        keep: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Page, IndexError> {
         let url = crate::page_url(&request.index_url, &request.package);
         let endpoint = self.index_endpoint(&url, &request.index_name, &request.index_url);
-        let result = self
-            .retrying(|| async {
-                let response = self.get(&endpoint, Some(ACCEPT)).await?;
-                let final_url = response.url().to_string();
-                let json = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| {
-                        v.to_ascii_lowercase()
-                            .starts_with("application/vnd.pypi.simple.v1+json")
-                    });
-                let body = response
-                    .text()
-                    .await
-                    .map_err(|e| http_error(&endpoint, &without_url(&e)))?;
-                Ok((final_url, json, body))
-            })
-            .await;
-        let (final_url, json, body) = match result {
-            Err(IndexError::Missing { .. }) => {
-                return Err(IndexError::NotFound {
-                    package: request.package.clone(),
-                    index: redact_url(&request.index_url),
-                })
-            }
-            other => other?,
-        };
-        let parsed = if json {
-            parse_json(&body, &final_url)
-        } else {
-            parse_html(&body, &final_url)
-        };
-        parsed.map_err(|message| IndexError::Parse {
+        let parse_error = |message| IndexError::Parse {
             url: endpoint.url.clone(),
             message,
-        })
+        };
+        let deadline = self.policy.page_deadline();
+        let result = self
+            .retrying(|| async {
+              let attempt = async {
+                let mut response = self.get(&endpoint, Some(ACCEPT)).await?;
+                let final_url = response.url().to_string();
+                let json = match page_kind(&response) {
+                    Ok(kind) => kind == PageKind::Json,
+                    Err(content_type) => return Err(parse_error(format!(
+                        "it is served as `{content_type}`, not as a Simple API page (text/html or application/vnd.pypi.simple.v1+json)"
+                    ))),
+                };
+                if json {
+                    let body = response
+                        .text()
+                        .await
+                        .map_err(|e| self.transport_error(&endpoint, &e))?;
+                    let mut page = parse_json(&body, &final_url).map_err(parse_error)?;
+                    page.files.retain(|file| keep(&file.filename));
+                    return Ok(page);
+                }
+                let mut stream = HtmlStream::new(&final_url).map_err(parse_error)?;
+                let mut files = Vec::new();
+                let mut push = |file: PageFile| {
+                    if keep(&file.filename) {
+                        files.push(file);
+                    }
+                };
+                while let Some(chunk) = next_chunk(&endpoint, &mut response).await? {
+                    stream.feed(&chunk, &mut push).map_err(parse_error)?;
+                }
+                stream.finish(&mut push).map_err(parse_error)?;
+                Ok(Page { files })
+              };
+              // However slowly the bytes trickle in, a page arrives whole in bounded time.
+              match tokio::time::timeout(deadline, attempt).await {
+                  Ok(result) => result,
+                  Err(_) => Err(transient(
+                      &endpoint,
+                      format!(
+                          "the page did not arrive whole within {} (ten times PY2NIX_HTTP_TIMEOUT)",
+                          seconds(deadline)
+                      ),
+                  )),
+              }
+            })
+            .await;
+        match result {
+            Err(IndexError::Missing { .. }) => Err(IndexError::NotFound {
+                package: request.package.clone(),
+                index: redact_url(&request.index_url),
+            }),
+            other => other,
+        }
+    }
+}
+
+/// The cache directory of whole project pages ([`IndexClient::fetch_full_page`]).
+const FULL_PAGE_FORMAT: &str = "simple-full-v1";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FullPageEntry {
+    index_url: String,
+    package: String,
+    page: Page,
+}
+
+impl IndexClient {
+    /// A project's whole page (every file of every version), from the cache or the index;
+    /// for choosing a version rather than finding a locked file. A cached page is used as long
+    /// as it is there (delete the cache to see newer releases).
+    pub async fn fetch_full_page(
+        &self,
+        index_url: &str,
+        index_name: &str,
+        package: &str,
+    ) -> Result<Page, IndexError> {
+        let key = format!("{}\n{package}", redact_url(index_url));
+        let cached = self.cache.as_ref().and_then(|cache| {
+            cache
+                .read_keyed::<FullPageEntry>(FULL_PAGE_FORMAT, &key)
+                .filter(|entry| {
+                    entry.package == package && entry.index_url == redact_url(index_url)
+                })
+        });
+        if let Some(entry) = cached {
+            return Ok(entry.page);
+        }
+        if self.offline {
+            return Err(IndexError::NotCached {
+                package: package.to_string(),
+                index: redact_url(index_url),
+            });
+        }
+        let request = PageRequest {
+            index_name: index_name.to_string(),
+            index_url: index_url.to_string(),
+            package: package.to_string(),
+            needed_files: Vec::new(),
+            needed_versions: Vec::new(),
+        };
+        let page = self.download(&request).await?;
+        if let Some(cache) = &self.cache {
+            let entry = FullPageEntry {
+                index_url: redact_url(index_url),
+                package: package.to_string(),
+                page: page.clone(),
+            };
+            let _ = cache.write_keyed(FULL_PAGE_FORMAT, &key, &entry);
+        }
+        Ok(page)
+    }
+}
+
+/// How a project page is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageKind {
+    Html,
+    Json,
+}
+
+/// The page's form by its `Content-Type`; the type itself when it is neither PEP 691 JSON nor
+/// HTML (an error page, a proxy's login form as `text/plain`, a file): such an answer is no
+/// page, and reading it as one would make a page without files. A missing type is read as
+/// HTML, as pip does.
+fn page_kind(response: &reqwest::Response) -> Result<PageKind, String> {
+    let Some(value) = response.headers().get(reqwest::header::CONTENT_TYPE) else {
+        return Ok(PageKind::Html);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    let media = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/vnd.pypi.simple.v1+json" | "application/vnd.pypi.simple.latest+json" => {
+            Ok(PageKind::Json)
+        }
+        "text/html"
+        | "application/vnd.pypi.simple.v1+html"
+        | "application/vnd.pypi.simple.latest+html"
+        | "application/xhtml+xml" => Ok(PageKind::Html),
+        _ => Err(text.chars().filter(|c| !c.is_control()).take(100).collect()),
     }
 }
 
@@ -195,8 +341,8 @@ fn same_version(a: &str, b: &str) -> bool {
     }
 }
 
-fn wanted(file: &PageFile, files: &[String], versions: &[String], package: &str) -> bool {
-    files.contains(&file.filename) || matches_version(&file.filename, package, versions)
+fn wanted(filename: &str, files: &[String], versions: &[String], package: &str) -> bool {
+    files.iter().any(|f| f == filename) || matches_version(filename, package, versions)
 }
 
 /// The files of `files` that `request` asks for, in page order.
@@ -205,7 +351,7 @@ fn select(files: &[PageFile], request: &PageRequest) -> Page {
         .iter()
         .filter(|f| {
             wanted(
-                f,
+                &f.filename,
                 &request.needed_files,
                 &request.needed_versions,
                 &request.package,
@@ -218,21 +364,41 @@ fn select(files: &[PageFile], request: &PageRequest) -> Page {
 
 /// The new cache entry: from the fresh `page`, what this request and earlier ones kept.
 fn merge(old: PageEntry, page: &Page, request: &PageRequest) -> PageEntry {
-    let mut versions = old.versions;
+    let (names, mut versions) = kept(&old, request);
+    // A requested version is remembered as complete only when the page had files of it: a
+    // page without them (an index that answered with something else, a page cut short) must
+    // not make later runs believe the version has no files without asking again.
+    versions.retain(|v| {
+        old.versions.iter().any(|o| same_version(o, v))
+            || page
+                .files
+                .iter()
+                .any(|f| matches_version(&f.filename, &request.package, std::slice::from_ref(v)))
+    });
+    let files = page
+        .files
+        .iter()
+        .filter(|f| wanted(&f.filename, &names, &versions, &request.package))
+        .cloned()
+        .collect();
+    PageEntry {
+        files,
+        versions,
+        superseded: old.superseded,
+    }
+}
+
+/// The file names and versions the new cache entry keeps: the old entry's and the request's.
+fn kept(old: &PageEntry, request: &PageRequest) -> (Vec<String>, Vec<String>) {
+    let mut versions = old.versions.clone();
     for version in &request.needed_versions {
         if !versions.iter().any(|v| same_version(v, version)) {
             versions.push(version.clone());
         }
     }
-    let mut names: Vec<String> = old.files.into_iter().map(|f| f.filename).collect();
+    let mut names: Vec<String> = old.files.iter().map(|f| f.filename.clone()).collect();
     names.extend(request.needed_files.iter().cloned());
-    let files = page
-        .files
-        .iter()
-        .filter(|f| wanted(f, &names, &versions, &request.package))
-        .cloned()
-        .collect();
-    PageEntry { files, versions }
+    (names, versions)
 }
 
 #[cfg(test)]

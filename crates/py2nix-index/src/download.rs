@@ -93,3 +93,34 @@ impl IndexClient {
         })
     }
 }
+
+impl IndexClient {
+    /// The whole file at `url`, its sha256 checked against `expected_sha256` (hex) when given, with the
+    /// credentials of index `index_name` at `index_url` when the file is on its host. Not
+    /// cached: callers cache what they learn from the file. Refused under `--offline`.
+    pub async fn download_file(
+        &self,
+        url: &str,
+        index_name: &str,
+        index_url: &str,
+        expected_sha256: Option<&str>,
+    ) -> Result<Vec<u8>, IndexError> {
+        if self.offline {
+            return Err(IndexError::NotCachedUrl {
+                what: "file",
+                url: redact_url(url),
+            });
+        }
+        let endpoint = self.file_endpoint(url, index_name, index_url);
+        let request = crate::MetadataRequest {
+            url: url.to_string(),
+            filename: String::new(),
+            index_name: index_name.to_string(),
+            index_url: index_url.to_string(),
+            expected_sha256: expected_sha256.map(str::to_string),
+            core_metadata: None,
+            size: None,
+        };
+        self.download_whole(&endpoint, &request).await
+    }
+}

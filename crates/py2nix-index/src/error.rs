@@ -8,8 +8,20 @@
 pub enum IndexError {
     #[error("`{package}` is not on the index {index}")]
     NotFound { package: String, index: String },
+    /// A request that failed for good: after its retries, or in a way no retry mends (a
+    /// redirect loop, an HTTP status other than the retried ones).
     #[error("fetching {url} failed: {message}")]
     Http { url: String, message: String },
+    /// A failure another attempt may mend: a connection refused or reset, no answer within
+    /// the timeout, a body cut short, HTTP 408, 429, 500, 502, 503 or 504 (with the wait the
+    /// index asked for in `Retry-After`). Retried; what is left after the last attempt is
+    /// [`IndexError::Http`].
+    #[error("fetching {url} failed: {message}")]
+    Transient {
+        url: String,
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("the page {url} could not be read: {message}")]
     Parse { url: String, message: String },
     #[error("--offline: the cache has no page for `{package}` from {index}")]
@@ -45,11 +57,4 @@ pub enum IndexError {
     /// The file was downloaded but its core metadata could not be read from it.
     #[error("the core metadata of {url} could not be read: {message}")]
     Metadata { url: String, message: String },
-}
-
-impl IndexError {
-    /// Whether another attempt might succeed: transport errors and unexpected statuses.
-    pub(crate) fn is_transient(&self) -> bool {
-        matches!(self, IndexError::Http { .. })
-    }
 }

@@ -108,29 +108,223 @@ fn split_hash(url: &mut Url) -> Option<String> {
 /// assert_eq!(page.files[0].requires_python.as_deref(), Some(">=3.9"));
 /// ```
 pub fn parse_html(html: &str, page_url: &str) -> Result<Page, String> {
-    let base = base_url(page_url)?;
-    let dom =
-        tl::parse(html, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
-    let parser = dom.parser();
+    let mut stream = HtmlStream::new(page_url)?;
     let mut files = Vec::new();
-    let anchors = dom.query_selector("a").into_iter().flatten();
-    for handle in anchors {
-        let Some(tag) = handle.get(parser).and_then(|node| node.as_tag()) else {
-            continue;
+    stream.feed(html.as_bytes(), &mut |file| files.push(file))?;
+    stream.finish(&mut |file| files.push(file))?;
+    Ok(Page { files })
+}
+
+/// A PEP 503 page parsed as it arrives: [`HtmlStream::feed`] takes the body chunk by chunk and
+/// hands over each file as soon as its anchor is complete, so a large page (numpy's is over a
+/// megabyte) is never held whole; only the unfinished anchor at the end of a chunk is kept.
+///
+/// Only what PEP 503 pages use is understood: `<a>` elements with their attributes (quoted,
+/// unquoted or bare, names in any case) and text, and comments, which are skipped.
+///
+/// ```
+/// let mut stream = py2nix_index::HtmlStream::new("https://example.org/simple/x/").unwrap();
+/// let mut names = Vec::new();
+/// for chunk in ["<a href=\"x-1.tar.gz\">x-1", ".tar.gz</a><a href=x-2.tar.gz>x-2.tar.gz</a>"] {
+///     stream.feed(chunk.as_bytes(), &mut |f| names.push(f.filename)).unwrap();
+/// }
+/// stream.finish(&mut |f| names.push(f.filename)).unwrap();
+/// assert_eq!(names, ["x-1.tar.gz", "x-2.tar.gz"]);
+/// ```
+pub struct HtmlStream {
+    base: Url,
+    pending: Vec<u8>,
+}
+
+impl HtmlStream {
+    pub fn new(page_url: &str) -> Result<HtmlStream, String> {
+        Ok(HtmlStream {
+            base: base_url(page_url)?,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Takes the next bytes of the page and passes on every file completed by them.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(PageFile)) -> Result<(), String> {
+        self.pending.extend_from_slice(chunk);
+        let consumed = self.scan(false, out)?;
+        self.pending.drain(..consumed);
+        Ok(())
+    }
+
+    /// The end of the page: an anchor still open ends here.
+    pub fn finish(mut self, out: &mut dyn FnMut(PageFile)) -> Result<(), String> {
+        self.scan(true, out)?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Passes on the complete anchors in `pending`; returns how many bytes are done with.
+    fn scan(&self, eof: bool, out: &mut dyn FnMut(PageFile)) -> Result<usize, String> {
+        let bytes = &self.pending[..];
+        let mut pos = 0;
+        while let Some(offset) = bytes[pos..].iter().position(|&b| b == b'<') {
+            let start = pos + offset;
+            let rest = &bytes[start..];
+            if rest.len() < 4 && !eof {
+                return Ok(start);
+            }
+            if rest.starts_with(b"<!--") {
+                match find(rest, b"-->") {
+                    Some(end) => pos = start + end + 3,
+                    None if eof => return Ok(bytes.len()),
+                    None => return Ok(start),
+                }
+                continue;
+            }
+            if !is_anchor_start(rest) {
+                pos = start + 1;
+                continue;
+            }
+            match Anchor::parse(rest, eof) {
+                None if eof => return Ok(bytes.len()),
+                None => return Ok(start),
+                Some(anchor) => {
+                    if let Some(file) = anchor.file(&self.base)? {
+                        out(file);
+                    }
+                    pos = start + anchor.len;
+                }
+            }
+        }
+        Ok(bytes.len())
+    }
+}
+
+/// `<a` followed by whitespace, `>` or `/`, in any case.
+fn is_anchor_start(bytes: &[u8]) -> bool {
+    bytes.len() >= 3
+        && bytes[0] == b'<'
+        && bytes[1].eq_ignore_ascii_case(&b'a')
+        && (bytes[2].is_ascii_whitespace() || bytes[2] == b'>' || bytes[2] == b'/')
+}
+
+/// `</a` followed by whitespace or `>`, in any case.
+fn is_anchor_end(bytes: &[u8]) -> bool {
+    bytes.len() >= 4
+        && bytes.starts_with(b"</")
+        && bytes[2].eq_ignore_ascii_case(&b'a')
+        && (bytes[3].is_ascii_whitespace() || bytes[3] == b'>')
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One `<a ...>text</a>`: its attributes (lower-case names, raw values; `None` for a bare
+/// attribute), its raw text and its length in bytes.
+struct Anchor {
+    attributes: Vec<(String, Option<String>)>,
+    text: String,
+    len: usize,
+}
+
+impl Anchor {
+    /// Parses the anchor at the start of `bytes`; `None` when it is not complete yet (or,
+    /// at the end of the page, when its start tag never ends).
+    fn parse(bytes: &[u8], eof: bool) -> Option<Anchor> {
+        let mut i = 2;
+        let mut attributes = Vec::new();
+        loop {
+            while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+                i += 1;
+            }
+            if *bytes.get(i)? == b'>' {
+                break;
+            }
+            let name_start = i;
+            while i < bytes.len()
+                && !bytes[i].is_ascii_whitespace()
+                && !matches!(bytes[i], b'=' | b'>' | b'/')
+            {
+                i += 1;
+            }
+            let name = String::from_utf8_lossy(&bytes[name_start..i]).to_ascii_lowercase();
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let mut value = None;
+            if *bytes.get(i)? == b'=' {
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let quote = *bytes.get(i)?;
+                let raw = if quote == b'"' || quote == b'\'' {
+                    let end = i + 1 + bytes[i + 1..].iter().position(|&b| b == quote)?;
+                    let raw = &bytes[i + 1..end];
+                    i = end + 1;
+                    raw
+                } else {
+                    let start = i;
+                    while i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b'>' {
+                        i += 1;
+                    }
+                    if i == bytes.len() {
+                        return None;
+                    }
+                    &bytes[start..i]
+                };
+                value = Some(String::from_utf8_lossy(raw).into_owned());
+            }
+            attributes.push((name, value));
+        }
+        // `i` is at the start tag's `>`; the text runs to `</a>`, or to the next anchor of a
+        // page that forgot to close this one.
+        let text_start = i + 1;
+        let mut j = text_start;
+        let (text_end, len) = loop {
+            match bytes[j..].iter().position(|&b| b == b'<') {
+                Some(offset) => {
+                    let at = j + offset;
+                    let rest = &bytes[at..];
+                    if rest.len() < 4 && !eof {
+                        return None;
+                    }
+                    if is_anchor_end(rest) {
+                        let close = at + rest.iter().position(|&b| b == b'>').or_else(|| {
+                            eof.then_some(rest.len() - 1)
+                        })?;
+                        break (at, close + 1);
+                    }
+                    if is_anchor_start(rest) {
+                        break (at, at);
+                    }
+                    j = at + 1;
+                }
+                None if eof => break (bytes.len(), bytes.len()),
+                None => return None,
+            }
         };
-        let attributes = tag.attributes();
-        let attribute = |name: &str| {
-            attributes
-                .get(name)
-                .flatten()
-                .map(|value| html_escape::decode_html_entities(&value.as_utf8_str()).into_owned())
+        Some(Anchor {
+            attributes,
+            text: strip_tags(&String::from_utf8_lossy(&bytes[text_start..text_end])),
+            len,
+        })
+    }
+
+    /// The attribute's value with HTML entities decoded; `None` when absent or bare.
+    fn attribute(&self, name: &str) -> Option<String> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, value)| value.as_deref())
+            .map(|value| html_escape::decode_html_entities(value).into_owned())
+    }
+
+    /// The file this anchor links to; `None` for an anchor without `href`.
+    fn file(&self, base: &Url) -> Result<Option<PageFile>, String> {
+        let Some(href) = self.attribute("href") else {
+            return Ok(None);
         };
-        let Some(href) = attribute("href") else {
-            continue;
-        };
-        let mut url = resolve_link(&base, &href)?;
+        let mut url = resolve_link(base, &href)?;
         let sha256 = split_hash(&mut url);
-        let text = html_escape::decode_html_entities(&tag.inner_text(parser))
+        let text = html_escape::decode_html_entities(&self.text)
             .trim()
             .to_string();
         let filename = if text.is_empty() {
@@ -138,18 +332,38 @@ pub fn parse_html(html: &str, page_url: &str) -> Result<Page, String> {
         } else {
             text
         };
-        files.push(PageFile {
+        Ok(Some(PageFile {
             filename,
             url: url.to_string(),
             sha256,
-            requires_python: attribute("data-requires-python").filter(|s| !s.is_empty()),
-            yanked: attributes.get("data-yanked").is_some(),
-            core_metadata: attribute("data-core-metadata")
-                .or_else(|| attribute("data-dist-info-metadata"))
+            requires_python: self
+                .attribute("data-requires-python")
+                .filter(|s| !s.is_empty()),
+            yanked: self.attributes.iter().any(|(n, _)| n == "data-yanked"),
+            core_metadata: self
+                .attribute("data-core-metadata")
+                .or_else(|| self.attribute("data-dist-info-metadata"))
                 .and_then(|value| CoreMetadataRef::from_html(&value)),
-        });
+        }))
     }
-    Ok(Page { files })
+}
+
+/// Text without the tags inside it (an anchor's text may hold markup such as `<b>`).
+fn strip_tags(text: &str) -> String {
+    if !text.contains('<') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn last_segment(url: &Url) -> String {
@@ -245,6 +459,39 @@ mod tests {
             .all(|f| f.url.ends_with(&f.filename) && !f.url.contains('#')));
         let wheel = page.file("flask-3.1.0-py3-none-any.whl").unwrap();
         assert_eq!(wheel.requires_python.as_deref(), Some(">=3.9"));
+    }
+
+    #[test]
+    fn pages_parse_the_same_in_any_chunks() {
+        let html = include_str!("../../../fixtures/index/full/flask/index.html");
+        let url = "https://example.org/simple/flask/";
+        let whole = parse_html(html, url).unwrap();
+        assert!(whole.files.len() > 10);
+        for size in [1, 2, 3, 5, 17, 64, 1000, 16384] {
+            let mut stream = HtmlStream::new(url).unwrap();
+            let mut files = Vec::new();
+            for chunk in html.as_bytes().chunks(size) {
+                stream.feed(chunk, &mut |f| files.push(f)).unwrap();
+                // Only the unfinished anchor is held between chunks.
+                assert!(stream.pending.len() < 2048, "{size}: {}", stream.pending.len());
+            }
+            stream.finish(&mut |f| files.push(f)).unwrap();
+            assert_eq!(files, whole.files, "chunks of {size} bytes");
+        }
+    }
+
+    #[test]
+    fn comments_markup_case_and_unclosed_anchors() {
+        let html = "<!-- <a href=\"c-0.tar.gz\">c-0.tar.gz</a> -->\
+            <A HREF='a-1.tar.gz' Data-Yanked>a-<b>1</b>.tar.gz</A >\
+            <a href=b-1.tar.gz data-requires-python=&gt;=3.8>b-1.tar.gz\
+            <a href=\"d-1.tar.gz\"></a>\
+            <a href=\"e-1.tar.gz\">e-1.tar.gz";
+        let page = parse_html(html, "https://example.org/simple/x/").unwrap();
+        let names: Vec<_> = page.files.iter().map(|f| f.filename.as_str()).collect();
+        assert_eq!(names, ["a-1.tar.gz", "b-1.tar.gz", "d-1.tar.gz", "e-1.tar.gz"]);
+        assert!(page.files[0].yanked && !page.files[1].yanked);
+        assert_eq!(page.files[1].requires_python.as_deref(), Some(">=3.8"));
     }
 
     #[test]

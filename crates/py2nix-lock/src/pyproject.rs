@@ -258,9 +258,28 @@ pub(crate) fn guarded_parse<T, E: std::fmt::Display>(
     }
 }
 
+/// The last character of the requirement's leading name when it is one a name cannot end
+/// with (`-`, `_`, `.`).
+fn name_with_bad_end(text: &str) -> Option<char> {
+    let text = text.trim_start();
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(text.len());
+    text[..end]
+        .chars()
+        .last()
+        .filter(|c| matches!(c, '.' | '-' | '_'))
+}
+
 /// A PEP 508 requirement string (`requests[socks]>=2; python_version >= "3.8"`) as a
 /// dependency edge, as pyproject.toml and core metadata's `Requires-Dist` write them.
 pub fn pep508_dependency(text: &str) -> Result<Dependency, String> {
+    if let Some(last) = name_with_bad_end(text) {
+        // pep508_rs 0.9 panics on such a name when more text follows it (`six->=1`).
+        return Err(format!(
+            "invalid requirement `{text}`: a package name must end with a letter or digit, not `{last}`"
+        ));
+    }
     let requirement = guarded_parse(text, "requirement", Requirement::<VerbatimUrl>::from_str)?;
     let version = match requirement.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
@@ -510,6 +529,19 @@ url = "https://corp.example/simple"
         assert_eq!(default.default_groups, ["dev"]);
         let bad = parse_pyproject("[tool.uv]\ndefault-groups = \"some\"\n").unwrap_err();
         assert!(bad.to_string().contains("default-groups"), "{bad}");
+    }
+
+    /// Found by fuzzing pdm.lock: pep508_rs 0.9 panics (`PackageName` validation should
+    /// match PEP 508 parsing) on a name ending in `-`, `_` or `.` followed by more text. The
+    /// panic was caught, but only after the panic hook had printed it; now it is never reached.
+    #[test]
+    fn names_ending_in_punctuation_are_refused_before_the_parser() {
+        for text in ["six->=1.16", "six_ >=1", "a.[x]", "six-", " six-; python_version > '3'"] {
+            let error = pep508_dependency(text).unwrap_err();
+            assert!(error.contains("must end with a letter or digit"), "{text}: {error}");
+        }
+        assert!(pep508_dependency("six>=1.16").is_ok());
+        assert!(pep508_dependency("a-b.c_d>=1").is_ok());
     }
 
     #[test]

@@ -21,8 +21,10 @@ pub enum NixError {
     NotAnInteger(String),
     #[error("the attribute `{0}` appears twice in one attribute set")]
     DuplicateAttribute(String),
-    #[error("the generated Nix does not parse: {0}")]
+    #[error("the Nix does not parse: {0}")]
     Unparsable(String),
+    #[error("not a plan py2nix can read back: {0}")]
+    NotData(String),
 }
 
 impl Expr {

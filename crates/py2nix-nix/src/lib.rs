@@ -9,7 +9,9 @@
 mod expr;
 mod print;
 mod python_nix;
+mod read;
 
 pub use expr::{Expr, NixError};
 pub use print::{attr_name, escape_string, is_identifier};
 pub use python_nix::{render_python_nix, GENERATED_MARKER, PYTHON_LOGIC};
+pub use read::{nix_to_json, read_plan};

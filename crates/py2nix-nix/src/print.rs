@@ -25,20 +25,33 @@ const KEYWORDS: &[&str] = &[
 /// ```
 pub fn escape_string(text: &str) -> Result<String, NixError> {
     let mut out = String::with_capacity(text.len() + 2);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => return Err(NixError::NulByte(text.to_string())),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            other => out.push(other),
-        }
-    }
+    escape_into(&mut out, text)?;
     Ok(out)
+}
+
+/// [`escape_string`] appending to `out`: runs of plain text are copied whole, so printing a
+/// plan allocates nothing per string.
+pub(crate) fn escape_into(out: &mut String, text: &str) -> Result<(), NixError> {
+    let bytes = text.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped = match b {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b'\0' => return Err(NixError::NulByte(text.to_string())),
+            b'$' if bytes.get(i + 1) == Some(&b'{') => "\\$",
+            _ => continue,
+        };
+        // Every byte matched above is ASCII, so `plain..i` lies on character boundaries.
+        out.push_str(&text[plain..i]);
+        out.push_str(escaped);
+        plain = i + 1;
+    }
+    out.push_str(&text[plain..]);
+    Ok(())
 }
 
 /// Whether `name` can stand bare as a Nix attribute name: an identifier that is not a keyword.
@@ -69,11 +82,21 @@ pub fn is_identifier(name: &str) -> bool {
 /// assert_eq!(attr_name("${x}").unwrap(), "\"\\${x}\"");
 /// ```
 pub fn attr_name(name: &str) -> Result<String, NixError> {
+    let mut out = String::with_capacity(name.len() + 2);
+    write_attr_name(&mut out, name)?;
+    Ok(out)
+}
+
+/// [`attr_name`] appending to `out`.
+fn write_attr_name(out: &mut String, name: &str) -> Result<(), NixError> {
     if is_identifier(name) {
-        Ok(name.to_string())
+        out.push_str(name);
     } else {
-        Ok(format!("\"{}\"", escape_string(name)?))
+        out.push('"');
+        escape_into(out, name)?;
+        out.push('"');
     }
+    Ok(())
 }
 
 pub(crate) fn write_expr(out: &mut String, expr: &Expr, depth: usize) -> Result<(), NixError> {
@@ -81,11 +104,7 @@ pub(crate) fn write_expr(out: &mut String, expr: &Expr, depth: usize) -> Result<
         Expr::Null => out.push_str("null"),
         Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Expr::Int(i) => write_int(out, *i),
-        Expr::Str(s) => {
-            out.push('"');
-            out.push_str(&escape_string(s)?);
-            out.push('"');
-        }
+        Expr::Str(s) => write_string(out, s)?,
         Expr::List(items) if items.is_empty() => out.push_str("[ ]"),
         Expr::List(items) => {
             out.push('[');
@@ -110,13 +129,71 @@ fn write_attrs(out: &mut String, entries: &[(String, Expr)], depth: usize) -> Re
             return Err(NixError::DuplicateAttribute(name.clone()));
         }
         newline(out, depth + 1);
-        out.push_str(&attr_name(name)?);
+        write_attr_name(out, name)?;
         out.push_str(" = ");
         write_expr(out, value, depth + 1)?;
         out.push(';');
     }
     newline(out, depth);
     out.push('}');
+    Ok(())
+}
+
+fn write_string(out: &mut String, text: &str) -> Result<(), NixError> {
+    out.push('"');
+    escape_into(out, text)?;
+    out.push('"');
+    Ok(())
+}
+
+/// Prints JSON data as Nix exactly as [`Expr::from_json`] followed by [`write_expr`] would,
+/// without building the tree or copying a string: the plan goes straight into `out`.
+pub(crate) fn write_json(
+    out: &mut String,
+    value: &serde_json::Value,
+    depth: usize,
+) -> Result<(), NixError> {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => write_int(out, i),
+            None => return Err(NixError::NotAnInteger(n.to_string())),
+        },
+        Value::String(s) => write_string(out, s)?,
+        Value::Array(items) if items.is_empty() => out.push_str("[ ]"),
+        Value::Array(items) => {
+            out.push('[');
+            for item in items {
+                newline(out, depth + 1);
+                match item.as_i64() {
+                    Some(i) if i < 0 => {
+                        out.push('(');
+                        write_int(out, i);
+                        out.push(')');
+                    }
+                    _ => write_json(out, item, depth + 1)?,
+                }
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        // A JSON object cannot hold a key twice.
+        Value::Object(map) if map.is_empty() => out.push_str("{ }"),
+        Value::Object(map) => {
+            out.push('{');
+            for (name, value) in map {
+                newline(out, depth + 1);
+                write_attr_name(out, name)?;
+                out.push_str(" = ");
+                write_json(out, value, depth + 1)?;
+                out.push(';');
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+    }
     Ok(())
 }
 
@@ -139,7 +216,9 @@ fn write_int(out: &mut String, value: i64) {
         // `-9223372036854775808` overflows as a literal; Nix reads it as an expression.
         out.push_str("(-9223372036854775807 - 1)");
     } else {
-        out.push_str(&value.to_string());
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{value}");
     }
 }
 
@@ -184,6 +263,26 @@ mod tests {
             use rnix::ast::HasEntry;
             assert_eq!(set.attrpath_values().count(), 1, "{printed}");
         }
+    }
+
+    #[test]
+    fn json_prints_as_its_expr_does() {
+        let json = serde_json::json!({
+            "schema": 1,
+            "in": ["${x}", "a\"b\\c\n", -1, i64::MIN, 7, true, null, [], {}],
+            "é x": {"nested": [{"k": "v"}, "$${y}"], "": "plain"},
+        });
+        for depth in [0, 1, 3] {
+            let mut direct = String::new();
+            write_json(&mut direct, &json, depth).unwrap();
+            let via_expr = Expr::from_json(&json).unwrap().to_nix_indented(depth).unwrap();
+            assert_eq!(direct, via_expr);
+        }
+        let mut out = String::new();
+        assert_eq!(
+            write_json(&mut out, &serde_json::json!([1.5]), 0),
+            Err(NixError::NotAnInteger("1.5".into()))
+        );
     }
 
     #[test]

@@ -16,15 +16,15 @@ mod target;
 
 pub use error::PlanError;
 pub use plan::{
-    assemble_plan, chosen_files, is_index_source, resolve_targets, sri, Chosen, IndexedFile,
-    PackagePlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
+    add_binary_wheel_inputs, apply_overrides, apply_wheel_overrides, assemble_plan, chosen_files, CargoCrate, CargoPlan, is_index_source, resolve_targets, sri, Chosen, IndexedFile,
+    PackagePlan, PatchPlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
     PLAN_SCHEMA,
 };
 pub use resolve::{
     cycle_breaks, flat_marker_extras, flat_plan_roots, flat_roots, root_dependencies, walk_closure,
     Closure, ClosurePackage, Selection,
 };
-pub use select::{choose_file, file_is_version, FormatControl, SourceKind};
+pub use select::{choose_file, file_is_version, filename_version, FormatControl, SourceKind};
 pub use tags::{platform_tags, TagPriorities, WheelFilename};
 pub use target::{
     LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS,

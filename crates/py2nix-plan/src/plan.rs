@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use pep508_rs::PackageName;
 use py2nix_lock::{FileHash, GitSource, Lock, LockedFile, LockedPackage, PackageSource, PathKind};
-use py2nix_overrides::OverrideDb;
+use py2nix_overrides::{ArtifactKind, OverrideDb};
 use serde::{Deserialize, Serialize};
 
 use crate::resolve::{cycle_breaks, walk_closure, Closure, Selection};
@@ -38,6 +38,10 @@ pub struct TargetPlan {
     pub platform: BTreeMap<String, String>,
     pub roots: Vec<String>,
     pub packages: BTreeMap<String, PackagePlan>,
+    /// The build systems of the packages built from sdists that `packages` does not hold:
+    /// resolved from the index, closed over their own dependencies (see `build-requires`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_packages: BTreeMap<String, PackagePlan>,
 }
 
 /// One package of a target.
@@ -57,14 +61,99 @@ pub struct PackagePlan {
     /// For sdists: the build system, as packages of nixpkgs' Python package set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_system: Vec<String>,
+    /// For sdists: the build requirements discovered in the sdist (`[build-system] requires`
+    /// for this target), as names of packages of the same target's `build-packages` or
+    /// `packages`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_requires: Vec<String>,
     /// For sdists: nixpkgs attribute paths of build tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub native_build_inputs: Vec<String>,
     /// For sdists: nixpkgs attribute paths of libraries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_inputs: Vec<String>,
+    /// nixpkgs attribute paths needed at run time (`propagatedBuildInputs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub propagated_build_inputs: Vec<String>,
+    /// Environment variables of the build (the derivation's `env`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// For packages built from source: patches applied in order, with their text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<PatchPlan>,
+    /// For packages built from source: arguments for the PEP 517 frontend (`pypaBuildFlags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_flags: Vec<String>,
+    /// For Linux binary wheels: sonames their ELF files need that neither the wheel bundles
+    /// nor the soname table maps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_sonames: Vec<String>,
+    /// For sdists with Rust code: the crates of its `Cargo.lock`, to vendor offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cargo: Option<CargoPlan>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// One patch of the override database, carried whole so that the plan is self-contained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PatchPlan {
+    /// The patch's file name in the database.
+    pub name: String,
+    /// Its text.
+    pub text: String,
+}
+
+impl PackagePlan {
+    /// A package with its version, source and dependencies, and nothing else yet.
+    pub fn new(version: String, src: SourcePlan, dependencies: Vec<String>) -> Self {
+        PackagePlan {
+            version,
+            src,
+            dependencies,
+            cycle_breaks: Vec::new(),
+            extras: Vec::new(),
+            build_system: Vec::new(),
+            build_requires: Vec::new(),
+            native_build_inputs: Vec::new(),
+            build_inputs: Vec::new(),
+            propagated_build_inputs: Vec::new(),
+            env: BTreeMap::new(),
+            patches: Vec::new(),
+            build_flags: Vec::new(),
+            unknown_sonames: Vec::new(),
+            cargo: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// What a Rust build inside an sdist needs to vendor its crates without network access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CargoPlan {
+    /// The text of the sdist's `Cargo.lock`.
+    pub lock: String,
+    /// The directory of `Cargo.lock` relative to the project's directory; `.` at its top.
+    pub root: String,
+    /// The registry crates of `Cargo.lock`, in its order, with their download URLs and the
+    /// SRI form of their `checksum`.
+    pub crates: Vec<CargoCrate>,
+    /// For git dependencies: `<name>-<version>` to the SRI hash of the checkout (as nixpkgs'
+    /// `importCargoLock` takes in `outputHashes`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub git_hashes: BTreeMap<String, String>,
+}
+
+/// One crate to download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CargoCrate {
+    pub name: String,
+    pub version: String,
+    pub url: String,
+    pub hash: String,
 }
 
 /// Where the package comes from. Which fields are present depends on `kind`; see
@@ -350,35 +439,42 @@ pub fn assemble_plan(
                     continue;
                 }
             };
-            let mut plan = PackagePlan {
-                version: package.version.to_string(),
+            let mut plan = PackagePlan::new(
+                package.version.to_string(),
                 src,
-                dependencies: selected
+                selected
                     .dependencies
                     .iter()
                     .map(ToString::to_string)
                     .collect(),
-                cycle_breaks: breaks
-                    .get(name)
-                    .map(|b| b.iter().map(ToString::to_string).collect())
-                    .unwrap_or_default(),
-                extras: selected.extras.iter().map(ToString::to_string).collect(),
-                build_system: Vec::new(),
-                native_build_inputs: Vec::new(),
-                build_inputs: Vec::new(),
-                warnings,
-            };
+            );
+            plan.cycle_breaks = breaks
+                .get(name)
+                .map(|b| b.iter().map(ToString::to_string).collect())
+                .unwrap_or_default();
+            plan.extras = selected.extras.iter().map(ToString::to_string).collect();
+            plan.warnings = warnings;
             if plan.src.is_built() {
                 match sources.tree_build_system(package) {
                     // A local source tree names its own build system; the database only
                     // knows published packages.
-                    Some(build_system) if overrides.lookup(package.name.as_ref(), &package.version).is_none() => {
+                    Some(build_system)
+                        if overrides
+                            .lookup(package.name.as_ref(), &package.version, ArtifactKind::Sdist)
+                            .is_none() =>
+                    {
                         plan.build_system = build_system;
                     }
                     _ => apply_overrides(&mut plan, package, overrides),
                 }
             } else if let Some(filename) = plan.src.filename.clone() {
                 add_binary_wheel_inputs(&mut plan, &resolution.target, &filename);
+                apply_wheel_overrides(
+                    &mut plan,
+                    package.name.as_ref(),
+                    &package.version,
+                    overrides,
+                );
             }
             packages.insert(name.to_string(), plan);
         }
@@ -398,6 +494,7 @@ pub fn assemble_plan(
                     .map(ToString::to_string)
                     .collect(),
                 packages,
+                build_packages: BTreeMap::new(),
             },
         );
     }
@@ -485,7 +582,7 @@ fn source_of(
 
 /// A Linux wheel with compiled code links against libraries the manylinux policy lets it
 /// assume; on Nix, autoPatchelfHook points it at nixpkgs' copies of them.
-fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename: &str) {
+pub fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename: &str) {
     if !target.system.is_linux() {
         return;
     }
@@ -503,12 +600,63 @@ fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename: &s
     }
 }
 
-fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, overrides: &OverrideDb) {
-    match overrides.lookup(package.name.as_ref(), &package.version) {
-        Some(rule) => {
+/// The override database's rule for a package installed from a binary wheel (`applies-to`
+/// `"wheel"` or `"any"`): its native build inputs, build inputs and propagated build inputs
+/// are added after what every binary wheel gets (each once), and its environment is laid
+/// over the package's. `build-system`, `patches` and `build-flags` do not apply to a wheel.
+pub fn apply_wheel_overrides(
+    plan: &mut PackagePlan,
+    name: &str,
+    version: &pep440_rs::Version,
+    overrides: &OverrideDb,
+) {
+    let Some(rule) = overrides.lookup(name, version, ArtifactKind::Wheel) else {
+        return;
+    };
+    extend_unique(&mut plan.native_build_inputs, &rule.native_build_inputs);
+    extend_unique(&mut plan.build_inputs, &rule.build_inputs);
+    extend_unique(&mut plan.propagated_build_inputs, &rule.propagated_build_inputs);
+    plan.env
+        .extend(rule.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+}
+
+/// Appends the items of `more` that `list` does not hold yet, in order.
+pub(crate) fn extend_unique(list: &mut Vec<String>, more: &[String]) {
+    for item in more {
+        if !list.contains(item) {
+            list.push(item.clone());
+        }
+    }
+}
+
+/// The override database's build system, inputs, environment, patches and build flags for a
+/// package built from source. A patch's text travels in the plan.
+pub fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, overrides: &OverrideDb) {
+    let name: &str = package.name.as_ref();
+    let found = overrides.entry(name).and_then(|entry| {
+        entry
+            .lookup(&package.version, ArtifactKind::Sdist)
+            .map(|(_, rule)| (entry, rule))
+    });
+    match found {
+        Some((entry, rule)) => {
             plan.build_system = rule.build_system.clone();
             plan.native_build_inputs = rule.native_build_inputs.clone();
             plan.build_inputs = rule.build_inputs.clone();
+            plan.propagated_build_inputs = rule.propagated_build_inputs.clone();
+            plan.env = rule.env.clone();
+            plan.patches = rule
+                .patches
+                .iter()
+                .filter_map(|file| {
+                    // The loader checks that every named patch is there.
+                    entry.patch_text(file).map(|text| PatchPlan {
+                        name: file.clone(),
+                        text: text.to_string(),
+                    })
+                })
+                .collect();
+            plan.build_flags = rule.build_flags.clone();
             if plan.build_system.is_empty() {
                 plan.build_system.push("setuptools".to_string());
             }

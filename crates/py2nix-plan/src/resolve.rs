@@ -155,7 +155,8 @@ pub fn flat_roots(lock: &Lock, marker_extras: &[ExtraName], target: &Target) -> 
 
 /// The roots of an install list's closure: the project's direct dependencies when it names
 /// any (`preferred`), else the packages nothing else depends on; then, so that every package
-/// stays reachable, the first (by name) of each group the roots do not reach.
+/// stays reachable, each package the roots do not reach that nothing depends on, and the first
+/// (by name) of each cycle still not reached.
 pub fn flat_plan_roots(
     closure: &Closure,
     preferred: &BTreeSet<PackageName>,
@@ -165,12 +166,12 @@ pub fn flat_plan_roots(
         .filter(|name| closure.packages.contains_key(*name))
         .cloned()
         .collect();
+    let depended: BTreeSet<&PackageName> = closure
+        .packages
+        .values()
+        .flat_map(|p| p.dependencies.iter())
+        .collect();
     if roots.is_empty() {
-        let depended: BTreeSet<&PackageName> = closure
-            .packages
-            .values()
-            .flat_map(|p| p.dependencies.iter())
-            .collect();
         roots.extend(
             closure
                 .packages
@@ -193,10 +194,15 @@ pub fn flat_plan_roots(
     for root in &roots {
         reach(root, &mut reached);
     }
-    for name in closure.packages.keys() {
-        if !reached.contains(name) {
-            roots.insert(name.clone());
-            reach(name, &mut reached);
+    // Packages nothing depends on first: a dependency of an unreached package is reached
+    // through it rather than made a root of its own.
+    for only_top_level in [true, false] {
+        for name in closure.packages.keys() {
+            let skip = reached.contains(name) || (only_top_level && depended.contains(name));
+            if !skip {
+                roots.insert(name.clone());
+                reach(name, &mut reached);
+            }
         }
     }
     roots

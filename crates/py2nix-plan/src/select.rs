@@ -109,7 +109,8 @@ fn sdist_stem(filename: &str) -> Option<&str> {
 }
 
 /// The version a file's name says it has, where it can be read.
-fn filename_version(filename: &str) -> Option<Version> {
+/// The version a wheel's or sdist's file name carries.
+pub fn filename_version(filename: &str) -> Option<Version> {
     if let Some(wheel) = WheelFilename::parse(filename) {
         return Some(wheel.version);
     }

@@ -8,6 +8,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod archive;
+mod build_system;
+mod cargo_lock;
 mod error;
 mod git;
 mod metadata;
@@ -18,6 +20,8 @@ pub use archive::{
     zip_tail_request_len, Member, PyprojectRequirements, SdistMetadata, SdistRequirements,
     TailResult, MAX_METADATA_SIZE,
 };
+pub use build_system::{requirement_name, sdist_build_info, CargoLockFile, SdistBuildInfo};
+pub use cargo_lock::{parse_cargo_lock, CrateSource, LockedCrate, CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX};
 pub use error::SourceError;
 pub use git::{checkout, hash_git, redact_git_url, resolve_ref, GitHash};
 pub use metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};

@@ -1,4 +1,5 @@
-//! The command line, as clap definitions; doc comments are the help text.
+//! The command line, as clap definitions; doc comments are the help text. docs/cli.md and the
+//! man pages in docs/ are generated from these definitions (`py2nix generate-docs docs`).
 
 use std::path::PathBuf;
 
@@ -11,13 +12,18 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Print only errors.
+    /// Print only errors (no warnings, no progress).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Explain decisions on stderr (targets, chosen files, index traffic).
+    /// Explain decisions on stderr: targets, markers that leave packages out, why a wheel or
+    /// an sdist was chosen, index traffic.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// When to colour messages on stderr; `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,6 +36,51 @@ pub enum Command {
     /// file of each, looks the files up on the package index, checks their hashes against the
     /// lock, and prints the result on stdout.
     Lock(LockArgs),
+
+    /// Tell whether python.nix is still current, without the network.
+    ///
+    /// python.nix (and the JSON plan) records what it was made from: the hashes of the lock and
+    /// pyproject.toml, the override database, py2nix's version and the options. `check`
+    /// compares that record with the files as they are now and exits 0 when nothing changed,
+    /// 1 with the reason when the file is stale. Give it the same selection options as `lock`
+    /// to also check that the file was made with them; give none to accept the recorded ones.
+    Check(CheckArgs),
+
+    /// Compare two locks, two plans or two python.nix files.
+    ///
+    /// Lists the packages added, removed, upgraded and downgraded (per target for plans) and
+    /// calls out a package whose source kind changed (a wheel that became an sdist). A
+    /// directory stands for the one lock in it. The exit code is 0 whether or not they differ.
+    Diff(DiffArgs),
+
+    /// Draw the dependency graph of one target as Graphviz DOT or Mermaid.
+    ///
+    /// Plans the project like `lock` (by default for one target: this machine's system if
+    /// it is a Nix system py2nix plans for, else x86_64-linux, with the first CPython the
+    /// project allows) or reads a plan with --plan, and prints the graph: roots drawn bold,
+    /// packages built from source filled, packages on a dependency cycle and the edges
+    /// that break it drawn red and dashed. --why PKG prints every path from a root to PKG.
+    Graph(GraphArgs),
+
+    /// Inspect the override database (built-in, merged with a project's overrides directory).
+    Overrides {
+        #[command(subcommand)]
+        command: OverridesCommand,
+    },
+
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
+    Completions(CompletionsArgs),
+
+    /// Write docs/cli.md and the man pages from these definitions.
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverridesCommand {
+    // `--version` here is a package version, not py2nix's.
+    #[command(disable_version_flag = true)]
+    Show(crate::commands::overrides::OverridesShowArgs),
 }
 
 /// What `py2nix lock` prints.
@@ -41,17 +92,22 @@ pub enum Format {
     Json,
 }
 
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When stderr is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
 #[derive(Debug, Args)]
 pub struct LockArgs {
     /// The project directory, holding pyproject.toml and the lock.
     #[arg(default_value = ".")]
     pub project_dir: PathBuf,
-
-    /// The lock file to read (its format is told by its name: poetry.lock, uv.lock,
-    /// pylock.toml or pylock.NAME.toml, pdm.lock, or any other name for a requirements file).
-    /// [default: the one lock in PROJECT_DIR]
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Nix)]
@@ -60,6 +116,23 @@ pub struct LockArgs {
     /// Write to FILE (atomically) instead of stdout; refuses to overwrite a file py2nix did not generate.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+/// What is planned: the lock, the targets, the selection and the file choice. python.nix
+/// records these (normalised) so that `check` can tell when they change.
+#[derive(Debug, Args, Clone, Default, PartialEq, Eq)]
+pub struct SelectArgs {
+    /// The lock file to read (its format is told by its name: poetry.lock, uv.lock,
+    /// pylock.toml or pylock.NAME.toml, pdm.lock, or any other name for a requirements file).
+    /// [default: the one lock in PROJECT_DIR]
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 
     /// A Nix system to plan for; repeat for several.
     /// [default: x86_64-linux, aarch64-linux, x86_64-darwin, aarch64-darwin]
@@ -100,6 +173,27 @@ pub struct LockArgs {
     #[arg(long = "only-binary", value_name = "PACKAGES")]
     pub only_binary: Vec<String>,
 
+    /// The glibc version Linux wheels must be compatible with (manylinux). [default: 2.40]
+    #[arg(long, value_name = "X.Y", conflicts_with = "musl")]
+    pub glibc: Option<String>,
+
+    /// Plan Linux targets for musl libc X.Y (musllinux wheels) instead of glibc.
+    #[arg(long, value_name = "X.Y")]
+    pub musl: Option<String>,
+
+    /// The macOS version Darwin wheels must be compatible with. [default: 14.0]
+    #[arg(long, value_name = "X.Y")]
+    pub macos: Option<String>,
+
+    /// An overrides directory merged over the built-in database (also [tool.py2nix]
+    /// overrides in pyproject.toml).
+    #[arg(long, value_name = "DIR")]
+    pub overrides: Option<PathBuf>,
+}
+
+/// Where the package index is and how its answers are kept.
+#[derive(Debug, Args, Clone, Default)]
+pub struct IndexArgs {
     /// The Simple API of the default package index. [default: PyPI]
     #[arg(
         long,
@@ -120,16 +214,123 @@ pub struct LockArgs {
     /// Use only the cache; fail, naming what is missing, instead of asking the index.
     #[arg(long)]
     pub offline: bool,
+}
 
-    /// The glibc version Linux wheels must be compatible with (manylinux). [default: 2.40]
-    #[arg(long, value_name = "X.Y", conflicts_with = "musl")]
-    pub glibc: Option<String>,
+/// How `check` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line: `current: ...` or `stale: ...`.
+    Text,
+    /// A JSON object with `status` (`current` or `stale`) and `reasons`.
+    Json,
+}
 
-    /// Plan Linux targets for musl libc X.Y (musllinux wheels) instead of glibc.
-    #[arg(long, value_name = "X.Y")]
-    pub musl: Option<String>,
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The project directory python.nix was made from.
+    #[arg(default_value = ".")]
+    pub project_dir: PathBuf,
 
-    /// The macOS version Darwin wheels must be compatible with. [default: 14.0]
-    #[arg(long, value_name = "X.Y")]
-    pub macos: Option<String>,
+    /// The generated file to check (python.nix or a JSON plan). [default: PROJECT_DIR/python.nix]
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+/// How `diff` prints the differences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Lines for a terminal.
+    Text,
+    /// A Markdown table, for a pull request's description.
+    Markdown,
+    /// A JSON object, for tools.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old lock, plan (JSON) or python.nix; a directory stands for the lock in it.
+    pub old: PathBuf,
+
+    /// The new one, of the same kind.
+    pub new: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+/// How `graph` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in Markdown on most forges).
+    Mermaid,
+    /// Plain lines: `a -> b` for each edge, or with --why one path per line.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The project directory, holding pyproject.toml and the lock.
+    #[arg(default_value = ".")]
+    pub project_dir: PathBuf,
+
+    /// Output format. [default: dot, or text with --why]
+    #[arg(long, value_enum)]
+    pub format: Option<GraphFormat>,
+
+    /// Print the paths from the roots to this package (with --format dot or mermaid: draw
+    /// only them).
+    #[arg(long, value_name = "PACKAGE")]
+    pub why: Option<String>,
+
+    /// Read the plan from this python.nix or JSON plan instead of planning the project.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// The target to draw, e.g. `x86_64-linux-cp312`, when the plan holds several.
+    #[arg(long, value_name = "ID")]
+    pub target: Option<String>,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// The directory to write cli.md and the man pages to (the repository's docs/).
+    pub dir: PathBuf,
+
+    /// Compare with the files in DIR instead of writing; exit 1 naming the ones out of date.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

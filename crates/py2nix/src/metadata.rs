@@ -185,7 +185,7 @@ fn metadata_request(
             let Some(page) = pages.get(&(index.url.clone(), package.name.to_string())) else {
                 continue;
             };
-            if let Some(listed) = page.file(&file.filename) {
+            if let Some(listed) = crate::sources::listed_file(page, package, file) {
                 return Some(MetadataRequest {
                     url: listed.url.clone(),
                     filename: file.filename.clone(),

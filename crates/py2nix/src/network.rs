@@ -148,6 +148,38 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Whole project pages (every version), in request order: `(index URL, index name,
+    /// package)`.
+    pub fn full_pages(
+        &self,
+        requests: &[(String, String, String)],
+    ) -> Vec<Result<py2nix_index::Page, IndexError>> {
+        self.runtime.block_on(futures::future::join_all(requests.iter().map(
+            |(index_url, index_name, package)| {
+                self.client.fetch_full_page(index_url, index_name, package)
+            },
+        )))
+    }
+
+    /// Whole files, hash-checked, in request order: `(URL, index name, index URL, sha256)`.
+    /// Four at a time, so that large sdists do not all sit in memory at once.
+    pub fn download_files(
+        &self,
+        requests: &[(String, String, String, Option<String>)],
+    ) -> Vec<Result<Vec<u8>, IndexError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(4) {
+            out.extend(self.runtime.block_on(futures::future::join_all(chunk.iter().map(
+                |(url, index_name, index_url, sha256)| {
+                    self.client.download_file(url, index_name, index_url, sha256.as_deref())
+                },
+            ))));
+        }
+        out
+    }
+}
+
 /// Index errors gathered, then classified together.
 #[derive(Default)]
 pub struct Errors {

@@ -45,6 +45,19 @@ pub fn write_file(path: &Path, text: &str, generated: Generated) -> Result<(), F
         .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))
         .unexpected()?;
+    // A temporary file is private (0600); the result gets the mode of the file it replaces,
+    // else the usual 0644.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("failed to write `{}`", path.display()))
+            .unexpected()?;
+    }
     temp.write_all(text.as_bytes())
         .and_then(|()| temp.as_file().sync_all())
         .with_context(|| format!("failed to write `{}`", path.display()))

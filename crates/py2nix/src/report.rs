@@ -1,12 +1,21 @@
-//! Diagnostics on stderr, and the failure kinds that decide the exit code.
+//! Diagnostics on stderr (coloured when allowed, with `hint:` lines that say what to do),
+//! progress while py2nix talks to the index, and the failure kinds that decide the exit code.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
 
 /// How a command failed: the input or request was wrong (exit 1), something unexpected
-/// happened (exit 2), or stdout was closed early (exit 0).
+/// happened (exit 2), stdout was closed early (exit 0), or the command printed a negative
+/// answer (`check` on a stale file: exit 1, nothing more to say).
 #[derive(Debug)]
 pub enum Failure {
     Input(anyhow::Error),
     Unexpected(anyhow::Error),
     BrokenPipe,
+    Answered,
 }
 
 /// `.input()?` and `.unexpected()?` classify an error where it happens.
@@ -24,34 +33,292 @@ impl<T, E: Into<anyhow::Error>> Classify<T> for Result<T, E> {
     }
 }
 
-/// Writes warnings, notes and errors to stderr, as `-q` and `-v` allow. Never stdout.
+/// An error with advice for the user, printed as `hint: ...` after the error.
+#[derive(Debug)]
+pub struct Hinted {
+    error: anyhow::Error,
+    hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// `.hint("...")` attaches advice to a failure, keeping its kind.
+pub trait Hint<T> {
+    fn hint(self, hint: impl Into<String>) -> Result<T, Failure>;
+}
+
+impl<T> Hint<T> for Result<T, Failure> {
+    fn hint(self, hint: impl Into<String>) -> Result<T, Failure> {
+        let wrap = |error: anyhow::Error, hint: String| anyhow::Error::new(Hinted { error, hint });
+        self.map_err(|failure| match failure {
+            Failure::Input(error) => Failure::Input(wrap(error, hint.into())),
+            Failure::Unexpected(error) => Failure::Unexpected(wrap(error, hint.into())),
+            other => other,
+        })
+    }
+}
+
+/// Advice for well-known failures, by what their message says; the hints attached with
+/// [`Hint::hint`] come first.
+pub fn hints(error: &anyhow::Error) -> Vec<String> {
+    let mut out = Vec::new();
+    for cause in error.chain() {
+        if let Some(hinted) = cause.downcast_ref::<Hinted>() {
+            out.push(hinted.hint.clone());
+        }
+    }
+    let text = format!("{error:#}");
+    for line in text.lines() {
+        if let Some((_, inline)) = line.split_once("; hint: ") {
+            out.push(inline.trim().to_string());
+        }
+    }
+    if let Some(rest) = text.split("holds several lock files: ").nth(1) {
+        let first = rest.split([';', ',']).next().unwrap_or("").trim();
+        if !first.is_empty() {
+            out.push(format!("choose one with --lock, e.g. `--lock {first}`"));
+        }
+    }
+    if text.contains("holds no lock file") {
+        out.push(
+            "make a lock with your tool first (`uv lock`, `poetry lock`, `pdm lock`, `pip-compile --generate-hashes`), or name one with --lock FILE"
+                .to_string(),
+        );
+    }
+    if text.contains("the project has no group `") {
+        out.push("name one of the groups it has, or take them all with --all-groups".to_string());
+    }
+    if text.contains("the project has no extra `") {
+        out.push("name one of the extras it has, or take them all with --all-extras".to_string());
+    }
+    if text.contains("--offline: the cache") {
+        out.push(
+            "run once without --offline to fill the cache (PY2NIX_CACHE_DIR or --cache-dir says where it is)"
+                .to_string(),
+        );
+    }
+    out.dedup();
+    out
+}
+
+/// Writes warnings, notes, hints and errors to stderr, as `-q` and `-v` allow, and shows
+/// progress when stderr is a terminal. Never stdout.
 pub struct Reporter {
     quiet: bool,
     verbose: bool,
+    color: bool,
+    /// Bars are drawn only on a terminal and not with `-q`.
+    bars: bool,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
 }
 
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default().bold();
+const NOTE: Style = Style::new().dimmed();
+
 impl Reporter {
+    #[allow(dead_code)] // Kept for callers that take the default colour choice.
     pub fn new(quiet: bool, verbose: bool) -> Self {
-        Reporter { quiet, verbose }
+        Reporter::with_color(quiet, verbose, crate::cli::ColorWhen::Auto)
+    }
+
+    pub fn with_color(quiet: bool, verbose: bool, when: crate::cli::ColorWhen) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        Reporter {
+            quiet,
+            verbose,
+            color: use_color(when, terminal),
+            bars: terminal && !quiet,
+            bar: Mutex::new(None),
+        }
     }
 
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            self.line(WARNING, "warning:", message);
         }
     }
 
     /// A line shown with `-v` only.
     pub fn explain(&self, message: &str) {
         if self.verbose {
-            eprintln!("py2nix: {message}");
+            self.line(NOTE, "py2nix:", message);
+        }
+    }
+
+    pub fn hint(&self, message: &str) {
+        if !self.quiet {
+            self.line(HINT, "hint:", message);
         }
     }
 
     pub fn error(&self, error: &anyhow::Error) {
-        eprintln!("error: {error}");
+        self.finish_progress();
+        self.line(ERROR, "error:", &without_inline_hints(&error.to_string()));
         for cause in error.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+            self.line(
+                Style::new(),
+                "  caused by:",
+                &without_inline_hints(&cause.to_string()),
+            );
         }
+        for hint in hints(error) {
+            self.line(HINT, "hint:", &hint);
+        }
+    }
+
+    /// Whether `-v` was given.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// What py2nix is doing now: a spinner with `message` on a terminal, else nothing (the
+    /// steps that talk to the index explain themselves with `-v`).
+    pub fn step(&self, message: &str) {
+        self.progress(None, message);
+    }
+
+    /// Work of `total` items: a bar with counts on a terminal (advanced by
+    /// [`Reporter::advance`]), else nothing.
+    pub fn start_count(&self, total: u64, message: &str) {
+        self.progress(Some(total), message);
+    }
+
+    /// One more item of the counted work done.
+    pub fn advance(&self) {
+        if let Ok(guard) = self.bar.lock() {
+            if let Some(bar) = guard.as_ref() {
+                bar.inc(1);
+            }
+        }
+    }
+
+    /// Clears the spinner or bar; call when the work it shows is done.
+    pub fn finish_progress(&self) {
+        if let Ok(mut guard) = self.bar.lock() {
+            if let Some(bar) = guard.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+
+    fn progress(&self, total: Option<u64>, message: &str) {
+        if !self.bars {
+            return;
+        }
+        let bar = match total {
+            Some(total) => {
+                let bar = indicatif::ProgressBar::new(total);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar
+            }
+            None => {
+                let bar = indicatif::ProgressBar::new_spinner();
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                {
+                    bar.set_style(style);
+                }
+                bar
+            }
+        };
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut guard) = self.bar.lock() {
+            if let Some(old) = guard.replace(bar) {
+                old.finish_and_clear();
+            }
+        }
+    }
+
+    /// Prints one line, above the progress bar if one is shown. A closed stderr is ignored.
+    fn line(&self, style: Style, label: &str, message: &str) {
+        let text = if self.color {
+            format!("{style}{label}{style:#} {message}")
+        } else {
+            format!("{label} {message}")
+        };
+        let print = || {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        };
+        match self.bar.lock().ok().as_ref().and_then(|g| g.as_ref()) {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.finish_progress();
+    }
+}
+
+/// The message without the `; hint: ...` that some library errors end a line with: the hint
+/// is printed on its own `hint:` line instead.
+fn without_inline_hints(message: &str) -> String {
+    message
+        .lines()
+        .map(|line| line.split_once("; hint: ").map_or(line, |(head, _)| head))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether to colour stderr: `always`, `never`, or for `auto` a terminal without NO_COLOR
+/// (any non-empty value, as no-color.org says).
+pub fn use_color(when: crate::cli::ColorWhen, terminal: bool) -> bool {
+    match when {
+        crate::cli::ColorWhen::Always => true,
+        crate::cli::ColorWhen::Never => false,
+        crate::cli::ColorWhen::Auto => {
+            terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attached_hints_come_first_and_known_messages_get_theirs() {
+        let failure: Result<(), Failure> = Err(Failure::Input(anyhow::anyhow!(
+            "`.` holds several lock files: poetry.lock, uv.lock; choose one with --lock FILE"
+        )));
+        let Err(Failure::Input(error)) = failure.hint("first") else {
+            panic!("the kind changed");
+        };
+        assert_eq!(
+            error.to_string(),
+            "`.` holds several lock files: poetry.lock, uv.lock; choose one with --lock FILE"
+        );
+        let hints = hints(&error);
+        assert_eq!(hints[0], "first");
+        assert!(hints[1].contains("`--lock poetry.lock`"), "{hints:?}");
+    }
+
+    #[test]
+    fn colour_follows_the_flag_and_the_terminal() {
+        use crate::cli::ColorWhen;
+        assert!(use_color(ColorWhen::Always, false));
+        assert!(!use_color(ColorWhen::Never, true));
+        assert!(!use_color(ColorWhen::Auto, false));
     }
 }

@@ -47,7 +47,11 @@ impl Indexes {
         if lock.format == LockFormat::Requirements {
             let mut lock_indexes = lock.indexes.iter();
             // An empty first URL means the file names extra indexes only: the default stays.
-            if let Some(first) = lock_indexes.next().filter(|first| !first.url.is_empty()) {
+            // So is the built-in default written out (`--index-url` still redirects it).
+            if let Some(first) = lock_indexes
+                .next()
+                .filter(|first| !first.url.is_empty() && !same_index(&first.url, DEFAULT_INDEX_URL))
+            {
                 default = IndexChoice {
                     url: first.url.clone(),
                     name: first.name.clone(),
@@ -65,6 +69,12 @@ impl Indexes {
             extra,
             declared: declared.to_vec(),
         }
+    }
+
+    /// The default index (`--index-url`, or a requirements file's own): where build
+    /// requirements the lock does not pin are resolved.
+    pub fn default_index(&self) -> IndexChoice {
+        self.default.clone()
     }
 
     /// The indexes to ask for a package, in order: one, except for a requirements file's
@@ -105,17 +115,52 @@ impl Indexes {
     }
 }
 
-/// The page's entry for a locked file: by the lock's file name, else by the name its URL ends
-/// in, else by the name without regard to case. A lock may write a wheel's name normalised
-/// (uv's pylock.toml: `pysocks-1.7.1-py3-none-any.whl`) where the index lists the file as
-/// uploaded (`PySocks-1.7.1-py3-none-any.whl`).
-pub fn listed_file<'p>(page: &'p Page, file: &LockedFile) -> Option<&'p py2nix_index::PageFile> {
+/// The name an index lists a locked file under: the last segment of the lock's URL for it
+/// (percent-decoded) when that is a file of the package's version, else the lock's name. A lock
+/// may write a file's name normalised (uv's pylock.toml: `pysocks-1.7.1-py3-none-any.whl`)
+/// where the index lists it as uploaded (`PySocks-1.7.1-py3-none-any.whl`).
+pub fn index_filename(package: &LockedPackage, file: &LockedFile) -> String {
+    file.url
+        .as_deref()
+        .map(url_filename)
+        .filter(|name| name != &file.filename)
+        .filter(|name| py2nix_plan::file_is_version(name, &package.version))
+        .unwrap_or_else(|| file.filename.clone())
+}
+
+fn url_filename(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let segment = path.rsplit('/').next().unwrap_or(path).as_bytes();
+    let mut out = Vec::with_capacity(segment.len());
+    let mut i = 0;
+    while i < segment.len() {
+        let hex = segment
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (segment[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The page's entry for a locked file: by the lock's name, else by the name the index lists
+/// it under ([`index_filename`]), else by the lock's name without regard to case.
+pub fn listed_file<'p>(
+    page: &'p Page,
+    package: &LockedPackage,
+    file: &LockedFile,
+) -> Option<&'p py2nix_index::PageFile> {
     page.file(&file.filename)
-        .or_else(|| {
-            let url = file.url.as_deref()?;
-            let path = url.split(['?', '#']).next().unwrap_or(url);
-            page.file(path.rsplit('/').next().unwrap_or(path))
-        })
+        .or_else(|| page.file(&index_filename(package, file)))
         .or_else(|| {
             page.files
                 .iter()
@@ -163,7 +208,7 @@ impl py2nix_plan::Sources for LookedUp<'_> {
             else {
                 continue;
             };
-            if let Some(listed) = listed_file(page, file) {
+            if let Some(listed) = listed_file(page, package, file) {
                 let needs_auth = self
                     .credentials
                     .for_index(&index.name, &index.url)

@@ -1,12 +1,13 @@
-//! `py2nix lock`: read the project, plan every target, look files up on the index, print.
+//! `py2nix lock`: read the project, plan every target, look files up on the index, print the
+//! plan with the record of what it was made from (`inputs`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context};
 use py2nix_index::{Cache, Credentials, PageRequest, DEFAULT_INDEX_URL};
-use py2nix_lock::{ExtraName, GitSource, InstallSet, Lock, PackageSource, Project};
+use py2nix_lock::{ExtraName, GitSource, InstallSet, Lock, LockFormat, PackageSource, Project};
 use py2nix_plan::{
     assemble_plan, chosen_files, resolve_targets, FormatControl, LinuxLibc, NixSystem, Plan,
     PythonVersion, Selection, Target, DEFAULT_PYTHON_MINORS,
@@ -16,34 +17,42 @@ use crate::network::Network;
 use crate::project::ProjectFiles;
 use crate::sources::{IndexChoice, Indexes, LocalPaths, LookedUp, Pages};
 
-use crate::cli::{Format, LockArgs};
+use crate::cli::{Format, IndexArgs, LockArgs, SelectArgs};
+use crate::inputs;
 use crate::output::{self, Generated};
 use crate::report::{Classify, Failure, Reporter};
 
-/// Everything `lock` needs, checked.
-struct LockSettings {
-    project_dir: PathBuf,
-    lock: Option<PathBuf>,
-    format: Format,
-    output: Option<PathBuf>,
-    systems: Vec<NixSystem>,
-    pythons: Vec<PythonVersion>,
-    selection: Selection,
-    format_control: FormatControl,
-    index_url: String,
-    cache: Option<Cache>,
-    offline: bool,
-    linux_libc: Option<LinuxLibc>,
-    macos: Option<(u16, u16)>,
+/// Everything planning needs, checked (`lock` and `graph` share it).
+pub struct LockSettings {
+    pub project_dir: PathBuf,
+    pub lock: Option<PathBuf>,
+    /// Where the result is written (local paths in the plan are relative to it).
+    pub output: Option<PathBuf>,
+    pub systems: Vec<NixSystem>,
+    pub pythons: Vec<PythonVersion>,
+    /// Without --python: only the first CPython the project allows (for `graph`).
+    pub first_python_only: bool,
+    pub selection: Selection,
+    pub format_control: FormatControl,
+    pub index_url: String,
+    pub cache: Option<Cache>,
+    pub offline: bool,
+    pub linux_libc: Option<LinuxLibc>,
+    pub macos: Option<(u16, u16)>,
+    /// `--overrides DIR`, merged over the built-in database.
+    #[allow(dead_code)] // Read once the planner takes extra overrides.
+    pub overrides: Option<PathBuf>,
 }
 
 impl LockSettings {
-    fn from_args(args: LockArgs) -> anyhow::Result<Self> {
-        let LockArgs {
-            project_dir,
+    pub fn from_args(
+        project_dir: PathBuf,
+        select: &SelectArgs,
+        index: &IndexArgs,
+        output: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let SelectArgs {
             lock,
-            format,
-            output,
             systems,
             pythons,
             groups,
@@ -53,14 +62,17 @@ impl LockSettings {
             all_extras,
             no_binary,
             only_binary,
+            glibc,
+            musl,
+            macos,
+            overrides,
+        } = select.clone();
+        let IndexArgs {
             index_url,
             cache_dir,
             no_cache,
             offline,
-            glibc,
-            musl,
-            macos,
-        } = args;
+        } = index.clone();
         let systems = if systems.is_empty() {
             NixSystem::ALL.to_vec()
         } else {
@@ -96,10 +108,10 @@ impl LockSettings {
         Ok(LockSettings {
             project_dir,
             lock,
-            format,
             output,
             systems,
             pythons,
+            first_python_only: false,
             selection: Selection {
                 groups,
                 all_groups,
@@ -113,6 +125,7 @@ impl LockSettings {
             offline,
             linux_libc,
             macos,
+            overrides,
         })
     }
 }
@@ -132,10 +145,86 @@ fn default_cache_dir() -> PathBuf {
     base.join("py2nix")
 }
 
+/// A plan and what it was made from.
+pub struct Planned {
+    pub plan: Plan,
+    /// The directory the lock's relative paths start from (holding pyproject.toml).
+    pub dir: PathBuf,
+    pub lock_path: PathBuf,
+    pub format: LockFormat,
+}
+
+pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
+    let LockArgs {
+        project_dir,
+        format,
+        output,
+        select,
+        index,
+    } = args;
+    let settings = LockSettings::from_args(project_dir, &select, &index, output).input()?;
+    let planned = make_plan(&settings, reporter)?;
+    let base = inputs::base_dir(settings.output.as_deref()).input()?;
+    let recorded = record_inputs(&planned, &select, &base).input()?;
+    emit(&settings, format, &planned.plan, &recorded)
+}
+
+/// What a lock run read, for `inputs`: the lock (and a requirements file's includes), the
+/// pyproject.toml beside it, and the options.
+pub fn record_inputs(
+    planned: &Planned,
+    select: &SelectArgs,
+    base: &Path,
+) -> anyhow::Result<inputs::Inputs> {
+    let mut recorder = inputs::Recorder::new(base, &planned.lock_path)?;
+    let pyproject = planned.dir.join("pyproject.toml");
+    if pyproject.is_file() {
+        recorder.file(&pyproject)?;
+    }
+    if planned.format == LockFormat::Requirements {
+        for included in requirements_includes(&planned.lock_path) {
+            recorder.file(&included)?;
+        }
+    }
+    if let Some(dir) = &select.overrides {
+        if dir.is_dir() {
+            recorder.dir(dir)?;
+        }
+    }
+    recorder.finish(select)
+}
+
+/// The files a requirements file includes (`-r`, `-c`), recursively, as the reader opens them.
+pub fn requirements_includes(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let opened = std::cell::RefCell::new(Vec::new());
+    let include = |name: &str, from: &str| -> Result<(String, String), String> {
+        let from_dir = Path::new(from)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| base.clone());
+        let included = from_dir.join(name);
+        let text = std::fs::read_to_string(&included)
+            .map_err(|e| format!("failed to read `{}`: {e}", included.display()))?;
+        opened.borrow_mut().push(included.clone());
+        Ok((text, included.display().to_string()))
+    };
+    let _ = py2nix_lock::parse_requirements(&text, &path.display().to_string(), &include);
+    let mut files = opened.into_inner();
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Reads the project, plans every target, looks the files up: everything `lock` does before
+/// printing. `graph` uses it too.
 // The plan crate's errors carry whole messages; they are built once per failed run.
 #[allow(clippy::result_large_err)]
-pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
-    let settings = LockSettings::from_args(args).input()?;
+pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned, Failure> {
+    reporter.step("reading the lock");
     let ProjectFiles {
         dir,
         lock_path,
@@ -143,12 +232,13 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
         project,
         indexes: declared,
     } = crate::project::read(&settings.project_dir, settings.lock.as_deref(), reporter).input()?;
+    let lock_format = lock.format;
     reporter.explain(&format!(
         "{} packages in {}",
         lock.packages.len(),
         lock_path.display()
     ));
-    let targets = choose_targets(&settings, &project).input()?;
+    let targets = choose_targets(settings, &project).input()?;
     for target in &targets {
         reporter.explain(&format!("target {} ({})", target.id(), target.describe()));
     }
@@ -158,12 +248,22 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
     let flat = lock.install == InstallSet::Flat;
     let mut pages = Pages::new();
     if flat {
-        pages = network.fetch_pages(version_page_requests(&lock, &indexes), reporter)?;
+        let requests = version_page_requests(&lock, &indexes);
+        reporter.step(&format!(
+            "reading {} project pages from the index",
+            requests.len()
+        ));
+        pages = network.fetch_pages(requests, reporter)?;
         fill_files_from_index(&mut lock, &indexes, &pages).input()?;
+        reporter.step("reading core metadata for dependencies");
         crate::metadata::derive_dependencies(
             &mut lock, &indexes, &pages, &network, &dir, reporter,
         )?;
     }
+    reporter.step(&match targets.len() {
+        1 => "resolving 1 target".to_string(),
+        n => format!("resolving {n} targets"),
+    });
     let resolutions = resolve_targets(
         &lock,
         &project,
@@ -172,12 +272,29 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
         &settings.format_control,
     )
     .input()?;
+    if reporter.is_verbose() {
+        crate::commands::explain::decisions(
+            &lock,
+            &project,
+            &settings.selection,
+            &resolutions,
+            &settings.format_control,
+            reporter,
+        );
+    }
     if !flat {
-        pages = network.fetch_pages(file_page_requests(&lock, &resolutions, &indexes), reporter)?;
+        let requests = file_page_requests(&lock, &resolutions, &indexes);
+        reporter.step(&format!(
+            "reading {} project pages from the index",
+            requests.len()
+        ));
+        pages = network.fetch_pages(requests, reporter)?;
     }
     let paths = LocalPaths::new(&dir, settings.output.as_deref()).input()?;
+    reporter.step("hashing direct-URL files");
     let url_hashes = network.url_hashes(&lock, &resolutions, reporter)?;
-    let gits = resolve_gits(&settings, &lock, &resolutions, reporter)?;
+    let gits = resolve_gits(settings, &lock, &resolutions, reporter)?;
+    reporter.finish_progress();
     let looked_up = LookedUp {
         indexes: &indexes,
         pages: &pages,
@@ -189,7 +306,20 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
     let overrides = crate::overrides::embedded()
         .context("the embedded override database is invalid")
         .unexpected()?;
-    let plan = assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator()).input()?;
+    let mut plan =
+        assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator()).input()?;
+    crate::buildsys::discover(
+        &mut plan,
+        &crate::buildsys::Inputs {
+            network: &network,
+            cache_root: settings.cache.as_ref().map(|c| c.root()),
+            index: indexes.default_index(),
+            targets: &targets,
+            overrides: &overrides,
+            offline: settings.offline,
+        },
+        reporter,
+    )?;
     for (id, target) in &plan.targets {
         for (name, package) in &target.packages {
             let from = package
@@ -205,7 +335,12 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
             }
         }
     }
-    emit(&settings, &plan)
+    Ok(Planned {
+        plan,
+        dir,
+        lock_path,
+        format: lock_format,
+    })
 }
 
 fn generator() -> String {
@@ -219,9 +354,12 @@ fn version_page_requests(lock: &Lock, indexes: &Indexes) -> Vec<PageRequest> {
     for package in &lock.packages {
         for index in indexes.candidates(package) {
             let entry = needed.entry((index, package.name.to_string())).or_default();
-            entry
-                .0
-                .extend(package.files.iter().map(|f| f.filename.clone()));
+            entry.0.extend(
+                package
+                    .files
+                    .iter()
+                    .map(|f| crate::sources::index_filename(package, f)),
+            );
             entry.1.push(package.version.to_string());
         }
     }
@@ -241,7 +379,7 @@ fn file_page_requests(
                 .entry((index, package.name.to_string()))
                 .or_default()
                 .0
-                .push(file.filename.clone());
+                .push(crate::sources::index_filename(package, file));
         }
     }
     page_requests(needed)
@@ -357,7 +495,11 @@ fn resolve_gits(
     let cache_root = settings.cache.as_ref().map(|c| c.root().to_path_buf());
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
+    if !wanted.is_empty() {
+        reporter.start_count(wanted.len() as u64, "hashing git checkouts");
+    }
     for (key, (git, name)) in wanted {
+        reporter.advance();
         reporter.explain(&format!(
             "hashing the git checkout of {name} ({})",
             py2nix_source::redact_git_url(&git.url)
@@ -399,7 +541,11 @@ fn choose_targets(settings: &LockSettings, project: &Project) -> anyhow::Result<
                 requires_python_text(project)
             ));
         }
-        defaults
+        if settings.first_python_only {
+            defaults.into_iter().take(1).collect()
+        } else {
+            defaults
+        }
     } else {
         for python in &settings.pythons {
             if !allowed(python) {
@@ -447,11 +593,18 @@ fn requires_python_text(project: &Project) -> String {
         .unwrap_or_default()
 }
 
-fn emit(settings: &LockSettings, plan: &Plan) -> Result<(), Failure> {
+fn emit(
+    settings: &LockSettings,
+    format: Format,
+    plan: &Plan,
+    recorded: &inputs::Inputs,
+) -> Result<(), Failure> {
     let json = serde_json::to_value(plan)
         .context("failed to serialise the plan")
         .unexpected()?;
-    let (text, generated) = match settings.format {
+    // The same value for both formats, so python.nix's `plan` equals the JSON plan.
+    let json = inputs::insert(json, recorded);
+    let (text, generated) = match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&json)
                 .context("failed to serialise the plan")

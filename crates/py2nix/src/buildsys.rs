@@ -1,0 +1,1003 @@
+//! Build systems, discovered: for every package the plan builds from an sdist, the sdist is
+//! downloaded (its hash checked), its `[build-system] requires` read (none: PEP 517's
+//! setuptools), the requirements' markers evaluated for the target, and the build system
+//! planned as packages of the same target: a version the target already installs when it
+//! fits, else the newest version on the index that fits every requirement and has a file for
+//! the target (a wheel preferred), closed over its own dependencies from core metadata.
+//! The sdist's `Cargo.lock` becomes the package's `cargo` (see `cargo`).
+//!
+//! What is learnt from an sdist is cached by its sha256 (`sdist-build-v1/`), so a warm run
+//! downloads nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::anyhow;
+use base64::Engine as _;
+use pep440_rs::{Version, VersionSpecifiers};
+use py2nix_index::{MetadataRequest, Page, PageFile};
+use py2nix_lock::{Dependency, ExtraName};
+use py2nix_overrides::OverrideDb;
+use py2nix_plan::{
+    PackagePlan, Plan, SourceKind, SourcePlan, TagPriorities, Target, WheelFilename,
+};
+use py2nix_source::SdistBuildInfo;
+use sha2::Digest;
+
+use crate::network::{Errors, Network};
+use crate::report::{Failure, Reporter};
+use crate::sources::IndexChoice;
+
+/// What PEP 517 and pip assume for a project without `[build-system] requires`.
+pub const DEFAULT_BUILD_REQUIRES: &str = "setuptools>=40.8.0";
+/// The cache directory of sdist facts, by the sdist's hash.
+const FACTS_FORMAT: &str = "sdist-build-v1";
+/// Rounds of resolution before giving up: each round adds at least one decision.
+const MAX_ROUNDS: usize = 100;
+
+/// What discovery needs from the rest of the pipeline.
+pub struct Inputs<'a> {
+    pub network: &'a Network,
+    /// The cache directory, if any.
+    pub cache_root: Option<&'a Path>,
+    /// Where build requirements the lock does not pin are resolved.
+    pub index: IndexChoice,
+    /// The plan's targets (by id, the keys of `plan.targets`).
+    pub targets: &'a [Target],
+    pub overrides: &'a OverrideDb,
+    /// `--offline`: git crates must be hashed from the cache.
+    pub offline: bool,
+}
+
+/// The crate registry's download URL of one crate (`{name}`, `{version}` replaced).
+pub const CRATE_URL: &str = "https://static.crates.io/crates/{name}/{name}-{version}.crate";
+
+/// An sdist to read, by its SRI hash.
+#[derive(Debug, Clone)]
+struct SdistJob {
+    filename: String,
+    url: String,
+    hash: String,
+    index: Option<String>,
+}
+
+/// Adds `build-requires`, `build-packages` and `cargo` to every target of `plan`.
+pub fn discover(plan: &mut Plan, inputs: &Inputs, reporter: &Reporter) -> Result<(), Failure> {
+    let mut memo = Memo::default();
+    let jobs: Vec<SdistJob> = plan
+        .targets
+        .values()
+        .flat_map(|t| t.packages.values())
+        .filter_map(sdist_job)
+        .collect();
+    memo.load_facts(jobs, inputs, reporter)?;
+    let mut errors = Vec::new();
+    for (id, target_plan) in &mut plan.targets {
+        let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
+            continue;
+        };
+        match resolve_target(target, target_plan, &mut memo, inputs, reporter) {
+            Ok(()) => {}
+            Err(Failure::Input(error)) => errors.push(format!("{id}: {error:#}")),
+            Err(other) => return Err(other),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Input(anyhow!(errors.join("\n"))))
+    }
+}
+
+fn sdist_job(package: &PackagePlan) -> Option<SdistJob> {
+    let src = &package.src;
+    if src.kind != SourceKind::Sdist {
+        return None;
+    }
+    Some(SdistJob {
+        filename: src.filename.clone()?,
+        url: src.url.clone()?,
+        hash: src.hash.clone()?,
+        index: src.index.clone(),
+    })
+}
+
+/// What the run has learnt, shared by the targets.
+#[derive(Default)]
+struct Memo {
+    /// sdist facts by SRI hash.
+    facts: BTreeMap<String, SdistBuildInfo>,
+    /// Whole project pages by normalised name.
+    pages: BTreeMap<String, Page>,
+    /// `Requires-Dist` by file URL; `None` when the file does not tell.
+    requires: BTreeMap<String, Option<Vec<Dependency>>>,
+}
+
+impl Memo {
+    /// Reads every sdist's facts, from the cache or by downloading it.
+    fn load_facts(
+        &mut self,
+        jobs: Vec<SdistJob>,
+        inputs: &Inputs,
+        reporter: &Reporter,
+    ) -> Result<(), Failure> {
+        let mut missing: BTreeMap<String, SdistJob> = BTreeMap::new();
+        for job in jobs {
+            if self.facts.contains_key(&job.hash) || missing.contains_key(&job.hash) {
+                continue;
+            }
+            match read_cached_facts(inputs.cache_root, &job.hash) {
+                Some(facts) => {
+                    self.facts.insert(job.hash.clone(), facts);
+                }
+                None => {
+                    missing.insert(job.hash.clone(), job);
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        reporter.explain(&format!(
+            "downloading {} sdists to read their build systems",
+            missing.len()
+        ));
+        let jobs: Vec<SdistJob> = missing.into_values().collect();
+        let requests: Vec<(String, String, String, Option<String>)> = jobs
+            .iter()
+            .map(|job| {
+                let (index_name, index_url) = match &job.index {
+                    Some(name) if *name == inputs.index.name => {
+                        (name.clone(), inputs.index.url.clone())
+                    }
+                    Some(name) => (name.clone(), String::new()),
+                    None => (String::new(), inputs.index.url.clone()),
+                };
+                (job.url.clone(), index_name, index_url, sha256_hex(&job.hash))
+            })
+            .collect();
+        let results = inputs.network.download_files(&requests);
+        let mut errors = Errors::default();
+        let mut bad = Vec::new();
+        for (job, result) in jobs.into_iter().zip(results) {
+            let bytes = match result {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            };
+            if let Err(message) = check_sri(&bytes, &job.hash) {
+                bad.push(format!("`{}`: {message}", job.filename));
+                continue;
+            }
+            match py2nix_source::sdist_build_info(&bytes, &job.filename) {
+                Ok(facts) => {
+                    write_cached_facts(inputs.cache_root, &job.hash, &facts);
+                    self.facts.insert(job.hash, facts);
+                }
+                Err(error) => bad.push(format!(
+                    "`{}`: cannot read its build system: {error}",
+                    job.filename
+                )),
+            }
+        }
+        errors.finish()?;
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Input(anyhow!(bad.join("\n"))))
+        }
+    }
+
+    /// Fetches the pages of `names` not yet known.
+    fn load_pages(&mut self, names: &BTreeSet<String>, inputs: &Inputs) -> Result<(), Failure> {
+        let wanted: Vec<(String, String, String)> = names
+            .iter()
+            .filter(|name| !self.pages.contains_key(*name))
+            .map(|name| (inputs.index.url.clone(), inputs.index.name.clone(), name.clone()))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let results = inputs.network.full_pages(&wanted);
+        let mut errors = Errors::default();
+        for ((_, _, name), result) in wanted.into_iter().zip(results) {
+            match result {
+                Ok(page) => {
+                    self.pages.insert(name, page);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        errors.finish()
+    }
+
+    /// Reads `Requires-Dist` of the chosen files not yet known.
+    fn load_requires(&mut self, files: &[(String, PageFile)], inputs: &Inputs) -> Result<(), Failure> {
+        let wanted: Vec<MetadataRequest> = files
+            .iter()
+            .filter(|(_, file)| !self.requires.contains_key(&file.url))
+            .map(|(_, file)| MetadataRequest {
+                url: file.url.clone(),
+                filename: file.filename.clone(),
+                index_name: inputs.index.name.clone(),
+                index_url: inputs.index.url.clone(),
+                expected_sha256: file.sha256.clone(),
+                core_metadata: file.core_metadata.clone(),
+                size: None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let results = inputs.network.core_metadata(&wanted);
+        let mut errors = Errors::default();
+        let mut bad = Vec::new();
+        for (request, result) in wanted.into_iter().zip(results) {
+            match result {
+                Ok(fetched) => {
+                    let sdist = py2nix_source::SdistMetadata {
+                        pkg_info: fetched.metadata,
+                        requirements: fetched.requirements,
+                    };
+                    match crate::metadata::sdist_dependencies(&sdist) {
+                        Ok(deps) => {
+                            self.requires.insert(request.url, deps);
+                        }
+                        Err(error) => bad.push(format!("`{}`: {error}", request.filename)),
+                    }
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        errors.finish()?;
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Input(anyhow!(bad.join("\n"))))
+        }
+    }
+}
+
+/// A build requirement and who has it.
+#[derive(Debug, Clone)]
+struct Constraint {
+    dependency: Dependency,
+    requirer: String,
+}
+
+/// A version chosen from the index for the build context.
+#[derive(Debug, Clone)]
+struct Candidate {
+    version: Version,
+    file: PageFile,
+    kind: SourceKind,
+}
+
+/// The build requirements of an sdist for `target`, markers evaluated.
+fn sdist_requirements(
+    facts: &SdistBuildInfo,
+    target: &Target,
+    requirer: &str,
+) -> Result<Vec<Dependency>, String> {
+    let env = target.marker_environment();
+    let texts: Vec<String> = match &facts.requires {
+        Some(list) => list.clone(),
+        None => vec![DEFAULT_BUILD_REQUIRES.to_string()],
+    };
+    let mut out = Vec::new();
+    for text in texts {
+        if text.contains(" @ ") || text.contains("@ ") && text.contains("://") {
+            return Err(format!(
+                "{requirer}: the build requirement `{text}` is a direct reference, which py2nix cannot plan"
+            ));
+        }
+        let dependency = py2nix_lock::pep508_dependency(&text)
+            .map_err(|e| format!("{requirer}: build requirement `{text}`: {e}"))?;
+        if dependency.marker.evaluate(&env, &[]) {
+            out.push(dependency);
+        }
+    }
+    Ok(out)
+}
+
+fn resolve_target(
+    target: &Target,
+    target_plan: &mut py2nix_plan::TargetPlan,
+    memo: &mut Memo,
+    inputs: &Inputs,
+    reporter: &Reporter,
+) -> Result<(), Failure> {
+    let id = target.id();
+    // The runtime sdists' own requirements: the roots of the build context.
+    let mut roots: Vec<(String, Vec<Dependency>)> = Vec::new();
+    for (name, package) in &target_plan.packages {
+        let Some(job) = sdist_job(package) else {
+            continue;
+        };
+        let Some(facts) = memo.facts.get(&job.hash) else {
+            continue;
+        };
+        let requirer = format!("{name} {}", package.version);
+        let requirements =
+            sdist_requirements(facts, target, &requirer).map_err(|e| Failure::Input(anyhow!(e)))?;
+        roots.push((name.clone(), requirements));
+    }
+    if roots.is_empty() {
+        return Ok(());
+    }
+    let runtime: BTreeMap<String, Version> = target_plan
+        .packages
+        .iter()
+        .filter_map(|(name, p)| Some((name.clone(), p.version.parse().ok()?)))
+        .collect();
+    let tags = TagPriorities::for_target(target);
+    let python = target.python.full_version();
+    let env = target.marker_environment();
+    let mut chosen: BTreeMap<String, Candidate> = BTreeMap::new();
+    for _round in 0..MAX_ROUNDS {
+        // Every requirement of the build context, from the chosen packages of last round.
+        let mut constraints: BTreeMap<String, Vec<Constraint>> = BTreeMap::new();
+        let mut add = |dependency: &Dependency, requirer: String| {
+            constraints
+                .entry(dependency.name.to_string())
+                .or_default()
+                .push(Constraint {
+                    dependency: dependency.clone(),
+                    requirer,
+                });
+        };
+        for (name, requirements) in &roots {
+            let version = &target_plan.packages[name].version;
+            for dependency in requirements {
+                add(dependency, format!("{name} {version} (to build it)"));
+            }
+        }
+        for (name, candidate) in &chosen {
+            let requirer = format!("{name} {}", candidate.version);
+            let extras = extras_of(&constraints_for(name, &chosen_constraints_snapshot(&roots, &chosen, memo)));
+            if let Some(Some(deps)) = memo.requires.get(&candidate.file.url) {
+                for dependency in deps {
+                    if dependency.name.as_ref() != name && dependency.marker.evaluate(&env, &extras) {
+                        add(dependency, requirer.clone());
+                    }
+                }
+            }
+            if candidate.kind == SourceKind::Sdist {
+                if let Some(facts) = candidate.file.sha256.as_ref().and_then(|hex| memo.facts.get(&sri_of_hex(hex))) {
+                    let requirements = sdist_requirements(facts, target, &requirer)
+                        .map_err(|e| Failure::Input(anyhow!(e)))?;
+                    for dependency in &requirements {
+                        add(dependency, format!("{requirer} (to build it)"));
+                    }
+                }
+            }
+        }
+        // Decide: the target's own version when it fits every requirement, else the index's.
+        let undecided: BTreeSet<String> = constraints
+            .iter()
+            .filter(|(name, list)| !runtime_fits(&runtime, name, list))
+            .map(|(name, _)| name.clone())
+            .collect();
+        memo.load_pages(&undecided, inputs)?;
+        let mut next: BTreeMap<String, Candidate> = BTreeMap::new();
+        let mut problems = Vec::new();
+        for name in &undecided {
+            let list = &constraints[name];
+            let page = &memo.pages[name];
+            match choose_candidate(name, page, list, &tags, &python) {
+                Some(candidate) => {
+                    next.insert(name.clone(), candidate);
+                }
+                None => problems.push(conflict_message(name, list, runtime.get(name), page)),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Failure::Input(anyhow!(problems.join("\n"))));
+        }
+        let files: Vec<(String, PageFile)> = next
+            .iter()
+            .map(|(name, c)| (name.clone(), c.file.clone()))
+            .collect();
+        memo.load_requires(&files, inputs)?;
+        let sdists: Vec<SdistJob> = next
+            .iter()
+            .filter(|(_, c)| c.kind == SourceKind::Sdist)
+            .filter_map(|(_, c)| {
+                Some(SdistJob {
+                    filename: c.file.filename.clone(),
+                    url: c.file.url.clone(),
+                    hash: sri_of_hex(c.file.sha256.as_ref()?),
+                    index: None,
+                })
+            })
+            .collect();
+        memo.load_facts(sdists, inputs, reporter)?;
+        let same = next.len() == chosen.len()
+            && next
+                .iter()
+                .all(|(name, c)| chosen.get(name).is_some_and(|o| o.file.url == c.file.url));
+        chosen = next;
+        if same {
+            return finish(target, target_plan, &roots, &chosen, memo, inputs, &id);
+        }
+    }
+    Err(Failure::Input(anyhow!(
+        "{id}: the build requirements do not settle after {MAX_ROUNDS} rounds"
+    )))
+}
+
+/// Every constraint as of `chosen`, for the extras each package is asked for.
+fn chosen_constraints_snapshot(
+    roots: &[(String, Vec<Dependency>)],
+    chosen: &BTreeMap<String, Candidate>,
+    memo: &Memo,
+) -> Vec<Dependency> {
+    let mut all: Vec<Dependency> = roots.iter().flat_map(|(_, deps)| deps.iter().cloned()).collect();
+    for candidate in chosen.values() {
+        if let Some(Some(deps)) = memo.requires.get(&candidate.file.url) {
+            all.extend(deps.iter().cloned());
+        }
+    }
+    all
+}
+
+fn constraints_for<'a>(name: &str, all: &'a [Dependency]) -> Vec<&'a Dependency> {
+    all.iter().filter(|d| d.name.as_ref() == name).collect()
+}
+
+fn extras_of(dependencies: &[&Dependency]) -> Vec<ExtraName> {
+    let set: BTreeSet<ExtraName> = dependencies
+        .iter()
+        .flat_map(|d| d.extras.iter().cloned())
+        .collect();
+    set.into_iter().collect()
+}
+
+fn runtime_fits(runtime: &BTreeMap<String, Version>, name: &str, list: &[Constraint]) -> bool {
+    runtime
+        .get(name)
+        .is_some_and(|version| list.iter().all(|c| c.dependency.version.contains(version)))
+}
+
+/// The newest version on `page` that every constraint allows, with a file for the target:
+/// final releases before pre-releases, then the best wheel, else an sdist.
+fn choose_candidate(
+    name: &str,
+    page: &Page,
+    list: &[Constraint],
+    tags: &TagPriorities,
+    python: &Version,
+) -> Option<Candidate> {
+    let mut by_version: BTreeMap<Version, Vec<&PageFile>> = BTreeMap::new();
+    for file in &page.files {
+        if file.yanked || file.sha256.is_none() {
+            continue;
+        }
+        if let Some(requires) = &file.requires_python {
+            match requires.trim().parse::<VersionSpecifiers>() {
+                Ok(specifiers) if specifiers.contains(python) => {}
+                _ => continue,
+            }
+        }
+        let Some(version) = py2nix_plan::filename_version(&file.filename) else {
+            continue;
+        };
+        if !file_names(&file.filename, name) {
+            continue;
+        }
+        by_version.entry(version).or_default().push(file);
+    }
+    let allowed = |version: &Version| list.iter().all(|c| c.dependency.version.contains(version));
+    let pick = |pre: bool| {
+        by_version
+            .iter()
+            .rev()
+            .filter(|(version, _)| pre || !version.any_prerelease())
+            .filter(|(version, _)| allowed(version))
+            .find_map(|(version, files)| best_file(files, tags).map(|(file, kind)| Candidate {
+                version: version.clone(),
+                file: file.clone(),
+                kind,
+            }))
+    };
+    pick(false).or_else(|| pick(true))
+}
+
+/// Whether a file name is of project `name` (normalised comparison of its first part).
+fn file_names(filename: &str, name: &str) -> bool {
+    let normalised = py2nix_source_normalize(filename);
+    normalised.starts_with(&format!("{name}-"))
+}
+
+fn py2nix_source_normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The best wheel by the target's tag priority, else an sdist (`.tar.gz` first).
+fn best_file<'a>(files: &[&'a PageFile], tags: &TagPriorities) -> Option<(&'a PageFile, SourceKind)> {
+    let wheel = files
+        .iter()
+        .filter_map(|f| Some((tags.rank(&WheelFilename::parse(&f.filename)?)?, *f)))
+        .min_by(|a, b| (a.0, &a.1.filename).cmp(&(b.0, &b.1.filename)))
+        .map(|(_, f)| (f, SourceKind::Wheel));
+    wheel.or_else(|| {
+        let order = [".tar.gz", ".zip", ".tgz", ".tar"];
+        order.iter().find_map(|ext| {
+            files
+                .iter()
+                .find(|f| f.filename.to_ascii_lowercase().ends_with(ext))
+                .map(|f| (*f, SourceKind::Sdist))
+        })
+    })
+}
+
+fn conflict_message(
+    name: &str,
+    list: &[Constraint],
+    runtime: Option<&Version>,
+    page: &Page,
+) -> String {
+    let wants: Vec<String> = list
+        .iter()
+        .map(|c| {
+            let spec = c.dependency.version.to_string();
+            let spec = if spec.is_empty() { "any version".to_string() } else { format!("`{spec}`") };
+            format!("{} wants {spec}", c.requirer)
+        })
+        .collect();
+    let runtime = runtime
+        .map(|v| format!(" (the target installs {name} {v})"))
+        .unwrap_or_default();
+    format!(
+        "no version of the build requirement `{name}` on the index fits all of its requirers and has a file for this target{runtime}: {}; the index lists {} files of it",
+        wants.join("; "),
+        page.files.len()
+    )
+}
+
+/// Writes the result into the target's plan.
+fn finish(
+    target: &Target,
+    target_plan: &mut py2nix_plan::TargetPlan,
+    roots: &[(String, Vec<Dependency>)],
+    chosen: &BTreeMap<String, Candidate>,
+    memo: &Memo,
+    inputs: &Inputs,
+    id: &str,
+) -> Result<(), Failure> {
+    let env = target.marker_environment();
+    let all = chosen_constraints_snapshot(roots, chosen, memo);
+    for (name, requirements) in roots {
+        let names: BTreeSet<String> = requirements.iter().map(|d| d.name.to_string()).collect();
+        if let Some(package) = target_plan.packages.get_mut(name) {
+            package.build_requires = names.into_iter().collect();
+            let facts = package.src.hash.as_ref().and_then(|h| memo.facts.get(h));
+            if let Some(facts) = facts {
+                add_cargo(package, facts, inputs).map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
+            }
+        }
+    }
+    let mut build_packages = BTreeMap::new();
+    for (name, candidate) in chosen {
+        let extras = extras_of(&constraints_for(name, &all));
+        let mut warnings = Vec::new();
+        let dependencies: BTreeSet<String> = match memo.requires.get(&candidate.file.url) {
+            Some(Some(deps)) => deps
+                .iter()
+                .filter(|d| d.name.as_ref() != name && d.marker.evaluate(&env, &extras))
+                .map(|d| d.name.to_string())
+                .collect(),
+            _ => {
+                warnings.push("its metadata does not state its dependencies; planned without them".to_string());
+                BTreeSet::new()
+            }
+        };
+        let sha256 = candidate.file.sha256.clone().unwrap_or_default();
+        let hash = sri_of_hex(&sha256);
+        let src = SourcePlan {
+            kind: candidate.kind,
+            filename: Some(candidate.file.filename.clone()),
+            url: Some(candidate.file.url.clone()),
+            hash: Some(hash.clone()),
+            rev: None,
+            submodules: false,
+            subdirectory: None,
+            path: None,
+            format: None,
+            editable: false,
+            index: (!inputs.index.name.is_empty()).then(|| inputs.index.name.clone()),
+        };
+        let mut plan = PackagePlan::new(
+            candidate.version.to_string(),
+            src,
+            dependencies.into_iter().collect(),
+        );
+        plan.extras = extras.iter().map(ToString::to_string).collect();
+        plan.warnings = warnings;
+        if candidate.kind == SourceKind::Sdist {
+            let version: Version = candidate.version.clone();
+            let locked = build_package_as_locked(name, &version);
+            match locked {
+                Some(locked) => py2nix_plan::apply_overrides(&mut plan, &locked, inputs.overrides),
+                None => plan.build_system = vec!["setuptools".to_string()],
+            }
+            if let Some(facts) = memo.facts.get(&hash) {
+                let requirer = format!("{name} {version}");
+                let requirements = sdist_requirements(facts, target, &requirer)
+                    .map_err(|e| Failure::Input(anyhow!(e)))?;
+                let names: BTreeSet<String> =
+                    requirements.iter().map(|d| d.name.to_string()).collect();
+                plan.build_requires = names.into_iter().collect();
+                add_cargo(&mut plan, facts, inputs)
+                    .map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
+            }
+        } else {
+            py2nix_plan::add_binary_wheel_inputs(&mut plan, target, &candidate.file.filename);
+            py2nix_plan::apply_wheel_overrides(&mut plan, name, &candidate.version, inputs.overrides);
+        }
+        build_packages.insert(name.clone(), plan);
+    }
+    check_acyclic(&build_packages).map_err(|cycle| {
+        Failure::Input(anyhow!(
+            "{id}: the build requirements form a cycle, which Nix cannot build: {}",
+            cycle.join(" -> ")
+        ))
+    })?;
+    target_plan.build_packages = build_packages;
+    Ok(())
+}
+
+/// The `cargo` entry of a package whose sdist builds Rust code with a `Cargo.lock`: every
+/// crate with its URL and the lock's checksum as an SRI hash, git crates hashed as nixpkgs'
+/// `fetchgit` hashes them (with submodules, its default).
+fn add_cargo(plan: &mut PackagePlan, facts: &SdistBuildInfo, inputs: &Inputs) -> Result<(), String> {
+    if !facts.builds_rust() {
+        return Ok(());
+    }
+    let Some(lock) = &facts.cargo_lock else {
+        plan.warnings.push(
+            "its build runs cargo, but its sdist has no Cargo.lock: the crates cannot be vendored ahead of time".to_string(),
+        );
+        return Ok(());
+    };
+    let crates = py2nix_source::parse_cargo_lock(&lock.text)?;
+    let mut planned = Vec::new();
+    let mut git_hashes = BTreeMap::new();
+    let mut git_commits: BTreeMap<(String, String), String> = BTreeMap::new();
+    for locked in crates {
+        match locked.source {
+            py2nix_source::CrateSource::CratesIo { checksum } => planned.push(py2nix_plan::CargoCrate {
+                url: CRATE_URL
+                    .replace("{name}", &locked.name)
+                    .replace("{version}", &locked.version),
+                hash: sri_of_hex(&checksum),
+                name: locked.name,
+                version: locked.version,
+            }),
+            py2nix_source::CrateSource::Git { url, commit } => {
+                let key = (url.clone(), commit.clone());
+                let hash = match git_commits.get(&key) {
+                    Some(hash) => hash.clone(),
+                    None => {
+                        let git = py2nix_lock::GitSource {
+                            url: url.clone(),
+                            reference: None,
+                            commit: Some(commit.clone()),
+                            subdirectory: None,
+                            submodules: true,
+                        };
+                        let resolved = crate::sources::resolve_git(&git, inputs.cache_root, inputs.offline)
+                            .map_err(|e| format!("git crate {} {}: {e:#}", locked.name, locked.version))?;
+                        git_commits.insert(key, resolved.hash.clone());
+                        resolved.hash
+                    }
+                };
+                git_hashes.insert(format!("{}-{}", locked.name, locked.version), hash);
+            }
+            py2nix_source::CrateSource::Other { source } => {
+                return Err(format!(
+                    "crate {} {} of its Cargo.lock comes from `{source}`; py2nix vendors only crates of the default crate registry and git crates",
+                    locked.name, locked.version
+                ))
+            }
+        }
+    }
+    plan.cargo = Some(py2nix_plan::CargoPlan {
+        lock: lock.text.clone(),
+        root: lock.root.clone(),
+        crates: planned,
+        git_hashes,
+    });
+    Ok(())
+}
+
+/// A minimal locked package, for looking a build package up in the override database.
+fn build_package_as_locked(name: &str, version: &Version) -> Option<py2nix_lock::LockedPackage> {
+    let name: py2nix_lock::PackageName = name.parse().ok()?;
+    Some(py2nix_lock::LockedPackage {
+        name,
+        version: version.clone(),
+        requires_python: py2nix_lock::VersionConstraint::any(),
+        marker: None,
+        files: Vec::new(),
+        dependencies: Vec::new(),
+        extras: BTreeMap::new(),
+        source: py2nix_lock::PackageSource::DefaultIndex,
+        dependencies_known: true,
+        requested_extras: Vec::new(),
+        index_hashes: None,
+    })
+}
+
+/// A cycle among the build packages through their dependencies and build requirements.
+fn check_acyclic(packages: &BTreeMap<String, PackagePlan>) -> Result<(), Vec<String>> {
+    fn visit(
+        name: &str,
+        packages: &BTreeMap<String, PackagePlan>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Result<(), Vec<String>> {
+        if done.contains(name) {
+            return Ok(());
+        }
+        if let Some(at) = path.iter().position(|p| p == name) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(name.to_string());
+            return Err(cycle);
+        }
+        let Some(package) = packages.get(name) else {
+            return Ok(());
+        };
+        path.push(name.to_string());
+        for next in package.dependencies.iter().chain(&package.build_requires) {
+            visit(next, packages, path, done)?;
+        }
+        path.pop();
+        done.insert(name.to_string());
+        Ok(())
+    }
+    let mut done = BTreeSet::new();
+    for name in packages.keys() {
+        visit(name, packages, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
+}
+
+/// `sha256-<base64>` from lower-case hex.
+fn sri_of_hex(hex: &str) -> String {
+    match hex::decode(hex) {
+        Ok(bytes) => format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        ),
+        Err(_) => format!("sha256-invalid-{hex}"),
+    }
+}
+
+/// The hex sha256 of a `sha256-` SRI hash.
+fn sha256_hex(sri: &str) -> Option<String> {
+    let b64 = sri.strip_prefix("sha256-")?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some(hex::encode(bytes))
+}
+
+/// Checks bytes against an SRI hash (sha256 or sha512).
+fn check_sri(bytes: &[u8], sri: &str) -> Result<(), String> {
+    let actual = if sri.starts_with("sha256-") {
+        format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+        )
+    } else if sri.starts_with("sha512-") {
+        format!(
+            "sha512-{}",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(bytes))
+        )
+    } else {
+        return Err(format!("the hash `{sri}` is neither sha256 nor sha512"));
+    };
+    if actual == sri {
+        Ok(())
+    } else {
+        Err(format!("downloaded file has hash {actual}, the plan says {sri}"))
+    }
+}
+
+fn facts_path(cache_root: &Path, sri: &str) -> std::path::PathBuf {
+    let key = hex::encode(sha2::Sha256::digest(sri.as_bytes()));
+    cache_root.join(FACTS_FORMAT).join(format!("{key}.json"))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedFacts {
+    hash: String,
+    facts: SdistBuildInfo,
+}
+
+fn read_cached_facts(cache_root: Option<&Path>, sri: &str) -> Option<SdistBuildInfo> {
+    let text = std::fs::read(facts_path(cache_root?, sri)).ok()?;
+    let cached: CachedFacts = serde_json::from_slice(&text).ok()?;
+    (cached.hash == sri).then_some(cached.facts)
+}
+
+/// Stores facts; a cache that cannot be written only costs a later run a download.
+fn write_cached_facts(cache_root: Option<&Path>, sri: &str, facts: &SdistBuildInfo) {
+    let Some(root) = cache_root else {
+        return;
+    };
+    let path = facts_path(root, sri);
+    let entry = CachedFacts {
+        hash: sri.to_string(),
+        facts: facts.clone(),
+    };
+    let Ok(body) = serde_json::to_vec(&entry) else {
+        return;
+    };
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    if let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) {
+        if std::io::Write::write_all(&mut temp, &body).is_ok() {
+            let _ = temp.persist(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, requires_python: Option<&str>) -> PageFile {
+        PageFile {
+            filename: name.to_string(),
+            url: format!("https://files.example.org/{name}"),
+            sha256: Some("00".repeat(32)),
+            requires_python: requires_python.map(str::to_string),
+            yanked: false,
+            core_metadata: None,
+        }
+    }
+
+    fn constraint(text: &str, requirer: &str) -> Constraint {
+        Constraint {
+            dependency: py2nix_lock::pep508_dependency(text).unwrap(),
+            requirer: requirer.to_string(),
+        }
+    }
+
+    fn target() -> Target {
+        Target::new(py2nix_plan::NixSystem::X86_64Linux, py2nix_plan::PythonVersion::new(11))
+    }
+
+    #[test]
+    fn the_newest_fitting_version_with_a_file_for_the_target_wins() {
+        let page = Page {
+            files: vec![
+                file("setuptools-70.0.0-py3-none-any.whl", Some(">=3.8")),
+                file("setuptools-69.5.1.tar.gz", None),
+                file("setuptools-80.0.0-py3-none-any.whl", Some(">=3.12")),
+                file("setuptools-81.0.0b1-py3-none-any.whl", None),
+            ],
+        };
+        let target = target();
+        let tags = TagPriorities::for_target(&target);
+        let python = target.python.full_version();
+        let chosen = choose_candidate(
+            "setuptools",
+            &page,
+            &[constraint("setuptools>=61", "a 1 (to build it)")],
+            &tags,
+            &python,
+        )
+        .unwrap();
+        assert_eq!(chosen.version.to_string(), "70.0.0");
+        assert_eq!(chosen.kind, SourceKind::Wheel);
+        let chosen = choose_candidate(
+            "setuptools",
+            &page,
+            &[constraint("setuptools<70", "a 1")],
+            &tags,
+            &python,
+        )
+        .unwrap();
+        assert_eq!((chosen.version.to_string(), chosen.kind), ("69.5.1".to_string(), SourceKind::Sdist));
+        let none = choose_candidate(
+            "setuptools",
+            &page,
+            &[constraint("setuptools>=71", "a 1"), constraint("setuptools<70", "b 2")],
+            &tags,
+            &python,
+        );
+        assert!(none.is_none());
+        let message = conflict_message(
+            "setuptools",
+            &[constraint("setuptools>=71", "a 1"), constraint("setuptools<70", "b 2")],
+            None,
+            &page,
+        );
+        assert!(message.contains("a 1 wants `>=71`") && message.contains("b 2 wants `<70`"), "{message}");
+    }
+
+    #[test]
+    fn markers_are_evaluated_for_the_target_and_the_default_is_setuptools() {
+        let facts = SdistBuildInfo {
+            directory: "a-1".into(),
+            requires: Some(vec![
+                "wheel".into(),
+                "tomli; python_version < '3.11'".into(),
+                "pywin32; sys_platform == 'win32'".into(),
+            ]),
+            build_backend: None,
+            cargo_lock: None,
+        };
+        let names: Vec<String> = sdist_requirements(&facts, &target(), "a 1")
+            .unwrap()
+            .iter()
+            .map(|d| d.name.to_string())
+            .collect();
+        assert_eq!(names, ["wheel"]);
+        let none = SdistBuildInfo { requires: None, ..facts };
+        let names: Vec<String> = sdist_requirements(&none, &target(), "a 1")
+            .unwrap()
+            .iter()
+            .map(|d| d.name.to_string())
+            .collect();
+        assert_eq!(names, ["setuptools"]);
+    }
+
+    #[test]
+    fn hashes() {
+        let sri = sri_of_hex(&"00".repeat(32));
+        assert_eq!(sha256_hex(&sri).unwrap(), "00".repeat(32));
+        assert!(check_sri(b"x", &sri).is_err());
+        let good = format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b"x"))
+        );
+        assert!(check_sri(b"x", &good).is_ok());
+    }
+
+    #[test]
+    fn cycles_are_found() {
+        let mut packages = BTreeMap::new();
+        let package = |deps: &[&str]| {
+            PackagePlan::new(
+                "1".into(),
+                SourcePlan {
+                    kind: SourceKind::Wheel,
+                    filename: None,
+                    url: None,
+                    hash: None,
+                    rev: None,
+                    submodules: false,
+                    subdirectory: None,
+                    path: None,
+                    format: None,
+                    editable: false,
+                    index: None,
+                },
+                deps.iter().map(|d| d.to_string()).collect(),
+            )
+        };
+        packages.insert("a".to_string(), package(&["b"]));
+        packages.insert("b".to_string(), package(&[]));
+        assert!(check_acyclic(&packages).is_ok());
+        packages.insert("b".to_string(), package(&["a"]));
+        assert_eq!(check_acyclic(&packages).unwrap_err(), ["a", "b", "a"]);
+    }
+}

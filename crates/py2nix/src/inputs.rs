@@ -1,0 +1,430 @@
+//! What a plan was made from (`inputs` in the JSON plan and in python.nix's `plan`): the
+//! hashes of the files read, the built-in override database, py2nix's version and the
+//! normalised selection options. `lock` records it; `check` recomputes it without the network.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Context;
+use base64::Engine as _;
+use include_dir::{include_dir, Dir, DirEntry};
+use sha2::{Digest, Sha256};
+
+use crate::cli::SelectArgs;
+
+/// The override database as embedded (the same directory `overrides.rs` loads), for its hash.
+static OVERRIDES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../overrides");
+
+/// The four systems planned by default, for recognising `--system` lists that name them all.
+const ALL_SYSTEMS: [&str; 4] = [
+    "aarch64-darwin",
+    "aarch64-linux",
+    "x86_64-darwin",
+    "x86_64-linux",
+];
+
+/// The record, as it appears in the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    /// py2nix's version.
+    pub py2nix: String,
+    /// The lock, as a key of `files`.
+    pub lock: String,
+    /// Every file (and directory, with a trailing `/`) read, relative to the generated file's
+    /// directory, with its SRI sha256.
+    pub files: BTreeMap<String, String>,
+    /// The SRI sha256 of the built-in override database.
+    pub overrides: String,
+    /// The selection options, normalised, as command-line arguments.
+    pub options: Vec<String>,
+}
+
+impl Inputs {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "py2nix": self.py2nix,
+            "lock": self.lock,
+            "files": self.files,
+            "overrides": self.overrides,
+            "options": self.options,
+        })
+    }
+
+    /// Reads the record back; `None` when the value is not one.
+    pub fn from_json(value: &serde_json::Value) -> Option<Inputs> {
+        let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
+        let files = value
+            .get("files")?
+            .as_object()?
+            .iter()
+            .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect::<Option<_>>()?;
+        let options = value
+            .get("options")?
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        Some(Inputs {
+            py2nix: text("py2nix")?,
+            lock: text("lock")?,
+            files,
+            overrides: text("overrides")?,
+            options,
+        })
+    }
+}
+
+/// Puts `inputs` into a serialised plan, right after `generator` (before `targets`).
+pub fn insert(plan: serde_json::Value, inputs: &Inputs) -> serde_json::Value {
+    let serde_json::Value::Object(map) = plan else {
+        return plan;
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in map {
+        let after = key == "generator";
+        out.insert(key, value);
+        if after {
+            out.insert("inputs".to_string(), inputs.to_json());
+        }
+    }
+    if !out.contains_key("inputs") {
+        out.insert("inputs".to_string(), inputs.to_json());
+    }
+    serde_json::Value::Object(out)
+}
+
+/// The directory paths in the record are relative to: the generated file's, or the working
+/// directory for stdout (the same rule as local paths in the plan).
+pub fn base_dir(output: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let dir = match output.and_then(Path::parent) {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    absolute(&dir)
+}
+
+/// What a `lock` run read, recorded relative to `base`.
+pub struct Recorder {
+    base: PathBuf,
+    lock: String,
+    files: BTreeMap<String, String>,
+}
+
+impl Recorder {
+    pub fn new(base: &Path, lock_path: &Path) -> anyhow::Result<Recorder> {
+        let mut recorder = Recorder {
+            base: base.to_path_buf(),
+            lock: relative_to(base, lock_path)?,
+            files: BTreeMap::new(),
+        };
+        recorder.file(lock_path)?;
+        Ok(recorder)
+    }
+
+    /// Records a file (its hash).
+    pub fn file(&mut self, path: &Path) -> anyhow::Result<()> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        self.files
+            .insert(relative_to(&self.base, path)?, sri(&bytes));
+        Ok(())
+    }
+
+    /// Records a directory (the hash of its tree), e.g. an overrides directory.
+    pub fn dir(&mut self, path: &Path) -> anyhow::Result<()> {
+        let digest = dir_digest(path)?;
+        let mut key = relative_to(&self.base, path)?;
+        if !key.ends_with('/') {
+            key.push('/');
+        }
+        self.files.insert(key, digest);
+        Ok(())
+    }
+
+    pub fn finish(self, select: &SelectArgs) -> anyhow::Result<Inputs> {
+        Ok(Inputs {
+            py2nix: env!("CARGO_PKG_VERSION").to_string(),
+            lock: self.lock,
+            files: self.files,
+            overrides: overrides_digest(),
+            options: normalised_options(select, &self.base)?,
+        })
+    }
+}
+
+/// The selection options as command-line arguments in a fixed order: values sorted where
+/// order does not matter, names normalised, paths relative to `base`, defaults left out.
+pub fn normalised_options(select: &SelectArgs, base: &Path) -> anyhow::Result<Vec<String>> {
+    let SelectArgs {
+        lock,
+        systems,
+        pythons,
+        groups,
+        all_groups,
+        no_default_groups,
+        extras,
+        all_extras,
+        no_binary,
+        only_binary,
+        glibc,
+        musl,
+        macos,
+        overrides,
+    } = select;
+    let mut out = Vec::new();
+    let mut push = |flag: &str, value: Option<String>| {
+        out.push(flag.to_string());
+        out.extend(value);
+    };
+    if let Some(lock) = lock {
+        push("--lock", Some(relative_to(base, lock)?));
+    }
+    let sorted = |values: &[String], normalise: fn(&str) -> String| {
+        let mut values: Vec<String> = values.iter().map(|v| normalise(v)).collect();
+        values.sort();
+        values.dedup();
+        values
+    };
+    let systems = sorted(systems, |s| s.to_string());
+    if systems != ALL_SYSTEMS {
+        for system in systems {
+            push("--system", Some(system));
+        }
+    }
+    for python in sorted(pythons, |p| p.to_string()) {
+        push("--python", Some(python));
+    }
+    for group in sorted(groups, py2nix_lock::normalize_group) {
+        push("--group", Some(group));
+    }
+    if *all_groups {
+        push("--all-groups", None);
+    }
+    if *no_default_groups {
+        push("--no-default-groups", None);
+    }
+    for extra in sorted(extras, py2nix_lock::normalize_group) {
+        push("--extra", Some(extra));
+    }
+    if *all_extras {
+        push("--all-extras", None);
+    }
+    // pip's semantics depend on the order of these.
+    for value in no_binary {
+        push("--no-binary", Some(value.clone()));
+    }
+    for value in only_binary {
+        push("--only-binary", Some(value.clone()));
+    }
+    for (flag, value) in [("--glibc", glibc), ("--musl", musl), ("--macos", macos)] {
+        if let Some(value) = value {
+            push(flag, Some(value.clone()));
+        }
+    }
+    if let Some(dir) = overrides {
+        push("--overrides", Some(relative_to(base, dir)?));
+    }
+    Ok(out)
+}
+
+/// Whether any selection option is given.
+pub fn any_given(select: &SelectArgs) -> bool {
+    select != &SelectArgs::default()
+}
+
+/// `sha256-<base64>`, the SRI form Nix uses.
+pub fn sri(bytes: &[u8]) -> String {
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+    )
+}
+
+/// The hash of the embedded override database: every file, by path, in path order.
+pub fn overrides_digest() -> String {
+    let mut files = Vec::new();
+    collect_embedded(&OVERRIDES, &mut files);
+    files.sort();
+    tree_digest(files.iter().map(|(path, bytes)| (path.as_str(), *bytes)))
+}
+
+fn collect_embedded(dir: &'static Dir<'static>, out: &mut Vec<(String, &'static [u8])>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(sub) => collect_embedded(sub, out),
+            DirEntry::File(file) => out.push((
+                file.path().to_string_lossy().replace('\\', "/"),
+                file.contents(),
+            )),
+        }
+    }
+}
+
+/// The hash of a directory tree on disk: every file, by relative path, in path order.
+pub fn dir_digest(root: &Path) -> anyhow::Result<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .with_context(|| format!("failed to read the directory `{}`", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.push((relative, bytes));
+            }
+        }
+    }
+    files.sort();
+    Ok(tree_digest(
+        files
+            .iter()
+            .map(|(path, bytes)| (path.as_str(), bytes.as_slice())),
+    ))
+}
+
+/// sha256 over `path NUL length NUL bytes` of each file, in the order given.
+fn tree_digest<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut hasher = Sha256::new();
+    for (path, bytes) in files {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(bytes.len().to_string().as_bytes());
+        hasher.update([0]);
+        hasher.update(bytes);
+    }
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
+    )
+}
+
+/// `path` made absolute against the working directory, with `.` and `..` resolved lexically.
+pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .context("failed to read the working directory")?
+            .join(path)
+    };
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// `path` relative to the directory `base`, `/`-separated (`../x` when it is outside).
+pub fn relative_to(base: &Path, path: &Path) -> anyhow::Result<String> {
+    let base = absolute(base)?;
+    let path = absolute(path)?;
+    let base_parts: Vec<Component> = base.components().collect();
+    let path_parts: Vec<Component> = path.components().collect();
+    let common = base_parts
+        .iter()
+        .zip(&path_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = Vec::new();
+    for _ in common..base_parts.len() {
+        parts.push("..".to_string());
+    }
+    for part in &path_parts[common..] {
+        parts.push(part.as_os_str().to_string_lossy().into_owned());
+    }
+    if parts.is_empty() {
+        Ok(".".to_string())
+    } else {
+        Ok(parts.join("/"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        let base = Path::new("/a/b");
+        assert_eq!(
+            relative_to(base, Path::new("/a/b/uv.lock")).unwrap(),
+            "uv.lock"
+        );
+        assert_eq!(
+            relative_to(base, Path::new("/a/c/uv.lock")).unwrap(),
+            "../c/uv.lock"
+        );
+        assert_eq!(relative_to(base, Path::new("/a/b/./x/../y")).unwrap(), "y");
+        assert_eq!(relative_to(base, Path::new("/a/b")).unwrap(), ".");
+    }
+
+    #[test]
+    fn options_are_normalised() {
+        let select = SelectArgs {
+            systems: vec![
+                "x86_64-linux".into(),
+                "aarch64-darwin".into(),
+                "x86_64-linux".into(),
+            ],
+            groups: vec!["Dev_Tools".into()],
+            no_binary: vec!["b".into(), "a".into()],
+            ..SelectArgs::default()
+        };
+        assert_eq!(
+            normalised_options(&select, Path::new("/p")).unwrap(),
+            [
+                "--system",
+                "aarch64-darwin",
+                "--system",
+                "x86_64-linux",
+                "--group",
+                "dev-tools",
+                "--no-binary",
+                "b",
+                "--no-binary",
+                "a"
+            ]
+        );
+        let all = SelectArgs {
+            systems: ALL_SYSTEMS.iter().rev().map(|s| s.to_string()).collect(),
+            ..SelectArgs::default()
+        };
+        assert!(normalised_options(&all, Path::new("/p"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn the_record_reads_back_and_sits_after_the_generator() {
+        let inputs = Inputs {
+            py2nix: "0.1.0".into(),
+            lock: "uv.lock".into(),
+            files: [("uv.lock".to_string(), sri(b"x"))].into(),
+            overrides: overrides_digest(),
+            options: vec!["--group".into(), "dev".into()],
+        };
+        let plan = serde_json::json!({"schema": 1, "generator": "py2nix 0.1.0", "targets": {}});
+        let with = insert(plan, &inputs);
+        let keys: Vec<&String> = with.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["schema", "generator", "inputs", "targets"]);
+        assert_eq!(Inputs::from_json(&with["inputs"]), Some(inputs));
+        assert!(overrides_digest().starts_with("sha256-"));
+    }
+}
