@@ -17,3 +17,5 @@ mod sources;
 mod network;
 mod secrets;
 mod writes;
+mod hostile;
+mod user_overrides;

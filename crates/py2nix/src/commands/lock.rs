@@ -40,7 +40,6 @@ pub struct LockSettings {
     pub linux_libc: Option<LinuxLibc>,
     pub macos: Option<(u16, u16)>,
     /// `--overrides DIR`, merged over the built-in database.
-    #[allow(dead_code)] // Read once the planner takes extra overrides.
     pub overrides: Option<PathBuf>,
 }
 
@@ -186,12 +185,22 @@ pub fn record_inputs(
             recorder.file(&included)?;
         }
     }
-    if let Some(dir) = &select.overrides {
+    if let Some(dir) = user_overrides_dir(select.overrides.as_deref(), &planned.dir) {
         if dir.is_dir() {
-            recorder.dir(dir)?;
+            recorder.dir(&dir)?;
         }
     }
     recorder.finish(select)
+}
+
+/// The user's override directory: `--overrides DIR`, else pyproject.toml's
+/// `[tool.py2nix] overrides` (relative to the project directory).
+pub fn user_overrides_dir(flag: Option<&Path>, project_dir: &Path) -> Option<PathBuf> {
+    if let Some(dir) = flag {
+        return Some(dir.to_path_buf());
+    }
+    let text = std::fs::read_to_string(project_dir.join("pyproject.toml")).ok()?;
+    crate::overrides::user_dir_from_pyproject(&text).map(|dir| project_dir.join(dir))
 }
 
 /// The files a requirements file includes (`-r`, `-c`), recursively, as the reader opens them.
@@ -303,9 +312,19 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         gits,
         paths: &paths,
     };
-    let overrides = crate::overrides::embedded()
-        .context("the embedded override database is invalid")
-        .unexpected()?;
+    let user_overrides = user_overrides_dir(settings.overrides.as_deref(), &dir);
+    let (overrides, override_warnings) = match &user_overrides {
+        None => (
+            crate::overrides::embedded()
+                .context("the embedded override database is invalid")
+                .unexpected()?,
+            Vec::new(),
+        ),
+        Some(user_dir) => crate::overrides::load(Some(user_dir)).input()?,
+    };
+    for warning in &override_warnings {
+        reporter.warn(warning);
+    }
     let mut plan =
         assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator()).input()?;
     crate::buildsys::discover(
