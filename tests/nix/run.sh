@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Runs the Nix tests of nix/python-logic.nix, nix/lib.nix (the flake's `lib`)
-# and flake.nix; needs only nix-instantiate (no nixpkgs: the tests use the
-# stubs of stubs.nix). First every .nix file of the repository is parsed.
+# Runs the Nix tests of nix/python-logic.nix, nix/lib.nix (the flake's `lib`),
+# flake.nix and the template; needs Nix only (no nixpkgs: the tests use the
+# stubs of stubs.nix and stub-nixpkgs.nix).
 #
 #   tests/nix/run.sh            run everything
 #   tests/nix/run.sh cycle      only test files / checks whose name has "cycle"
 #
-# Each test-*.nix file is an attribute set of tests, each evaluated on its
-# own (see runner.nix). Then python.nix files are generated the way py2nix
-# does (crates/py2nix-nix/src/python_nix.rs) and checked as a whole, and the
-# shell code the logic writes (postUnpack, netrcPhase, editableShellHook) is
-# run in bash. Prints "N passed, N failed"; exits 1 on a failure.
+# First every .nix file of the repository is parsed. Each test-*.nix file is
+# an attribute set of tests, each evaluated on its own (see runner.nix). Then
+# python.nix files are generated the way py2nix does
+# (crates/py2nix-nix/src/python_nix.rs) and checked as a whole, also against
+# lib.fromPlan on the same plan as a JSON file, and the shell code the logic
+# writes (postUnpack, netrcPhase, editableShellHook) is run in bash. Last, the
+# template's python.nix must hold the current logic, and both flakes are
+# evaluated by `nix` itself (pure evaluation, `nix flake init -t`; this needs
+# a writable store). Prints "N passed, N failed"; exits 1 on a failure.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -315,6 +319,23 @@ files: $(ls -A "$tmp/sh-hostile1") / $(ls -A "$tmp/sh-hostile2")"
   fi
 fi
 
+# ------------------------------------------------------------------ template
+
+# The template's python.nix holds the logic of this repository (py2nix embeds
+# nix/python-logic.nix verbatim, trailing blank lines cut, between the plan's
+# "in" and the application to it).
+if selected "template/python-nix-embeds-the-logic"; then
+  tpl="$root/templates/default/python.nix"
+  awk 'found { print } /^in$/ { found = 1 }' "$tpl" | sed '1d;$d' >"$tmp/embedded"
+  sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$logic" >"$tmp/logic"
+  if cmp -s "$tmp/embedded" "$tmp/logic"; then
+    pass "template/python-nix-embeds-the-logic"
+  else
+    fail "template/python-nix-embeds-the-logic" "templates/default/python.nix holds an older nix/python-logic.nix; regenerate it (from the repository root, with network):
+cargo run --release -p py2nix -- lock templates/default -o templates/default/python.nix --system x86_64-linux --system aarch64-linux --system x86_64-darwin --system aarch64-darwin"
+  fi
+fi
+
 # ------------------------------------------------------------------ real flakes
 
 # flake.nix and the template's flake through Nix's own flake machinery (pure
@@ -323,15 +344,16 @@ fi
 # writable Nix store.
 nixflake() { timeout 120 nix --extra-experimental-features "nix-command flakes" "$@"; }
 
-# Copies of the repository's files (what a `github:` fetch of a commit holds),
-# of the stub nixpkgs, and an empty project directory.
+# Copies of the repository's files (what a `github:` fetch of a commit holds;
+# a file that vanishes meanwhile, as a fuzzer's, is left out), of the stub
+# nixpkgs, and an empty project directory.
 make_flakes() {
   local f="$tmp/flakes"
   mkdir -p "$f/py2nix" "$f/nixpkgs" "$f/project" || return 1
   if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     (cd "$root" && git ls-files -z --cached --others --exclude-standard \
       | while IFS= read -r -d '' x; do [ -e "$x" ] && printf '%s\0' "$x"; done \
-      | tar --null -T - -cf -) | (cd "$f/py2nix" && tar -xf -) || return 1
+      | tar --null -T - -cf - 2>/dev/null) | (cd "$f/py2nix" && tar -xf -) || return 1
   else
     (cd "$root" && tar --exclude=./target --exclude=./.git -cf - .) | (cd "$f/py2nix" && tar -xf -) || return 1
   fi
