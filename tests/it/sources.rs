@@ -592,3 +592,154 @@ fn a_private_index_with_credentials_plans_and_nothing_leaks_them() {
         plans[0]["inputs"]
     );
 }
+
+/// A server on 127.0.0.1 that answers every GET with `body`, counting requests.
+fn file_server(body: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    (url, count)
+}
+
+fn write_url_project(dir: &Path, url: &str, hash: Option<&str>) {
+    let hash = hash.map_or(String::new(), |h| format!(", hash = \"sha256:{h}\""));
+    std::fs::write(
+        dir.join("uv.lock"),
+        format!(
+            r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [{{ name = "demo" }}]
+
+[[package]]
+name = "demo"
+version = "1.0"
+source = {{ url = "{url}" }}
+wheels = [{{ url = "{url}"{hash} }}]
+"#
+        ),
+    )
+    .expect("write uv.lock");
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\"demo\"]\n",
+    )
+    .expect("write pyproject.toml");
+}
+
+#[test]
+fn a_direct_url_without_a_hash_is_hashed_by_downloading_it() {
+    use sha2::Digest;
+    let body = b"not really a wheel, but bytes with a known sha256".to_vec();
+    let expected = format!("sha256-{}", base64_standard(&sha2::Sha256::digest(&body)));
+    let (base, count) = file_server(body.clone());
+    let url = format!("{base}/files/demo-1.0-py3-none-any.whl");
+    let project = tempfile::tempdir().expect("tempdir");
+    write_url_project(project.path(), &url, None);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "lock",
+        path_str(project.path()),
+        "--format",
+        "json",
+        "--system",
+        "x86_64-linux",
+        "--python",
+        "3.12",
+    ];
+    let out = crate::common::ok(&crate::common::py2nix_with_env(
+        &args,
+        cache.path(),
+        &[],
+        None,
+    ));
+    let plan: serde_json::Value = serde_json::from_str(&out).expect("plan");
+    let src = &plan["targets"]["x86_64-linux-cp312"]["packages"]["demo"]["src"];
+    assert_eq!(src["kind"], "wheel");
+    assert_eq!(src["url"], url.as_str());
+    assert_eq!(src["hash"], expected.as_str());
+    let after_first = count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(after_first >= 1);
+    // The hash is cached: a second run downloads nothing.
+    let again = crate::common::ok(&crate::common::py2nix_with_env(
+        &args,
+        cache.path(),
+        &[],
+        None,
+    ));
+    assert_eq!(again, out);
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), after_first);
+
+    // With the lock's hash, nothing is downloaded and the lock's hash is planned.
+    let hex = "ab".repeat(32);
+    let locked = tempfile::tempdir().expect("tempdir");
+    write_url_project(locked.path(), &url, Some(&hex));
+    let before = count.load(std::sync::atomic::Ordering::SeqCst);
+    let args = [
+        "lock",
+        path_str(locked.path()),
+        "--format",
+        "json",
+        "--system",
+        "x86_64-linux",
+        "--python",
+        "3.12",
+    ];
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let out = crate::common::ok(&crate::common::py2nix_with_env(
+        &args,
+        fresh.path(),
+        &[],
+        None,
+    ));
+    let plan: serde_json::Value = serde_json::from_str(&out).expect("plan");
+    let src = &plan["targets"]["x86_64-linux-cp312"]["packages"]["demo"]["src"];
+    assert_eq!(
+        src["hash"],
+        "sha256-q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s="
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), before);
+}
+
+fn base64_standard(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
