@@ -121,7 +121,10 @@ fn discovered_build_systems_and_crates_are_planned_and_a_warm_run_downloads_noth
         }
     }
     assert!(packages["psycopg2"].get("cargo").is_none());
-    insta::assert_snapshot!("plan-uv-sdist-build", crate::common::mask_overrides_hash(&text));
+    insta::assert_snapshot!(
+        "plan-uv-sdist-build",
+        crate::common::mask_overrides_hash(&text)
+    );
 
     // A warm run needs neither the index nor the files: --offline gives the same plan.
     let again = plan_json(&server, cache.path(), &["--offline"]);
@@ -144,7 +147,10 @@ fn python_nix_takes_the_build_system_from_the_plan() {
     ));
     std::fs::write(&file, &text).expect("write python.nix");
     let head = text.split("\nin\n(\n").next().expect("head");
-    insta::assert_snapshot!("nix-uv-sdist-build", crate::common::mask_overrides_hash(head));
+    insta::assert_snapshot!(
+        "nix-uv-sdist-build",
+        crate::common::mask_overrides_hash(head)
+    );
     let stubs = crate::common::repo_root().join("tests/nix/stubs.nix");
     let expr = format!(
         r#"let
@@ -309,5 +315,66 @@ fn run(command: &mut Command) {
         "{command:?} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A user's override entry corrects what an sdist says: `build-requires` adds a requirement
+/// (planned like the sdist's own), `build-requires-replace` makes the rule's list the whole
+/// build system.
+#[test]
+fn the_override_database_adds_to_or_replaces_the_sdists_build_requirements() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let overrides = tempfile::tempdir().expect("tempdir");
+    let entry = overrides.path().join("in/iniconfig");
+    std::fs::create_dir_all(&entry).expect("mkdir");
+    let write = |text: &str| {
+        std::fs::write(entry.join("override.toml"), text).expect("write override.toml");
+    };
+    let dir = overrides.path().to_str().expect("utf-8");
+    let plan_with = |text: &str| -> serde_json::Value {
+        write(text);
+        serde_json::from_str(&plan_json(&server, cache.path(), &["--overrides", dir]))
+            .expect("JSON")
+    };
+    let added = plan_with(
+        "schema-version = 1\n[[rule]]\nbuild-system = [\"hatch-vcs\", \"hatchling\"]\n\
+         build-requires = [\"flit-core>=3.2\"]\n",
+    );
+    check_build_closure(&added);
+    let linux = &added["targets"]["x86_64-linux-cp311"];
+    assert_eq!(
+        strings(&linux["packages"]["iniconfig"]["build-requires"]),
+        ["flit-core", "setuptools", "setuptools-scm"]
+    );
+    let flit = &linux["build-packages"]["flit-core"];
+    assert_eq!(flit["src"]["kind"], "wheel");
+    let major: u32 = flit["version"]
+        .as_str()
+        .expect("version")
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .expect("a version");
+    assert!(major >= 3, "{flit}");
+    // Other packages are untouched.
+    assert_eq!(
+        strings(&linux["packages"]["rpds-py"]["build-requires"]),
+        ["maturin"]
+    );
+
+    let replaced = plan_with(
+        "schema-version = 1\n[[rule]]\nbuild-system = [\"flit-core\"]\n\
+         build-requires = [\"flit-core>=3.2\"]\nbuild-requires-replace = true\n",
+    );
+    check_build_closure(&replaced);
+    let linux = &replaced["targets"]["x86_64-linux-cp311"];
+    assert_eq!(
+        strings(&linux["packages"]["iniconfig"]["build-requires"]),
+        ["flit-core"]
+    );
+    assert_eq!(
+        strings(&linux["packages"]["iniconfig"]["build-system"]),
+        ["flit-core"]
     );
 }

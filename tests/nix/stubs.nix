@@ -224,6 +224,8 @@ let
     };
 
   stdenv = {
+    # stdenv's compiler; `cc.cc.lib` is GCC's run-time libraries (libstdc++, libgcc_s).
+    cc.cc.lib = mkPkg "gcc-lib";
     hostPlatform = { inherit system; };
     buildPlatform = { inherit system; };
     mkDerivation = throw "stub: stdenv.mkDerivation is not expected to be used";
@@ -236,6 +238,23 @@ let
     openssl = mkPkg "openssl";
     libGL = mkPkg "libGL";
     libffi = mkPkg "libffi";
+    # The other attribute paths of overrides/SONAMES.toml, for generated plans.
+    gfortran.cc.lib = mkPkg "gfortran-lib";
+    bzip2 = mkPkg "bzip2";
+    xz = mkPkg "xz";
+    libx11 = mkPkg "libx11";
+    libxcb = mkPkg "libxcb";
+    glib = mkPkg "glib";
+    expat = mkPkg "expat";
+    libuuid = mkPkg "libuuid";
+    sqlite = mkPkg "sqlite";
+    libxml2 = mkPkg "libxml2";
+    libxslt = mkPkg "libxslt";
+    libjpeg8 = mkPkg "libjpeg8";
+    libpng = mkPkg "libpng";
+    freetype = mkPkg "freetype";
+    dbus = mkPkg "dbus";
+    alsa-lib = mkPkg "alsa-lib";
     autoPatchelfHook = mkPkg "autoPatchelfHook";
     # In nixpkgs, each attribute here is a list of packages.
     pythonManylinuxPackages.manylinux2014 = [ (mkPkg "glibc") (mkPkg "libstdcxx") ];

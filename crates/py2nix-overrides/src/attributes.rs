@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::database::{Entry, OverrideDb};
 use crate::rule::Rule;
+use crate::sonames::SonameTable;
 
 /// Which namespace a name lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -151,12 +152,26 @@ impl NixpkgsNames {
         unknown
     }
 
+    /// The attribute paths of the soname table that are not listed, as `(soname, path)`.
+    pub fn unknown_in_sonames<'a>(&self, table: &'a SonameTable) -> Vec<(&'a str, &'a str)> {
+        table
+            .iter()
+            .filter(|(_, attr)| !self.contains(NameKind::Pkgs, attr))
+            .collect()
+    }
+
     /// Listed names that no entry of `db` uses.
     pub fn unused_in(&self, db: &OverrideDb) -> Vec<(NameKind, String)> {
+        self.unused_in_all(db, &SonameTable::default())
+    }
+
+    /// Listed names that neither an entry of `db` nor the soname table uses.
+    pub fn unused_in_all(&self, db: &OverrideDb, table: &SonameTable) -> Vec<(NameKind, String)> {
         let used: BTreeSet<(NameKind, &str)> = db
             .entries()
             .flat_map(|entry| entry.rules.iter().flat_map(names_of))
             .map(|(kind, _, name)| (kind, name))
+            .chain(table.iter().map(|(_, attr)| (NameKind::Pkgs, attr)))
             .collect();
         let python = self.python.iter().map(|name| (NameKind::Python, name));
         let pkgs = self.pkgs.iter().map(|name| (NameKind::Pkgs, name));

@@ -219,6 +219,10 @@ where
         if !path.contains('/') && (path.ends_with(".md") || path.ends_with(".json")) {
             continue;
         }
+        // The soname table, read on its own (`crate::SonameTable`).
+        if path == crate::sonames::SONAMES_FILE {
+            continue;
+        }
         match check_location(path) {
             Ok((name, file)) => {
                 let directory = directories.entry(name).or_default();

@@ -51,6 +51,17 @@ pub(crate) struct RuleWire {
     #[serde(default)]
     #[cfg_attr(test, schemars(inner(regex(pattern = NORMALIZED_NAME_PATTERN))))]
     pub build_system: Vec<String>,
+    /// sdists only: PEP 508 build requirements (`"setuptools>=61"`, `"cython<3; python_version
+    /// < '3.13'"`) added to what the sdist's `[build-system] requires` says when py2nix
+    /// discovers its build system, or replacing it with `build-requires-replace = true`.
+    /// Direct references (`name @ url`) are refused.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(inner(length(min = 1))))]
+    pub build_requires: Vec<String>,
+    /// sdists only: `build-requires` replaces the sdist's own `[build-system] requires`
+    /// instead of adding to it. Needs `build-requires`.
+    #[serde(default)]
+    pub build_requires_replace: bool,
     /// nixpkgs attribute paths of tools run at build time (`nativeBuildInputs`).
     #[serde(default)]
     #[cfg_attr(test, schemars(inner(regex(pattern = ATTRIBUTE_PATH_PATTERN))))]
@@ -179,6 +190,12 @@ pub struct Rule {
     /// PEP 517 build backend and build requirements, as names of packages in nixpkgs'
     /// Python package set (`setuptools`, `poetry-core`, `meson-python`). Sdists only.
     pub build_system: Vec<String>,
+    /// PEP 508 build requirements for build-system discovery, as written (checked). Sdists
+    /// only.
+    pub build_requires: Vec<String>,
+    /// Whether [`Rule::build_requires`] replaces the sdist's own requirements rather than
+    /// adding to them.
+    pub build_requires_replace: bool,
     /// nixpkgs attribute paths of tools run at build time (`pkg-config`, `gfortran`).
     pub native_build_inputs: Vec<String>,
     /// nixpkgs attribute paths of libraries linked against (`zlib`, `xorg.libxcb`).
@@ -305,6 +322,7 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
     }
     let lists = [
         ("build-system", &wire.build_system),
+        ("build-requires", &wire.build_requires),
         ("native-build-inputs", &wire.native_build_inputs),
         ("build-inputs", &wire.build_inputs),
         ("propagated-build-inputs", &wire.propagated_build_inputs),
@@ -329,6 +347,18 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
         if !is_attribute_path(attr) {
             problems.push(format!("`{attr}` is not a nixpkgs attribute path"));
         }
+    }
+    for requirement in &wire.build_requires {
+        if let Err(problem) = check_requirement(requirement) {
+            problems.push(format!("build-requires `{requirement}`: {problem}"));
+        }
+    }
+    if wire.build_requires_replace && wire.build_requires.is_empty() {
+        problems.push(
+            "build-requires-replace is set, but build-requires is empty: list the requirements \
+             that replace the sdist's"
+                .to_string(),
+        );
     }
     for name in wire.env.keys() {
         if !is_env_name(name) {
@@ -360,6 +390,8 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
         AppliesTo::Wheel => {
             let sdist_only = [
                 ("build-system", wire.build_system.is_empty()),
+                ("build-requires", wire.build_requires.is_empty()),
+                ("build-requires-replace", !wire.build_requires_replace),
                 ("patches", wire.patches.is_empty()),
                 ("build-flags", wire.build_flags.is_empty()),
             ];
@@ -390,6 +422,8 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
         versions,
         applies_to: wire.applies_to,
         build_system: wire.build_system,
+        build_requires: wire.build_requires,
+        build_requires_replace: wire.build_requires_replace,
         native_build_inputs: wire.native_build_inputs,
         build_inputs: wire.build_inputs,
         propagated_build_inputs: wire.propagated_build_inputs,
@@ -413,6 +447,40 @@ fn parse_versions(text: &str) -> Result<VersionSpecifiers, String> {
         }
     }
     Ok(specifiers)
+}
+
+/// A PEP 508 requirement on a package by name (with optional extras, version specifiers and
+/// marker), not a direct reference. pep508_rs 0.9 panics on some inputs (non-ASCII text, a
+/// name ending in `-`, `_` or `.` followed by more text): those are refused before it sees
+/// them, and a panic is caught all the same.
+pub(crate) fn check_requirement(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() || text.contains('\n') || text.contains('\r') {
+        return Err("a requirement is one non-empty line".to_string());
+    }
+    if !text.is_ascii() {
+        return Err("py2nix reads only ASCII requirements".to_string());
+    }
+    let trimmed = text.trim_start();
+    let name_end = trimmed
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(trimmed.len());
+    let name = &trimmed[..name_end];
+    if name.is_empty() || name.ends_with(['.', '-', '_']) || name.starts_with(['.', '-', '_']) {
+        return Err("it does not start with a package name".to_string());
+    }
+    let owned = text.to_string();
+    let parsed = std::panic::catch_unwind(move || {
+        pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(&owned)
+            .map(|requirement| requirement.version_or_url)
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|_| "the PEP 508 parser failed on it".to_string())??;
+    match parsed {
+        Some(pep508_rs::VersionOrUrl::Url(_)) => Err(
+            "a direct reference (`name @ url`) cannot be planned; name a version range".to_string(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// A PEP 503 normalised name: lower-case letters, digits and single inner `-`.
@@ -451,7 +519,7 @@ fn is_patch_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
 }
 
-fn is_soname(name: &str) -> bool {
+pub(crate) fn is_soname(name: &str) -> bool {
     if name.contains('/') || name.chars().any(char::is_whitespace) {
         return false;
     }
@@ -513,6 +581,60 @@ mod tests {
         for bad in ["../x.patch", "a/b.patch", ".hidden", "override.toml", ""] {
             assert!(!is_patch_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn build_requirements_are_pep_508_by_name() {
+        for good in [
+            "setuptools>=61",
+            "cython<3",
+            "setuptools_scm[toml]>=6.2",
+            "numpy>=2; python_version >= '3.9'",
+            "wheel",
+        ] {
+            assert_eq!(check_requirement(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "pkg @ https://example.org/pkg.tar.gz",
+            "six->=1",
+            "caf\u{e9}>=1",
+            ">=1",
+            "a\nb",
+            "setuptools>=>",
+        ] {
+            assert!(check_requirement(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn build_requires_keys_are_checked_with_the_rule() {
+        let parsed = parse_file(
+            "schema-version = 1\n[[rule]]\nbuild-requires = [\"cython<3\"]\n\
+             build-requires-replace = true\n",
+        )
+        .map_err(|p| p.join("; "))
+        .unwrap();
+        assert_eq!(parsed.rules[0].build_requires, ["cython<3"]);
+        assert!(parsed.rules[0].build_requires_replace);
+        let problems = |text: &str| parse_file(text).err().unwrap_or_default().join("; ");
+        assert_eq!(
+            problems("schema-version = 1\n[[rule]]\nbuild-requires-replace = true\n"),
+            "rule 1: build-requires-replace is set, but build-requires is empty: list the \
+             requirements that replace the sdist's"
+        );
+        assert_eq!(
+            problems(
+                "schema-version = 1\n[[rule]]\napplies-to = \"wheel\"\nbuild-inputs = [\"zlib\"]\n\
+                 build-requires = [\"cython\"]\n"
+            ),
+            "rule 1: build-requires is for builds from source, but the rule applies to wheels only"
+        );
+        assert_eq!(
+            problems("schema-version = 1\n[[rule]]\nbuild-requires = [\"a\", \"a\", \"b @ file:///x\"]\n"),
+            "rule 1: build-requires lists `a` twice; rule 1: build-requires `b @ file:///x`: a \
+             direct reference (`name @ url`) cannot be planned; name a version range"
+        );
     }
 
     #[test]

@@ -56,6 +56,8 @@ fn the_schema_describes_the_keys() {
             "versions",
             "applies-to",
             "build-system",
+            "build-requires",
+            "build-requires-replace",
             "native-build-inputs",
             "build-inputs",
             "propagated-build-inputs",
@@ -64,5 +66,27 @@ fn the_schema_describes_the_keys() {
             "build-flags",
             "sonames"
         ]
+    );
+}
+
+fn committed_sonames_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../overrides/sonames.schema.json")
+}
+
+#[test]
+fn the_committed_soname_schema_is_up_to_date() {
+    let schema = schemars::schema_for!(crate::sonames::SonameFileWire);
+    let mut generated = serde_json::to_string_pretty(&schema).unwrap();
+    generated.push('\n');
+    let path = committed_sonames_path();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "overrides/sonames.schema.json is out of date with crates/py2nix-overrides/src/sonames.rs; \
+         regenerate it with\n\n    UPDATE_SCHEMA=1 cargo test -p py2nix-overrides\n"
     );
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use py2nix_overrides::{NixpkgsNames, OverrideDb};
+use py2nix_overrides::{NixpkgsNames, OverrideDb, SonameTable};
 
 fn overrides_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../overrides")
@@ -41,6 +41,25 @@ fn database() -> OverrideDb {
     OverrideDb::from_files(files(&overrides_dir())).unwrap_or_else(|e| panic!("\n{e}\n"))
 }
 
+fn sonames() -> SonameTable {
+    let text = std::fs::read_to_string(overrides_dir().join("SONAMES.toml")).unwrap();
+    SonameTable::parse(&text).unwrap_or_else(|e| panic!("overrides/SONAMES.toml: {}", e.join("\n")))
+}
+
+/// The soname table loads and names only listed attribute paths.
+#[test]
+fn the_soname_table_passes_every_check() {
+    let table = sonames();
+    for soname in ["libstdc++.so.6", "libz.so.1", "libGL.so.1", "libgfortran.so.5"] {
+        assert!(table.get(soname).is_some(), "{soname}");
+    }
+    let unknown = names().unknown_in_sonames(&table);
+    assert!(
+        unknown.is_empty(),
+        "add these attribute paths of overrides/SONAMES.toml to overrides/NIXPKGS-ATTRIBUTES.md: {unknown:?}"
+    );
+}
+
 fn names() -> NixpkgsNames {
     let text = std::fs::read_to_string(overrides_dir().join("NIXPKGS-ATTRIBUTES.md")).unwrap();
     NixpkgsNames::parse(&text).unwrap_or_else(|e| panic!("overrides/NIXPKGS-ATTRIBUTES.md: {e}"))
@@ -67,7 +86,7 @@ fn every_nixpkgs_name_used_is_listed() {
 
 #[test]
 fn every_listed_nixpkgs_name_is_used() {
-    let unused = names().unused_in(&database());
+    let unused = names().unused_in_all(&database(), &sonames());
     assert!(
         unused.is_empty(),
         "overrides/NIXPKGS-ATTRIBUTES.md lists names no override.toml uses; remove them:\n{}",

@@ -745,3 +745,142 @@ pub fn sri(hash: &FileHash) -> Result<String, String> {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{NixSystem, PythonVersion};
+
+    const ENTRY: &str = r#"
+schema-version = 1
+[[rule]]
+versions = ">=2"
+build-system = ["meson-python"]
+native-build-inputs = ["pkg-config"]
+build-inputs = ["zlib"]
+propagated-build-inputs = ["libffi"]
+env = { APP_SYSTEM_LIBS = "1" }
+patches = ["fix-build.patch", "second.patch"]
+build-flags = ["-Csetup-args=-Dsystem=true"]
+[[rule]]
+applies-to = "wheel"
+native-build-inputs = ["pkg-config"]
+build-inputs = ["libGL", "zlib"]
+propagated-build-inputs = ["libffi"]
+env = { APP_WHEEL = "yes" }
+"#;
+
+    fn db() -> OverrideDb {
+        OverrideDb::from_files([
+            ("ap/app/override.toml", ENTRY),
+            ("ap/app/fix-build.patch", "--- a/x\n+++ b/x\n"),
+            ("ap/app/second.patch", "second\n"),
+        ])
+        .unwrap()
+    }
+
+    fn locked(version: &str) -> LockedPackage {
+        LockedPackage {
+            name: "app".parse().unwrap(),
+            version: version.parse().unwrap(),
+            requires_python: py2nix_lock::VersionConstraint::any(),
+            marker: None,
+            files: Vec::new(),
+            dependencies: Vec::new(),
+            extras: BTreeMap::new(),
+            source: PackageSource::DefaultIndex,
+            dependencies_known: true,
+            requested_extras: Vec::new(),
+            index_hashes: None,
+        }
+    }
+
+    fn planned(kind: SourceKind, filename: &str) -> PackagePlan {
+        let mut src = SourcePlan::new(kind);
+        src.filename = Some(filename.to_string());
+        PackagePlan::new("2.0".into(), src, Vec::new())
+    }
+
+    #[test]
+    fn an_sdist_gets_every_key_of_its_rule_with_the_patch_texts() {
+        let mut plan = planned(SourceKind::Sdist, "app-2.0.tar.gz");
+        apply_overrides(&mut plan, &locked("2.0"), &db());
+        assert_eq!(plan.build_system, ["meson-python"]);
+        assert_eq!(plan.native_build_inputs, ["pkg-config"]);
+        assert_eq!(plan.build_inputs, ["zlib"]);
+        assert_eq!(plan.propagated_build_inputs, ["libffi"]);
+        assert_eq!(
+            plan.env,
+            BTreeMap::from([("APP_SYSTEM_LIBS".to_string(), "1".to_string())])
+        );
+        assert_eq!(
+            plan.patches,
+            [
+                PatchPlan {
+                    name: "fix-build.patch".into(),
+                    text: "--- a/x\n+++ b/x\n".into()
+                },
+                PatchPlan {
+                    name: "second.patch".into(),
+                    text: "second\n".into()
+                },
+            ]
+        );
+        assert_eq!(plan.build_flags, ["-Csetup-args=-Dsystem=true"]);
+        assert!(plan.warnings.is_empty());
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["patches"][0]["name"], "fix-build.patch");
+        assert_eq!(json["env"]["APP_SYSTEM_LIBS"], "1");
+        assert_eq!(json["build-flags"][0], "-Csetup-args=-Dsystem=true");
+        assert_eq!(json["propagated-build-inputs"][0], "libffi");
+    }
+
+    #[test]
+    fn the_new_keys_are_omitted_when_empty() {
+        let mut plan = planned(SourceKind::Sdist, "app-1.0.tar.gz");
+        apply_overrides(&mut plan, &locked("1.0"), &db());
+        assert_eq!(plan.build_system, ["setuptools"]);
+        let json = serde_json::to_value(&plan).unwrap();
+        for key in [
+            "propagated-build-inputs",
+            "env",
+            "patches",
+            "build-flags",
+            "unknown-sonames",
+        ] {
+            assert!(json.get(key).is_none(), "{key}: {json}");
+        }
+        let back: PackagePlan = serde_json::from_value(json).unwrap();
+        assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn a_wheel_gets_its_rules_inputs_and_env_after_the_binary_wheel_inputs() {
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
+        let filename = "app-2.0-cp311-cp311-manylinux_2_17_x86_64.whl";
+        let mut plan = planned(SourceKind::Wheel, filename);
+        add_binary_wheel_inputs(&mut plan, &target, filename);
+        apply_wheel_overrides(&mut plan, "app", &"2.0".parse().unwrap(), &db());
+        assert_eq!(plan.native_build_inputs, ["autoPatchelfHook", "pkg-config"]);
+        assert_eq!(
+            plan.build_inputs,
+            ["pythonManylinuxPackages.manylinux2014", "libGL", "zlib"]
+        );
+        assert_eq!(plan.propagated_build_inputs, ["libffi"]);
+        assert_eq!(plan.env["APP_WHEEL"], "yes");
+        // Nothing of the sdist rule reaches a wheel.
+        assert!(plan.build_system.is_empty() && plan.patches.is_empty());
+        assert!(plan.build_flags.is_empty());
+        // A pure wheel on Darwin gets the rule's inputs alone.
+        let darwin = Target::new(NixSystem::Aarch64Darwin, PythonVersion::new(11));
+        let mut pure = planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl");
+        add_binary_wheel_inputs(&mut pure, &darwin, "app-2.0-py3-none-any.whl");
+        apply_wheel_overrides(&mut pure, "app", &"2.0".parse().unwrap(), &db());
+        assert_eq!(pure.native_build_inputs, ["pkg-config"]);
+        assert_eq!(pure.build_inputs, ["libGL", "zlib"]);
+        // No wheel rule, nothing added.
+        let mut other = planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl");
+        apply_wheel_overrides(&mut other, "other", &"2.0".parse().unwrap(), &db());
+        assert_eq!(other, planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl"));
+    }
+}

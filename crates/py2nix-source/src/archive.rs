@@ -108,6 +108,11 @@ pub fn member_fetch_len(member: &Member) -> u64 {
 /// `local` ends too early the error is [`MetadataError::MemberTruncated`], which says how many
 /// bytes are needed.
 pub fn read_member(local: &[u8], member: &Member) -> Result<Vec<u8>, MetadataError> {
+    read_member_limited(local, member, MAX_METADATA_SIZE)
+}
+
+/// [`read_member`] with another bound on the member's size than [`MAX_METADATA_SIZE`].
+fn read_member_limited(local: &[u8], member: &Member, limit: u64) -> Result<Vec<u8>, MetadataError> {
     let corrupt = |message: &str| MetadataError::CorruptMember {
         name: member.name.clone(),
         message: message.to_owned(),
@@ -117,10 +122,11 @@ pub fn read_member(local: &[u8], member: &Member) -> Result<Vec<u8>, MetadataErr
             name: member.name.clone(),
         });
     }
-    check_member_size(
+    check_member_size_limited(
         &member.name,
         member.compressed_size,
         member.uncompressed_size,
+        limit,
     )?;
     let truncated = |needed: u64| MetadataError::MemberTruncated {
         name: member.name.clone(),
@@ -154,7 +160,7 @@ pub fn read_member(local: &[u8], member: &Member) -> Result<Vec<u8>, MetadataErr
             "its local header names `{local_name}` instead"
         )));
     }
-    let contents = decompress(data, member)?;
+    let contents = decompress(data, member, limit)?;
     let mut crc = flate2::Crc::new();
     crc.update(&contents);
     if crc.sum() != member.crc32 {
@@ -210,7 +216,7 @@ fn read_entry(bytes: &[u8], entry: &Entry) -> Result<Vec<u8>, MetadataError> {
     read_member(local, &member)
 }
 
-fn decompress(data: &[u8], member: &Member) -> Result<Vec<u8>, MetadataError> {
+fn decompress(data: &[u8], member: &Member, limit: u64) -> Result<Vec<u8>, MetadataError> {
     let corrupt = |message: String| MetadataError::CorruptMember {
         name: member.name.clone(),
         message,
@@ -221,7 +227,7 @@ fn decompress(data: &[u8], member: &Member) -> Result<Vec<u8>, MetadataError> {
             // The sizes were checked against MAX_METADATA_SIZE, so the capacity is bounded.
             let mut contents = Vec::with_capacity(member.uncompressed_size as usize);
             DeflateDecoder::new(data)
-                .take(MAX_METADATA_SIZE + 1)
+                .take(limit.saturating_add(1))
                 .read_to_end(&mut contents)
                 .map_err(|error| corrupt(format!("deflate data: {error}")))?;
             contents
@@ -248,15 +254,52 @@ fn check_size(entry: &Entry) -> Result<(), MetadataError> {
 }
 
 fn check_member_size(name: &str, compressed: u64, uncompressed: u64) -> Result<(), MetadataError> {
+    check_member_size_limited(name, compressed, uncompressed, MAX_METADATA_SIZE)
+}
+
+fn check_member_size_limited(
+    name: &str,
+    compressed: u64,
+    uncompressed: u64,
+    limit: u64,
+) -> Result<(), MetadataError> {
     let size = compressed.max(uncompressed);
-    if size > MAX_METADATA_SIZE {
+    if size > limit {
         return Err(MetadataError::TooLarge {
             name: name.to_owned(),
             size,
-            limit: MAX_METADATA_SIZE,
+            limit,
         });
     }
     Ok(())
+}
+
+/// Every member of a zip held whole in memory, from its central directory.
+pub(crate) fn zip_members(bytes: &[u8], filename: &str) -> Result<Vec<Member>, MetadataError> {
+    Ok(whole_zip_entries(bytes, filename)?
+        .into_iter()
+        .map(|entry| Member {
+            name: entry.name,
+            local_header_offset: entry.local_header_offset,
+            compressed_size: entry.compressed_size,
+            uncompressed_size: entry.uncompressed_size,
+            method: entry.method,
+            flags: entry.flags,
+            crc32: entry.crc32,
+        })
+        .collect())
+}
+
+/// One member of a zip held whole in memory, inflated and CRC-checked; at most `limit` bytes.
+pub(crate) fn read_zip_member(bytes: &[u8], member: &Member, limit: u64) -> Result<Vec<u8>, MetadataError> {
+    let local = usize::try_from(member.local_header_offset)
+        .ok()
+        .and_then(|offset| bytes.get(offset..))
+        .ok_or_else(|| MetadataError::CorruptMember {
+            name: member.name.clone(),
+            message: "its local header offset is past the end of the file".to_owned(),
+        })?;
+    read_member_limited(local, member, limit)
 }
 
 /// The wheel's `METADATA` entry among `entries` (see [`wheel_metadata`]).

@@ -10,6 +10,7 @@
 mod archive;
 mod build_system;
 mod cargo_lock;
+mod elf;
 mod error;
 mod git;
 mod metadata;
@@ -22,6 +23,10 @@ pub use archive::{
 };
 pub use build_system::{requirement_name, sdist_build_info, CargoLockFile, SdistBuildInfo};
 pub use cargo_lock::{parse_cargo_lock, CrateSource, LockedCrate, CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX};
+pub use elf::{
+    is_elf, is_shared_object_name, read_elf_dynamic, wheel_libraries, ElfDynamic, ElfError,
+    WheelLibraries,
+};
 pub use error::SourceError;
 pub use git::{checkout, hash_git, redact_git_url, resolve_ref, GitHash};
 pub use metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use pep440_rs::{Version, VersionSpecifiers};
 use py2nix_index::{MetadataRequest, Page, PageFile};
 use py2nix_lock::{Dependency, ExtraName};
-use py2nix_overrides::OverrideDb;
+use py2nix_overrides::{ArtifactKind, OverrideDb, Rule};
 use py2nix_plan::{
     PackagePlan, Plan, SourceKind, SourcePlan, TagPriorities, Target, WheelFilename,
 };
@@ -153,7 +153,12 @@ impl Memo {
                     Some(name) => (name.clone(), String::new()),
                     None => (String::new(), inputs.index.url.clone()),
                 };
-                (job.url.clone(), index_name, index_url, sha256_hex(&job.hash))
+                (
+                    job.url.clone(),
+                    index_name,
+                    index_url,
+                    sha256_hex(&job.hash),
+                )
             })
             .collect();
         let results = inputs.network.download_files(&requests);
@@ -195,7 +200,13 @@ impl Memo {
         let wanted: Vec<(String, String, String)> = names
             .iter()
             .filter(|name| !self.pages.contains_key(*name))
-            .map(|name| (inputs.index.url.clone(), inputs.index.name.clone(), name.clone()))
+            .map(|name| {
+                (
+                    inputs.index.url.clone(),
+                    inputs.index.name.clone(),
+                    name.clone(),
+                )
+            })
             .collect();
         if wanted.is_empty() {
             return Ok(());
@@ -214,7 +225,11 @@ impl Memo {
     }
 
     /// Reads `Requires-Dist` of the chosen files not yet known.
-    fn load_requires(&mut self, files: &[(String, PageFile)], inputs: &Inputs) -> Result<(), Failure> {
+    fn load_requires(
+        &mut self,
+        files: &[(String, PageFile)],
+        inputs: &Inputs,
+    ) -> Result<(), Failure> {
         let wanted: Vec<MetadataRequest> = files
             .iter()
             .filter(|(_, file)| !self.requires.contains_key(&file.url))
@@ -275,17 +290,40 @@ struct Candidate {
     kind: SourceKind,
 }
 
-/// The build requirements of an sdist for `target`, markers evaluated.
+/// The override database's sdist rule for `name` at `version`, whose `build-requires`
+/// corrects what the sdist says.
+fn sdist_rule<'a>(overrides: &'a OverrideDb, name: &str, version: &str) -> Option<&'a Rule> {
+    let version: Version = version.parse().ok()?;
+    overrides.lookup(name, &version, ArtifactKind::Sdist)
+}
+
+/// The build requirements as texts: the sdist's `[build-system] requires` (none: PEP 517's
+/// setuptools), with the rule's `build-requires` added after them, or instead of them when
+/// the rule says `build-requires-replace`.
+fn requirement_texts(facts: &SdistBuildInfo, rule: Option<&Rule>) -> Vec<String> {
+    let mut texts: Vec<String> = match &facts.requires {
+        Some(list) => list.clone(),
+        None => vec![DEFAULT_BUILD_REQUIRES.to_string()],
+    };
+    if let Some(rule) = rule.filter(|rule| !rule.build_requires.is_empty()) {
+        if rule.build_requires_replace {
+            texts.clear();
+        }
+        texts.extend(rule.build_requires.iter().cloned());
+    }
+    texts
+}
+
+/// The build requirements of an sdist for `target`, corrected by the override database's
+/// `rule`, markers evaluated.
 fn sdist_requirements(
     facts: &SdistBuildInfo,
+    rule: Option<&Rule>,
     target: &Target,
     requirer: &str,
 ) -> Result<Vec<Dependency>, String> {
     let env = target.marker_environment();
-    let texts: Vec<String> = match &facts.requires {
-        Some(list) => list.clone(),
-        None => vec![DEFAULT_BUILD_REQUIRES.to_string()],
-    };
+    let texts = requirement_texts(facts, rule);
     let mut out = Vec::new();
     for text in texts {
         if text.contains(" @ ") || text.contains("@ ") && text.contains("://") {
@@ -320,8 +358,9 @@ fn resolve_target(
             continue;
         };
         let requirer = format!("{name} {}", package.version);
-        let requirements =
-            sdist_requirements(facts, target, &requirer).map_err(|e| Failure::Input(anyhow!(e)))?;
+        let rule = sdist_rule(inputs.overrides, name, &package.version);
+        let requirements = sdist_requirements(facts, rule, target, &requirer)
+            .map_err(|e| Failure::Input(anyhow!(e)))?;
         roots.push((name.clone(), requirements));
     }
     if roots.is_empty() {
@@ -356,17 +395,27 @@ fn resolve_target(
         }
         for (name, candidate) in &chosen {
             let requirer = format!("{name} {}", candidate.version);
-            let extras = extras_of(&constraints_for(name, &chosen_constraints_snapshot(&roots, &chosen, memo)));
+            let extras = extras_of(&constraints_for(
+                name,
+                &chosen_constraints_snapshot(&roots, &chosen, memo),
+            ));
             if let Some(Some(deps)) = memo.requires.get(&candidate.file.url) {
                 for dependency in deps {
-                    if dependency.name.as_ref() != name && dependency.marker.evaluate(&env, &extras) {
+                    if dependency.name.as_ref() != name && dependency.marker.evaluate(&env, &extras)
+                    {
                         add(dependency, requirer.clone());
                     }
                 }
             }
             if candidate.kind == SourceKind::Sdist {
-                if let Some(facts) = candidate.file.sha256.as_ref().and_then(|hex| memo.facts.get(&sri_of_hex(hex))) {
-                    let requirements = sdist_requirements(facts, target, &requirer)
+                if let Some(facts) = candidate
+                    .file
+                    .sha256
+                    .as_ref()
+                    .and_then(|hex| memo.facts.get(&sri_of_hex(hex)))
+                {
+                    let rule = sdist_rule(inputs.overrides, name, &candidate.version.to_string());
+                    let requirements = sdist_requirements(facts, rule, target, &requirer)
                         .map_err(|e| Failure::Input(anyhow!(e)))?;
                     for dependency in &requirements {
                         add(dependency, format!("{requirer} (to build it)"));
@@ -434,7 +483,10 @@ fn chosen_constraints_snapshot(
     chosen: &BTreeMap<String, Candidate>,
     memo: &Memo,
 ) -> Vec<Dependency> {
-    let mut all: Vec<Dependency> = roots.iter().flat_map(|(_, deps)| deps.iter().cloned()).collect();
+    let mut all: Vec<Dependency> = roots
+        .iter()
+        .flat_map(|(_, deps)| deps.iter().cloned())
+        .collect();
     for candidate in chosen.values() {
         if let Some(Some(deps)) = memo.requires.get(&candidate.file.url) {
             all.extend(deps.iter().cloned());
@@ -496,11 +548,13 @@ fn choose_candidate(
             .rev()
             .filter(|(version, _)| pre || !version.any_prerelease())
             .filter(|(version, _)| allowed(version))
-            .find_map(|(version, files)| best_file(files, tags).map(|(file, kind)| Candidate {
-                version: version.clone(),
-                file: file.clone(),
-                kind,
-            }))
+            .find_map(|(version, files)| {
+                best_file(files, tags).map(|(file, kind)| Candidate {
+                    version: version.clone(),
+                    file: file.clone(),
+                    kind,
+                })
+            })
     };
     pick(false).or_else(|| pick(true))
 }
@@ -526,7 +580,10 @@ fn py2nix_source_normalize(text: &str) -> String {
 }
 
 /// The best wheel by the target's tag priority, else an sdist (`.tar.gz` first).
-fn best_file<'a>(files: &[&'a PageFile], tags: &TagPriorities) -> Option<(&'a PageFile, SourceKind)> {
+fn best_file<'a>(
+    files: &[&'a PageFile],
+    tags: &TagPriorities,
+) -> Option<(&'a PageFile, SourceKind)> {
     let wheel = files
         .iter()
         .filter_map(|f| Some((tags.rank(&WheelFilename::parse(&f.filename)?)?, *f)))
@@ -553,7 +610,11 @@ fn conflict_message(
         .iter()
         .map(|c| {
             let spec = c.dependency.version.to_string();
-            let spec = if spec.is_empty() { "any version".to_string() } else { format!("`{spec}`") };
+            let spec = if spec.is_empty() {
+                "any version".to_string()
+            } else {
+                format!("`{spec}`")
+            };
             format!("{} wants {spec}", c.requirer)
         })
         .collect();
@@ -585,7 +646,8 @@ fn finish(
             package.build_requires = names.into_iter().collect();
             let facts = package.src.hash.as_ref().and_then(|h| memo.facts.get(h));
             if let Some(facts) = facts {
-                add_cargo(package, facts, inputs).map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
+                add_cargo(package, facts, inputs)
+                    .map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
             }
         }
     }
@@ -600,7 +662,10 @@ fn finish(
                 .map(|d| d.name.to_string())
                 .collect(),
             _ => {
-                warnings.push("its metadata does not state its dependencies; planned without them".to_string());
+                warnings.push(
+                    "its metadata does not state its dependencies; planned without them"
+                        .to_string(),
+                );
                 BTreeSet::new()
             }
         };
@@ -635,7 +700,8 @@ fn finish(
             }
             if let Some(facts) = memo.facts.get(&hash) {
                 let requirer = format!("{name} {version}");
-                let requirements = sdist_requirements(facts, target, &requirer)
+                let rule = sdist_rule(inputs.overrides, name, &version.to_string());
+                let requirements = sdist_requirements(facts, rule, target, &requirer)
                     .map_err(|e| Failure::Input(anyhow!(e)))?;
                 let names: BTreeSet<String> =
                     requirements.iter().map(|d| d.name.to_string()).collect();
@@ -645,7 +711,12 @@ fn finish(
             }
         } else {
             py2nix_plan::add_binary_wheel_inputs(&mut plan, target, &candidate.file.filename);
-            py2nix_plan::apply_wheel_overrides(&mut plan, name, &candidate.version, inputs.overrides);
+            py2nix_plan::apply_wheel_overrides(
+                &mut plan,
+                name,
+                &candidate.version,
+                inputs.overrides,
+            );
         }
         build_packages.insert(name.clone(), plan);
     }
@@ -662,7 +733,11 @@ fn finish(
 /// The `cargo` entry of a package whose sdist builds Rust code with a `Cargo.lock`: every
 /// crate with its URL and the lock's checksum as an SRI hash, git crates hashed as nixpkgs'
 /// `fetchgit` hashes them (with submodules, its default).
-fn add_cargo(plan: &mut PackagePlan, facts: &SdistBuildInfo, inputs: &Inputs) -> Result<(), String> {
+fn add_cargo(
+    plan: &mut PackagePlan,
+    facts: &SdistBuildInfo,
+    inputs: &Inputs,
+) -> Result<(), String> {
     if !facts.builds_rust() {
         return Ok(());
     }
@@ -787,14 +862,14 @@ fn sri_of_hex(hex: &str) -> String {
 }
 
 /// The hex sha256 of a `sha256-` SRI hash.
-fn sha256_hex(sri: &str) -> Option<String> {
+pub(crate) fn sha256_hex(sri: &str) -> Option<String> {
     let b64 = sri.strip_prefix("sha256-")?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     Some(hex::encode(bytes))
 }
 
 /// Checks bytes against an SRI hash (sha256 or sha512).
-fn check_sri(bytes: &[u8], sri: &str) -> Result<(), String> {
+pub(crate) fn check_sri(bytes: &[u8], sri: &str) -> Result<(), String> {
     let actual = if sri.starts_with("sha256-") {
         format!(
             "sha256-{}",
@@ -811,7 +886,9 @@ fn check_sri(bytes: &[u8], sri: &str) -> Result<(), String> {
     if actual == sri {
         Ok(())
     } else {
-        Err(format!("downloaded file has hash {actual}, the plan says {sri}"))
+        Err(format!(
+            "downloaded file has hash {actual}, the plan says {sri}"
+        ))
     }
 }
 
@@ -881,7 +958,10 @@ mod tests {
     }
 
     fn target() -> Target {
-        Target::new(py2nix_plan::NixSystem::X86_64Linux, py2nix_plan::PythonVersion::new(11))
+        Target::new(
+            py2nix_plan::NixSystem::X86_64Linux,
+            py2nix_plan::PythonVersion::new(11),
+        )
     }
 
     #[test]
@@ -915,22 +995,34 @@ mod tests {
             &python,
         )
         .unwrap();
-        assert_eq!((chosen.version.to_string(), chosen.kind), ("69.5.1".to_string(), SourceKind::Sdist));
+        assert_eq!(
+            (chosen.version.to_string(), chosen.kind),
+            ("69.5.1".to_string(), SourceKind::Sdist)
+        );
         let none = choose_candidate(
             "setuptools",
             &page,
-            &[constraint("setuptools>=71", "a 1"), constraint("setuptools<70", "b 2")],
+            &[
+                constraint("setuptools>=71", "a 1"),
+                constraint("setuptools<70", "b 2"),
+            ],
             &tags,
             &python,
         );
         assert!(none.is_none());
         let message = conflict_message(
             "setuptools",
-            &[constraint("setuptools>=71", "a 1"), constraint("setuptools<70", "b 2")],
+            &[
+                constraint("setuptools>=71", "a 1"),
+                constraint("setuptools<70", "b 2"),
+            ],
             None,
             &page,
         );
-        assert!(message.contains("a 1 wants `>=71`") && message.contains("b 2 wants `<70`"), "{message}");
+        assert!(
+            message.contains("a 1 wants `>=71`") && message.contains("b 2 wants `<70`"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -945,19 +1037,69 @@ mod tests {
             build_backend: None,
             cargo_lock: None,
         };
-        let names: Vec<String> = sdist_requirements(&facts, &target(), "a 1")
+        let names: Vec<String> = sdist_requirements(&facts, None, &target(), "a 1")
             .unwrap()
             .iter()
             .map(|d| d.name.to_string())
             .collect();
         assert_eq!(names, ["wheel"]);
-        let none = SdistBuildInfo { requires: None, ..facts };
-        let names: Vec<String> = sdist_requirements(&none, &target(), "a 1")
+        let none = SdistBuildInfo {
+            requires: None,
+            ..facts
+        };
+        let names: Vec<String> = sdist_requirements(&none, None, &target(), "a 1")
             .unwrap()
             .iter()
             .map(|d| d.name.to_string())
             .collect();
         assert_eq!(names, ["setuptools"]);
+    }
+
+    #[test]
+    fn the_database_adds_to_or_replaces_the_sdists_build_requirements() {
+        let db = OverrideDb::from_files([(
+            "ap/app/override.toml",
+            "schema-version = 1\n\
+             [[rule]]\nversions = \">=2\"\nbuild-requires = [\"cython<3\", \"setuptools>=61\", \"tomli; python_version < '3.11'\"]\n\
+             [[rule]]\nversions = \"<2\"\nbuild-requires = [\"hatchling\"]\nbuild-requires-replace = true\n",
+        )])
+        .unwrap();
+        let facts = SdistBuildInfo {
+            directory: "app-2".into(),
+            requires: Some(vec!["setuptools".into(), "wheel".into()]),
+            build_backend: None,
+            cargo_lock: None,
+        };
+        let names = |version: &str| -> Vec<String> {
+            let rule = sdist_rule(&db, "app", version);
+            sdist_requirements(&facts, rule, &target(), "app")
+                .unwrap()
+                .iter()
+                .map(|d| format!("{}{}", d.name, d.version))
+                .collect()
+        };
+        // Added: the sdist's own, then the rule's (markers evaluated for the target).
+        assert_eq!(
+            names("2.1"),
+            ["setuptools*", "wheel*", "cython<3", "setuptools>=61"]
+        );
+        // Replaced.
+        assert_eq!(names("1.5"), ["hatchling*"]);
+        // No rule: the sdist's alone.
+        assert!(sdist_rule(&db, "other", "1").is_none());
+        let none = SdistBuildInfo {
+            requires: None,
+            ..facts.clone()
+        };
+        assert_eq!(
+            requirement_texts(&none, sdist_rule(&db, "app", "2")),
+            [
+                DEFAULT_BUILD_REQUIRES,
+                "cython<3",
+                "setuptools>=61",
+                "tomli; python_version < '3.11'"
+            ]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod buildsys;
 mod cli;
 mod commands;
+mod elf;
 mod inputs;
 mod metadata;
 mod network;

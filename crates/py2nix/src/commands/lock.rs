@@ -339,6 +339,17 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         },
         reporter,
     )?;
+    crate::elf::map_wheel_libraries(
+        &mut plan,
+        &crate::elf::Inputs {
+            network: &network,
+            cache_root: settings.cache.as_ref().map(|c| c.root()),
+            index: indexes.default_index(),
+            targets: &targets,
+            overrides: &overrides,
+        },
+        reporter,
+    )?;
     for (id, target) in &plan.targets {
         for (name, package) in &target.packages {
             let from = package

@@ -1,0 +1,460 @@
+//! The libraries of Linux binary wheels: each chosen Linux wheel with compiled code is
+//! downloaded once (hash-checked), the `DT_NEEDED` entries of its shared objects read, what the
+//! wheel bundles (auditwheel's `<name>.libs/`, any file of that name, any object with that
+//! `DT_SONAME`) and what the C library provides subtracted, and the rest mapped to nixpkgs
+//! attribute paths: first by the package's own wheel rule (`sonames`), then by the built-in
+//! table `overrides/SONAMES.toml`. The mapped attributes become the wheel's `build-inputs`
+//! (where autoPatchelfHook finds them) in place of the blanket
+//! `pythonManylinuxPackages.manylinux2014`, which stays only when some soname is unknown (it
+//! is then listed in `unknown-sonames`, with a warning).
+//!
+//! The result of a wheel (its soname list, not the wheel) is cached by its hash
+//! (`wheel-sonames-v1/`), so a warm run downloads nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::anyhow;
+use py2nix_overrides::{ArtifactKind, OverrideDb, SonameTable};
+use py2nix_plan::{LinuxLibc, PackagePlan, Plan, SourceKind, Target, WheelFilename};
+use sha2::Digest;
+
+use crate::network::{Errors, Network};
+use crate::report::{Failure, Reporter};
+use crate::sources::IndexChoice;
+
+/// The cache directory of wheels' soname lists, by the wheel's hash.
+const CACHE_FORMAT: &str = "wheel-sonames-v1";
+/// The blanket input of glibc wheels whose libraries are not all known.
+pub const MANYLINUX: &str = "pythonManylinuxPackages.manylinux2014";
+/// The largest shared object read from a wheel.
+const MAX_OBJECT_SIZE: u64 = 1 << 30;
+/// Wheels downloaded at a time.
+const BATCH: usize = 4;
+
+static TABLE_TEXT: &str = include_str!("../../../overrides/SONAMES.toml");
+
+/// The built-in soname table (checked by the database's tests; a failure is a build defect).
+pub fn soname_table() -> Result<&'static SonameTable, Failure> {
+    static TABLE: OnceLock<Result<SonameTable, String>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| SonameTable::parse(TABLE_TEXT).map_err(|problems| problems.join("\n")))
+        .as_ref()
+        .map_err(|e| {
+            Failure::Unexpected(anyhow!(
+                "the embedded overrides/SONAMES.toml is invalid: {e}"
+            ))
+        })
+}
+
+/// Whether the C library (glibc or musl) provides `soname`, or the interpreter does: no
+/// wheel bundles these, and stdenv brings them. (The manylinux policies list the same glibc
+/// libraries; libcrypt.so.1 is not among them, as glibc no longer builds it.)
+pub fn provided_by_libc(soname: &str) -> bool {
+    const GLIBC: [&str; 10] = [
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "libresolv.so.2",
+        "libnsl.so.1",
+        "libanl.so.1",
+        "libmvec.so.1",
+    ];
+    GLIBC.contains(&soname)
+        || soname.starts_with("ld-linux")
+        || soname.starts_with("ld64.so.")
+        || soname.starts_with("ld-musl-")
+        || soname.starts_with("libc.musl-")
+        || soname.starts_with("libpython3")
+}
+
+/// What the step needs from the pipeline.
+pub struct Inputs<'a> {
+    pub network: &'a Network,
+    pub cache_root: Option<&'a Path>,
+    /// The default index, for credentials.
+    pub index: IndexChoice,
+    pub targets: &'a [Target],
+    pub overrides: &'a OverrideDb,
+}
+
+/// A wheel to read.
+#[derive(Debug, Clone)]
+struct Job {
+    filename: String,
+    url: String,
+    hash: String,
+    index: Option<String>,
+}
+
+/// Whether a package of `target` is a Linux wheel with compiled code.
+fn binary_linux_wheel(target: &Target, package: &PackagePlan) -> Option<Job> {
+    if !target.system.is_linux() || package.src.kind != SourceKind::Wheel {
+        return None;
+    }
+    let filename = package.src.filename.clone()?;
+    let wheel = WheelFilename::parse(&filename)?;
+    if wheel.platform_tags.iter().all(|tag| tag == "any") {
+        return None;
+    }
+    Some(Job {
+        filename,
+        url: package.src.url.clone()?,
+        hash: package.src.hash.clone()?,
+        index: package.src.index.clone(),
+    })
+}
+
+/// Reads every Linux binary wheel of the plan and maps what it needs (see the module).
+pub fn map_wheel_libraries(
+    plan: &mut Plan,
+    inputs: &Inputs,
+    reporter: &Reporter,
+) -> Result<(), Failure> {
+    let table = soname_table()?;
+    let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
+    for (id, target_plan) in &plan.targets {
+        let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
+            continue;
+        };
+        for package in target_plan
+            .packages
+            .values()
+            .chain(target_plan.build_packages.values())
+        {
+            if let Some(job) = binary_linux_wheel(target, package) {
+                jobs.entry(job.hash.clone()).or_insert(job);
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let read = read_all(jobs, inputs, reporter)?;
+    for (id, target_plan) in &mut plan.targets {
+        let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
+            continue;
+        };
+        for (name, package) in target_plan
+            .packages
+            .iter_mut()
+            .chain(target_plan.build_packages.iter_mut())
+        {
+            let Some(job) = binary_linux_wheel(target, package) else {
+                continue;
+            };
+            match read.get(&job.hash) {
+                Some(Ok(needed)) => apply(package, name, target, needed, inputs.overrides, table),
+                Some(Err(problem)) => package.warnings.push(format!(
+                    "the shared objects of `{}` cannot be read ({problem}); its libraries are not known",
+                    job.filename
+                )),
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Maps a wheel's needed sonames into its plan.
+fn apply(
+    package: &mut PackagePlan,
+    name: &str,
+    target: &Target,
+    needed: &BTreeSet<String>,
+    overrides: &OverrideDb,
+    table: &SonameTable,
+) {
+    let rule = package
+        .version
+        .parse()
+        .ok()
+        .and_then(|version| overrides.lookup(name, &version, ArtifactKind::Wheel));
+    let mut mapped = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for soname in needed.iter().filter(|soname| !provided_by_libc(soname)) {
+        let attr = rule
+            .and_then(|rule| rule.sonames.get(soname).map(String::as_str))
+            .or_else(|| table.get(soname));
+        match attr {
+            Some(attr) => {
+                mapped.insert(attr.to_string());
+            }
+            None => unknown.push(soname.clone()),
+        }
+    }
+    let glibc = matches!(target.linux_libc, LinuxLibc::Glibc { .. });
+    if unknown.is_empty() {
+        package.build_inputs.retain(|input| input != MANYLINUX);
+    }
+    for attr in mapped {
+        if !package.build_inputs.contains(&attr) {
+            package.build_inputs.push(attr);
+        }
+    }
+    for soname in &unknown {
+        let fallback = if glibc {
+            format!(": keeping {MANYLINUX}")
+        } else {
+            String::new()
+        };
+        package.warnings.push(format!(
+            "needs {soname}, which the soname table does not map{fallback}"
+        ));
+    }
+    package.unknown_sonames = unknown;
+}
+
+/// Every job's needed sonames (or why the wheel cannot be read), from the cache or by
+/// downloading the wheel.
+fn read_all(
+    jobs: BTreeMap<String, Job>,
+    inputs: &Inputs,
+    reporter: &Reporter,
+) -> Result<BTreeMap<String, Result<BTreeSet<String>, String>>, Failure> {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (hash, job) in jobs {
+        match read_cached(inputs.cache_root, &hash) {
+            Some(needed) => {
+                out.insert(hash, Ok(needed));
+            }
+            None => missing.push(job),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    reporter.explain(&format!(
+        "downloading {} Linux wheels to read the libraries they need",
+        missing.len()
+    ));
+    let mut errors = Errors::default();
+    let mut bad = Vec::new();
+    let mut bytes_read: u64 = 0;
+    for batch in missing.chunks(BATCH) {
+        let requests: Vec<(String, String, String, Option<String>)> = batch
+            .iter()
+            .map(|job| {
+                let (index_name, index_url) = match &job.index {
+                    Some(name) if *name == inputs.index.name => {
+                        (name.clone(), inputs.index.url.clone())
+                    }
+                    Some(name) => (name.clone(), String::new()),
+                    None => (String::new(), inputs.index.url.clone()),
+                };
+                (
+                    job.url.clone(),
+                    index_name,
+                    index_url,
+                    crate::buildsys::sha256_hex(&job.hash),
+                )
+            })
+            .collect();
+        let results = inputs.network.download_files(&requests);
+        for (job, result) in batch.iter().zip(results) {
+            let bytes = match result {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            };
+            bytes_read += bytes.len() as u64;
+            if let Err(message) = crate::buildsys::check_sri(&bytes, &job.hash) {
+                bad.push(format!("`{}`: {message}", job.filename));
+                continue;
+            }
+            match py2nix_source::wheel_libraries(&bytes, &job.filename, MAX_OBJECT_SIZE) {
+                Ok(libraries) => {
+                    write_cached(inputs.cache_root, &job.hash, &libraries.needed);
+                    out.insert(job.hash.clone(), Ok(libraries.needed));
+                }
+                Err(error) => {
+                    out.insert(job.hash.clone(), Err(error.to_string()));
+                }
+            }
+        }
+    }
+    reporter.explain(&format!("read {bytes_read} bytes of Linux wheels"));
+    errors.finish()?;
+    if bad.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure::Input(anyhow!(bad.join("\n"))))
+    }
+}
+
+fn cache_path(root: &Path, sri: &str) -> std::path::PathBuf {
+    let key = hex::encode(sha2::Sha256::digest(sri.as_bytes()));
+    root.join(CACHE_FORMAT).join(format!("{key}.json"))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    hash: String,
+    needed: BTreeSet<String>,
+}
+
+fn read_cached(root: Option<&Path>, sri: &str) -> Option<BTreeSet<String>> {
+    let text = std::fs::read(cache_path(root?, sri)).ok()?;
+    let cached: Cached = serde_json::from_slice(&text).ok()?;
+    (cached.hash == sri).then_some(cached.needed)
+}
+
+/// Stores a result; a cache that cannot be written only costs a later run a download.
+fn write_cached(root: Option<&Path>, sri: &str, needed: &BTreeSet<String>) {
+    let Some(root) = root else {
+        return;
+    };
+    let path = cache_path(root, sri);
+    let Ok(body) = serde_json::to_vec(&Cached {
+        hash: sri.to_string(),
+        needed: needed.clone(),
+    }) else {
+        return;
+    };
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    if let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) {
+        if std::io::Write::write_all(&mut temp, &body).is_ok() {
+            let _ = temp.persist(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use py2nix_plan::{NixSystem, PythonVersion, SourcePlan};
+
+    fn wheel(filename: &str) -> PackagePlan {
+        let mut plan = PackagePlan::new(
+            "2.0".into(),
+            SourcePlan {
+                kind: SourceKind::Wheel,
+                filename: Some(filename.into()),
+                url: Some(format!("https://files.example.org/{filename}")),
+                hash: Some(format!("sha256-{}=", "A".repeat(43))),
+                rev: None,
+                submodules: false,
+                subdirectory: None,
+                path: None,
+                format: None,
+                editable: false,
+                index: None,
+            },
+            Vec::new(),
+        );
+        plan.native_build_inputs = vec!["autoPatchelfHook".into()];
+        plan.build_inputs = vec![MANYLINUX.into()];
+        plan
+    }
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mapped_sonames_replace_the_manylinux_blanket() {
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
+        let table = soname_table().unwrap();
+        let db = OverrideDb::default();
+        let mut plan = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
+        apply(
+            &mut plan,
+            "a",
+            &target,
+            &set(&[
+                "libc.so.6",
+                "libz.so.1",
+                "libstdc++.so.6",
+                "libgcc_s.so.1",
+                "ld-linux-x86-64.so.2",
+                "libm.so.6",
+            ]),
+            &db,
+            table,
+        );
+        assert_eq!(plan.build_inputs, ["stdenv.cc.cc.lib", "zlib"]);
+        assert!(plan.unknown_sonames.is_empty() && plan.warnings.is_empty());
+        // Only the C library: no input at all.
+        let mut bare = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
+        apply(
+            &mut bare,
+            "a",
+            &target,
+            &set(&["libc.so.6", "libpthread.so.0"]),
+            &db,
+            table,
+        );
+        assert!(bare.build_inputs.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_soname_keeps_the_blanket_and_warns() {
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
+        let table = soname_table().unwrap();
+        let db = OverrideDb::default();
+        let mut plan = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
+        apply(
+            &mut plan,
+            "a",
+            &target,
+            &set(&["libfoo.so.3", "libz.so.1"]),
+            &db,
+            table,
+        );
+        assert_eq!(plan.build_inputs, [MANYLINUX, "zlib"]);
+        assert_eq!(plan.unknown_sonames, ["libfoo.so.3"]);
+        assert_eq!(
+            plan.warnings,
+            ["needs libfoo.so.3, which the soname table does not map: keeping pythonManylinuxPackages.manylinux2014"]
+        );
+    }
+
+    #[test]
+    fn a_packages_wheel_rule_maps_first() {
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
+        let table = soname_table().unwrap();
+        let db = OverrideDb::from_files([(
+            "a/a/override.toml",
+            "schema-version = 1\n[[rule]]\napplies-to = \"wheel\"\nsonames = { \"libfoo.so.3\" = \"foo\", \"libz.so.1\" = \"zlib-ng\" }\n",
+        )]);
+        // The shard of `a` is `a`.
+        let db = db.unwrap();
+        let mut plan = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
+        apply(
+            &mut plan,
+            "a",
+            &target,
+            &set(&["libfoo.so.3", "libz.so.1"]),
+            &db,
+            table,
+        );
+        assert_eq!(plan.build_inputs, ["foo", "zlib-ng"]);
+        assert!(plan.unknown_sonames.is_empty());
+    }
+
+    #[test]
+    fn the_c_library_is_not_mapped() {
+        for soname in [
+            "libc.so.6",
+            "ld-linux-aarch64.so.1",
+            "libc.musl-x86_64.so.1",
+            "libpython3.11.so.1.0",
+        ] {
+            assert!(provided_by_libc(soname), "{soname}");
+        }
+        assert!(!provided_by_libc("libstdc++.so.6"));
+        assert!(!provided_by_libc("libcrypt.so.1"));
+    }
+}
