@@ -22,7 +22,7 @@ let
         "pyproject.toml" = "sha256-JlMzwnGtU436SR74Fd2TLn3iODyDu2ryKV7L3Ewm81Q=";
         "uv.lock" = "sha256-qFCjlkjb05d9n9BQFsLOzdOjMxn//7ggTwbXznINFLY=";
       };
-      overrides = "sha256-+nTFkJ3u0Yfc8wykzDNxGjC3a34WwoJQy7t85l7T0o0=";
+      overrides = "sha256-jKJAmtS2xGlnOl4WXaYHVJ732xu8tYfUjW53M1uL1ZA=";
       options = [ ];
     };
     targets = {
