@@ -171,11 +171,7 @@ fn serve(mut stream: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
-    let request = Request {
-        path,
-        headers,
-        nth,
-    };
+    let request = Request { path, headers, nth };
     log.lock().expect("log").push(request.clone());
     let head = |status: &str, content_type: &str, length: usize, extra: &str| {
         format!(
@@ -393,10 +389,22 @@ pub const FAST: [(&str, &str); 4] = [
 /// A py2nix command for `lock <dir>` on x86_64-linux/3.11 against `index_url`, with `cache`
 /// and `extra` arguments (`--format json` unless they name a format).
 pub fn command(dir: &Path, index_url: &str, cache: &Path, extra: &[&str]) -> Command {
+    command_for(dir, index_url, cache, extra, Some("3.11"))
+}
+
+/// [`command`] with another CPython version, or none (the defaults `requires-python` allows).
+pub fn command_for(
+    dir: &Path,
+    index_url: &str,
+    cache: &Path,
+    extra: &[&str],
+    python: Option<&str>,
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_py2nix"));
     command
         .args(["lock", dir.to_str().expect("utf-8")])
-        .args(["--system", "x86_64-linux", "--python", "3.11"])
+        .args(["--system", "x86_64-linux"])
+        .args(python.map(|p| ["--python", p]).into_iter().flatten())
         .args(extra)
         .env("PY2NIX_INDEX_URL", index_url)
         .env("PY2NIX_CACHE_DIR", cache)
@@ -458,7 +466,10 @@ fn planned(output: &Output) -> String {
     );
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON plan");
     let packages = &plan["targets"]["x86_64-linux-cp311"]["packages"];
-    assert_eq!(packages["alpha"]["dependencies"], serde_json::json!(["beta"]));
+    assert_eq!(
+        packages["alpha"]["dependencies"],
+        serde_json::json!(["beta"])
+    );
     assert!(packages["beta"]["src"]["url"]
         .as_str()
         .is_some_and(|u| u.ends_with("/files/beta-2.0-py3-none-any.whl")));
@@ -536,7 +547,11 @@ fn retried_statuses_are_retried_and_the_run_succeeds() {
         let server = FlakyServer::start(alpha_first(2, Reply::Status(status, Vec::new())));
         let (project, cache) = (poetry_project(), tempfile::tempdir().expect("tempdir"));
         planned(&run(&server, project.path(), cache.path()));
-        assert_eq!(server.count(&ALPHA.page_path()), 3, "HTTP {status}: two failures, then the page");
+        assert_eq!(
+            server.count(&ALPHA.page_path()),
+            3,
+            "HTTP {status}: two failures, then the page"
+        );
     }
 }
 
@@ -564,7 +579,12 @@ fn retry_after_is_honoured_up_to_the_longest_wait() {
         let message = failed(&run(&server, project.path(), cache.path()), 2);
         let url = format!("{}{}", server.base, ALPHA.page_path());
         assert!(message.contains(&format!("fetching {url} failed: HTTP 503 Service Unavailable, and the index asks to retry after ")), "{message}");
-        assert!(message.contains("longer than py2nix waits (2 s, PY2NIX_HTTP_MAX_WAIT; gave up after 1 attempt)"), "{message}");
+        assert!(
+            message.contains(
+                "longer than py2nix waits (2 s, PY2NIX_HTTP_MAX_WAIT; gave up after 1 attempt)"
+            ),
+            "{message}"
+        );
         assert_eq!(server.count(&ALPHA.page_path()), 1);
         assert!(cached_pages(cache.path(), "alpha").is_empty());
     }
@@ -573,13 +593,37 @@ fn retry_after_is_honoured_up_to_the_longest_wait() {
 #[test]
 fn persistent_failures_give_up_after_the_retries_and_name_the_url() {
     for (label, reply, what) in [
-        ("503", Reply::Status(503, Vec::new()), "HTTP 503 Service Unavailable"),
-        ("429", Reply::Status(429, Vec::new()), "HTTP 429 Too Many Requests"),
+        (
+            "503",
+            Reply::Status(503, Vec::new()),
+            "HTTP 503 Service Unavailable",
+        ),
+        (
+            "429",
+            Reply::Status(429, Vec::new()),
+            "HTTP 429 Too Many Requests",
+        ),
         ("reset", Reply::Reset, ""),
-        ("stall", Reply::Stall(Duration::from_secs(3)), "no answer for 0.5 s (PY2NIX_HTTP_TIMEOUT)"),
-        ("stalled body", Reply::StallBody("text/html", ALPHA.html(), Duration::from_secs(3)), "the response stalled past the timeout"),
-        ("truncated HTML", Reply::Truncated("text/html", ALPHA.html()), "the response broke off"),
-        ("truncated JSON", Reply::Truncated("application/vnd.pypi.simple.v1+json", ALPHA.json()), "the response broke off"),
+        (
+            "stall",
+            Reply::Stall(Duration::from_secs(3)),
+            "no answer for 0.5 s (PY2NIX_HTTP_TIMEOUT)",
+        ),
+        (
+            "stalled body",
+            Reply::StallBody("text/html", ALPHA.html(), Duration::from_secs(3)),
+            "the response stalled past the timeout",
+        ),
+        (
+            "truncated HTML",
+            Reply::Truncated("text/html", ALPHA.html()),
+            "the response broke off",
+        ),
+        (
+            "truncated JSON",
+            Reply::Truncated("application/vnd.pypi.simple.v1+json", ALPHA.json()),
+            "the response broke off",
+        ),
     ] {
         let server = FlakyServer::start(alpha_first(usize::MAX, reply));
         let (project, cache) = (poetry_project(), tempfile::tempdir().expect("tempdir"));
@@ -589,9 +633,19 @@ fn persistent_failures_give_up_after_the_retries_and_name_the_url() {
             message.contains(&format!("fetching {url} failed: {what}")),
             "{label}: {message}"
         );
-        assert!(message.contains("(gave up after 3 attempts)"), "{label}: {message}");
-        assert_eq!(server.count(&ALPHA.page_path()), 3, "{label}: the first attempt and two retries");
-        assert!(cached_pages(cache.path(), "alpha").is_empty(), "{label}: nothing cached");
+        assert!(
+            message.contains("(gave up after 3 attempts)"),
+            "{label}: {message}"
+        );
+        assert_eq!(
+            server.count(&ALPHA.page_path()),
+            3,
+            "{label}: the first attempt and two retries"
+        );
+        assert!(
+            cached_pages(cache.path(), "alpha").is_empty(),
+            "{label}: nothing cached"
+        );
         // The same cache with the server healed: nothing bad was kept.
         server.heal();
         planned(&run(&server, project.path(), cache.path()));
@@ -620,8 +674,19 @@ fn other_client_and_server_errors_are_not_retried() {
         let server = FlakyServer::start(alpha_first(usize::MAX, Reply::Status(status, Vec::new())));
         let (project, cache) = (poetry_project(), tempfile::tempdir().expect("tempdir"));
         let message = failed(&run(&server, project.path(), cache.path()), 2);
-        assert!(message.contains(&format!("fetching {}{} failed: HTTP {status} ", server.base, ALPHA.page_path())), "{message}");
-        assert_eq!(server.count(&ALPHA.page_path()), 1, "HTTP {status} is final");
+        assert!(
+            message.contains(&format!(
+                "fetching {}{} failed: HTTP {status} ",
+                server.base,
+                ALPHA.page_path()
+            )),
+            "{message}"
+        );
+        assert_eq!(
+            server.count(&ALPHA.page_path()),
+            1,
+            "HTTP {status} is final"
+        );
     }
     let server = FlakyServer::start(alpha_first(usize::MAX, Reply::Status(404, Vec::new())));
     let (project, cache) = (poetry_project(), tempfile::tempdir().expect("tempdir"));
@@ -637,7 +702,10 @@ fn other_client_and_server_errors_are_not_retried() {
 #[test]
 fn wrong_content_types_are_refused_and_not_cached() {
     for (content_type, body) in [
-        ("text/plain", b"Service temporarily unavailable, try again later".to_vec()),
+        (
+            "text/plain",
+            b"Service temporarily unavailable, try again later".to_vec(),
+        ),
         ("application/octet-stream", vec![0x1f, 0x8b, 0, 1, 2, 3]),
         ("application/json", b"{\"error\": \"maintenance\"}".to_vec()),
     ] {
@@ -658,10 +726,19 @@ fn wrong_content_types_are_refused_and_not_cached() {
     }
     // An install list remembers which versions a page covered: a page that answered without
     // the version's files must not be remembered as covering it.
-    let server = FlakyServer::start(alpha_first(usize::MAX, Reply::Ok("text/html", b"<html>maintenance</html>".to_vec())));
-    let (project, cache) = (requirements_project(), tempfile::tempdir().expect("tempdir"));
+    let server = FlakyServer::start(alpha_first(
+        usize::MAX,
+        Reply::Ok("text/html", b"<html>maintenance</html>".to_vec()),
+    ));
+    let (project, cache) = (
+        requirements_project(),
+        tempfile::tempdir().expect("tempdir"),
+    );
     let message = failed(&run(&server, project.path(), cache.path()), 1);
-    assert!(message.contains("`alpha` 1.0: no file of this version"), "{message}");
+    assert!(
+        message.contains("`alpha` 1.0: no file of this version"),
+        "{message}"
+    );
     server.heal();
     planned(&run(&server, project.path(), cache.path()));
 }
@@ -680,7 +757,11 @@ fn redirect_loops_end_without_retries() {
     let (project, cache) = (poetry_project(), tempfile::tempdir().expect("tempdir"));
     let message = failed(&run(&server, project.path(), cache.path()), 2);
     assert!(
-        message.contains(&format!("fetching {}{} failed: more than 10 redirects (a redirect loop?)", server.base, ALPHA.page_path())),
+        message.contains(&format!(
+            "fetching {}{} failed: more than 10 redirects (a redirect loop?)",
+            server.base,
+            ALPHA.page_path()
+        )),
         "{message}"
     );
     let asked = server.count(&ALPHA.page_path()) + server.count("/loop/alpha/");
@@ -720,10 +801,21 @@ fn a_page_that_changes_between_requests_is_read_whole_each_time() {
         message.contains(&format!("hash mismatch for `{}` of `beta`", BETA.wheel())),
         "{message}"
     );
-    assert!(message.contains(&format!("the index ({}/files/{}) says sha256:{}", server.base, BETA.wheel(), "0".repeat(64))), "{message}");
+    assert!(
+        message.contains(&format!(
+            "the index ({}/files/{}) says sha256:{}",
+            server.base,
+            BETA.wheel(),
+            "0".repeat(64)
+        )),
+        "{message}"
+    );
     // The first run's cache answers without asking again, with the same plan.
     let before = server.log().len();
-    assert_eq!(planned(&run(&server, project.path(), good_cache.path())), first);
+    assert_eq!(
+        planned(&run(&server, project.path(), good_cache.path())),
+        first
+    );
     assert_eq!(server.log().len(), before);
 }
 
@@ -734,7 +826,6 @@ fn a_page_that_changes_between_requests_is_read_whole_each_time() {
 /// by the planner; the binary's `lock` command must drop the cached pages of the packages a
 /// hash mismatch names (`Cache::forget_package`) before it reports the error.
 #[test]
-#[ignore = "py2nix keeps a page that disagrees with the lock in its cache; needs commands/lock.rs to call Cache::forget_package on a hash mismatch"]
 fn a_page_that_disagreed_with_the_lock_is_not_kept_in_the_cache() {
     let wrong = "0".repeat(64);
     let server = FlakyServer::start(move |request| {
@@ -746,7 +837,10 @@ fn a_page_that_disagreed_with_the_lock_is_not_kept_in_the_cache() {
     });
     let (project, cache) = (poetry_project(), tempfile::tempdir().expect("tempdir"));
     let message = failed(&run(&server, project.path(), cache.path()), 1);
-    assert!(message.contains("hash mismatch for `beta-2.0-py3-none-any.whl`"), "{message}");
+    assert!(
+        message.contains("hash mismatch for `beta-2.0-py3-none-any.whl`"),
+        "{message}"
+    );
     server.heal();
     planned(&run(&server, project.path(), cache.path()));
 }
@@ -755,16 +849,31 @@ fn a_page_that_disagreed_with_the_lock_is_not_kept_in_the_cache() {
 fn a_file_whose_bytes_do_not_match_its_hash_is_refused_and_not_cached() {
     let server = FlakyServer::start(|request| {
         if request.path == BETA.metadata_path() {
-            Reply::Ok("application/octet-stream", b"Metadata-Version: 2.1\nName: beta\nVersion: 2.0\nRequires-Dist: evil\n".to_vec())
+            Reply::Ok(
+                "application/octet-stream",
+                b"Metadata-Version: 2.1\nName: beta\nVersion: 2.0\nRequires-Dist: evil\n".to_vec(),
+            )
         } else {
             healthy(request)
         }
     });
-    let (project, cache) = (requirements_project(), tempfile::tempdir().expect("tempdir"));
+    let (project, cache) = (
+        requirements_project(),
+        tempfile::tempdir().expect("tempdir"),
+    );
     let message = failed(&run(&server, project.path(), cache.path()), 2);
     let url = format!("{}{}", server.base, BETA.metadata_path());
-    assert!(message.contains(&format!("the sha256 of {url} is ")), "{message}");
-    assert!(message.contains(&format!("but {} was expected", hex(&Sha256::digest(BETA.metadata())))), "{message}");
+    assert!(
+        message.contains(&format!("the sha256 of {url} is ")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "but {} was expected",
+            hex(&Sha256::digest(BETA.metadata()))
+        )),
+        "{message}"
+    );
     assert!(!message.contains("evil"));
     // Nothing about beta's metadata was cached: the healed index is asked and the run succeeds.
     server.heal();
@@ -782,7 +891,12 @@ fn a_failed_run_leaves_the_output_file_alone() {
     std::fs::write(&target, old).expect("write");
     let target_arg = target.to_str().expect("utf-8").to_string();
     let output = run_bounded(
-        command(project.path(), &server.index_url(), cache.path(), &["-o", &target_arg]),
+        command(
+            project.path(),
+            &server.index_url(),
+            cache.path(),
+            &["-o", &target_arg],
+        ),
         Duration::from_secs(120),
     );
     failed(&output, 2);
@@ -800,7 +914,8 @@ fn bad_settings_are_named() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
     assert!(
-        stderr(&output).contains("PY2NIX_HTTP_TIMEOUT must be a number of seconds above 0, not `soon`"),
+        stderr(&output)
+            .contains("PY2NIX_HTTP_TIMEOUT must be a number of seconds above 0, not `soon`"),
         "{}",
         stderr(&output)
     );

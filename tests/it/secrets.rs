@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::common::{base64, stderr};
 use crate::network::{
-    command, files_under, healthy, requirements_project, run_bounded, FlakyServer, Reply,
-    Request, ALPHA, BETA,
+    command, files_under, healthy, requirements_project, run_bounded, FlakyServer, Reply, Request,
+    ALPHA, BETA,
 };
 
 const USER: &str = "u-3f9c1e";
@@ -24,7 +24,10 @@ fn forbidden() -> Vec<(String, &'static str)> {
     vec![
         (PASSWORD.to_string(), "the password"),
         (PASSWORD_IN_URL.to_string(), "the percent-encoded password"),
-        (base64(format!("{USER}:{PASSWORD}").as_bytes()), "the Authorization header"),
+        (
+            base64(format!("{USER}:{PASSWORD}").as_bytes()),
+            "the Authorization header",
+        ),
         ("p@ss".to_string(), "part of the password"),
         ("7Hq2".to_string(), "part of the password"),
         (USER.to_string(), "the username"),
@@ -47,7 +50,10 @@ fn guarded(broken: bool) -> impl Fn(&Request) -> Reply + Send + Sync {
     let expected = format!("Basic {}", base64(format!("{USER}:{PASSWORD}").as_bytes()));
     move |request| {
         if request.header("authorization") != Some(expected.as_str()) {
-            return Reply::Status(401, vec![("WWW-Authenticate", "Basic realm=\"test\"".into())]);
+            return Reply::Status(
+                401,
+                vec![("WWW-Authenticate", "Basic realm=\"test\"".into())],
+            );
         }
         if broken {
             return Reply::Status(500, Vec::new());
@@ -68,12 +74,7 @@ enum Source {
 }
 
 /// One run of py2nix with `source`'s credentials; every byte it wrote is checked.
-fn run_with(
-    source: Source,
-    server: &FlakyServer,
-    extra: &[&str],
-    password: &str,
-) -> Output {
+fn run_with(source: Source, server: &FlakyServer, extra: &[&str], password: &str) -> Output {
     let project = requirements_project();
     let cache = tempfile::tempdir().expect("tempdir");
     // The working directory py2nix runs in, and, apart, the netrc file (which holds the secret).
@@ -84,17 +85,30 @@ fn run_with(
     let mut index_url = server.index_url();
     match source {
         Source::Url => {
-            let encoded = password.replace('%', "%25").replace('@', "%40").replace(':', "%3A").replace('/', "%2F").replace('#', "%23");
+            let encoded = password
+                .replace('%', "%25")
+                .replace('@', "%40")
+                .replace(':', "%3A")
+                .replace('/', "%2F")
+                .replace('#', "%23");
             index_url = format!("http://{USER}:{encoded}@{host}/simple/");
         }
         Source::Environment => {
             let requirements = project.path().join("requirements.txt");
             let text = std::fs::read_to_string(&requirements).expect("read");
-            std::fs::write(&requirements, format!("--index-url {}\n{text}", server.index_url())).expect("write");
+            std::fs::write(
+                &requirements,
+                format!("--index-url {}\n{text}", server.index_url()),
+            )
+            .expect("write");
         }
         Source::Netrc => {
             let quoted = password.replace('\\', "\\\\").replace('"', "\\\"");
-            std::fs::write(&netrc, format!("machine 127.0.0.1\n  login {USER}\n  password \"{quoted}\"\n")).expect("write netrc");
+            std::fs::write(
+                &netrc,
+                format!("machine 127.0.0.1\n  login {USER}\n  password \"{quoted}\"\n"),
+            )
+            .expect("write netrc");
         }
     }
     let mut command = command(project.path(), &index_url, cache.path(), extra);
@@ -123,7 +137,10 @@ fn run_with(
 /// Every file under `dir` (names and contents) is free of the credentials.
 fn check_tree(label: &str, dir: &Path) {
     for file in files_under(dir) {
-        assert_clean(&format!("{label}: the name of {}", file.display()), file.to_string_lossy().as_bytes());
+        assert_clean(
+            &format!("{label}: the name of {}", file.display()),
+            file.to_string_lossy().as_bytes(),
+        );
         let bytes = std::fs::read(dir.join(&file)).expect("read");
         assert_clean(&format!("{label}: {}", file.display()), &bytes);
     }
@@ -140,14 +157,26 @@ fn credentials_never_reach_output_messages_or_the_cache() {
             assert!(output.status.success(), "{source:?}: {}", stderr(&output));
             let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("plan");
             let alpha = &plan["targets"]["x86_64-linux-cp311"]["packages"]["alpha"];
-            assert_eq!(alpha["dependencies"], serde_json::json!(["beta"]), "metadata was read with the credentials");
-            assert!(alpha["src"]["index"].is_string(), "{source:?}: the plan names the index, not its credentials");
+            assert_eq!(
+                alpha["dependencies"],
+                serde_json::json!(["beta"]),
+                "metadata was read with the credentials"
+            );
+            assert!(
+                alpha["src"]["index"].is_string(),
+                "{source:?}: the plan names the index, not its credentials"
+            );
         }
         // python.nix through -o, with -v.
         let written = tempfile::tempdir().expect("tempdir");
         let target = written.path().join("python.nix");
         let target = target.to_str().expect("utf-8");
-        let output = run_with(source, &server, &["-v", "--format", "nix", "-o", target], PASSWORD);
+        let output = run_with(
+            source,
+            &server,
+            &["-v", "--format", "nix", "-o", target],
+            PASSWORD,
+        );
         assert!(output.status.success(), "{source:?}: {}", stderr(&output));
         let text = std::fs::read(target).expect("python.nix");
         assert!(text.starts_with(b"# @generated by py2nix"));
@@ -165,15 +194,28 @@ fn credentials_never_reach_error_messages() {
         let server = FlakyServer::start(guarded(true));
         for verbosity in VERBOSITIES {
             let output = run_with(source, &server, verbosity, PASSWORD);
-            assert_eq!(output.status.code(), Some(2), "{source:?}: {}", stderr(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{source:?}: {}",
+                stderr(&output)
+            );
             assert!(stderr(&output).contains("HTTP 500"), "{}", stderr(&output));
-            assert!(stderr(&output).contains(&server.base), "the message names the URL");
+            assert!(
+                stderr(&output).contains(&server.base),
+                "the message names the URL"
+            );
         }
         // The index refuses these credentials: the hint says where they came from, not what they are.
         let server = FlakyServer::start(guarded(false));
         let wrong = "wr0ng-p@ss:w/rd-7Hq2%#x";
         let output = run_with(source, &server, &["-v"], wrong);
-        assert_eq!(output.status.code(), Some(1), "{source:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{source:?}: {}",
+            stderr(&output)
+        );
         let message = stderr(&output);
         assert!(message.contains("refused access"), "{message}");
         assert!(message.contains("were rejected"), "{message}");

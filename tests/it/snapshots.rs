@@ -24,7 +24,10 @@ fn json_plans() {
     let cache = tempfile::tempdir().expect("tempdir");
     for name in fixture_names() {
         let json = plan(&name, "json", &server, cache.path());
-        insta::assert_snapshot!(format!("plan-{name}"), crate::common::mask_overrides_hash(&json));
+        insta::assert_snapshot!(
+            format!("plan-{name}"),
+            crate::common::mask_overrides_hash(&json)
+        );
     }
 }
 
@@ -42,7 +45,10 @@ fn nix_files() {
         let head = nix
             .strip_suffix(&tail)
             .unwrap_or_else(|| panic!("{name}: python.nix does not end with the Nix logic"));
-        insta::assert_snapshot!(format!("nix-{name}"), crate::common::mask_overrides_hash(head));
+        insta::assert_snapshot!(
+            format!("nix-{name}"),
+            crate::common::mask_overrides_hash(head)
+        );
     }
 }
 

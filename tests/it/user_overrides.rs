@@ -31,7 +31,10 @@ fn an_overrides_flag_replaces_the_built_in_entry() {
     );
     assert_eq!(markupsafe(&plain)["src"]["kind"], "sdist");
     assert!(markupsafe(&plain).get("build-inputs").is_none(), "{plain}");
-    assert_eq!(markupsafe(&with)["build-inputs"], serde_json::json!(["zlib"]));
+    assert_eq!(
+        markupsafe(&with)["build-inputs"],
+        serde_json::json!(["zlib"])
+    );
     assert_eq!(
         markupsafe(&with)["native-build-inputs"],
         serde_json::json!(["pkg-config"])
@@ -55,7 +58,11 @@ fn pyproject_names_the_overrides_directory() {
         ),
     )
     .expect("write pyproject");
-    std::fs::copy(source.join("poetry.lock"), project.path().join("poetry.lock")).expect("copy");
+    std::fs::copy(
+        source.join("poetry.lock"),
+        project.path().join("poetry.lock"),
+    )
+    .expect("copy");
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
     let out = ok(&py2nix(
@@ -75,7 +82,10 @@ fn pyproject_names_the_overrides_directory() {
         cache.path(),
     ));
     let plan: serde_json::Value = serde_json::from_str(&out).expect("plan");
-    assert_eq!(markupsafe(&plan)["build-inputs"], serde_json::json!(["zlib"]));
+    assert_eq!(
+        markupsafe(&plan)["build-inputs"],
+        serde_json::json!(["zlib"])
+    );
 }
 
 #[test]
@@ -83,8 +93,15 @@ fn overrides_show_names_where_each_rule_comes_from() {
     let user = user_dir();
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
-    let builtin = ok(&py2nix(&["overrides", "show", "pillow"], &server, cache.path()));
-    assert!(builtin.contains("overrides/pi/pillow/override.toml"), "{builtin}");
+    let builtin = ok(&py2nix(
+        &["overrides", "show", "pillow"],
+        &server,
+        cache.path(),
+    ));
+    assert!(
+        builtin.contains("overrides/pi/pillow/override.toml"),
+        "{builtin}"
+    );
     let user_path = user.path().to_str().expect("utf-8");
     let shown = ok(&py2nix(
         &["overrides", "show", "MarkupSafe", "--overrides", user_path],
@@ -94,6 +111,13 @@ fn overrides_show_names_where_each_rule_comes_from() {
     assert!(shown.contains("zlib"), "{shown}");
     assert!(shown.contains(user_path), "{shown}");
     // Nothing applies: an answer, not an error.
-    let missing = ok(&py2nix(&["overrides", "show", "no-such-package"], &server, cache.path()));
-    assert!(missing.contains("no entry in the override database"), "{missing}");
+    let missing = ok(&py2nix(
+        &["overrides", "show", "no-such-package"],
+        &server,
+        cache.path(),
+    ));
+    assert!(
+        missing.contains("no entry in the override database"),
+        "{missing}"
+    );
 }

@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 
 use crate::common::{fixture, stderr, IndexServer, Mode};
 use crate::network::{
-    command, files_under, healthy, poetry_project, requirements_project, run_bounded,
-    FlakyServer, Reply, Request, ALPHA, BETA,
+    command, files_under, healthy, poetry_project, requirements_project, run_bounded, FlakyServer,
+    Reply, Request, ALPHA, BETA,
 };
 
 /// Pages that take a while: py2nix sits in its fetching phase long enough to be killed there.
 fn slow(request: &Request) -> Reply {
     match healthy(request) {
-        Reply::Ok(content_type, body) => Reply::Slow(Duration::from_millis(300), content_type, body),
+        Reply::Ok(content_type, body) => {
+            Reply::Slow(Duration::from_millis(300), content_type, body)
+        }
         other => other,
     }
 }
@@ -64,7 +66,15 @@ fn killing_py2nix_leaves_the_old_file_or_the_new_one() {
     // The old file: one py2nix made for a different index (its URLs differ), and the new one.
     let old_server = FlakyServer::start(healthy);
     let cache = tempfile::tempdir().expect("tempdir");
-    let made = run_bounded(command(project.path(), &old_server.index_url(), cache.path(), &extra), Duration::from_secs(120));
+    let made = run_bounded(
+        command(
+            project.path(),
+            &old_server.index_url(),
+            cache.path(),
+            &extra,
+        ),
+        Duration::from_secs(120),
+    );
     assert!(made.status.success(), "{}", stderr(&made));
     let old = std::fs::read(&target).expect("old file");
     // The new file, and how long the process goes on after its last answer (planning,
@@ -106,9 +116,7 @@ fn killing_py2nix_leaves_the_old_file_or_the_new_one() {
         let deadline = Instant::now() + Duration::from_secs(60);
         match moment {
             Moment::AtOnce => {}
-            Moment::Requested(n) => {
-                wait_until(deadline, || server.log().len() >= asked_before + n)
-            }
+            Moment::Requested(n) => wait_until(deadline, || server.log().len() >= asked_before + n),
             Moment::AfterAnswers(after) => {
                 wait_until(deadline, || server.answered() >= answered_before + 2);
                 std::thread::sleep(after);
@@ -180,7 +188,10 @@ fn killing_py2nix_leaves_the_old_file_or_the_new_one() {
     assert!(outcomes.iter().any(|o| !o.2), "no kill came early enough");
     // Whatever happened, the next run replaces the file whole.
     let cache = tempfile::tempdir().expect("tempdir");
-    let done = run_bounded(command(project.path(), &server.index_url(), cache.path(), &extra), Duration::from_secs(120));
+    let done = run_bounded(
+        command(project.path(), &server.index_url(), cache.path(), &extra),
+        Duration::from_secs(120),
+    );
     assert!(done.status.success(), "{}", stderr(&done));
     assert_eq!(std::fs::read(&target).expect("read"), new);
 }
@@ -219,7 +230,11 @@ fn concurrent_runs_share_the_cache() {
         let mut plans: Vec<Option<Vec<u8>>> = vec![None; runs.len()];
         for (which, child) in children {
             let output = child.wait_with_output().expect("wait");
-            assert!(output.status.success(), "round {round}: {}", stderr(&output));
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                stderr(&output)
+            );
             match &plans[which] {
                 None => plans[which] = Some(output.stdout),
                 Some(plan) => assert_eq!(plan, &output.stdout, "round {round}: runs disagree"),
@@ -230,7 +245,10 @@ fn concurrent_runs_share_the_cache() {
         assert!(files.len() > 13, "{files:?}");
         for file in &files {
             let name = file.to_string_lossy();
-            assert!(!name.contains(".py2nix-tmp-") && !name.contains(".tmp"), "a temporary file stayed: {name}");
+            assert!(
+                !name.contains(".py2nix-tmp-") && !name.contains(".tmp"),
+                "a temporary file stayed: {name}"
+            );
             if name.ends_with(".json") {
                 let bytes = std::fs::read(cache.path().join(file)).expect("read");
                 serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -239,9 +257,16 @@ fn concurrent_runs_share_the_cache() {
         }
         // And it answers alone.
         for (which, (dir, index)) in runs.iter().enumerate() {
-            let output = run_bounded(command(dir, index, cache.path(), &["--offline"]), Duration::from_secs(120));
+            let output = run_bounded(
+                command(dir, index, cache.path(), &["--offline"]),
+                Duration::from_secs(120),
+            );
             assert!(output.status.success(), "{}", stderr(&output));
-            assert_eq!(Some(&output.stdout), plans[which].as_ref(), "the cache answers as the index did");
+            assert_eq!(
+                Some(&output.stdout),
+                plans[which].as_ref(),
+                "the cache answers as the index did"
+            );
         }
     }
     assert!(flaky.count(&ALPHA.page_path()) >= 1 && flaky.count(&BETA.metadata_path()) >= 1);

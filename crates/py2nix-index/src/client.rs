@@ -35,7 +35,11 @@ pub struct IndexClient {
     pub(crate) credentials: Credentials,
     pub(crate) policy: HttpPolicy,
     concurrency: usize,
+    /// Per origin: open once the first page request there has its answer (see `get_primed`).
+    primed: std::sync::Mutex<std::collections::HashMap<String, Gate>>,
 }
+
+type Gate = std::sync::Arc<tokio::sync::OnceCell<()>>;
 
 impl IndexClient {
     /// A client with credentials from the process environment and netrc file
@@ -51,17 +55,8 @@ impl IndexClient {
             credentials: Credentials::from_environment(),
             policy: HttpPolicy::from_env()?,
             concurrency: 16,
+            primed: Default::default(),
         })
-    }
-
-    /// The same client with other timeouts and retries.
-    #[cfg(test)]
-    pub(crate) fn with_policy(self, policy: HttpPolicy) -> Self {
-        IndexClient {
-            policy,
-            http: std::sync::OnceLock::new(),
-            ..self
-        }
     }
 
     /// The HTTP client, built (and the TLS roots loaded) the first time a request is sent.
@@ -154,6 +149,37 @@ impl IndexClient {
         self.download_kept(request, &|_| true).await
     }
 
+    /// [`IndexClient::get`], but the first request to an origin goes alone: the others wait
+    /// until it has its answer, and then share the connection it opened (HTTP/2 multiplexes
+    /// them, HTTP/1.1 keeps it alive) instead of each racing a DNS lookup and a TLS handshake
+    /// of its own. Sixteen lookups at once also invite a lost reply, which costs the resolver's
+    /// five-second timeout.
+    async fn get_primed(
+        &self,
+        endpoint: &crate::transport::Endpoint,
+        accept: Option<&str>,
+    ) -> Result<reqwest::Response, IndexError> {
+        let origin = url::Url::parse(&endpoint.url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default();
+        let gate = self
+            .primed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(origin)
+            .or_default()
+            .clone();
+        let mut first = None;
+        gate.get_or_init(|| async {
+            first = Some(self.get(endpoint, accept).await);
+        })
+        .await;
+        match first {
+            Some(result) => result,
+            None => self.get(endpoint, accept).await,
+        }
+    }
+
     /// The page's files whose names `keep` accepts. An HTML page is parsed as it arrives
     /// ([`HtmlStream`]), so neither a large body nor its other files are ever held.
     async fn download_kept(
@@ -171,7 +197,7 @@ impl IndexClient {
         let result = self
             .retrying(|| async {
               let attempt = async {
-                let mut response = self.get(&endpoint, Some(ACCEPT)).await?;
+                let mut response = self.get_primed(&endpoint, Some(ACCEPT)).await?;
                 let final_url = response.url().to_string();
                 let json = match page_kind(&response) {
                     Ok(kind) => kind == PageKind::Json,
@@ -190,15 +216,11 @@ impl IndexClient {
                 }
                 let mut stream = HtmlStream::new(&final_url).map_err(parse_error)?;
                 let mut files = Vec::new();
-                let mut push = |file: PageFile| {
-                    if keep(&file.filename) {
-                        files.push(file);
-                    }
-                };
+                let mut push = |file: PageFile| files.push(file);
                 while let Some(chunk) = next_chunk(&endpoint, &mut response).await? {
-                    stream.feed(&chunk, &mut push).map_err(parse_error)?;
+                    stream.feed_kept(&chunk, keep, &mut push).map_err(parse_error)?;
                 }
-                stream.finish(&mut push).map_err(parse_error)?;
+                stream.finish_kept(keep, &mut push).map_err(parse_error)?;
                 Ok(Page { files })
               };
               // However slowly the bytes trickle in, a page arrives whole in bounded time.

@@ -56,6 +56,10 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
 /// Whether the file's version equals one of `wanted` (PEP 440 equality, so `1.0` is `1.0.0`);
 /// a wanted version that does not parse is compared as text.
 pub(crate) fn matches_version(filename: &str, package: &str, wanted: &[String]) -> bool {
+    // Graph locks want files, not versions: no version to parse for each file of the page.
+    if wanted.is_empty() {
+        return false;
+    }
     let Some(version) = filename_version(filename, package) else {
         return false;
     };

@@ -146,21 +146,46 @@ impl HtmlStream {
 
     /// Takes the next bytes of the page and passes on every file completed by them.
     pub fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(PageFile)) -> Result<(), String> {
+        self.feed_kept(chunk, &|_| true, out)
+    }
+
+    /// [`HtmlStream::feed`], passing on only the files whose names `keep` accepts; the others
+    /// cost no URL parsing.
+    pub fn feed_kept(
+        &mut self,
+        chunk: &[u8],
+        keep: &dyn Fn(&str) -> bool,
+        out: &mut dyn FnMut(PageFile),
+    ) -> Result<(), String> {
         self.pending.extend_from_slice(chunk);
-        let consumed = self.scan(false, out)?;
+        let consumed = self.scan(false, keep, out)?;
         self.pending.drain(..consumed);
         Ok(())
     }
 
     /// The end of the page: an anchor still open ends here.
-    pub fn finish(mut self, out: &mut dyn FnMut(PageFile)) -> Result<(), String> {
-        self.scan(true, out)?;
+    pub fn finish(self, out: &mut dyn FnMut(PageFile)) -> Result<(), String> {
+        self.finish_kept(&|_| true, out)
+    }
+
+    /// [`HtmlStream::finish`] with a filter, as [`HtmlStream::feed_kept`].
+    pub fn finish_kept(
+        mut self,
+        keep: &dyn Fn(&str) -> bool,
+        out: &mut dyn FnMut(PageFile),
+    ) -> Result<(), String> {
+        self.scan(true, keep, out)?;
         self.pending.clear();
         Ok(())
     }
 
     /// Passes on the complete anchors in `pending`; returns how many bytes are done with.
-    fn scan(&self, eof: bool, out: &mut dyn FnMut(PageFile)) -> Result<usize, String> {
+    fn scan(
+        &self,
+        eof: bool,
+        keep: &dyn Fn(&str) -> bool,
+        out: &mut dyn FnMut(PageFile),
+    ) -> Result<usize, String> {
         let bytes = &self.pending[..];
         let mut pos = 0;
         while let Some(offset) = bytes[pos..].iter().position(|&b| b == b'<') {
@@ -185,7 +210,7 @@ impl HtmlStream {
                 None if eof => return Ok(bytes.len()),
                 None => return Ok(start),
                 Some(anchor) => {
-                    if let Some(file) = anchor.file(&self.base)? {
+                    if let Some(file) = anchor.file(&self.base, keep)? {
                         out(file);
                     }
                     pos = start + anchor.len;
@@ -216,18 +241,19 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// One `<a ...>text</a>`: its attributes (lower-case names, raw values; `None` for a bare
-/// attribute), its raw text and its length in bytes.
-struct Anchor {
-    attributes: Vec<(String, Option<String>)>,
-    text: String,
+/// One `<a ...>text</a>`, borrowed from the page: its attributes (names as written, raw
+/// values; `None` for a bare attribute), its raw text and its length in bytes. Nothing is
+/// copied or decoded until the file is known to be wanted.
+struct Anchor<'a> {
+    attributes: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    text: &'a [u8],
     len: usize,
 }
 
-impl Anchor {
+impl<'a> Anchor<'a> {
     /// Parses the anchor at the start of `bytes`; `None` when it is not complete yet (or,
     /// at the end of the page, when its start tag never ends).
-    fn parse(bytes: &[u8], eof: bool) -> Option<Anchor> {
+    fn parse(bytes: &'a [u8], eof: bool) -> Option<Anchor<'a>> {
         let mut i = 2;
         let mut attributes = Vec::new();
         loop {
@@ -244,7 +270,7 @@ impl Anchor {
             {
                 i += 1;
             }
-            let name = String::from_utf8_lossy(&bytes[name_start..i]).to_ascii_lowercase();
+            let name = &bytes[name_start..i];
             while i < bytes.len() && bytes[i].is_ascii_whitespace() {
                 i += 1;
             }
@@ -270,7 +296,7 @@ impl Anchor {
                     }
                     &bytes[start..i]
                 };
-                value = Some(String::from_utf8_lossy(raw).into_owned());
+                value = Some(raw);
             }
             attributes.push((name, value));
         }
@@ -287,9 +313,11 @@ impl Anchor {
                         return None;
                     }
                     if is_anchor_end(rest) {
-                        let close = at + rest.iter().position(|&b| b == b'>').or_else(|| {
-                            eof.then_some(rest.len() - 1)
-                        })?;
+                        let close = at
+                            + rest
+                                .iter()
+                                .position(|&b| b == b'>')
+                                .or_else(|| eof.then_some(rest.len() - 1))?;
                         break (at, close + 1);
                     }
                     if is_anchor_start(rest) {
@@ -303,35 +331,51 @@ impl Anchor {
         };
         Some(Anchor {
             attributes,
-            text: strip_tags(&String::from_utf8_lossy(&bytes[text_start..text_end])),
+            text: &bytes[text_start..text_end],
             len,
         })
+    }
+
+    /// Whether the anchor has the attribute `name` (lower-case), with a value or bare.
+    fn has(&self, name: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// The attribute's value with HTML entities decoded; `None` when absent or bare.
     fn attribute(&self, name: &str) -> Option<String> {
         self.attributes
             .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, value)| value.as_deref())
-            .map(|value| html_escape::decode_html_entities(value).into_owned())
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .and_then(|(_, value)| *value)
+            .map(|value| decode(value).into_owned())
     }
 
-    /// The file this anchor links to; `None` for an anchor without `href`.
-    fn file(&self, base: &Url) -> Result<Option<PageFile>, String> {
+    /// The file this anchor links to; `None` for an anchor without `href` or a file `keep`
+    /// refuses (its URL is parsed only when the text does not name it).
+    fn file(&self, base: &Url, keep: &dyn Fn(&str) -> bool) -> Result<Option<PageFile>, String> {
+        if !self.has("href") {
+            return Ok(None);
+        }
+        let text = decode_text(self.text);
+        let text = text.trim();
+        if !text.is_empty() && !keep(text) {
+            return Ok(None);
+        }
         let Some(href) = self.attribute("href") else {
             return Ok(None);
         };
         let mut url = resolve_link(base, &href)?;
         let sha256 = split_hash(&mut url);
-        let text = html_escape::decode_html_entities(&self.text)
-            .trim()
-            .to_string();
         let filename = if text.is_empty() {
             last_segment(&url)
         } else {
-            text
+            text.to_string()
         };
+        if !keep(&filename) {
+            return Ok(None);
+        }
         Ok(Some(PageFile {
             filename,
             url: url.to_string(),
@@ -339,7 +383,7 @@ impl Anchor {
             requires_python: self
                 .attribute("data-requires-python")
                 .filter(|s| !s.is_empty()),
-            yanked: self.attributes.iter().any(|(n, _)| n == "data-yanked"),
+            yanked: self.has("data-yanked"),
             core_metadata: self
                 .attribute("data-core-metadata")
                 .or_else(|| self.attribute("data-dist-info-metadata"))
@@ -348,11 +392,28 @@ impl Anchor {
     }
 }
 
-/// Text without the tags inside it (an anchor's text may hold markup such as `<b>`).
-fn strip_tags(text: &str) -> String {
-    if !text.contains('<') {
-        return text.to_string();
+/// Bytes of the page as text with HTML entities decoded, borrowed when there is nothing to
+/// decode (the usual case).
+fn decode(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    let text = String::from_utf8_lossy(raw);
+    if !text.contains('&') {
+        return text;
     }
+    std::borrow::Cow::Owned(html_escape::decode_html_entities(&text).into_owned())
+}
+
+/// An anchor's text: without the tags inside it (it may hold markup such as `<b>`), decoded.
+fn decode_text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    if !raw.contains(&b'<') {
+        return decode(raw);
+    }
+    std::borrow::Cow::Owned(
+        decode(strip_tags(&String::from_utf8_lossy(raw)).as_bytes()).into_owned(),
+    )
+}
+
+/// Text without the tags inside it.
+fn strip_tags(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_tag = false;
     for c in text.chars() {
@@ -473,11 +534,31 @@ mod tests {
             for chunk in html.as_bytes().chunks(size) {
                 stream.feed(chunk, &mut |f| files.push(f)).unwrap();
                 // Only the unfinished anchor is held between chunks.
-                assert!(stream.pending.len() < 2048, "{size}: {}", stream.pending.len());
+                assert!(
+                    stream.pending.len() < 2048,
+                    "{size}: {}",
+                    stream.pending.len()
+                );
             }
             stream.finish(&mut |f| files.push(f)).unwrap();
             assert_eq!(files, whole.files, "chunks of {size} bytes");
         }
+        let keep = |name: &str| name.ends_with(".whl");
+        let mut stream = HtmlStream::new(url).unwrap();
+        let mut wheels = Vec::new();
+        for chunk in html.as_bytes().chunks(100) {
+            stream
+                .feed_kept(chunk, &keep, &mut |f| wheels.push(f))
+                .unwrap();
+        }
+        stream.finish_kept(&keep, &mut |f| wheels.push(f)).unwrap();
+        let expected: Vec<_> = whole
+            .files
+            .into_iter()
+            .filter(|f| keep(&f.filename))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(wheels, expected);
     }
 
     #[test]
@@ -489,7 +570,10 @@ mod tests {
             <a href=\"e-1.tar.gz\">e-1.tar.gz";
         let page = parse_html(html, "https://example.org/simple/x/").unwrap();
         let names: Vec<_> = page.files.iter().map(|f| f.filename.as_str()).collect();
-        assert_eq!(names, ["a-1.tar.gz", "b-1.tar.gz", "d-1.tar.gz", "e-1.tar.gz"]);
+        assert_eq!(
+            names,
+            ["a-1.tar.gz", "b-1.tar.gz", "d-1.tar.gz", "e-1.tar.gz"]
+        );
         assert!(page.files[0].yanked && !page.files[1].yanked);
         assert_eq!(page.files[1].requires_python.as_deref(), Some(">=3.8"));
     }

@@ -230,12 +230,7 @@ impl HttpPolicy {
                 return Ok(None);
             };
             match text.trim().parse::<f64>() {
-                Ok(value)
-                    if value.is_finite()
-                        && value >= 0.0
-                        && value <= 86_400.0
-                        && (!positive || value > 0.0) =>
-                {
+                Ok(value) if (0.0..=86_400.0).contains(&value) && (!positive || value > 0.0) => {
                     Ok(Some(Duration::from_secs_f64(value)))
                 }
                 _ => Err(format!(

@@ -38,7 +38,11 @@ fn inputs() -> Vec<Input> {
         let dir = Path::new(dir);
         let label = dir.file_name().unwrap().to_string_lossy().to_string();
         out.push(load(format!("{label}/uv.lock"), true, &dir.join("project")));
-        out.push(load(format!("{label}/poetry.lock"), false, &dir.join("poetry")));
+        out.push(load(
+            format!("{label}/poetry.lock"),
+            false,
+            &dir.join("poetry"),
+        ));
     }
     out
 }

@@ -5,7 +5,7 @@
 pub enum LockError {
     /// The text is not valid TOML or does not have the expected shape; the message carries the
     /// line, the column and a caret under the offending text.
-    #[error("{0}")]
+    #[error(transparent)]
     Toml(#[from] toml::de::Error),
     #[error(
         "unsupported `poetry.lock` lock-version `{0}`: py2nix reads lock-versions 1.x and 2.x"

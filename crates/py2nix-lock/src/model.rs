@@ -175,7 +175,12 @@ impl FileHash {
     /// assert!(py2nix_lock::FileHash::parse("sha256:abcdef").is_err());
     /// assert!(py2nix_lock::FileHash::parse("sha256:xyz").is_err());
     /// assert!(py2nix_lock::FileHash::parse("nohash").is_err());
+    /// assert!(py2nix_lock::FileHash::parse(&format!("SHA256:{}", "ab".repeat(31))).is_err());
+    /// assert!(py2nix_lock::FileHash::parse(&format!("sha3000:{hex}")).is_err());
     /// ```
+    ///
+    /// The algorithm is one Python's `hashlib` always has (a fixed-length one), in any case,
+    /// and the digest has its length.
     pub fn parse(text: &str) -> Result<FileHash, String> {
         let (algorithm, hex) = text
             .split_once(':')
@@ -185,23 +190,28 @@ impl FileHash {
                 "hash `{text}` has a digest that is not hexadecimal"
             ));
         }
-        let expected_len = match algorithm {
-            "sha256" => Some(64),
-            "sha384" => Some(96),
-            "sha512" => Some(128),
-            "md5" => Some(32),
-            _ => None,
-        };
-        if let Some(len) = expected_len {
-            if hex.len() != len {
+        let algorithm = algorithm.to_ascii_lowercase();
+        let len = match algorithm.as_str() {
+            "md5" => 32,
+            "sha1" => 40,
+            "sha224" | "sha3_224" => 56,
+            "sha256" | "sha3_256" | "blake2s" => 64,
+            "sha384" | "sha3_384" => 96,
+            "sha512" | "sha3_512" | "blake2b" => 128,
+            _ => {
                 return Err(format!(
-                    "hash `{text}` has {} hex digits; {algorithm} has {len}",
-                    hex.len()
-                ));
+                    "hash `{text}` names an unknown algorithm `{algorithm}` (sha256, sha384 and sha512 are the usual ones)"
+                ))
             }
+        };
+        if hex.len() != len {
+            return Err(format!(
+                "hash `{text}` has {} hex digits; {algorithm} has {len}",
+                hex.len()
+            ));
         }
         Ok(FileHash {
-            algorithm: algorithm.to_ascii_lowercase(),
+            algorithm,
             hex: hex.to_ascii_lowercase(),
         })
     }

@@ -527,14 +527,44 @@ pub(crate) fn percent_decode(text: &str) -> String {
 }
 
 /// Refuses text with non-ASCII characters: markers, specifiers and requirements are ASCII, and
-/// pep508_rs can panic on some non-ASCII input instead of reporting an error.
+/// pep508_rs can panic on some non-ASCII input instead of reporting an error. Refuses too
+/// parentheses nested deeper than [`MAX_MARKER_NESTING`]: pep508_rs parses markers
+/// recursively, and a few thousand `(` overflow the stack (found by fuzzing; a stack overflow
+/// aborts the process, no error can be reported).
 pub(crate) fn ascii_only(text: &str, what: &str) -> Result<(), String> {
-    match text.chars().find(|c| !c.is_ascii()) {
-        Some(c) => Err(format!(
+    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
             "invalid {what} `{text}`: non-ASCII character `{c}`"
-        )),
-        None => Ok(()),
+        ));
     }
+    check_nesting(text, what)
+}
+
+/// How deep parentheses may nest in a marker: far beyond any real one.
+pub(crate) const MAX_MARKER_NESTING: usize = 32;
+
+/// Refuses parentheses (outside quoted strings) nested deeper than [`MAX_MARKER_NESTING`].
+pub(crate) fn check_nesting(text: &str, what: &str) -> Result<(), String> {
+    let (mut depth, mut quote) = (0usize, None);
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') => {
+                depth += 1;
+                if depth > MAX_MARKER_NESTING {
+                    let shown: String = text.chars().take(60).collect();
+                    return Err(format!(
+                        "invalid {what} `{shown}...`: parentheses nest deeper than {MAX_MARKER_NESTING}"
+                    ));
+                }
+            }
+            (None, ')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A PEP 508 marker, refused rather than parsed when it is not ASCII.

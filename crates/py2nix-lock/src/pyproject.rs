@@ -250,6 +250,7 @@ pub(crate) fn guarded_parse<T, E: std::fmt::Display>(
             "invalid {what} `{text}`: py2nix reads only ASCII {what}s"
         ));
     }
+    crate::pylock::check_nesting(text, what)?;
     let owned = text.to_string();
     let result = std::panic::catch_unwind(move || parse(&owned).map_err(|e| e.to_string()));
     match result {
@@ -258,26 +259,42 @@ pub(crate) fn guarded_parse<T, E: std::fmt::Display>(
     }
 }
 
-/// The last character of the requirement's leading name when it is one a name cannot end
-/// with (`-`, `_`, `.`).
-fn name_with_bad_end(text: &str) -> Option<char> {
+/// A name in the requirement's leading `name[extra, ...]` that ends in a character names cannot
+/// end with (`-`, `_`, `.`): the name or extra, and that character.
+fn name_with_bad_end(text: &str) -> Option<(String, char)> {
+    fn identifier(text: &str) -> &str {
+        let end = text
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+            .unwrap_or(text.len());
+        &text[..end]
+    }
+    let bad_end = |name: &str| {
+        name.chars()
+            .last()
+            .filter(|c| matches!(c, '.' | '-' | '_'))
+            .map(|c| (name.to_string(), c))
+    };
     let text = text.trim_start();
-    let end = text
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-        .unwrap_or(text.len());
-    text[..end]
-        .chars()
-        .last()
-        .filter(|c| matches!(c, '.' | '-' | '_'))
+    let name = identifier(text);
+    if let Some(bad) = bad_end(name) {
+        return Some(bad);
+    }
+    let rest = text[name.len()..].trim_start();
+    let extras = rest.strip_prefix('[')?;
+    let extras = &extras[..extras.find(']').unwrap_or(extras.len())];
+    extras
+        .split(',')
+        .find_map(|extra| bad_end(identifier(extra.trim_start())))
 }
 
 /// A PEP 508 requirement string (`requests[socks]>=2; python_version >= "3.8"`) as a
 /// dependency edge, as pyproject.toml and core metadata's `Requires-Dist` write them.
 pub fn pep508_dependency(text: &str) -> Result<Dependency, String> {
-    if let Some(last) = name_with_bad_end(text) {
-        // pep508_rs 0.9 panics on such a name when more text follows it (`six->=1`).
+    if let Some((name, last)) = name_with_bad_end(text) {
+        // pep508_rs 0.9 panics on such a name when more text follows it (`six->=1`,
+        // `x[so- cks]`, `x[a-]`).
         return Err(format!(
-            "invalid requirement `{text}`: a package name must end with a letter or digit, not `{last}`"
+            "invalid requirement `{text}`: a name must end with a letter or digit, not `{last}` (`{name}`)"
         ));
     }
     let requirement = guarded_parse(text, "requirement", Requirement::<VerbatimUrl>::from_str)?;
@@ -531,17 +548,42 @@ url = "https://corp.example/simple"
         assert!(bad.to_string().contains("default-groups"), "{bad}");
     }
 
-    /// Found by fuzzing pdm.lock: pep508_rs 0.9 panics (`PackageName` validation should
-    /// match PEP 508 parsing) on a name ending in `-`, `_` or `.` followed by more text. The
-    /// panic was caught, but only after the panic hook had printed it; now it is never reached.
+    /// Found by fuzzing pdm.lock and pyproject.toml: pep508_rs 0.9 panics (`PackageName` /
+    /// `ExtraName` validation should match PEP 508 parsing) on a name or extra ending in `-`,
+    /// `_` or `.` followed by more text. The panic was caught, but only after the panic hook
+    /// had printed it; now it is never reached.
     #[test]
     fn names_ending_in_punctuation_are_refused_before_the_parser() {
-        for text in ["six->=1.16", "six_ >=1", "a.[x]", "six-", " six-; python_version > '3'"] {
+        for text in [
+            "six->=1.16",
+            "six_ >=1",
+            "a.[x]",
+            "six-",
+            " six-; python_version > '3'",
+            "requests[so- cks]",
+            "requests[socks, a-]",
+            "x [a_,b]>=1",
+        ] {
             let error = pep508_dependency(text).unwrap_err();
             assert!(error.contains("must end with a letter or digit"), "{text}: {error}");
         }
         assert!(pep508_dependency("six>=1.16").is_ok());
         assert!(pep508_dependency("a-b.c_d>=1").is_ok());
+        assert!(pep508_dependency("requests[socks, use-chardet]>=2; extra == 'a-b'").is_ok());
+        assert!(pep508_dependency("x @ https://h.example/a-/b_.whl").is_ok());
+    }
+
+    /// Found by fuzzing requirements files: pep508_rs parses markers recursively, and a few
+    /// thousand nested parentheses overflowed the stack, which aborts py2nix.
+    #[test]
+    fn deeply_nested_markers_are_refused_before_the_parser() {
+        let deep = format!("x; {}python_version > '3'{}", "(".repeat(100_000), ")".repeat(100_000));
+        let error = pep508_dependency(&deep).unwrap_err();
+        assert!(error.contains("parentheses nest deeper than 32"), "{error}");
+        assert!(crate::poetry_lock::parse_marker(&deep[3..]).is_err());
+        let fine = format!("x; {}python_version > '3'{}", "(".repeat(32), ")".repeat(32));
+        assert!(pep508_dependency(&fine).is_ok());
+        assert!(pep508_dependency("x; platform_version == '((((((((((((((((((((((((((((((((((('").is_ok());
     }
 
     #[test]

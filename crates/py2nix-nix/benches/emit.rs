@@ -33,9 +33,11 @@ fn emit(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("print", &input.name), &(), |b, ()| {
             b.iter(|| Expr::from_json(&json).unwrap().to_nix_indented(1).unwrap())
         });
-        group.bench_with_input(BenchmarkId::new("parse-check", &input.name), &(), |b, ()| {
-            b.iter(|| rnix::Root::parse(&text).errors().is_empty())
-        });
+        group.bench_with_input(
+            BenchmarkId::new("parse-check", &input.name),
+            &(),
+            |b, ()| b.iter(|| rnix::Root::parse(&text).errors().is_empty()),
+        );
         group.bench_with_input(BenchmarkId::new("json", &input.name), &(), |b, ()| {
             b.iter(|| serde_json::to_string_pretty(&json).unwrap())
         });

@@ -275,7 +275,10 @@ mod tests {
         for depth in [0, 1, 3] {
             let mut direct = String::new();
             write_json(&mut direct, &json, depth).unwrap();
-            let via_expr = Expr::from_json(&json).unwrap().to_nix_indented(depth).unwrap();
+            let via_expr = Expr::from_json(&json)
+                .unwrap()
+                .to_nix_indented(depth)
+                .unwrap();
             assert_eq!(direct, via_expr);
         }
         let mut out = String::new();

@@ -244,8 +244,7 @@ fn local_metadata(
             let _ = &package.name;
             let mut deps = project.dependencies;
             for (extra, extra_deps) in project.extras {
-                let marker = MarkerTree::from_str(&format!("extra == '{extra}'"))
-                    .map_err(|e| anyhow!("extra `{extra}`: {e}"))?;
+                let marker = extra_marker(extra.as_ref()).map_err(|e| anyhow!(e))?;
                 for mut dep in extra_deps {
                     dep.marker.and(marker.clone());
                     deps.push(dep);
@@ -270,8 +269,7 @@ pub fn sdist_dependencies(
                 .map(|r| py2nix_lock::pep508_dependency(r))
                 .collect::<Result<Vec<_>, _>>()?;
             for (extra, texts) in requirements.optional_dependencies.iter().flatten() {
-                let marker = MarkerTree::from_str(&format!("extra == '{extra}'"))
-                    .map_err(|e| format!("extra `{extra}`: {e}"))?;
+                let marker = extra_marker(extra)?;
                 for text in texts {
                     let mut dep = py2nix_lock::pep508_dependency(text)?;
                     dep.marker.and(marker.clone());
@@ -282,6 +280,14 @@ pub fn sdist_dependencies(
         }
         py2nix_source::SdistRequirements::Unknown { .. } => Ok(None),
     }
+}
+
+/// `extra == "<name>"` for an extra named by untrusted metadata: the name is checked as an
+/// extra name first, so no text of it can change the marker's shape.
+fn extra_marker(extra: &str) -> Result<MarkerTree, String> {
+    let name = py2nix_lock::ExtraName::from_str(extra.trim())
+        .map_err(|e| format!("invalid extra name `{extra}`: {e}"))?;
+    MarkerTree::from_str(&format!("extra == '{name}'")).map_err(|e| format!("extra `{name}`: {e}"))
 }
 
 fn is_dynamic_dependencies(pyproject: &str) -> bool {

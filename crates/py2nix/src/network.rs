@@ -155,11 +155,12 @@ impl Network {
         &self,
         requests: &[(String, String, String)],
     ) -> Vec<Result<py2nix_index::Page, IndexError>> {
-        self.runtime.block_on(futures::future::join_all(requests.iter().map(
-            |(index_url, index_name, package)| {
-                self.client.fetch_full_page(index_url, index_name, package)
-            },
-        )))
+        self.runtime
+            .block_on(futures::future::join_all(requests.iter().map(
+                |(index_url, index_name, package)| {
+                    self.client.fetch_full_page(index_url, index_name, package)
+                },
+            )))
     }
 
     /// Whole files, hash-checked, in request order: `(URL, index name, index URL, sha256)`.
@@ -170,11 +171,15 @@ impl Network {
     ) -> Vec<Result<Vec<u8>, IndexError>> {
         let mut out = Vec::with_capacity(requests.len());
         for chunk in requests.chunks(4) {
-            out.extend(self.runtime.block_on(futures::future::join_all(chunk.iter().map(
-                |(url, index_name, index_url, sha256)| {
-                    self.client.download_file(url, index_name, index_url, sha256.as_deref())
-                },
-            ))));
+            out.extend(
+                self.runtime
+                    .block_on(futures::future::join_all(chunk.iter().map(
+                        |(url, index_name, index_url, sha256)| {
+                            self.client
+                                .download_file(url, index_name, index_url, sha256.as_deref())
+                        },
+                    ))),
+            );
         }
         out
     }

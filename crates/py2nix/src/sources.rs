@@ -270,7 +270,8 @@ impl py2nix_plan::Sources for LookedUp<'_> {
         else {
             return None;
         };
-        let text = std::fs::read_to_string(self.paths.lock_dir.join(path).join("pyproject.toml")).ok()?;
+        let text =
+            std::fs::read_to_string(self.paths.lock_dir.join(path).join("pyproject.toml")).ok()?;
         build_system_names(&text)
     }
 
@@ -448,7 +449,10 @@ mod tests {
         let names = build_system_names(
             "[build-system]\nrequires = [\"hatchling>=1.20\", \"Hatch_VCS\"]\nbuild-backend = \"hatchling.build\"\n",
         );
-        assert_eq!(names, Some(vec!["hatch-vcs".to_string(), "hatchling".to_string()]));
+        assert_eq!(
+            names,
+            Some(vec!["hatch-vcs".to_string(), "hatchling".to_string()])
+        );
         assert_eq!(build_system_names("[project]\nname = \"x\"\n"), None);
     }
 }

@@ -63,7 +63,11 @@ pub fn inputs() -> Vec<Input> {
     for dir in synth.split(',').filter(|d| !d.is_empty()) {
         let dir = Path::new(dir);
         let label = dir.file_name().unwrap().to_string_lossy().to_string();
-        out.push(Input::load(format!("{label}/uv.lock"), Kind::Uv, &dir.join("project")));
+        out.push(Input::load(
+            format!("{label}/uv.lock"),
+            Kind::Uv,
+            &dir.join("project"),
+        ));
         out.push(Input::load(
             format!("{label}/poetry.lock"),
             Kind::Poetry,
@@ -106,7 +110,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         if path.is_dir() {
             collect(root, &path, out);
         } else {
-            let relative = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push((relative, std::fs::read_to_string(&path).unwrap_or_default()));
         }
     }
@@ -125,11 +133,7 @@ pub fn resolve(lock: &Lock, project: &Project) -> Vec<TargetResolution> {
 }
 
 /// Phase 5, assemble: the plan, with files' URLs and hashes from the lock.
-pub fn assemble(
-    lock: &Lock,
-    resolutions: &[TargetResolution],
-    overrides: &OverrideDb,
-) -> Plan {
+pub fn assemble(lock: &Lock, resolutions: &[TargetResolution], overrides: &OverrideDb) -> Plan {
     py2nix_plan::assemble_plan(lock, resolutions, &FromLock, overrides, "py2nix bench").unwrap()
 }
 

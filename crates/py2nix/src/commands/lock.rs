@@ -193,6 +193,15 @@ pub fn record_inputs(
     recorder.finish(select)
 }
 
+/// The packages whose index page disagreed with the lock's hash.
+fn hash_mismatches(error: &py2nix_plan::PlanError) -> Vec<String> {
+    match error {
+        py2nix_plan::PlanError::HashMismatch { package, .. } => vec![package.clone()],
+        py2nix_plan::PlanError::Many(errors) => errors.iter().flat_map(hash_mismatches).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The user's override directory: `--overrides DIR`, else pyproject.toml's
 /// `[tool.py2nix] overrides` (relative to the project directory).
 pub fn user_overrides_dir(flag: Option<&Path>, project_dir: &Path) -> Option<PathBuf> {
@@ -325,8 +334,14 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
     for warning in &override_warnings {
         reporter.warn(warning);
     }
-    let mut plan =
-        assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator()).input()?;
+    let assembled = assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator());
+    if let (Err(error), Some(cache)) = (&assembled, &settings.cache) {
+        // A page that disagrees with the lock must not answer the next run from the cache.
+        for package in hash_mismatches(error) {
+            cache.forget_package(&package);
+        }
+    }
+    let mut plan = assembled.input()?;
     crate::buildsys::discover(
         &mut plan,
         &crate::buildsys::Inputs {
