@@ -1184,3 +1184,38 @@ fn toml_errors_show_the_line_and_a_caret() {
         );
     }
 }
+
+/// On a terminal, looking up pages shows a bar with counts (`script` gives py2nix a pty).
+#[test]
+fn a_terminal_gets_a_progress_bar_with_counts() {
+    let server = crate::common::IndexServer::start(crate::common::Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let log = cache.path().join("tty.log");
+    let command = format!(
+        "PY2NIX_INDEX_URL={} '{}' lock '{}' --cache-dir '{}' --system x86_64-linux --python 3.11 > /dev/null",
+        server.url,
+        env!("CARGO_BIN_EXE_py2nix"),
+        crate::common::fixture("flask-pillow").display(),
+        cache.path().join("cache").display(),
+    );
+    let status = std::process::Command::new("script")
+        .args(["-qec", &command])
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run script(1)");
+    assert!(status.success());
+    let text = String::from_utf8_lossy(&std::fs::read(&log).expect("log")).replace('\r', "\n");
+    let bar = text
+        .lines()
+        .filter(|l| l.contains("looking up project pages"))
+        .last()
+        .unwrap_or_else(|| panic!("no progress bar in {text:?}"));
+    let counts = bar
+        .split_whitespace()
+        .find(|w| w.contains('/') && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no count in {bar:?}"));
+    let (done, total) = counts.split_once('/').expect("n/m");
+    assert!(total.parse::<u32>().expect("total") > 0, "{bar}");
+    assert!(done.parse::<u32>().expect("done") <= total.parse::<u32>().expect("total"));
+}

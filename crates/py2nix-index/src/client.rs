@@ -87,6 +87,20 @@ impl IndexClient {
         self.all(requests, |request| self.fetch_page(request)).await
     }
 
+    /// [`fetch_pages`](Self::fetch_pages), calling `done` as each page arrives (for progress).
+    pub async fn fetch_pages_counted(
+        &self,
+        requests: &[PageRequest],
+        done: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Page, IndexError>> {
+        self.all(requests, |request| async move {
+            let result = self.fetch_page(request).await;
+            done();
+            result
+        })
+        .await
+    }
+
     /// Runs `run` over `items`, at most 16 at a time, with the results in item order.
     pub(crate) async fn all<'a, I, T, F, Fut>(&self, items: &'a [I], run: F) -> Vec<T>
     where

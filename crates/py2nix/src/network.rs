@@ -52,7 +52,12 @@ impl Network {
             return Ok(Pages::new());
         }
         reporter.explain(&format!("looking up {} project pages", requests.len()));
-        let results = self.runtime.block_on(self.client.fetch_pages(&requests));
+        reporter.start_count(requests.len() as u64, "looking up project pages");
+        let advance = || reporter.advance();
+        let results = self
+            .runtime
+            .block_on(self.client.fetch_pages_counted(&requests, &advance));
+        reporter.finish_progress();
         let mut pages = Pages::new();
         let mut errors = Errors::default();
         // A requirements file's package may be on only one of several indexes (pip asks them
