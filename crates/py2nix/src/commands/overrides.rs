@@ -201,6 +201,17 @@ fn write_rule(out: &mut String, entry: &Entry, rule: &Rule, kind: Option<Artifac
         if !rule.build_flags.is_empty() {
             line("build-flags", rule.build_flags.join(" "));
         }
+        if !rule.build_requires.is_empty() {
+            let how = if rule.build_requires_replace {
+                "replacing the sdist's"
+            } else {
+                "added to the sdist's"
+            };
+            line(
+                "build-requires",
+                format!("{} ({how})", rule.build_requires.join(", ")),
+            );
+        }
     }
     if wheel {
         for (soname, attribute) in &rule.sonames {
@@ -223,7 +234,7 @@ mod tests {
                  [[rule]]\nversions = \">=2\"\nbuild-system = [\"meson-python\"]\n\
                  build-flags = [\"-Csetup-args=-Dblas=openblas\"]\npatches = [\"fix.patch\"]\n\
                  env = { NPY_BLAS_ORDER = \"openblas\" }\n\
-                 [[rule]]\nversions = \"<2\"\n",
+                 [[rule]]\nversions = \"<2\"\nbuild-requires = [\"cython<3\"]\n",
             ),
             ("nu/numpy/fix.patch", "--- a\n+++ b\n"),
             (
@@ -261,6 +272,7 @@ mod tests {
           build-flags: -Csetup-args=-Dblas=openblas
         rule 3 (versions <2, for sdists):
           build-system: setuptools (the default)
+          build-requires: cython<3 (added to the sdist's)
         ");
     }
 
@@ -282,6 +294,7 @@ mod tests {
           note: BLAS from nixpkgs
         sdist: rule 3 (versions <2)
           build-system: setuptools (the default)
+          build-requires: cython<3 (added to the sdist's)
         wheel: no rule covers 1.26
         ");
     }
