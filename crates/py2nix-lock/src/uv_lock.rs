@@ -60,6 +60,8 @@ struct VersionWire {
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct UvLockWire {
+    version: u32,
+    revision: Option<u32>,
     requires_python: Option<String>,
     #[serde(default)]
     manifest: ManifestWire,
@@ -158,10 +160,19 @@ struct RequirementWire {
 /// Reads a uv.lock into the model, with the project (the workspace's root member) in
 /// [`Lock::project`].
 pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
-    let VersionWire { version, revision } = toml::from_str(text)?;
+    // One parse in the common case; only a file that does not fit version 1's shape is read
+    // again for its version alone, so that a future format is refused by its version rather
+    // than by whatever part of its new shape confused the reader.
     let mut warnings = Vec::new();
-    check_version(version, revision, &mut warnings)?;
-    let wire: UvLockWire = toml::from_str(text)?;
+    let wire: UvLockWire = match toml::from_str(text) {
+        Ok(wire) => wire,
+        Err(shape_error) => {
+            let VersionWire { version, revision } = toml::from_str(text)?;
+            check_version(version, revision, &mut warnings)?;
+            return Err(shape_error.into());
+        }
+    };
+    check_version(wire.version, wire.revision, &mut warnings)?;
     let requires_python = wire
         .requires_python
         .as_deref()
@@ -182,7 +193,7 @@ pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
     project.requires_python = requires_python;
     Ok(Lock {
         format: LockFormat::Uv,
-        lock_version: version.to_string(),
+        lock_version: wire.version.to_string(),
         packages,
         warnings,
         project: Some(project),

@@ -30,8 +30,9 @@ const CACHE_FORMAT: &str = "wheel-sonames-v1";
 pub const MANYLINUX: &str = "pythonManylinuxPackages.manylinux2014";
 /// The largest shared object read from a wheel.
 const MAX_OBJECT_SIZE: u64 = 1 << 30;
-/// Wheels downloaded at a time.
-const BATCH: usize = 4;
+/// Wheels downloading at once: each is read as soon as it arrives, so at most this many
+/// are held in memory.
+const IN_FLIGHT: usize = 8;
 
 static TABLE_TEXT: &str = include_str!("../../../overrides/SONAMES.toml");
 
@@ -236,38 +237,38 @@ fn read_all(
     let mut errors = Errors::default();
     let mut bad = Vec::new();
     let mut bytes_read: u64 = 0;
-    for batch in missing.chunks(BATCH) {
-        let requests: Vec<(String, String, String, Option<String>)> = batch
-            .iter()
-            .map(|job| {
-                let (index_name, index_url) = match &job.index {
-                    Some(name) if *name == inputs.index.name => {
-                        (name.clone(), inputs.index.url.clone())
-                    }
-                    Some(name) => (name.clone(), String::new()),
-                    None => (String::new(), inputs.index.url.clone()),
-                };
-                (
-                    job.url.clone(),
-                    index_name,
-                    index_url,
-                    crate::buildsys::sha256_hex(&job.hash),
-                )
-            })
-            .collect();
-        let results = inputs.network.download_files(&requests);
-        for (job, result) in batch.iter().zip(results) {
+    let requests: Vec<(String, String, String, Option<String>)> = missing
+        .iter()
+        .map(|job| {
+            let (index_name, index_url) = match &job.index {
+                Some(name) if *name == inputs.index.name => (name.clone(), inputs.index.url.clone()),
+                Some(name) => (name.clone(), String::new()),
+                None => (String::new(), inputs.index.url.clone()),
+            };
+            (
+                job.url.clone(),
+                index_name,
+                index_url,
+                crate::buildsys::sha256_hex(&job.hash),
+            )
+        })
+        .collect();
+    // Each wheel is read as soon as it arrives, while the others download.
+    inputs
+        .network
+        .download_each(&requests, IN_FLIGHT, |position, result| {
+            let job = &missing[position];
             let bytes = match result {
                 Ok(bytes) => bytes,
                 Err(error) => {
                     errors.push(error);
-                    continue;
+                    return;
                 }
             };
             bytes_read += bytes.len() as u64;
             if let Err(message) = crate::buildsys::check_sri(&bytes, &job.hash) {
                 bad.push(format!("`{}`: {message}", job.filename));
-                continue;
+                return;
             }
             match py2nix_source::wheel_libraries(&bytes, &job.filename, MAX_OBJECT_SIZE) {
                 Ok(libraries) => {
@@ -278,8 +279,7 @@ fn read_all(
                     out.insert(job.hash.clone(), Err(error.to_string()));
                 }
             }
-        }
-    }
+        });
     reporter.explain(&format!("read {bytes_read} bytes of Linux wheels"));
     errors.finish()?;
     if bad.is_empty() {

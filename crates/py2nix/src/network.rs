@@ -168,6 +168,34 @@ impl Network {
             )))
     }
 
+    /// Whole files, hash-checked: `(URL, index name, index URL, sha256)`. Up to
+    /// `in_flight` downloads run at once and `handle` gets each (with its request's position)
+    /// as soon as it arrives, so reading overlaps downloading and at most `in_flight` files
+    /// are held in memory.
+    pub fn download_each(
+        &self,
+        requests: &[(String, String, String, Option<String>)],
+        in_flight: usize,
+        mut handle: impl FnMut(usize, Result<Vec<u8>, IndexError>),
+    ) {
+        use futures::StreamExt;
+        self.runtime.block_on(
+            futures::stream::iter(requests.iter().enumerate())
+                .map(|(i, (url, index_name, index_url, sha256))| async move {
+                    let result = self
+                        .client
+                        .download_file(url, index_name, index_url, sha256.as_deref())
+                        .await;
+                    (i, result)
+                })
+                .buffer_unordered(in_flight.max(1))
+                .for_each(|(i, result)| {
+                    handle(i, result);
+                    futures::future::ready(())
+                }),
+        );
+    }
+
     /// Whole files, hash-checked, in request order: `(URL, index name, index URL, sha256)`.
     /// Four at a time, so that large sdists do not all sit in memory at once.
     pub fn download_files(
