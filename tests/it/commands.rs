@@ -1208,8 +1208,7 @@ fn a_terminal_gets_a_progress_bar_with_counts() {
     let text = String::from_utf8_lossy(&std::fs::read(&log).expect("log")).replace('\r', "\n");
     let bar = text
         .lines()
-        .filter(|l| l.contains("looking up project pages"))
-        .last()
+        .rfind(|l| l.contains("looking up project pages"))
         .unwrap_or_else(|| panic!("no progress bar in {text:?}"));
     let counts = bar
         .split_whitespace()

@@ -333,7 +333,9 @@ fn iterations() -> usize {
 /// (8 MiB, where libtest gives a test 2 MiB).
 fn fuzz_replay(target: &'static str, check: fn(&[u8]), seed: u64) {
     let dir = repo_root().join("fuzz/corpus").join(target);
-    let failed = std::env::temp_dir().join("py2nix-fuzz-failures").join(target);
+    let failed = std::env::temp_dir()
+        .join("py2nix-fuzz-failures")
+        .join(target);
     let iterations = iterations();
     let ran = std::thread::Builder::new()
         .name(format!("fuzz {target}"))
@@ -417,7 +419,11 @@ fn the_fuzz_checks_catch_what_they_claim_to() {
 #[test]
 fn deeply_nested_markers_are_refused_without_a_crash() {
     let server = FlakyServer::start(healthy);
-    let deep = format!("{}python_version > '3'{}", "(".repeat(50_000), ")".repeat(50_000));
+    let deep = format!(
+        "{}python_version > '3'{}",
+        "(".repeat(50_000),
+        ")".repeat(50_000)
+    );
     let corpus = repo_root().join("tests/corpus");
     let read = |path: &str| std::fs::read_to_string(corpus.join(path)).expect("corpus file");
     let replace = |path: &str, from: &str, to: &str| {
@@ -425,35 +431,100 @@ fn deeply_nested_markers_are_refused_without_a_crash() {
         assert!(text.contains(from), "{path}: {from}");
         text.replacen(from, to, 1).into_bytes()
     };
-    let pyproject = |dir: &str| ("pyproject.toml".to_string(), read(&format!("{dir}/pyproject.toml")).into_bytes());
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
-        ("poetry.lock", vec![
-            ("poetry.lock".into(), replace("poetry/valid.lock", "beta = \"*\"", &format!("beta = {{version = \"*\", markers = \"{deep}\"}}"))),
-            pyproject("poetry"),
-        ]),
-        ("pyproject.toml", vec![
-            ("poetry.lock".into(), read("poetry/valid.lock").into_bytes()),
-            ("pyproject.toml".into(), replace("poetry/pyproject.toml", "\"alpha==1.0\"", &format!("\"alpha==1.0; {deep}\""))),
-        ]),
-        ("uv.lock", vec![
-            ("uv.lock".into(), replace("uv/valid.lock", "{ name = \"beta\" }", &format!("{{ name = \"beta\", marker = \"{deep}\" }}"))),
-            pyproject("uv"),
-        ]),
-        ("pylock.toml", vec![
-            ("pylock.toml".into(), replace("pylock/valid.toml", "version = \"2.0\"\n", &format!("version = \"2.0\"\nmarker = \"{deep}\"\n"))),
-        ]),
-        ("pdm.lock", vec![
-            ("pdm.lock".into(), replace("pdm/valid.lock", "\"beta>=2\"", &format!("\"beta>=2; {deep}\""))),
-            pyproject("pdm"),
-        ]),
-        ("requirements.txt", vec![
-            ("requirements.txt".into(), replace("requirements/valid.txt", "beta==2.0 ", &format!("beta==2.0 ; {deep} "))),
-        ]),
+    let pyproject = |dir: &str| {
+        (
+            "pyproject.toml".to_string(),
+            read(&format!("{dir}/pyproject.toml")).into_bytes(),
+        )
+    };
+    type Files = Vec<(String, Vec<u8>)>;
+    let cases: Vec<(&str, Files)> = vec![
+        (
+            "poetry.lock",
+            vec![
+                (
+                    "poetry.lock".into(),
+                    replace(
+                        "poetry/valid.lock",
+                        "beta = \"*\"",
+                        &format!("beta = {{version = \"*\", markers = \"{deep}\"}}"),
+                    ),
+                ),
+                pyproject("poetry"),
+            ],
+        ),
+        (
+            "pyproject.toml",
+            vec![
+                ("poetry.lock".into(), read("poetry/valid.lock").into_bytes()),
+                (
+                    "pyproject.toml".into(),
+                    replace(
+                        "poetry/pyproject.toml",
+                        "\"alpha==1.0\"",
+                        &format!("\"alpha==1.0; {deep}\""),
+                    ),
+                ),
+            ],
+        ),
+        (
+            "uv.lock",
+            vec![
+                (
+                    "uv.lock".into(),
+                    replace(
+                        "uv/valid.lock",
+                        "{ name = \"beta\" }",
+                        &format!("{{ name = \"beta\", marker = \"{deep}\" }}"),
+                    ),
+                ),
+                pyproject("uv"),
+            ],
+        ),
+        (
+            "pylock.toml",
+            vec![(
+                "pylock.toml".into(),
+                replace(
+                    "pylock/valid.toml",
+                    "version = \"2.0\"\n",
+                    &format!("version = \"2.0\"\nmarker = \"{deep}\"\n"),
+                ),
+            )],
+        ),
+        (
+            "pdm.lock",
+            vec![
+                (
+                    "pdm.lock".into(),
+                    replace(
+                        "pdm/valid.lock",
+                        "\"beta>=2\"",
+                        &format!("\"beta>=2; {deep}\""),
+                    ),
+                ),
+                pyproject("pdm"),
+            ],
+        ),
+        (
+            "requirements.txt",
+            vec![(
+                "requirements.txt".into(),
+                replace(
+                    "requirements/valid.txt",
+                    "beta==2.0 ",
+                    &format!("beta==2.0 ; {deep} "),
+                ),
+            )],
+        ),
     ];
     for (what, files) in cases {
         let output = run_project(&files, &[], false, &server);
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{what}: {message}");
-        assert!(message.contains("parentheses nest deeper than 32"), "{what}: {message}");
+        assert!(
+            message.contains("parentheses nest deeper than 32"),
+            "{what}: {message}"
+        );
     }
 }

@@ -767,7 +767,10 @@ wheels = [{name = "pytest-8.3.5-py3-none-any.whl", hashes = {sha256 = "c69214aa4
         let extras: Vec<_> = project.extras.keys().map(|e| e.to_string()).collect();
         assert_eq!(extras, ["pdf-export", "socks"]);
         // `default` is a group too: the file makes it a default group.
-        assert_eq!(project.groups.keys().collect::<Vec<_>>(), ["default", "dev"]);
+        assert_eq!(
+            project.groups.keys().collect::<Vec<_>>(),
+            ["default", "dev"]
+        );
         assert_eq!(project.default_groups, ["default"]);
 
         let requests = &lock.packages[0];

@@ -255,7 +255,9 @@ pub(crate) fn guarded_parse<T, E: std::fmt::Display>(
     let result = std::panic::catch_unwind(move || parse(&owned).map_err(|e| e.to_string()));
     match result {
         Ok(parsed) => parsed.map_err(|e| format!("invalid {what} `{text}`: {e}")),
-        Err(_) => Err(format!("invalid {what} `{text}`: the PEP 508 parser failed on it")),
+        Err(_) => Err(format!(
+            "invalid {what} `{text}`: the PEP 508 parser failed on it"
+        )),
     }
 }
 
@@ -565,7 +567,10 @@ url = "https://corp.example/simple"
             "x [a_,b]>=1",
         ] {
             let error = pep508_dependency(text).unwrap_err();
-            assert!(error.contains("must end with a letter or digit"), "{text}: {error}");
+            assert!(
+                error.contains("must end with a letter or digit"),
+                "{text}: {error}"
+            );
         }
         assert!(pep508_dependency("six>=1.16").is_ok());
         assert!(pep508_dependency("a-b.c_d>=1").is_ok());
@@ -577,13 +582,24 @@ url = "https://corp.example/simple"
     /// thousand nested parentheses overflowed the stack, which aborts py2nix.
     #[test]
     fn deeply_nested_markers_are_refused_before_the_parser() {
-        let deep = format!("x; {}python_version > '3'{}", "(".repeat(100_000), ")".repeat(100_000));
+        let deep = format!(
+            "x; {}python_version > '3'{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
         let error = pep508_dependency(&deep).unwrap_err();
         assert!(error.contains("parentheses nest deeper than 32"), "{error}");
         assert!(crate::poetry_lock::parse_marker(&deep[3..]).is_err());
-        let fine = format!("x; {}python_version > '3'{}", "(".repeat(32), ")".repeat(32));
+        let fine = format!(
+            "x; {}python_version > '3'{}",
+            "(".repeat(32),
+            ")".repeat(32)
+        );
         assert!(pep508_dependency(&fine).is_ok());
-        assert!(pep508_dependency("x; platform_version == '((((((((((((((((((((((((((((((((((('").is_ok());
+        assert!(
+            pep508_dependency("x; platform_version == '((((((((((((((((((((((((((((((((((('")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -15,10 +15,52 @@ use serde_json::{json, Map, Value};
 
 /// Pieces with a meaning in Nix source or Nix strings, or that printers get wrong.
 const PIECES: &[&str] = &[
-    "${", "$", "$$", "\\", "\"", "''", "'", "''${", "''\\n", "\\${", "$${", "${x}", "\n", "\r",
-    "\t", "\r\n", "{", "}", "#", "/*", "*/", ";", "=", " ", "é", "\u{202e}", "\u{feff}",
-    "\u{2028}", "\u{1}", "\u{7f}", "ℵ", "🦀", "inherit", "rec", "or", "null", "true", "builtins",
-    "import", "./.", "<nixpkgs>", "~/x", "a:b", "1.0", "-", ".",
+    "${",
+    "$",
+    "$$",
+    "\\",
+    "\"",
+    "''",
+    "'",
+    "''${",
+    "''\\n",
+    "\\${",
+    "$${",
+    "${x}",
+    "\n",
+    "\r",
+    "\t",
+    "\r\n",
+    "{",
+    "}",
+    "#",
+    "/*",
+    "*/",
+    ";",
+    "=",
+    " ",
+    "é",
+    "\u{202e}",
+    "\u{feff}",
+    "\u{2028}",
+    "\u{1}",
+    "\u{7f}",
+    "ℵ",
+    "🦀",
+    "inherit",
+    "rec",
+    "or",
+    "null",
+    "true",
+    "builtins",
+    "import",
+    "./.",
+    "<nixpkgs>",
+    "~/x",
+    "a:b",
+    "1.0",
+    "-",
+    ".",
 ];
 
 /// Attribute names Nix gives a meaning to whatever the value: `outPath` replaces the set in
@@ -52,9 +94,7 @@ fn name() -> impl Strategy<Value = String> {
             .chars()
             .collect::<Vec<_>>(),
     );
-    let inner = prop::sample::select(
-        "abcxyzXYZ0189._-".chars().collect::<Vec<_>>(),
-    );
+    let inner = prop::sample::select("abcxyzXYZ0189._-".chars().collect::<Vec<_>>());
     (alnum.clone(), prop::collection::vec(inner, 0..20), alnum)
         .prop_map(|(a, middle, b)| format!("{a}{}{b}", middle.into_iter().collect::<String>()))
 }
@@ -207,9 +247,30 @@ proptest! {
 #[test]
 fn known_hard_strings_evaluate_to_themselves() {
     let hard = [
-        "", "$", "$$", "${", "$${", "$$${", "\\${x}", "\\\\${x}", "''${x}", "'''", "''", "a$",
-        "\\", "\"", "\\\"", "${builtins.abort \"injected\"}", "\"; x = builtins.abort \"\"; \"",
-        "\r\n", "\u{85}", "\u{2028}", "\u{feff}", "🦀", "\u{10ffff}", "\u{1}\u{1f}\u{7f}",
+        "",
+        "$",
+        "$$",
+        "${",
+        "$${",
+        "$$${",
+        "\\${x}",
+        "\\\\${x}",
+        "''${x}",
+        "'''",
+        "''",
+        "a$",
+        "\\",
+        "\"",
+        "\\\"",
+        "${builtins.abort \"injected\"}",
+        "\"; x = builtins.abort \"\"; \"",
+        "\r\n",
+        "\u{85}",
+        "\u{2028}",
+        "\u{feff}",
+        "🦀",
+        "\u{10ffff}",
+        "\u{1}\u{1f}\u{7f}",
     ];
     let value = Value::Array(
         hard.iter()
@@ -217,7 +278,10 @@ fn known_hard_strings_evaluate_to_themselves() {
             .collect(),
     );
     let source = printed(&value);
-    assert_eq!(nix_eval(&source).unwrap_or_else(|e| panic!("{e}\n{source}")), value);
+    assert_eq!(
+        nix_eval(&source).unwrap_or_else(|e| panic!("{e}\n{source}")),
+        value
+    );
 }
 
 /// What `RESERVED` says: these names are printed as data but Nix reads them as more. Should

@@ -15,12 +15,12 @@ mod attributes;
 mod database;
 mod ranges;
 mod rule;
-mod sonames;
 #[cfg(test)]
 mod schema;
+mod sonames;
 
 pub use attributes::{NameKind, NixpkgsNames, UnknownName};
 pub use database::{shard, Entry, Origin, OriginKind, OverrideDb, OverrideError};
 pub use pep440_rs::{Version, VersionSpecifiers};
-pub use sonames::{SonameTable, SONAMES_FILE};
 pub use rule::{normalize_name, AppliesTo, ArtifactKind, Rule, SCHEMA_VERSION};
+pub use sonames::{SonameTable, SONAMES_FILE};

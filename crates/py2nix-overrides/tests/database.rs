@@ -50,7 +50,12 @@ fn sonames() -> SonameTable {
 #[test]
 fn the_soname_table_passes_every_check() {
     let table = sonames();
-    for soname in ["libstdc++.so.6", "libz.so.1", "libGL.so.1", "libgfortran.so.5"] {
+    for soname in [
+        "libstdc++.so.6",
+        "libz.so.1",
+        "libGL.so.1",
+        "libgfortran.so.5",
+    ] {
         assert!(table.get(soname).is_some(), "{soname}");
     }
     let unknown = names().unknown_in_sonames(&table);

@@ -16,8 +16,9 @@ mod target;
 
 pub use error::PlanError;
 pub use plan::{
-    add_binary_wheel_inputs, apply_overrides, apply_wheel_overrides, assemble_plan, chosen_files, CargoCrate, CargoPlan, is_index_source, resolve_targets, sri, Chosen, IndexedFile,
-    PackagePlan, PatchPlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
+    add_binary_wheel_inputs, apply_overrides, apply_wheel_overrides, assemble_plan, chosen_files,
+    is_index_source, resolve_targets, sri, CargoCrate, CargoPlan, Chosen, IndexedFile, PackagePlan,
+    PatchPlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
     PLAN_SCHEMA,
 };
 pub use resolve::{

@@ -615,7 +615,10 @@ pub fn apply_wheel_overrides(
     };
     extend_unique(&mut plan.native_build_inputs, &rule.native_build_inputs);
     extend_unique(&mut plan.build_inputs, &rule.build_inputs);
-    extend_unique(&mut plan.propagated_build_inputs, &rule.propagated_build_inputs);
+    extend_unique(
+        &mut plan.propagated_build_inputs,
+        &rule.propagated_build_inputs,
+    );
     plan.env
         .extend(rule.env.iter().map(|(k, v)| (k.clone(), v.clone())));
 }
@@ -881,6 +884,9 @@ env = { APP_WHEEL = "yes" }
         // No wheel rule, nothing added.
         let mut other = planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl");
         apply_wheel_overrides(&mut other, "other", &"2.0".parse().unwrap(), &db());
-        assert_eq!(other, planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl"));
+        assert_eq!(
+            other,
+            planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl")
+        );
     }
 }

@@ -112,7 +112,11 @@ pub fn read_member(local: &[u8], member: &Member) -> Result<Vec<u8>, MetadataErr
 }
 
 /// [`read_member`] with another bound on the member's size than [`MAX_METADATA_SIZE`].
-fn read_member_limited(local: &[u8], member: &Member, limit: u64) -> Result<Vec<u8>, MetadataError> {
+fn read_member_limited(
+    local: &[u8],
+    member: &Member,
+    limit: u64,
+) -> Result<Vec<u8>, MetadataError> {
     let corrupt = |message: &str| MetadataError::CorruptMember {
         name: member.name.clone(),
         message: message.to_owned(),
@@ -291,7 +295,11 @@ pub(crate) fn zip_members(bytes: &[u8], filename: &str) -> Result<Vec<Member>, M
 }
 
 /// One member of a zip held whole in memory, inflated and CRC-checked; at most `limit` bytes.
-pub(crate) fn read_zip_member(bytes: &[u8], member: &Member, limit: u64) -> Result<Vec<u8>, MetadataError> {
+pub(crate) fn read_zip_member(
+    bytes: &[u8],
+    member: &Member,
+    limit: u64,
+) -> Result<Vec<u8>, MetadataError> {
     let local = usize::try_from(member.local_header_offset)
         .ok()
         .and_then(|offset| bytes.get(offset..))

@@ -69,7 +69,8 @@ pub fn requirement_name(requirement: &str) -> String {
 pub fn sdist_build_info(bytes: &[u8], filename: &str) -> Result<SdistBuildInfo, MetadataError> {
     let basename = filename.rsplit('/').next().unwrap_or(filename);
     let lower = basename.to_ascii_lowercase();
-    let (stem, files) = if let Some(stem) = strip_suffix_ci(basename, &lower, &[".tar.gz", ".tgz"]) {
+    let (stem, files) = if let Some(stem) = strip_suffix_ci(basename, &lower, &[".tar.gz", ".tgz"])
+    {
         (stem, tar_files(MultiGzDecoder::new(bytes), filename)?)
     } else if let Some(stem) = strip_suffix_ci(basename, &lower, &[".tar"]) {
         (stem, tar_files(bytes, filename)?)
@@ -98,12 +99,20 @@ pub fn sdist_build_info(bytes: &[u8], filename: &str) -> Result<SdistBuildInfo, 
             let inner = path.strip_prefix(&prefix)?;
             let root = inner.strip_suffix("Cargo.lock")?;
             let root = root.trim_end_matches('/');
-            let depth = if root.is_empty() { 0 } else { root.split('/').count() };
+            let depth = if root.is_empty() {
+                0
+            } else {
+                root.split('/').count()
+            };
             Some((depth, root.to_owned(), text))
         })
         .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
         .map(|(_, root, text)| CargoLockFile {
-            root: if root.is_empty() { ".".to_owned() } else { root },
+            root: if root.is_empty() {
+                ".".to_owned()
+            } else {
+                root
+            },
             text: text.clone(),
         });
     Ok(SdistBuildInfo {
@@ -198,8 +207,10 @@ impl Files {
             Wanted::Marker(directory) => self.mark(&directory),
             Wanted::CargoLock => {
                 if self.cargo_locks.len() < MAX_CARGO_LOCKS {
-                    self.cargo_locks
-                        .insert(path.to_owned(), String::from_utf8_lossy(&contents).into_owned());
+                    self.cargo_locks.insert(
+                        path.to_owned(),
+                        String::from_utf8_lossy(&contents).into_owned(),
+                    );
                 }
             }
         }
@@ -274,7 +285,9 @@ fn zip_files(bytes: &[u8], filename: &str) -> Result<Files, MetadataError> {
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| zip_error(e.to_string()))?;
     let mut files = Files::default();
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(|e| zip_error(e.to_string()))?;
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| zip_error(e.to_string()))?;
         if !entry.is_file() {
             continue;
         }
@@ -308,7 +321,9 @@ mod tests {
             header.set_size(text.len() as u64);
             header.set_mode(0o644);
             header.set_cksum();
-            builder.append_data(&mut header, path, text.as_bytes()).unwrap();
+            builder
+                .append_data(&mut header, path, text.as_bytes())
+                .unwrap();
         }
         let tar = builder.into_inner().unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -319,7 +334,10 @@ mod tests {
     #[test]
     fn reads_the_build_system_and_the_shallowest_cargo_lock() {
         let bytes = tar_gz(&[
-            ("rpds_py-0.1/PKG-INFO", "Metadata-Version: 2.1\nName: rpds-py\nVersion: 0.1\n"),
+            (
+                "rpds_py-0.1/PKG-INFO",
+                "Metadata-Version: 2.1\nName: rpds-py\nVersion: 0.1\n",
+            ),
             (
                 "rpds_py-0.1/pyproject.toml",
                 "[build-system]\nrequires = [\"maturin>=1.2,<2.0\"]\nbuild-backend = \"maturin\"\n",
@@ -333,17 +351,26 @@ mod tests {
         assert_eq!(info.build_backend.as_deref(), Some("maturin"));
         assert!(info.builds_rust());
         let lock = info.cargo_lock.unwrap();
-        assert_eq!((lock.root.as_str(), lock.text.as_str()), (".", "version = 3\n"));
+        assert_eq!(
+            (lock.root.as_str(), lock.text.as_str()),
+            (".", "version = 3\n")
+        );
     }
 
     #[test]
     fn no_table_means_the_default_and_garbage_is_an_error() {
-        let bytes = tar_gz(&[("a-1/setup.py", ""), ("a-1/pyproject.toml", "[tool.black]\n")]);
+        let bytes = tar_gz(&[
+            ("a-1/setup.py", ""),
+            ("a-1/pyproject.toml", "[tool.black]\n"),
+        ]);
         let info = sdist_build_info(&bytes, "a-1.tar.gz").unwrap();
         assert_eq!(info.requires, None);
         assert!(!info.builds_rust());
         let bytes = tar_gz(&[("a-1/setup.py", "")]);
-        assert_eq!(sdist_build_info(&bytes, "a-1.tar.gz").unwrap().requires, None);
+        assert_eq!(
+            sdist_build_info(&bytes, "a-1.tar.gz").unwrap().requires,
+            None
+        );
         let bytes = tar_gz(&[("a-1/pyproject.toml", "[build-system\n")]);
         assert!(sdist_build_info(&bytes, "a-1.tar.gz").is_err());
         assert!(sdist_build_info(b"not an archive", "a-1.tar.gz").is_err());
@@ -353,7 +380,10 @@ mod tests {
 
     #[test]
     fn requirement_names() {
-        assert_eq!(requirement_name("setuptools_scm[toml]>=6"), "setuptools-scm");
+        assert_eq!(
+            requirement_name("setuptools_scm[toml]>=6"),
+            "setuptools-scm"
+        );
         assert_eq!(requirement_name("Cython"), "cython");
         assert_eq!(requirement_name("maturin ; python_version>'3'"), "maturin");
     }

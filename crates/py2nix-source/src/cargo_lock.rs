@@ -159,11 +159,18 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
 "checksum libc 0.2.1 (registry+https://github.com/rust-lang/crates.io-index)" = "0000000000000000000000000000000000000000000000000000000000000001"
 "#;
         let crates = parse_cargo_lock(text).unwrap();
-        assert!(matches!(&crates[0].source, CrateSource::CratesIo { checksum } if checksum.ends_with('1')));
+        assert!(
+            matches!(&crates[0].source, CrateSource::CratesIo { checksum } if checksum.ends_with('1'))
+        );
         let missing = text.replace("\"checksum libc", "\"checksum other");
-        assert!(parse_cargo_lock(&missing).unwrap_err().contains("libc 0.2.1"));
+        assert!(parse_cargo_lock(&missing)
+            .unwrap_err()
+            .contains("libc 0.2.1"));
         assert!(parse_cargo_lock("[[package]\n").is_err());
         let other = "[[package]]\nname = \"x\"\nversion = \"1\"\nsource = \"registry+https://example.org/index\"\n";
-        assert!(matches!(parse_cargo_lock(other).unwrap()[0].source, CrateSource::Other { .. }));
+        assert!(matches!(
+            parse_cargo_lock(other).unwrap()[0].source,
+            CrateSource::Other { .. }
+        ));
     }
 }

@@ -22,7 +22,9 @@ pub use archive::{
     TailResult, MAX_METADATA_SIZE,
 };
 pub use build_system::{requirement_name, sdist_build_info, CargoLockFile, SdistBuildInfo};
-pub use cargo_lock::{parse_cargo_lock, CrateSource, LockedCrate, CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX};
+pub use cargo_lock::{
+    parse_cargo_lock, CrateSource, LockedCrate, CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX,
+};
 pub use elf::{
     is_elf, is_shared_object_name, read_elf_dynamic, wheel_libraries, ElfDynamic, ElfError,
     WheelLibraries,

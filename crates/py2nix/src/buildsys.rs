@@ -922,17 +922,8 @@ fn write_cached_facts(cache_root: Option<&Path>, sri: &str, facts: &SdistBuildIn
     let Ok(body) = serde_json::to_vec(&entry) else {
         return;
     };
-    let Some(dir) = path.parent() else {
-        return;
-    };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    if let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) {
-        if std::io::Write::write_all(&mut temp, &body).is_ok() {
-            let _ = temp.persist(&path);
-        }
-    }
+    // A failed cache write only costs a later download.
+    let _ = crate::sources::write_atomically(&path, body);
 }
 
 #[cfg(test)]

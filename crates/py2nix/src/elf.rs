@@ -241,7 +241,9 @@ fn read_all(
         .iter()
         .map(|job| {
             let (index_name, index_url) = match &job.index {
-                Some(name) if *name == inputs.index.name => (name.clone(), inputs.index.url.clone()),
+                Some(name) if *name == inputs.index.name => {
+                    (name.clone(), inputs.index.url.clone())
+                }
                 Some(name) => (name.clone(), String::new()),
                 None => (String::new(), inputs.index.url.clone()),
             };
@@ -318,17 +320,8 @@ fn write_cached(root: Option<&Path>, sri: &str, needed: &BTreeSet<String>) {
     }) else {
         return;
     };
-    let Some(dir) = path.parent() else {
-        return;
-    };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    if let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) {
-        if std::io::Write::write_all(&mut temp, &body).is_ok() {
-            let _ = temp.persist(&path);
-        }
-    }
+    // A failed cache write only costs a later download.
+    let _ = crate::sources::write_atomically(&path, body);
 }
 
 #[cfg(test)]

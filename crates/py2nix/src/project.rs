@@ -143,13 +143,18 @@ pub fn read(
 }
 
 fn parse_lock(format: LockFormat, path: &Path) -> anyhow::Result<Lock> {
-    let text = read_text(path)?;
+    parse_lock_text(format, path, &read_text(path)?)
+}
+
+/// Reads `text`, the lock at `path`, as `format`; a requirements file's `-r`/`-c` includes are
+/// read relative to the file that names them.
+pub fn parse_lock_text(format: LockFormat, path: &Path, text: &str) -> anyhow::Result<Lock> {
     let context = || format!("failed to parse `{}`", path.display());
     match format {
-        LockFormat::Poetry => py2nix_lock::parse_poetry_lock(&text).with_context(context),
-        LockFormat::Uv => py2nix_lock::parse_uv_lock(&text).with_context(context),
-        LockFormat::Pylock => py2nix_lock::parse_pylock(&text).with_context(context),
-        LockFormat::Pdm => py2nix_lock::parse_pdm_lock(&text).with_context(context),
+        LockFormat::Poetry => py2nix_lock::parse_poetry_lock(text).with_context(context),
+        LockFormat::Uv => py2nix_lock::parse_uv_lock(text).with_context(context),
+        LockFormat::Pylock => py2nix_lock::parse_pylock(text).with_context(context),
+        LockFormat::Pdm => py2nix_lock::parse_pdm_lock(text).with_context(context),
         LockFormat::Requirements => {
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let include = |name: &str, from: &str| -> Result<(String, String), String> {
@@ -162,7 +167,7 @@ fn parse_lock(format: LockFormat, path: &Path) -> anyhow::Result<Lock> {
                     .map(|text| (text, included.display().to_string()))
                     .map_err(|e| format!("failed to read `{}`: {e}", included.display()))
             };
-            py2nix_lock::parse_requirements(&text, &path.display().to_string(), &include)
+            py2nix_lock::parse_requirements(text, &path.display().to_string(), &include)
                 .with_context(context)
         }
     }

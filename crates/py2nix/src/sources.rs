@@ -414,7 +414,7 @@ pub fn resolve_git(
     let hashed = py2nix_source::hash_git(&git.url, &commit, git.submodules)?;
     if let Some(file) = &cache_file {
         // A failed cache write only costs a later clone.
-        let _ = write_atomically(file, &serde_json::json!({ "hash": hashed.sri }).to_string());
+        let _ = write_atomically(file, serde_json::json!({ "hash": hashed.sri }).to_string());
     }
     Ok(ResolvedGit {
         commit,
@@ -422,11 +422,13 @@ pub fn resolve_git(
     })
 }
 
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes a cache file through a temporary file in the same directory, renamed into place, so
+/// a reader never sees half of it.
+pub(crate) fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    std::io::Write::write_all(&mut file, bytes.as_ref())?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

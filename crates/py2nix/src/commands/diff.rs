@@ -157,34 +157,13 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             .with_context(|| format!("failed to read the plan in `{}`", path.display()));
     }
     let format = crate::project::format_of(&path);
-    let context = || format!("failed to parse `{}`", path.display());
-    let lock = match format {
-        LockFormat::Poetry => py2nix_lock::parse_poetry_lock(&text).with_context(context)?,
-        LockFormat::Uv => py2nix_lock::parse_uv_lock(&text).with_context(context)?,
-        LockFormat::Pylock => py2nix_lock::parse_pylock(&text).with_context(context)?,
-        LockFormat::Pdm => py2nix_lock::parse_pdm_lock(&text).with_context(context)?,
-        LockFormat::Requirements => {
-            if text.trim_start().starts_with('{') {
-                bail!(
-                    "`{}` is JSON but not a plan made by py2nix (its `generator` does not name py2nix)",
-                    path.display()
-                );
-            }
-            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let include = |name: &str, from: &str| -> Result<(String, String), String> {
-                let from_dir = Path::new(from)
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| base.clone());
-                let included = from_dir.join(name);
-                std::fs::read_to_string(&included)
-                    .map(|text| (text, included.display().to_string()))
-                    .map_err(|e| format!("failed to read `{}`: {e}", included.display()))
-            };
-            py2nix_lock::parse_requirements(&text, &path.display().to_string(), &include)
-                .with_context(context)?
-        }
-    };
+    if format == LockFormat::Requirements && text.trim_start().starts_with('{') {
+        bail!(
+            "`{}` is JSON but not a plan made by py2nix (its `generator` does not name py2nix)",
+            path.display()
+        );
+    }
+    let lock = crate::project::parse_lock_text(format, &path, &text)?;
     let mut packages: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for package in &lock.packages {
         let entry = packages.entry(package.name.to_string()).or_default();
