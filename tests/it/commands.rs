@@ -1101,11 +1101,20 @@ fn quiet_hides_warnings_and_verbose_explains_markers_and_wheels() {
     let quiet = py2nix(&args, &server, cache.path());
     assert!(quiet.status.success());
     assert_eq!(stderr(&quiet), "");
-    // Without -q and -v, a successful run on a pipe prints no progress either.
+    // Without -q and -v, a successful run on a pipe prints quiet lines, no bar.
     let mut args = vec!["lock", path_str(&flask)];
     args.extend(LINUX_311);
     let plain = py2nix(&args, &server, cache.path());
-    assert_eq!(stderr(&plain), "");
+    let plain_err = stderr(&plain);
+    let lines: Vec<&str> = plain_err.lines().collect();
+    assert!(!lines.is_empty(), "no quiet lines");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("py2nix: looked up ") && l.ends_with(" project pages")),
+        "{plain_err:?}"
+    );
+    assert!(!plain_err.contains('\r') && !plain_err.contains('\u{1b}'));
 }
 
 fn ok_output(output: Output) -> Output {

@@ -58,6 +58,7 @@ impl Network {
             .runtime
             .block_on(self.client.fetch_pages_counted(&requests, &advance));
         reporter.finish_progress();
+        reporter.done_line(&format!("looked up {} project pages", requests.len()));
         let mut pages = Pages::new();
         let mut errors = Errors::default();
         // A requirements file's package may be on only one of several indexes (pip asks them

@@ -183,6 +183,14 @@ impl Reporter {
         self.verbose
     }
 
+    /// A counted piece of work that talked to the index, once done: one quiet line when
+    /// stderr is not a terminal (a terminal had the bar), none with `-q`.
+    pub fn done_line(&self, message: &str) {
+        if !self.quiet && !self.bars {
+            self.line(Style::new(), "py2nix:", message);
+        }
+    }
+
     /// What py2nix is doing now: a spinner with `message` on a terminal, else nothing (the
     /// steps that talk to the index explain themselves with `-v`).
     pub fn step(&self, message: &str) {

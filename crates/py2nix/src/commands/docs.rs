@@ -32,8 +32,8 @@ traffic), and `error:` with its `caused by:` chain and `hint:` lines that say wh
 
 On a terminal, stderr shows a progress spinner or bar (with counts) while py2nix reads the
 lock, talks to the index and hashes git checkouts. When stderr is not a terminal (CI logs,
-pipes) there is no progress output at all; `-v` then tells the steps that talk to the index
-as plain lines. `-q` silences progress and warnings.
+pipes) progress is quiet lines instead (`py2nix: looked up 18 project pages`); `-v` adds
+the steps that talk to the index as plain lines. `-q` silences progress and warnings.
 
 Messages are coloured when stderr is a terminal and `NO_COLOR` is unset (`--color auto`);
 `--color always` and `--color never` decide regardless.

@@ -503,10 +503,10 @@ fn fill_files_from_index(lock: &mut Lock, indexes: &Indexes, pages: &Pages) -> a
                 package.name,
                 package.version,
                 looked.join(" or "),
-                if hashes.is_empty() {
-                    "any hash".to_string()
-                } else {
-                    format!("one of the {} hashes the lock gives", hashes.len())
+                match hashes.len() {
+                    0 => "any hash".to_string(),
+                    1 => "the hash the lock gives".to_string(),
+                    n => format!("one of the {n} hashes the lock gives"),
                 }
             ));
         }
