@@ -737,6 +737,9 @@ fn a_hash_no_file_on_the_index_has_names_the_package() {
         )),
         "{message}"
     );
-    let errors = message.lines().filter(|l| !l.starts_with("py2nix: ")).count();
+    let errors = message
+        .lines()
+        .filter(|l| !l.starts_with("py2nix: "))
+        .count();
     assert_eq!(errors, 1, "only blinker fails: {message}");
 }
