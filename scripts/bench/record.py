@@ -18,7 +18,10 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
-DEFAULT_INDEX = "https://pypi.org/simple/"
+import sys as _sys
+_sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+from defaults import default_index_url  # noqa: E402
+
 
 
 def normalize(name: str) -> str:
@@ -53,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("lock", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--index-url", default=os.environ.get("PY2NIX_INDEX_URL") or DEFAULT_INDEX)
+    parser.add_argument("--index-url", default=default_index_url())
     args = parser.parse_args()
     names = lock_packages(args.lock)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,13 @@ import random
 import zipfile
 from pathlib import Path
 
+import sys as _sys
+_sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+from defaults import default_index_url  # noqa: E402
+
 # The default index: the locks name it as uv and Poetry do, and py2nix's --index-url then
 # points the lookups at the local server.
-INDEX = "https://pypi.org/simple"
+INDEX = default_index_url().rstrip("/")
 FILES = "https://files.example.org/packages"
 ROOTS = 20
 MARKERS = [
