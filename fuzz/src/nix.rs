@@ -59,7 +59,11 @@ impl Decoder<'_> {
     }
 
     fn expr(&mut self, depth: usize) -> Expr {
-        let kind = if depth >= 16 { self.byte() % 4 } else { self.byte() % 6 };
+        let kind = if depth >= 16 {
+            self.byte() % 4
+        } else {
+            self.byte() % 6
+        };
         match kind {
             0 => Expr::Null,
             1 => Expr::Bool(self.byte() & 1 == 1),
@@ -113,7 +117,10 @@ pub fn check(value: &Expr) {
         }
         Err(NixError::NulByte(_)) => assert!(has_nul(value), "NUL refused without a NUL"),
         Err(NixError::DuplicateAttribute(name)) => {
-            assert!(has_duplicate(value), "`{name}` refused as a duplicate, but is not one")
+            assert!(
+                has_duplicate(value),
+                "`{name}` refused as a duplicate, but is not one"
+            )
         }
         Err(other) => panic!("unexpected refusal: {other}"),
     }
@@ -145,8 +152,7 @@ fn has_duplicate(value: &Expr) -> bool {
         Expr::Attrs(entries) => {
             let mut names: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
             names.sort_unstable();
-            names.windows(2).any(|w| w[0] == w[1])
-                || entries.iter().any(|(_, v)| has_duplicate(v))
+            names.windows(2).any(|w| w[0] == w[1]) || entries.iter().any(|(_, v)| has_duplicate(v))
         }
         _ => false,
     }

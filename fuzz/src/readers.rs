@@ -169,7 +169,10 @@ fn check_page(
     for file in &page.files {
         let url = url::Url::parse(&file.url)
             .unwrap_or_else(|e| panic!("file URL `{}` is not absolute: {e}", file.url));
-        assert!(url.fragment().is_none(), "a file URL keeps its fragment: {url}");
+        assert!(
+            url.fragment().is_none(),
+            "a file URL keeps its fragment: {url}"
+        );
         assert!(
             url.username().is_empty() && url.password().is_none(),
             "a file URL carries credentials: {url}"
