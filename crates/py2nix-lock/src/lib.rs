@@ -28,4 +28,4 @@ pub use poetry_lock::parse_poetry_lock;
 pub use pylock::parse_pylock;
 pub use pyproject::{normalize_group, parse_pyproject, pep508_dependency};
 pub use requirements::parse_requirements;
-pub use uv_lock::parse_uv_lock;
+pub use uv_lock::{parse_uv_lock, url_filename};

@@ -462,8 +462,13 @@ fn convert_file(
     })
 }
 
-/// The last path segment of a URL, percent-decoded.
-fn url_filename(url: &str) -> String {
+/// The last path segment of a URL, without query or fragment, percent-decoded: the file name
+/// a URL names.
+///
+/// ```
+/// assert_eq!(py2nix_lock::url_filename("https://h/p/My%20pkg-1.0.tar.gz#sha256=ab"), "My pkg-1.0.tar.gz");
+/// ```
+pub fn url_filename(url: &str) -> String {
     let end = url.find(['?', '#']).unwrap_or(url.len());
     let path = url.get(..end).unwrap_or(url);
     percent_decode(path.rsplit('/').next().unwrap_or_default())

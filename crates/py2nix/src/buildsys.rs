@@ -145,21 +145,7 @@ impl Memo {
         let jobs: Vec<SdistJob> = missing.into_values().collect();
         let requests: Vec<(String, String, String, Option<String>)> = jobs
             .iter()
-            .map(|job| {
-                let (index_name, index_url) = match &job.index {
-                    Some(name) if *name == inputs.index.name => {
-                        (name.clone(), inputs.index.url.clone())
-                    }
-                    Some(name) => (name.clone(), String::new()),
-                    None => (String::new(), inputs.index.url.clone()),
-                };
-                (
-                    job.url.clone(),
-                    index_name,
-                    index_url,
-                    sha256_hex(&job.hash),
-                )
-            })
+            .map(|job| download_request(&job.url, job.index.as_deref(), &job.hash, &inputs.index))
             .collect();
         let results = inputs.network.download_files(&requests);
         let mut errors = Errors::default();
@@ -859,6 +845,23 @@ fn sri_of_hex(hex: &str) -> String {
         ),
         Err(_) => format!("sha256-invalid-{hex}"),
     }
+}
+
+/// A download for `Network::download_files`/`download_each`: the file's URL, the index whose
+/// credentials it may need (the plan's `src.index`; none means the default index), and the
+/// sha256 to check it against.
+pub(crate) fn download_request(
+    url: &str,
+    index: Option<&str>,
+    hash: &str,
+    default: &IndexChoice,
+) -> (String, String, String, Option<String>) {
+    let (index_name, index_url) = match index {
+        Some(name) if name == default.name => (name.to_string(), default.url.clone()),
+        Some(name) => (name.to_string(), String::new()),
+        None => (String::new(), default.url.clone()),
+    };
+    (url.to_string(), index_name, index_url, sha256_hex(hash))
 }
 
 /// The hex sha256 of a `sha256-` SRI hash.

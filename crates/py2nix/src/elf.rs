@@ -240,18 +240,11 @@ fn read_all(
     let requests: Vec<(String, String, String, Option<String>)> = missing
         .iter()
         .map(|job| {
-            let (index_name, index_url) = match &job.index {
-                Some(name) if *name == inputs.index.name => {
-                    (name.clone(), inputs.index.url.clone())
-                }
-                Some(name) => (name.clone(), String::new()),
-                None => (String::new(), inputs.index.url.clone()),
-            };
-            (
-                job.url.clone(),
-                index_name,
-                index_url,
-                crate::buildsys::sha256_hex(&job.hash),
+            crate::buildsys::download_request(
+                &job.url,
+                job.index.as_deref(),
+                &job.hash,
+                &inputs.index,
             )
         })
         .collect();

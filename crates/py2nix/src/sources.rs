@@ -122,34 +122,10 @@ impl Indexes {
 pub fn index_filename(package: &LockedPackage, file: &LockedFile) -> String {
     file.url
         .as_deref()
-        .map(url_filename)
+        .map(py2nix_lock::url_filename)
         .filter(|name| name != &file.filename)
         .filter(|name| py2nix_plan::file_is_version(name, &package.version))
         .unwrap_or_else(|| file.filename.clone())
-}
-
-fn url_filename(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let segment = path.rsplit('/').next().unwrap_or(path).as_bytes();
-    let mut out = Vec::with_capacity(segment.len());
-    let mut i = 0;
-    while i < segment.len() {
-        let hex = segment
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (segment[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The page's entry for a locked file: by the lock's name, else by the name the index lists
