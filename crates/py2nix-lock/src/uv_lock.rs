@@ -469,7 +469,10 @@ fn convert_file(
 /// assert_eq!(py2nix_lock::url_filename("https://h/p/My%20pkg-1.0.tar.gz#sha256=ab"), "My pkg-1.0.tar.gz");
 /// ```
 pub fn url_filename(url: &str) -> String {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let end = url
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(url.len());
     let path = url.get(..end).unwrap_or(url);
     percent_decode(path.rsplit('/').next().unwrap_or_default())
 }
@@ -482,6 +485,9 @@ fn path_filename(path: &str) -> String {
 }
 
 fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

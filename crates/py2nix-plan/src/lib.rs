@@ -26,7 +26,7 @@ pub use resolve::{
     Closure, ClosurePackage, Selection,
 };
 pub use select::{choose_file, file_is_version, filename_version, FormatControl, SourceKind};
-pub use tags::{platform_tags, TagPriorities, WheelFilename};
+pub use tags::{platform_tags, TagPriorities, WheelFilename, WheelName};
 pub use target::{
     LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS,
     DEFAULT_PYTHON_MINORS,

@@ -9,7 +9,7 @@ use pep508_rs::PackageName;
 use py2nix_lock::{LockedFile, LockedPackage};
 use serde::{Deserialize, Serialize};
 
-use crate::tags::{TagPriorities, WheelFilename};
+use crate::tags::{TagPriorities, WheelName};
 use crate::target::Target;
 use crate::PlanError;
 
@@ -108,15 +108,27 @@ fn sdist_stem(filename: &str) -> Option<&str> {
         .find_map(|suffix| filename.strip_suffix(suffix))
 }
 
-/// The version a file's name says it has, where it can be read.
-/// The version a wheel's or sdist's file name carries.
+/// The version a wheel's or sdist's file name carries, where it can be read.
 pub fn filename_version(filename: &str) -> Option<Version> {
-    if let Some(wheel) = WheelFilename::parse(filename) {
-        return Some(wheel.version);
+    if let Some(wheel) = WheelName::parse(filename) {
+        if let Ok(version) = Version::from_str(wheel.version) {
+            return Some(version);
+        }
     }
     let stem = sdist_stem(filename)?;
     stem.match_indices('-')
         .find_map(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
+}
+
+/// Whether `filename` is of `version` (given also as text, as the lock writes it), or does
+/// not say: a file name that spells the version as the lock does needs no parsing.
+fn own_version(filename: &str, version: &Version, text: &str) -> bool {
+    if let Some(wheel) = WheelName::parse(filename) {
+        if wheel.version == text {
+            return true;
+        }
+    }
+    filename_version(filename).is_none_or(|v| v == *version)
 }
 
 /// Whether a wheel's or sdist's file name carries `version` (PEP 440 equality).
@@ -140,13 +152,12 @@ pub fn choose_file(
     target: &Target,
 ) -> Result<(usize, SourceKind), PlanError> {
     // Lock-version 1.x lists the files of every locked version of a name together.
-    let own =
-        |file: &LockedFile| filename_version(&file.filename).is_none_or(|v| v == package.version);
+    let version_text = package.version.to_string();
     let candidates: Vec<(usize, &LockedFile)> = package
         .files
         .iter()
         .enumerate()
-        .filter(|(_, f)| own(f))
+        .filter(|(_, f)| own_version(&f.filename, &package.version, &version_text))
         .collect();
     let wheels_allowed = control.wheels_allowed(&package.name);
     let sdists_allowed = control.sdists_allowed(&package.name);
@@ -154,11 +165,12 @@ pub fn choose_file(
         let best = candidates
             .iter()
             .filter_map(|(i, f)| {
-                Some((
-                    tags.rank(&WheelFilename::parse(&f.filename)?)?,
-                    &f.filename,
-                    *i,
-                ))
+                let wheel = WheelName::parse(&f.filename)?;
+                // Only a wheel whose version reads counts (as `WheelFilename::parse` has it).
+                if wheel.version != version_text && Version::from_str(wheel.version).is_err() {
+                    return None;
+                }
+                Some((tags.rank_name(&wheel)?, &f.filename, *i))
             })
             .min();
         if let Some((_, _, index)) = best {

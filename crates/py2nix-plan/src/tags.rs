@@ -31,33 +31,65 @@ impl WheelFilename {
     /// assert!(WheelFilename::parse("bad.whl").is_none());
     /// ```
     pub fn parse(filename: &str) -> Option<WheelFilename> {
+        let parts = WheelName::parse(filename)?;
+        let split = |tag: &str| tag.split('.').map(str::to_string).collect::<Vec<_>>();
+        Some(WheelFilename {
+            name: parts.name.to_string(),
+            version: Version::from_str(parts.version).ok()?,
+            build: parts.build.map(str::to_string),
+            python_tags: split(parts.python),
+            abi_tags: split(parts.abi),
+            platform_tags: split(parts.platform),
+        })
+    }
+}
+
+/// A wheel filename split into its parts, borrowed and unchecked beyond the shape: what
+/// choosing among many files needs without allocating (the version is not parsed; tag sets
+/// stay dotted, `py2.py3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WheelName<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub build: Option<&'a str>,
+    pub python: &'a str,
+    pub abi: &'a str,
+    pub platform: &'a str,
+}
+
+impl<'a> WheelName<'a> {
+    /// Splits `name-version(-build)?-python-abi-platform.whl`.
+    ///
+    /// ```
+    /// use py2nix_plan::WheelName;
+    /// let wheel = WheelName::parse("six-1.17.0-1-py2.py3-none-any.whl").unwrap();
+    /// assert_eq!((wheel.version, wheel.build, wheel.python), ("1.17.0", Some("1"), "py2.py3"));
+    /// assert!(WheelName::parse("a-1-py3-none.whl").is_none());
+    /// ```
+    pub fn parse(filename: &'a str) -> Option<WheelName<'a>> {
         let stem = filename.strip_suffix(".whl")?;
-        let parts: Vec<&str> = stem.split('-').collect();
-        let (name, version, build, tags) = match parts.as_slice() {
-            [name, version, py, abi, plat] => (name, version, None, [py, abi, plat]),
-            [name, version, build, py, abi, plat] => {
-                (name, version, Some(build.to_string()), [py, abi, plat])
+        let mut parts = stem.split('-');
+        let mut next = || parts.next();
+        let (a, b, c, d, e, f) = (next(), next(), next(), next(), next(), next());
+        if next().is_some() {
+            return None;
+        }
+        let (name, version, build, python, abi, platform) = match (a, b, c, d, e, f) {
+            (Some(n), Some(v), Some(py), Some(abi), Some(plat), None) => {
+                (n, v, None, py, abi, plat)
+            }
+            (Some(n), Some(v), Some(build), Some(py), Some(abi), Some(plat)) => {
+                (n, v, Some(build), py, abi, plat)
             }
             _ => return None,
         };
-        let split = |tag: &str| tag.split('.').map(str::to_string).collect::<Vec<_>>();
-        Some(WheelFilename {
-            name: name.to_string(),
-            version: Version::from_str(version).ok()?,
+        Some(WheelName {
+            name,
+            version,
             build,
-            python_tags: split(tags[0]),
-            abi_tags: split(tags[1]),
-            platform_tags: split(tags[2]),
-        })
-    }
-
-    fn tags(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.python_tags.iter().flat_map(move |py| {
-            self.abi_tags.iter().flat_map(move |abi| {
-                self.platform_tags
-                    .iter()
-                    .map(move |plat| (py.as_str(), abi.as_str(), plat.as_str()))
-            })
+            python,
+            abi,
+            platform,
         })
     }
 }
@@ -65,7 +97,11 @@ impl WheelFilename {
 /// The tags a target's CPython accepts, best first, like `packaging.tags.sys_tags()`.
 #[derive(Debug, Clone)]
 pub struct TagPriorities {
-    rank: HashMap<(String, String, String), usize>,
+    /// Each tag part's number, so that a lookup takes `&str`s and allocates nothing.
+    python: HashMap<String, u32>,
+    abi: HashMap<String, u32>,
+    platform: HashMap<String, u32>,
+    rank: HashMap<(u32, u32, u32), usize>,
 }
 
 impl TagPriorities {
@@ -73,10 +109,22 @@ impl TagPriorities {
         let platforms = platform_tags(target);
         let minor = target.python.minor;
         let interpreter = format!("cp3{minor}");
-        let mut ordered: Vec<(String, String, String)> = Vec::new();
+        let mut priorities = TagPriorities {
+            python: HashMap::new(),
+            abi: HashMap::new(),
+            platform: HashMap::new(),
+            rank: HashMap::new(),
+        };
+        let mut next = 0;
         let mut push_all = |py: &str, abi: &str, plats: &[String]| {
             for plat in plats {
-                ordered.push((py.to_string(), abi.to_string(), plat.clone()));
+                let key = (
+                    intern(&mut priorities.python, py),
+                    intern(&mut priorities.abi, abi),
+                    intern(&mut priorities.platform, plat),
+                );
+                priorities.rank.entry(key).or_insert(next);
+                next += 1;
             }
         };
         push_all(&interpreter, &interpreter, &platforms);
@@ -94,23 +142,58 @@ impl TagPriorities {
         for py in &generic {
             push_all(py, "none", &any);
         }
-        let mut rank = HashMap::with_capacity(ordered.len());
-        for (index, tag) in ordered.into_iter().enumerate() {
-            rank.entry(tag).or_insert(index);
-        }
-        TagPriorities { rank }
+        priorities
     }
 
     /// The wheel's best rank (lower is better), or `None` if the target cannot install it.
     pub fn rank(&self, wheel: &WheelFilename) -> Option<usize> {
-        wheel
-            .tags()
-            .filter_map(|(py, abi, plat)| {
-                self.rank
-                    .get(&(py.to_string(), abi.to_string(), plat.to_string()))
-            })
-            .min()
-            .copied()
+        let mut best = None;
+        for py in &wheel.python_tags {
+            for abi in &wheel.abi_tags {
+                for plat in &wheel.platform_tags {
+                    best = min_rank(best, self.rank_of(py, abi, plat));
+                }
+            }
+        }
+        best
+    }
+
+    /// [`TagPriorities::rank`] for a wheel name's dotted tag sets.
+    pub fn rank_name(&self, wheel: &WheelName) -> Option<usize> {
+        let mut best = None;
+        for py in wheel.python.split('.') {
+            for abi in wheel.abi.split('.') {
+                for plat in wheel.platform.split('.') {
+                    best = min_rank(best, self.rank_of(py, abi, plat));
+                }
+            }
+        }
+        best
+    }
+
+    fn rank_of(&self, py: &str, abi: &str, plat: &str) -> Option<usize> {
+        let key = (
+            *self.python.get(py)?,
+            *self.abi.get(abi)?,
+            *self.platform.get(plat)?,
+        );
+        self.rank.get(&key).copied()
+    }
+}
+
+fn intern(numbers: &mut HashMap<String, u32>, part: &str) -> u32 {
+    if let Some(&number) = numbers.get(part) {
+        return number;
+    }
+    let number = numbers.len() as u32;
+    numbers.insert(part.to_string(), number);
+    number
+}
+
+fn min_rank(best: Option<usize>, rank: Option<usize>) -> Option<usize> {
+    match (best, rank) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

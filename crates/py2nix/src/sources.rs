@@ -29,6 +29,10 @@ pub struct Indexes {
 }
 
 fn same_index(a: &str, b: &str) -> bool {
+    // The same text is the same index; only different texts need URL parsing.
+    if a.trim_end_matches('/') == b.trim_end_matches('/') {
+        return true;
+    }
     let trim = |s: &str| {
         py2nix_index::redact_url(s)
             .trim_end_matches('/')
