@@ -9,6 +9,7 @@
 mod constraint;
 mod error;
 mod model;
+mod parts;
 mod pdm_lock;
 mod poetry_lock;
 mod pylock;

@@ -18,6 +18,54 @@ struct PoetryLockWire {
     metadata: MetadataWire,
 }
 
+/// The first piece of a large poetry.lock read in pieces (see `parts`): `[metadata]` may be in
+/// any one piece, usually the last.
+#[derive(Deserialize)]
+struct HeadWire {
+    #[serde(default)]
+    package: Vec<PackageWire>,
+    metadata: Option<MetadataWire>,
+}
+
+/// A later piece: packages and perhaps `[metadata]`, nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestWire {
+    #[serde(default)]
+    package: Vec<PackageWire>,
+    metadata: Option<MetadataWire>,
+}
+
+/// The whole file's wire struct from pieces on several threads, when the file is large and
+/// the pieces hold packages and exactly one `[metadata]` between them; else `None`, and the
+/// caller parses it whole.
+fn parse_wire_in_pieces(text: &str) -> Option<PoetryLockWire> {
+    const HEADER: &str = "[[package]]";
+    let pieces = crate::parts::pieces_for(text);
+    if pieces < 2 {
+        return None;
+    }
+    let cuts = crate::parts::cut_points(text, HEADER, pieces);
+    let (head, rest) = crate::parts::parse_pieces::<HeadWire, RestWire>(text, &cuts)?;
+    if !head.package.is_empty() && !crate::parts::has_header_line(&text[..cuts[0]], HEADER) {
+        return None;
+    }
+    let mut package = head.package;
+    let mut metadata = head.metadata;
+    for piece in rest {
+        package.extend(piece.package);
+        if let Some(found) = piece.metadata {
+            if metadata.replace(found).is_some() {
+                return None;
+            }
+        }
+    }
+    Some(PoetryLockWire {
+        package,
+        metadata: metadata?,
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct MetadataWire {
@@ -95,7 +143,14 @@ pub(crate) struct DependencyTableWire {
 
 /// Reads a `poetry.lock` from its text.
 pub fn parse_poetry_lock(text: &str) -> Result<Lock, LockError> {
-    let wire: PoetryLockWire = toml::from_str(text)?;
+    let wire: PoetryLockWire = match parse_wire_in_pieces(text) {
+        Some(wire) => wire,
+        None => toml::from_str(text)?,
+    };
+    from_wire(wire)
+}
+
+fn from_wire(wire: PoetryLockWire) -> Result<Lock, LockError> {
     let lock_version = wire
         .metadata
         .lock_version
@@ -482,5 +537,33 @@ Click = [
         );
         let err = parse_poetry_lock(&doubled).unwrap_err().to_string();
         assert_eq!(err, "package `requests` 2.32.3 appears twice in the lock");
+    }
+
+    #[test]
+    fn a_large_lock_read_in_pieces_is_the_lock_read_whole() {
+        let text = include_str!("../../../fixtures/bench/jupyterlab/poetry.lock");
+        let whole = from_wire(toml::from_str(text).unwrap()).unwrap();
+        let pieces = parse_wire_in_pieces(text).map(|wire| from_wire(wire).unwrap());
+        if crate::parts::pieces_for(text) > 1 {
+            assert_eq!(format!("{:?}", pieces.unwrap()), format!("{whole:?}"));
+        }
+        // Lock-version 1.1 keeps files under `[metadata.files]`, after every package.
+        let mut old = text.replace("lock-version = \"2.1\"", "lock-version = \"1.1\"");
+        old.push_str("\n[metadata.files]\nanyio = []\n");
+        let whole_old = from_wire(toml::from_str(&old).unwrap()).unwrap();
+        if let Some(wire) = parse_wire_in_pieces(&old) {
+            assert_eq!(
+                format!("{:?}", from_wire(wire).unwrap()),
+                format!("{whole_old:?}")
+            );
+        }
+        // Two `[metadata]` tables are the whole parse's error.
+        let twice = text.replacen(
+            "[[package]]",
+            "[metadata]\nlock-version = \"2.1\"\n\n[[package]]",
+            1,
+        );
+        assert!(parse_wire_in_pieces(&twice).is_none());
+        assert!(parse_poetry_lock(&twice).is_err());
     }
 }

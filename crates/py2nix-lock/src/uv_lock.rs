@@ -164,7 +164,7 @@ pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
     // again for its version alone, so that a future format is refused by its version rather
     // than by whatever part of its new shape confused the reader.
     let mut warnings = Vec::new();
-    let wire: UvLockWire = match toml::from_str(text) {
+    let wire: UvLockWire = match parse_wire(text) {
         Ok(wire) => wire,
         Err(shape_error) => {
             let VersionWire { version, revision } = toml::from_str(text)?;
@@ -172,6 +172,10 @@ pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
             return Err(shape_error.into());
         }
     };
+    from_wire(wire, warnings)
+}
+
+fn from_wire(wire: UvLockWire, mut warnings: Vec<String>) -> Result<Lock, LockError> {
     check_version(wire.version, wire.revision, &mut warnings)?;
     let requires_python = wire
         .requires_python
@@ -200,6 +204,42 @@ pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
         install: InstallSet::Graph,
         indexes: Vec::new(),
     })
+}
+
+/// The whole file's wire struct: from pieces on several threads when the file is large (see
+/// `parts`), else (or when the pieces are not accepted) from one parse.
+fn parse_wire(text: &str) -> Result<UvLockWire, toml::de::Error> {
+    match parse_wire_in_pieces(text) {
+        Some(wire) => Ok(wire),
+        None => toml::from_str(text),
+    }
+}
+
+fn parse_wire_in_pieces(text: &str) -> Option<UvLockWire> {
+    const HEADER: &str = "[[package]]";
+    let pieces = crate::parts::pieces_for(text);
+    // Old locks name their packages `distribution`, an alias the pieces cannot check.
+    if pieces < 2 || text.contains("distribution") {
+        return None;
+    }
+    let cuts = crate::parts::cut_points(text, HEADER, pieces);
+    let (mut head, rest) = crate::parts::parse_pieces::<UvLockWire, RestWire>(text, &cuts)?;
+    if !head.packages.is_empty() && !crate::parts::has_header_line(&text[..cuts[0]], HEADER) {
+        return None;
+    }
+    for piece in rest {
+        head.packages.extend(piece.packages);
+    }
+    Some(head)
+}
+
+/// A piece of uv.lock after the first: packages only (any other key sends the file back to
+/// one whole parse).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestWire {
+    #[serde(rename = "package")]
+    packages: Vec<PackageWire>,
 }
 
 fn check_version(
@@ -1727,5 +1767,62 @@ source = { hg = "https://example.org/lib" }
                 url: "https://example.org/lib".to_string()
             }
         );
+    }
+
+    #[test]
+    fn a_large_lock_read_in_pieces_is_the_lock_read_whole() {
+        let text = include_str!("../../../fixtures/bench/jupyterlab/uv.lock");
+        let whole = from_wire(toml::from_str(text).unwrap(), Vec::new()).unwrap();
+        for pieces in 2..=4 {
+            let cuts = crate::parts::cut_points(text, "[[package]]", pieces);
+            assert_eq!(cuts.len(), pieces - 1);
+            let (mut head, rest) =
+                crate::parts::parse_pieces::<UvLockWire, RestWire>(text, &cuts).unwrap();
+            for piece in rest {
+                head.packages.extend(piece.packages);
+            }
+            let read = from_wire(head, Vec::new()).unwrap();
+            assert_eq!(format!("{read:?}"), format!("{whole:?}"), "{pieces} pieces");
+        }
+        // The public entry point takes the same path on a machine with several cores.
+        let parsed = parse_uv_lock(text).unwrap();
+        assert_eq!(format!("{parsed:?}"), format!("{whole:?}"));
+    }
+
+    #[test]
+    fn pieces_that_do_not_hold_only_packages_send_the_file_to_one_parse() {
+        let mut text = String::from("version = 1\nrequires-python = \">=3.11\"\n");
+        let package = |i: usize| {
+            format!(
+                "[[package]]\nname = \"p{i}\"\nversion = \"1.0\"\nsource = {{ registry = \"https://example.org/simple\" }}\nsdist = {{ url = \"https://example.org/p{i}-1.0.tar.gz\", hash = \"sha256:{}\", size = 1 }}\n\n",
+                "0".repeat(64)
+            )
+        };
+        for i in 0..2000 {
+            text.push_str(&package(i));
+        }
+        let cuts = crate::parts::cut_points(&text, "[[package]]", 2);
+        assert_eq!(cuts.len(), 1);
+        assert_eq!(
+            parse_wire_in_pieces(&text).map(|w| w.packages.len()),
+            if crate::parts::pieces_for(&text) > 1 {
+                Some(2000)
+            } else {
+                None
+            }
+        );
+        // A key after the packages: the later piece refuses it, the whole parse reads it.
+        let with_manifest = format!("{text}[manifest]\nmembers = []\n");
+        assert!(parse_wire_in_pieces(&with_manifest).is_none());
+        assert_eq!(parse_uv_lock(&with_manifest).unwrap().packages.len(), 2000);
+        // An inline package array may not be extended by `[[package]]`: the whole parse's
+        // error, not the pieces' merge.
+        let inline = text.replacen(
+            "requires-python = \">=3.11\"\n",
+            "requires-python = \">=3.11\"\npackage = [{ name = \"q\", version = \"1.0\" }]\n",
+            1,
+        );
+        assert!(parse_wire_in_pieces(&inline).is_none());
+        assert!(parse_uv_lock(&inline).is_err());
     }
 }
