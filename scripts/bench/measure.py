@@ -22,6 +22,12 @@ class Result:
     name: str
     seconds: list[float] = field(default_factory=list)
     max_rss_kib: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def median_cpu(self) -> float:
+        """User plus system time over all threads (py2nix reads large locks on several)."""
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else float("nan")
 
     @property
     def median_s(self) -> float:
@@ -38,6 +44,8 @@ class Result:
             "median_mib": self.median_mib,
             "seconds": self.seconds,
             "max_rss_kib": self.max_rss_kib,
+            "median_cpu_s": self.median_cpu,
+            "cpu_seconds": self.cpu_seconds,
         }
 
 
@@ -45,7 +53,7 @@ class CommandFailed(RuntimeError):
     pass
 
 
-def run_once(argv, cwd=None, env=None) -> tuple[float, int]:
+def run_once(argv, cwd=None, env=None) -> tuple[float, int, float]:
     assert RUN_ONCE is not None, "measure.RUN_ONCE is not set"
     proc = subprocess.run(
         [str(RUN_ONCE), *map(str, argv)],
@@ -58,8 +66,8 @@ def run_once(argv, cwd=None, env=None) -> tuple[float, int]:
     err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         raise CommandFailed(f"{' '.join(map(str, argv))} exited {proc.returncode}:\n{err[-3000:]}")
-    seconds, rss = err.strip().splitlines()[-1].split()
-    return float(seconds), int(rss)
+    seconds, rss, cpu = err.strip().splitlines()[-1].split()
+    return float(seconds), int(rss), float(cpu)
 
 
 def measure(name, argv, runs=7, warmup=1, prepare=None, cwd=None, env=None) -> Result:
@@ -68,10 +76,11 @@ def measure(name, argv, runs=7, warmup=1, prepare=None, cwd=None, env=None) -> R
     for i in range(warmup + runs):
         if prepare:
             prepare()
-        elapsed, rss = run_once(argv, cwd=cwd, env=env)
+        elapsed, rss, cpu = run_once(argv, cwd=cwd, env=env)
         if i >= warmup:
             result.seconds.append(elapsed)
             result.max_rss_kib.append(rss)
+            result.cpu_seconds.append(cpu)
     return result
 
 
@@ -86,9 +95,10 @@ def measure_many(specs, runs=7, warmup=1, cwd=None, env=None) -> list[Result]:
         for (name, argv, prepare), result in zip(specs, results):
             if prepare:
                 prepare()
-            elapsed, rss = run_once(argv, cwd=cwd, env=env)
+            elapsed, rss, cpu = run_once(argv, cwd=cwd, env=env)
             if i >= warmup:
                 result.seconds.append(elapsed)
                 result.max_rss_kib.append(rss)
+                result.cpu_seconds.append(cpu)
     return results
 

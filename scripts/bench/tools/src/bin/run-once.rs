@@ -1,5 +1,6 @@
 //! `run-once CMD [ARG]...`: runs CMD with the inherited stdin, stdout and stderr, waits for it,
-//! and prints `<wall seconds> <peak RSS KiB>` on stderr's last line, or fails with its exit code.
+//! and prints `<wall seconds> <peak RSS KiB> <CPU seconds>` on stderr's last line (CPU time is
+//! user plus system, over all the child's threads), or fails with its exit code.
 //!
 //! Peak memory comes from `getrusage(RUSAGE_CHILDREN)` after the one child is reaped. Linux keeps
 //! a process's peak across `exec`, so the launcher must be small: a Python harness forking the
@@ -25,13 +26,14 @@ fn main() {
     let elapsed = start.elapsed().as_secs_f64();
     // `getrusage` only fills a struct this function owns.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let max_rss = if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0 {
-        usage.ru_maxrss
+    let (max_rss, cpu) = if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0 {
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        (usage.ru_maxrss, seconds(usage.ru_utime) + seconds(usage.ru_stime))
     } else {
-        -1
+        (-1, -1.0)
     };
     if !status.success() {
         std::process::exit(status.code().unwrap_or(1));
     }
-    eprintln!("{elapsed:.6} {max_rss}");
+    eprintln!("{elapsed:.6} {max_rss} {cpu:.6}");
 }
