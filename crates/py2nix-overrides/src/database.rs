@@ -1,8 +1,10 @@
 //! The database: entries by package, their origin, the layout and cross-rule checks, lookup
 //! and the merge of a user's own entries over the built-in ones.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
+use std::sync::OnceLock;
 
 use pep440_rs::Version;
 
@@ -10,7 +12,7 @@ use crate::ranges::{compare_upper, VersionSet};
 use crate::rule::{is_normalized, parse_file, ArtifactKind, Rule};
 
 /// A problem with the database's files.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OverrideError {
     /// One problem with one file (`path` as the origin names it: `overrides/…` for the
     /// built-in database, the user's directory joined with the file otherwise).
@@ -102,9 +104,13 @@ impl Entry {
 }
 
 /// The loaded database: entries by normalised package name.
+///
+/// Each entry is parsed and checked when the database is loaded ([`OverrideDb::from_files`],
+/// [`OverrideDb::from_user_files`]), or, in a database made by
+/// [`OverrideDb::from_files_lazily`], when it is first asked for.
 #[derive(Debug, Clone, Default)]
 pub struct OverrideDb {
-    entries: BTreeMap<String, Entry>,
+    entries: BTreeMap<String, Slot>,
 }
 
 impl OverrideDb {
@@ -126,6 +132,39 @@ impl OverrideDb {
         load(OriginKind::BuiltIn, "overrides", files)
     }
 
+    /// The built-in database of [`OverrideDb::from_files`], but each entry is parsed and
+    /// checked only when first asked for ([`OverrideDb::entry`], [`OverrideDb::lookup`],
+    /// [`OverrideDb::entries`]), so that a run pays only for the packages it looks up. Where
+    /// each file lies and that each package directory has an `override.toml` are checked now,
+    /// everything else on an entry's first use, with the same checks and messages. An entry
+    /// that fails then counts as absent, and its problems wait for
+    /// [`OverrideDb::check_loaded`], which the caller asks after its lookups. Meant for the
+    /// database embedded in the binary, which the tests load with [`OverrideDb::from_files`]:
+    /// a failure here is a build defect.
+    pub fn from_files_lazily<I, P>(files: I) -> Result<OverrideDb, OverrideError>
+    where
+        I: IntoIterator<Item = (P, &'static str)>,
+        P: AsRef<str>,
+    {
+        let (directories, mut errors) = group("overrides", files);
+        // In name order, so the map is built at once.
+        let entries = directories
+            .into_iter()
+            .filter_map(|(name, directory)| {
+                if directory.override_toml.is_none() {
+                    errors.push(missing_override_toml("overrides", &name));
+                    return None;
+                }
+                let lazy = Lazy {
+                    directory,
+                    entry: OnceLock::new(),
+                };
+                Some((name, Slot::Lazy(Box::new(lazy))))
+            })
+            .collect();
+        one_error(errors).map_or(Ok(OverrideDb { entries }), Err)
+    }
+
     /// Loads a user's directory the same way, with every check; `dir` is how messages and
     /// origins name the directory. Whether its nixpkgs names are known is for the caller to
     /// ask ([`crate::NixpkgsNames::unknown_in`]), as warnings.
@@ -140,12 +179,16 @@ impl OverrideDb {
 
     /// The built-in database with a user's entries: a user's entry for a package **replaces**
     /// the built-in entry for that package as a whole (its rules are not merged with the
-    /// built-in ones), and records the entry it replaced in [`Entry::replaces`].
+    /// built-in ones), and records the entry it replaced in [`Entry::replaces`]. The built-in
+    /// entries are not loaded for this.
     pub fn merge(builtin: OverrideDb, user: OverrideDb) -> OverrideDb {
         let mut entries = builtin.entries;
-        for (name, mut entry) in user.entries {
-            entry.replaces = entries.remove(&name).map(|old| old.origin);
-            entries.insert(name, entry);
+        for (name, mut slot) in user.entries {
+            let replaced = entries.remove(&name).map(|old| old.origin(&name));
+            if let Slot::Loaded(entry) = &mut slot {
+                entry.replaces = replaced;
+            }
+            entries.insert(name, slot);
         }
         OverrideDb { entries }
     }
@@ -154,18 +197,29 @@ impl OverrideDb {
     /// rule, in file order, whose `applies-to` covers `kind` and whose `versions` contains
     /// `version` (the checks make it the only one).
     pub fn lookup(&self, name: &str, version: &Version, kind: ArtifactKind) -> Option<&Rule> {
-        self.entries
-            .get(name)?
+        self.entry(name)?
             .lookup(version, kind)
             .map(|(_, rule)| rule)
     }
 
-    /// The entry for `name` (PEP 503 normalised).
+    /// The entry for `name` (PEP 503 normalised). In a database made by
+    /// [`OverrideDb::from_files_lazily`], an entry that fails to load counts as absent (see
+    /// [`OverrideDb::try_entry`] and [`OverrideDb::check_loaded`]).
     pub fn entry(&self, name: &str) -> Option<&Entry> {
-        self.entries.get(name)
+        let (key, slot) = self.entries.get_key_value(name)?;
+        slot.get(key).ok()
     }
 
-    /// Whether the database has an entry for `name` at all.
+    /// The entry for `name` (PEP 503 normalised), or, for an entry of a database made by
+    /// [`OverrideDb::from_files_lazily`] that fails to load, its problems.
+    pub fn try_entry(&self, name: &str) -> Result<Option<&Entry>, OverrideError> {
+        match self.entries.get_key_value(name) {
+            None => Ok(None),
+            Some((key, slot)) => slot.get(key).map(Some).map_err(Clone::clone),
+        }
+    }
+
+    /// Whether the database has an entry for `name` at all (without loading it).
     pub fn contains(&self, name: &str) -> bool {
         self.entries.contains_key(name)
     }
@@ -180,9 +234,80 @@ impl OverrideDb {
         self.entries.is_empty()
     }
 
-    /// Every entry, by package name.
+    /// Every entry, by package name. Loads every entry not loaded yet; one that fails to load
+    /// is left out (see [`OverrideDb::check_loaded`]).
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
+        self.entries
+            .iter()
+            .filter_map(|(name, slot)| slot.get(name).ok())
+    }
+
+    /// `Err` with the problems of every entry that failed to load so far, each naming its
+    /// file. Only an entry of a database made by [`OverrideDb::from_files_lazily`] can fail
+    /// after loading: it is parsed when first asked for and then counts as absent, so a caller
+    /// asks this after its lookups (and treats an `Err` as a build defect).
+    pub fn check_loaded(&self) -> Result<(), OverrideError> {
+        let errors = self
+            .entries
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Lazy(lazy) => lazy.entry.get()?.as_ref().err(),
+                Slot::Loaded(_) => None,
+            })
+            .flat_map(OverrideError::problems)
+            .cloned()
+            .collect();
+        one_error(errors).map_or(Ok(()), Err)
+    }
+
+    /// Loads every entry not loaded yet, then [`OverrideDb::check_loaded`]: `Err` with the
+    /// problems of every entry that fails.
+    pub fn load_all(&self) -> Result<(), OverrideError> {
+        for (name, slot) in &self.entries {
+            // Failures are kept in the slot, for `check_loaded`.
+            let _ = slot.get(name);
+        }
+        self.check_loaded()
+    }
+}
+
+/// One package's entry: loaded, or its files, loaded on first use.
+#[derive(Debug, Clone)]
+enum Slot {
+    Loaded(Box<Entry>),
+    Lazy(Box<Lazy>),
+}
+
+/// A built-in entry's files, parsed and checked on first use.
+#[derive(Debug, Clone)]
+struct Lazy {
+    directory: Directory<'static>,
+    entry: OnceLock<Result<Entry, OverrideError>>,
+}
+
+impl Slot {
+    /// The entry of package `name`, loaded on first use.
+    fn get(&self, name: &str) -> Result<&Entry, &OverrideError> {
+        match self {
+            Slot::Loaded(entry) => Ok(entry),
+            Slot::Lazy(lazy) => lazy
+                .entry
+                .get_or_init(|| {
+                    entry(OriginKind::BuiltIn, "overrides", name, &lazy.directory).map_err(combine)
+                })
+                .as_ref(),
+        }
+    }
+
+    /// Where the entry comes from (without loading it).
+    fn origin(&self, name: &str) -> Origin {
+        match self {
+            Slot::Loaded(entry) => entry.origin.clone(),
+            Slot::Lazy(_) => Origin {
+                kind: OriginKind::BuiltIn,
+                path: format!("overrides/{}/{name}/override.toml", shard(name)),
+            },
+        }
     }
 }
 
@@ -191,30 +316,54 @@ pub fn shard(name: &str) -> String {
     name.chars().take(2).collect()
 }
 
-/// One package directory while loading.
-#[derive(Default)]
+/// One package directory's files.
+#[derive(Debug, Clone, Default)]
 struct Directory<'a> {
     override_toml: Option<&'a str>,
+    /// The other files, by file name.
     files: BTreeMap<String, &'a str>,
 }
 
-fn load<I, P, T>(kind: OriginKind, root: &str, files: I) -> Result<OverrideDb, OverrideError>
-where
-    I: IntoIterator<Item = (P, T)>,
-    P: AsRef<str>,
-    T: AsRef<str>,
-{
-    let files: Vec<(String, T)> = files
-        .into_iter()
-        .map(|(path, text)| (path.as_ref().replace('\\', "/"), text))
-        .collect();
-    let mut errors = Vec::new();
-    let error = |path: &str, message: String| OverrideError::File {
+/// One problem, or several.
+fn combine(mut errors: Vec<OverrideError>) -> OverrideError {
+    match errors.len() {
+        1 => errors.remove(0),
+        _ => OverrideError::Many(errors),
+    }
+}
+
+/// No problem, one, or several.
+fn one_error(errors: Vec<OverrideError>) -> Option<OverrideError> {
+    (!errors.is_empty()).then(|| combine(errors))
+}
+
+fn file_error(root: &str, path: &str, message: String) -> OverrideError {
+    OverrideError::File {
         path: format!("{root}/{path}"),
         message,
-    };
-    let mut directories: BTreeMap<String, Directory<'_>> = BTreeMap::new();
-    for (path, text) in &files {
+    }
+}
+
+fn missing_override_toml(root: &str, name: &str) -> OverrideError {
+    let dir = format!("{}/{name}", shard(name));
+    file_error(root, &dir, "directory has no override.toml".to_string())
+}
+
+/// The files by package directory, and the problems with where files lie. Documentation,
+/// the schemas and the soname table at the top are left out.
+fn group<'a, I, P>(root: &str, files: I) -> (BTreeMap<String, Directory<'a>>, Vec<OverrideError>)
+where
+    I: IntoIterator<Item = (P, &'a str)>,
+    P: AsRef<str>,
+{
+    let mut errors = Vec::new();
+    let mut directories: BTreeMap<String, Directory<'a>> = BTreeMap::new();
+    for (path, text) in files {
+        let path = path.as_ref();
+        let path = match path.contains('\\') {
+            true => Cow::Owned(path.replace('\\', "/")),
+            false => Cow::Borrowed(path),
+        };
         // Documentation and the JSON Schema beside the entries.
         if !path.contains('/') && (path.ends_with(".md") || path.ends_with(".json")) {
             continue;
@@ -223,81 +372,105 @@ where
         if path == crate::sonames::SONAMES_FILE {
             continue;
         }
-        match check_location(path) {
+        match check_location(&path) {
             Ok((name, file)) => {
-                let directory = directories.entry(name).or_default();
+                let directory = directories.entry(name.to_string()).or_default();
                 if file == "override.toml" {
-                    directory.override_toml = Some(text.as_ref());
+                    directory.override_toml = Some(text);
                 } else {
-                    directory.files.insert(file, text.as_ref());
+                    directory.files.insert(file.to_string(), text);
                 }
             }
-            Err(message) => errors.push(error(path, message)),
+            Err(message) => errors.push(file_error(root, &path, message)),
         }
     }
+    (directories, errors)
+}
+
+fn load<I, P, T>(kind: OriginKind, root: &str, files: I) -> Result<OverrideDb, OverrideError>
+where
+    I: IntoIterator<Item = (P, T)>,
+    P: AsRef<str>,
+    T: AsRef<str>,
+{
+    let files: Vec<(P, T)> = files.into_iter().collect();
+    let (directories, mut errors) =
+        group(root, files.iter().map(|(path, text)| (path, text.as_ref())));
     let mut entries = BTreeMap::new();
     for (name, directory) in directories {
-        let dir = format!("{}/{name}", shard(&name));
-        let Some(text) = directory.override_toml else {
-            errors.push(error(&dir, "directory has no override.toml".to_string()));
-            continue;
-        };
-        let path = format!("{dir}/override.toml");
-        let parsed = match parse_file(text) {
-            Ok(parsed) => parsed,
-            Err(problems) => {
-                errors.extend(problems.into_iter().map(|problem| error(&path, problem)));
-                continue;
+        match entry(kind, root, &name, &directory) {
+            Ok(entry) => {
+                entries.insert(name, Slot::Loaded(Box::new(entry)));
             }
-        };
-        let mut problems = check_rule_order(&parsed.rules, &parsed.versions_text);
-        let mut patches = BTreeMap::new();
-        let named: BTreeSet<&str> = parsed
-            .rules
-            .iter()
-            .flat_map(|rule| rule.patches.iter().map(String::as_str))
-            .collect();
-        for patch in &named {
-            match directory.files.get(*patch) {
-                None => problems.push(format!("patch `{patch}` is missing beside override.toml")),
-                Some(text) if text.trim().is_empty() => {
-                    problems.push(format!("patch `{patch}` is empty or not UTF-8 text"))
-                }
-                Some(text) => {
-                    patches.insert(patch.to_string(), text.to_string());
-                }
-            }
+            Err(problems) => errors.extend(problems),
         }
-        for file in directory.files.keys() {
-            if !named.contains(file.as_str()) {
-                errors.push(error(
-                    &format!("{dir}/{file}"),
-                    "no rule names this file in `patches`".to_string(),
-                ));
-            }
-        }
-        if !problems.is_empty() {
-            errors.extend(problems.into_iter().map(|problem| error(&path, problem)));
-            continue;
-        }
-        let entry = Entry {
-            name: name.clone(),
-            note: parsed.note,
-            rules: parsed.rules,
-            origin: Origin {
-                kind,
-                path: format!("{root}/{path}"),
-            },
-            replaces: None,
-            patches,
-        };
-        entries.insert(name, entry);
     }
-    match errors.len() {
-        0 => Ok(OverrideDb { entries }),
-        1 => Err(errors.remove(0)),
-        _ => Err(OverrideError::Many(errors)),
+    one_error(errors).map_or(Ok(OverrideDb { entries }), Err)
+}
+
+/// Parses and checks one package directory; `Err` holds every problem found (never none).
+fn entry(
+    kind: OriginKind,
+    root: &str,
+    name: &str,
+    directory: &Directory<'_>,
+) -> Result<Entry, Vec<OverrideError>> {
+    let dir = format!("{}/{name}", shard(name));
+    let Some(text) = directory.override_toml else {
+        return Err(vec![missing_override_toml(root, name)]);
+    };
+    let path = format!("{dir}/override.toml");
+    let error = |path: &str, message: String| file_error(root, path, message);
+    let parsed = parse_file(text).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|p| error(&path, p))
+            .collect::<Vec<_>>()
+    })?;
+    let mut problems = check_rule_order(&parsed.rules, &parsed.versions_text);
+    let mut patches = BTreeMap::new();
+    let named: BTreeSet<&str> = parsed
+        .rules
+        .iter()
+        .flat_map(|rule| rule.patches.iter().map(String::as_str))
+        .collect();
+    for patch in &named {
+        match directory.files.get(*patch) {
+            None => problems.push(format!("patch `{patch}` is missing beside override.toml")),
+            Some(text) if text.trim().is_empty() => {
+                problems.push(format!("patch `{patch}` is empty or not UTF-8 text"))
+            }
+            Some(text) => {
+                patches.insert(patch.to_string(), text.to_string());
+            }
+        }
     }
+    let mut errors: Vec<OverrideError> = directory
+        .files
+        .keys()
+        .filter(|file| !named.contains(file.as_str()))
+        .map(|file| {
+            error(
+                &format!("{dir}/{file}"),
+                "no rule names this file in `patches`".to_string(),
+            )
+        })
+        .collect();
+    errors.extend(problems.into_iter().map(|problem| error(&path, problem)));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Entry {
+        name: name.to_string(),
+        note: parsed.note,
+        rules: parsed.rules,
+        origin: Origin {
+            kind,
+            path: format!("{root}/{path}"),
+        },
+        replaces: None,
+        patches,
+    })
 }
 
 /// For each artifact kind, the rules that apply to it must not overlap (no version matches
@@ -367,9 +540,11 @@ fn check_rule_order(rules: &[Rule], versions_text: &[Option<String>]) -> Vec<Str
     problems
 }
 
-fn check_location(path: &str) -> Result<(String, String), String> {
-    let parts: Vec<&str> = path.split('/').collect();
-    let [shard_dir, name, file] = parts.as_slice() else {
+fn check_location(path: &str) -> Result<(&str, &str), String> {
+    let mut parts = path.split('/');
+    let (Some(shard_dir), Some(name), Some(file), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err("files belong in `<shard>/<package>/`".to_string());
     };
     if !is_normalized(name) {
@@ -377,10 +552,11 @@ fn check_location(path: &str) -> Result<(String, String), String> {
             "directory `{name}` is not a PEP 503 normalised name"
         ));
     }
-    if *shard_dir != shard(name) {
+    // A normalised name is ASCII, so its shard is its first two bytes.
+    if shard_dir != &name[..name.len().min(2)] {
         return Err(format!("`{name}` belongs in shard `{}`", shard(name)));
     }
-    Ok((name.to_string(), file.to_string()))
+    Ok((name, file))
 }
 
 #[cfg(test)]
@@ -723,5 +899,111 @@ build-inputs = ["zlib"]
             user_error,
             "`mine/pl/pillow/override.toml`: `pillow` belongs in shard `pi`"
         );
+    }
+
+    #[test]
+    fn a_lazy_database_loads_entries_as_the_eager_one_does() {
+        let files = [
+            ("README.md", "# x"),
+            ("SONAMES.toml", "schema-version = 1\n"),
+            ("pi/pillow/override.toml", PILLOW),
+            ("nu/numpy/override.toml", KINDS),
+            ("nu/numpy/fix.patch", "--- a\n+++ b\n"),
+        ];
+        let eager = OverrideDb::from_files(files).unwrap();
+        let lazy = OverrideDb::from_files_lazily(files).unwrap();
+        assert_eq!(lazy.len(), 2);
+        assert!(lazy.contains("numpy") && !lazy.contains("flask"));
+        assert_eq!(lazy.entry("numpy"), eager.entry("numpy"));
+        assert_eq!(
+            lazy.lookup("pillow", &v("9.5.0"), ArtifactKind::Sdist),
+            eager.lookup("pillow", &v("9.5.0"), ArtifactKind::Sdist)
+        );
+        assert!(lazy.entry("flask").is_none());
+        assert_eq!(lazy.try_entry("flask"), Ok(None));
+        assert!(lazy.entries().eq(eager.entries()));
+        assert_eq!(lazy.load_all(), Ok(()));
+    }
+
+    #[test]
+    fn a_lazy_entry_that_fails_is_absent_and_reported_with_its_file() {
+        let broken = "schema-version = 1\n[[rule]]\nbuild_inputs = []\n";
+        let files = [
+            ("pi/pillow/override.toml", PILLOW),
+            ("nu/numpy/override.toml", broken),
+            ("ca/cairo/override.toml", PILLOW),
+            ("ca/cairo/stray.patch", "x"),
+        ];
+        let eager = errors(&files);
+        let db = OverrideDb::from_files_lazily(files).unwrap();
+        // Nothing is parsed before it is asked for.
+        assert_eq!(db.check_loaded(), Ok(()));
+        assert!(db.lookup("pillow", &v("11"), ArtifactKind::Sdist).is_some());
+        assert_eq!(db.check_loaded(), Ok(()));
+        assert!(db.contains("numpy"));
+        assert!(db.entry("numpy").is_none());
+        assert!(db.lookup("numpy", &v("1"), ArtifactKind::Sdist).is_none());
+        let error = db.try_entry("numpy").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("`overrides/nu/numpy/override.toml`: "),
+            "{error}"
+        );
+        assert!(error.to_string().contains("unknown field `build_inputs`"));
+        assert_eq!(db.check_loaded(), Err(error));
+        // Every check of the eager load applies, with the same messages.
+        let all: Vec<String> = db
+            .load_all()
+            .unwrap_err()
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut sorted = all.clone();
+        sorted.sort();
+        let mut eager_sorted = eager.clone();
+        eager_sorted.sort();
+        assert_eq!(sorted, eager_sorted);
+        assert_eq!(db.entries().count(), 1);
+        // Layout problems are found at once.
+        let layout = OverrideDb::from_files_lazily([
+            ("pl/pillow/override.toml", PILLOW),
+            ("nu/numpy/fix.patch", "x"),
+        ])
+        .unwrap_err()
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+        assert_eq!(
+            layout,
+            [
+                "`overrides/pl/pillow/override.toml`: `pillow` belongs in shard `pi`",
+                "`overrides/nu/numpy`: directory has no override.toml"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_user_entry_replaces_a_lazy_builtin_one_without_loading_it() {
+        let broken = "schema-version = 1\n[[rule]]\nbuild_inputs = []\n";
+        let builtin = OverrideDb::from_files_lazily([
+            ("pi/pillow/override.toml", broken),
+            ("nu/numpy/override.toml", KINDS),
+            ("nu/numpy/fix.patch", "x"),
+        ])
+        .unwrap();
+        let user =
+            OverrideDb::from_user_files("mine", [("pi/pillow/override.toml", PILLOW)]).unwrap();
+        let db = OverrideDb::merge(builtin, user);
+        let pillow = db.entry("pillow").unwrap();
+        assert_eq!(pillow.origin.kind, OriginKind::User);
+        assert_eq!(
+            pillow.replaces.as_ref().unwrap().to_string(),
+            "overrides/pi/pillow/override.toml (built in)"
+        );
+        assert_eq!(db.entry("numpy").unwrap().origin.kind, OriginKind::BuiltIn);
+        assert_eq!(db.load_all(), Ok(()));
     }
 }

@@ -6,7 +6,8 @@
 //! artifact kind at most one rule applies ([`OverrideDb::lookup`]). A user's directory in the
 //! same layout replaces built-in entries whole ([`OverrideDb::merge`]). This crate reads no
 //! files: callers hand it `(relative path, text)` pairs, so the database can be embedded in the
-//! binary. `overrides/README.md` documents the format; `overrides/override.schema.json` is its
+//! binary (whose entries are then parsed on first use, [`OverrideDb::from_files_lazily`]).
+//! `overrides/README.md` documents the format; `overrides/override.schema.json` is its
 //! JSON Schema, generated from [`rule`]'s wire types by this crate's tests.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]

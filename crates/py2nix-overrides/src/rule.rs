@@ -491,7 +491,7 @@ pub(crate) fn is_normalized(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
-        && !name.contains("--")
+        && !name.as_bytes().windows(2).any(|pair| pair == b"--")
 }
 
 /// A dotted path of Nix identifiers, such as `xorg.libxcb` or `python3Packages.tkinter`.

@@ -7,12 +7,15 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
 use base64::Engine as _;
+#[cfg(test)]
 use include_dir::{include_dir, Dir, DirEntry};
 use sha2::{Digest, Sha256};
 
 use crate::cli::SelectArgs;
 
-/// The override database as embedded (the same directory `overrides.rs` loads), for its hash.
+/// The override database as embedded (the same directory `overrides.rs` loads), for the test
+/// of its hash.
+#[cfg(test)]
 static OVERRIDES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../overrides");
 
 /// The four systems planned by default, for recognising `--system` lists that name them all.
@@ -241,14 +244,23 @@ pub fn sri(bytes: &[u8]) -> String {
     )
 }
 
-/// The hash of the embedded override database: every file, by path, in path order.
+/// The hash of the embedded override database: [`tree_digest`] of every file of `overrides/`,
+/// by path, in path order. Computed at build time by `build.rs` (a test recomputes it from the
+/// embedded files).
 pub fn overrides_digest() -> String {
+    env!("PY2NIX_OVERRIDES_DIGEST").to_string()
+}
+
+/// [`overrides_digest`] recomputed from the embedded files (for the test that compares them).
+#[cfg(test)]
+fn embedded_overrides_digest() -> String {
     let mut files = Vec::new();
     collect_embedded(&OVERRIDES, &mut files);
     files.sort();
     tree_digest(files.iter().map(|(path, bytes)| (path.as_str(), *bytes)))
 }
 
+#[cfg(test)]
 fn collect_embedded(dir: &'static Dir<'static>, out: &mut Vec<(String, &'static [u8])>) {
     for entry in dir.entries() {
         match entry {
@@ -426,5 +438,11 @@ mod tests {
         assert_eq!(keys, ["schema", "generator", "inputs", "targets"]);
         assert_eq!(Inputs::from_json(&with["inputs"]), Some(inputs));
         assert!(overrides_digest().starts_with("sha256-"));
+    }
+
+    /// `build.rs` hashes `overrides/` as the binary embeds it.
+    #[test]
+    fn the_build_time_digest_is_that_of_the_embedded_files() {
+        assert_eq!(overrides_digest(), embedded_overrides_digest());
     }
 }

@@ -1,6 +1,7 @@
 //! The override database, embedded in the binary from the repository's `overrides/`, and a
 //! user's own directory of overrides read from disk and merged over it.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::Context;
@@ -9,8 +10,19 @@ use py2nix_overrides::{NixpkgsNames, OverrideDb, OverrideError};
 
 static OVERRIDES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../overrides");
 
-/// Loads the embedded database (checked by the tests, so a failure here is a build defect).
+/// The embedded database. Each entry is parsed and checked on its first use
+/// ([`OverrideDb::from_files_lazily`]), so a run pays only for the packages it looks up; a
+/// caller asks [`OverrideDb::check_loaded`] after its lookups. The tests load every entry
+/// (eagerly, with every check), so any failure here is a build defect.
 pub fn embedded() -> Result<OverrideDb, OverrideError> {
+    let mut files = Vec::new();
+    collect(&OVERRIDES, &mut files);
+    OverrideDb::from_files_lazily(files)
+}
+
+/// The embedded database loaded at once, with every check (for the tests).
+#[cfg(test)]
+pub fn embedded_eager() -> Result<OverrideDb, OverrideError> {
     let mut files = Vec::new();
     collect(&OVERRIDES, &mut files);
     OverrideDb::from_files(files)
@@ -25,12 +37,15 @@ pub fn embedded_names() -> anyhow::Result<NixpkgsNames> {
     NixpkgsNames::parse(text).map_err(|e| anyhow::anyhow!("`overrides/NIXPKGS-ATTRIBUTES.md`: {e}"))
 }
 
-fn collect(dir: &Dir<'static>, out: &mut Vec<(String, &'static str)>) {
+fn collect(dir: &Dir<'static>, out: &mut Vec<(Cow<'static, str>, &'static str)>) {
     for entry in dir.entries() {
         match entry {
             DirEntry::Dir(sub) => collect(sub, out),
             DirEntry::File(file) => {
-                let path = file.path().to_string_lossy().replace('\\', "/");
+                let path = match file.path().to_str() {
+                    Some(path) => Cow::Borrowed(path),
+                    None => Cow::Owned(file.path().to_string_lossy().into_owned()),
+                };
                 // A non-UTF-8 file (a binary patch) is kept as empty text: the layout check
                 // still sees it, and a patch must be text.
                 out.push((path, file.contents_utf8().unwrap_or("")));
@@ -108,7 +123,9 @@ fn read_tree(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> anyhow
 }
 
 /// The built-in database, with the entries of a user's directory (if any) replacing the
-/// built-in entries of the same packages; and the warnings about the user's entries.
+/// built-in entries of the same packages; and the warnings about the user's entries. The
+/// user's entries are loaded and checked now, the built-in ones on first use (see
+/// [`embedded`]): ask [`OverrideDb::check_loaded`] after the lookups.
 pub fn load(user_dir: Option<&Path>) -> anyhow::Result<(OverrideDb, Vec<String>)> {
     let builtin = embedded().context("the built-in override database does not load")?;
     match user_dir {
@@ -141,6 +158,7 @@ mod tests {
     #[test]
     fn the_embedded_database_loads_and_has_pillow() {
         let db = embedded().unwrap();
+        assert!(db.contains("pillow"));
         let pillow = db
             .lookup("pillow", &"11.0.0".parse().unwrap(), ArtifactKind::Sdist)
             .unwrap();
@@ -157,8 +175,23 @@ mod tests {
 
     #[test]
     fn the_embedded_database_uses_only_listed_names() {
-        let unknown = embedded_names().unwrap().unknown_in(&embedded().unwrap());
+        let unknown = embedded_names()
+            .unwrap()
+            .unknown_in(&embedded_eager().unwrap());
         assert!(unknown.is_empty(), "{unknown:?}");
+    }
+
+    /// Every embedded entry passes every check when loaded at once, and each entry loaded on
+    /// first use is the same.
+    #[test]
+    fn the_embedded_database_loads_eagerly_and_lazily_alike() {
+        let eager = embedded_eager().unwrap_or_else(|e| panic!("\n{e}\n"));
+        let lazy = embedded().unwrap();
+        assert_eq!(lazy.len(), eager.len());
+        assert!(eager.len() > 100, "{}", eager.len());
+        assert_eq!(lazy.check_loaded(), Ok(()));
+        assert!(lazy.entries().eq(eager.entries()));
+        assert_eq!(lazy.load_all(), Ok(()));
     }
 
     fn write(dir: &Path, path: &str, text: &str) {

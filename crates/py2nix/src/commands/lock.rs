@@ -365,6 +365,11 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         },
         reporter,
     )?;
+    // Built-in entries are parsed on first use; one that fails to is a build defect.
+    overrides
+        .check_loaded()
+        .context("the embedded override database is invalid")
+        .unexpected()?;
     for (id, target) in &plan.targets {
         for (name, package) in &target.packages {
             let from = package

@@ -93,7 +93,12 @@ pub fn show(args: OverridesShowArgs, reporter: &Reporter) -> Result<(), Failure>
     for warning in &warnings {
         reporter.warn(warning);
     }
-    output::print(&render(&db, &settings.name, settings.version.as_ref()))
+    let text = render(&db, &settings.name, settings.version.as_ref());
+    // A built-in entry is parsed on first use; one that fails is a build defect.
+    db.check_loaded()
+        .context("the built-in override database does not load")
+        .unexpected()?;
+    output::print(&text)
 }
 
 /// The text `show` prints.
