@@ -506,13 +506,14 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The cache's page entries of `package` (`simple-v3/<index>/<package>/<digest>.json`).
+/// The cache's page entries of `package` (`simple-v4/<index>/<package>.json`).
 fn cached_pages(cache: &Path, package: &str) -> Vec<PathBuf> {
+    let name = format!("{package}.json");
     files_under(cache)
         .into_iter()
         .filter(|p| {
             let parts: Vec<_> = p.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-            parts.len() == 4 && parts[0] == "simple-v3" && parts[2] == package
+            parts.len() == 3 && parts[0] == "simple-v4" && parts[2] == name
         })
         .collect()
 }

@@ -84,7 +84,7 @@ impl IndexClient {
     /// the needed files and versions. Results come back in request order; each page holds the
     /// needed files it lists and every file of the needed versions, in page order.
     pub async fn fetch_pages(&self, requests: &[PageRequest]) -> Vec<Result<Page, IndexError>> {
-        self.all(requests, |request| self.fetch_page(request)).await
+        self.fetch_pages_counted(requests, &|| {}).await
     }
 
     /// [`fetch_pages`](Self::fetch_pages), calling `done` as each page arrives (for progress).
@@ -93,12 +93,45 @@ impl IndexClient {
         requests: &[PageRequest],
         done: &(dyn Fn() + Sync),
     ) -> Vec<Result<Page, IndexError>> {
-        self.all(requests, |request| async move {
-            let result = self.fetch_page(request).await;
-            done();
-            result
-        })
-        .await
+        // The cache answers first, in a plain loop: a warm run needs no futures at all.
+        let mut results: Vec<Option<Result<Page, IndexError>>> = Vec::new();
+        let mut misses: Vec<(usize, Option<PageEntry>)> = Vec::new();
+        for (i, (request, cached)) in requests.iter().zip(self.read_cached(requests)).enumerate() {
+            match cached {
+                Some(entry) if missing(&entry, request).is_empty() => {
+                    results.push(Some(Ok(select(entry.files, request))));
+                    done();
+                }
+                cached => {
+                    results.push(None);
+                    misses.push((i, cached));
+                }
+            }
+        }
+        if !misses.is_empty() {
+            let fetched = self
+                .all(&misses, |(i, cached)| async move {
+                    let result = self.fetch_page(&requests[*i], cached.clone()).await;
+                    done();
+                    result
+                })
+                .await;
+            for ((i, _), result) in misses.iter().zip(fetched) {
+                results[*i] = Some(result);
+            }
+        }
+        results.into_iter().flatten().collect()
+    }
+
+    /// The cached entry of every request's page (`None`: not cached, or no cache).
+    fn read_cached(&self, requests: &[PageRequest]) -> Vec<Option<PageEntry>> {
+        let Some(cache) = &self.cache else {
+            return vec![None; requests.len()];
+        };
+        requests
+            .iter()
+            .map(|request| cache.read_entry(&request.index_url, &request.package))
+            .collect()
     }
 
     /// Runs `run` over `items`, at most 16 at a time, with the results in item order.
@@ -119,16 +152,13 @@ impl IndexClient {
         results.into_iter().map(|(_, result)| result).collect()
     }
 
-    async fn fetch_page(&self, request: &PageRequest) -> Result<Page, IndexError> {
-        let cached = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.read_entry(&request.index_url, &request.package));
-        if let Some(entry) = &cached {
-            if missing(entry, request).is_empty() {
-                return Ok(select(&entry.files, request));
-            }
-        }
+    /// A page the cache (whose entry for it is `cached`) cannot answer alone: an error under
+    /// `--offline`, else fetched from the index, kept in the cache with what it held already.
+    async fn fetch_page(
+        &self,
+        request: &PageRequest,
+        cached: Option<PageEntry>,
+    ) -> Result<Page, IndexError> {
         if self.offline {
             let index = redact_url(&request.index_url);
             return Err(match cached {
@@ -155,7 +185,7 @@ impl IndexClient {
             // A cache that cannot be written only costs a later run a request.
             let _ = cache.write_entry(&request.index_url, &request.package, &entry);
         }
-        Ok(select(&page.files, request))
+        Ok(select(page.files, request))
     }
 
     /// The whole page.
@@ -382,19 +412,15 @@ fn wanted(filename: &str, files: &[String], versions: &[String], package: &str) 
 }
 
 /// The files of `files` that `request` asks for, in page order.
-fn select(files: &[PageFile], request: &PageRequest) -> Page {
-    let files = files
-        .iter()
-        .filter(|f| {
-            wanted(
-                &f.filename,
-                &request.needed_files,
-                &request.needed_versions,
-                &request.package,
-            )
-        })
-        .cloned()
-        .collect();
+fn select(mut files: Vec<PageFile>, request: &PageRequest) -> Page {
+    files.retain(|f| {
+        wanted(
+            &f.filename,
+            &request.needed_files,
+            &request.needed_versions,
+            &request.package,
+        )
+    });
     Page { files }
 }
 
@@ -420,7 +446,7 @@ fn merge(old: PageEntry, page: &Page, request: &PageRequest) -> PageEntry {
     PageEntry {
         files,
         versions,
-        superseded: old.superseded,
+        read_from: old.read_from,
     }
 }
 
@@ -480,7 +506,7 @@ mod tests {
         };
         let first = request(&["x-3.0.tar.gz"], &["1"]);
         assert_eq!(
-            names(&select(&page.files, &first).files),
+            names(&select(page.files.clone(), &first).files),
             ["x-1.0.tar.gz", "x-1.0-py3-none-any.whl", "x-3.0.tar.gz"]
         );
         let entry = merge(PageEntry::default(), &page, &first);
@@ -492,7 +518,7 @@ mod tests {
         assert_eq!(entry.versions, ["1", "2.0"]);
         assert_eq!(names(&entry.files), names(&page.files));
         assert_eq!(
-            names(&select(&entry.files, &second).files),
+            names(&select(entry.files.clone(), &second).files),
             ["x-2.0.tar.gz"]
         );
     }

@@ -206,3 +206,63 @@ async fn file_hashes_are_streamed_and_cached() {
         format!("--offline: the cache has no sha256 for {url}.other")
     );
 }
+
+/// One call with pages the cache holds and pages it lacks (or holds in part): the cache answers
+/// its own, the index the rest, every result in request order and counted once.
+#[tokio::test]
+async fn cached_and_fetched_pages_come_back_in_request_order() {
+    let html = "text/html";
+    let page = |name: &str| crate::support::html_page(&[(&format!("{name}-1.0.tar.gz"), "ab", "")]);
+    let server = Server::start(
+        Routes::default()
+            .file("/simple/alpha/", html, page("alpha"))
+            .file("/simple/beta/", html, page("beta"))
+            .file("/simple/gamma/", html, page("gamma")),
+    );
+    let request = |package: &str, versions: &[&str]| PageRequest {
+        index_name: String::new(),
+        index_url: format!("{}/simple/", server.base),
+        package: package.into(),
+        needed_files: vec![format!("{package}-1.0.tar.gz")],
+        needed_versions: versions.iter().map(|v| v.to_string()).collect(),
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let client = client(cache.path(), false, Credentials::none());
+    let warm = [request("beta", &[]), request("gamma", &[])];
+    assert!(client.fetch_pages(&warm).await.iter().all(Result::is_ok));
+    // gamma's entry lacks version 1.0's files (asked now): fetched again, like alpha.
+    let requests = [
+        request("alpha", &[]),
+        request("beta", &[]),
+        request("gamma", &["1.0"]),
+    ];
+    let counted = std::sync::atomic::AtomicUsize::new(0);
+    let pages = client
+        .fetch_pages_counted(&requests, &|| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .await;
+    assert_eq!(counted.into_inner(), 3);
+    let first_names: Vec<_> = pages
+        .iter()
+        .map(|page| page.as_ref().unwrap().files[0].filename.clone())
+        .collect();
+    assert_eq!(
+        first_names,
+        ["alpha-1.0.tar.gz", "beta-1.0.tar.gz", "gamma-1.0.tar.gz"]
+    );
+    for (path, times) in [
+        ("/simple/alpha/", 1),
+        ("/simple/beta/", 1),
+        ("/simple/gamma/", 2),
+    ] {
+        assert_eq!(server.requests_to(path).len(), times, "{path}");
+    }
+    // Now all three are cached whole: --offline answers them, and names what it lacks.
+    let offline = crate::support::client(cache.path(), true, Credentials::none());
+    let mut again = requests.to_vec();
+    again.push(request("delta", &[]));
+    let results = offline.fetch_pages(&again).await;
+    assert!(results[..3].iter().all(Result::is_ok));
+    assert!(matches!(results[3], Err(IndexError::NotCached { .. })));
+}
