@@ -95,7 +95,8 @@ impl IndexClient {
 }
 
 impl IndexClient {
-    /// The whole file at `url`, its sha256 checked against `expected_sha256` (hex) when given, with the
+    /// The whole file at `url`, its sha256 checked against `expected_sha256` (hex) when given
+    /// (hashed as the body streams in, so a caller need not hash it again), with the
     /// credentials of index `index_name` at `index_url` when the file is on its host. Not
     /// cached: callers cache what they learn from the file. Refused under `--offline`.
     pub async fn download_file(

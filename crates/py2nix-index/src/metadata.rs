@@ -164,17 +164,27 @@ impl IndexClient {
             }))
     }
 
-    /// The whole file, its sha256 checked against the request's.
+    /// The whole file, its sha256 checked against the request's. The hash is computed as the
+    /// body streams in, so the file is hashed once, while it downloads.
     pub(crate) async fn download_whole(
         &self,
         endpoint: &Endpoint,
         request: &MetadataRequest,
     ) -> Result<Vec<u8>, IndexError> {
-        let bytes = self.retrying(|| self.read_body(endpoint, u64::MAX)).await?;
-        self.check_whole(endpoint, request, &bytes)?;
+        let hashing = request.expected_sha256.is_some();
+        let (bytes, actual) = self
+            .retrying(|| async {
+                let response = self.get(endpoint, None).await?;
+                read_all_hashed(endpoint, response, u64::MAX, hashing).await
+            })
+            .await?;
+        if let (Some(expected), Some(actual)) = (&request.expected_sha256, actual) {
+            check_hash(&endpoint.url, expected, &actual)?;
+        }
         Ok(bytes)
     }
 
+    /// Checks whole bytes against the request's sha256, when it has one.
     pub(crate) fn check_whole(
         &self,
         endpoint: &Endpoint,
@@ -199,23 +209,48 @@ impl IndexClient {
 /// The largest `.metadata` file read: the same bound as for a wheel's `METADATA`.
 const MAX_PEP658_SIZE: u64 = py2nix_source::MAX_METADATA_SIZE;
 
+/// The largest buffer reserved up front for a body from its `Content-Length`: a larger body
+/// grows its buffer as it arrives, so a false length cannot reserve much.
+const MAX_PRESIZE: u64 = 64 * 1024 * 1024;
+
 /// A response's body, refused (as an `Http` error) past `limit` bytes.
 pub(crate) async fn read_all(
     endpoint: &Endpoint,
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: u64,
 ) -> Result<Vec<u8>, IndexError> {
-    let mut body = Vec::new();
+    Ok(read_all_hashed(endpoint, response, limit, false).await?.0)
+}
+
+/// [`read_all`], and the body's sha256 (lower-case hex) when `hash` is set, computed chunk by
+/// chunk as the body arrives. The buffer is sized from `Content-Length` (at most `limit` and
+/// [`MAX_PRESIZE`]), so a body of the length announced is never copied to grow it.
+async fn read_all_hashed(
+    endpoint: &Endpoint,
+    mut response: reqwest::Response,
+    limit: u64,
+    hash: bool,
+) -> Result<(Vec<u8>, Option<String>), IndexError> {
+    let presize = response
+        .content_length()
+        .unwrap_or(0)
+        .min(limit)
+        .min(MAX_PRESIZE);
+    let mut body = Vec::with_capacity(usize::try_from(presize).unwrap_or(0));
+    let mut hasher = hash.then(Sha256::new);
     while let Some(chunk) = next_chunk(endpoint, &mut response).await? {
-        body.extend_from_slice(&chunk);
-        if body.len() as u64 > limit {
+        if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
             return Err(IndexError::Metadata {
                 url: endpoint.url.clone(),
                 message: format!("the response is larger than {limit} bytes"),
             });
         }
+        if let Some(hasher) = &mut hasher {
+            hasher.update(&chunk);
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok((body, hasher.map(|hasher| hex::encode(hasher.finalize()))))
 }
 
 fn cache_key(request: &MetadataRequest) -> String {

@@ -9,6 +9,8 @@
 //! 3. call [`read_member`] and [`parse_core_metadata`] on what it returns.
 //!
 //! Zips are read with this module's own parser (`zip_directory`), which checks every offset.
+//! A member of a zip held whole can also be inflated only as far as its reader needs
+//! (`open_zip_member`, for the shared objects of a wheel).
 
 mod sdist;
 mod zip_directory;
@@ -117,6 +119,19 @@ fn read_member_limited(
     member: &Member,
     limit: u64,
 ) -> Result<Vec<u8>, MetadataError> {
+    let data = member_data(local, member, limit)?;
+    let contents = decompress(data, member, limit)?;
+    check_crc(member, &contents)?;
+    Ok(contents)
+}
+
+/// The compressed data of `member` in `local`, the bytes of the archive from its local header
+/// on: checks that it is not encrypted, its sizes against `limit`, and the local header.
+fn member_data<'a>(
+    local: &'a [u8],
+    member: &Member,
+    limit: u64,
+) -> Result<&'a [u8], MetadataError> {
     let corrupt = |message: &str| MetadataError::CorruptMember {
         name: member.name.clone(),
         message: message.to_owned(),
@@ -164,13 +179,19 @@ fn read_member_limited(
             "its local header names `{local_name}` instead"
         )));
     }
-    let contents = decompress(data, member, limit)?;
+    Ok(data)
+}
+
+fn check_crc(member: &Member, contents: &[u8]) -> Result<(), MetadataError> {
     let mut crc = flate2::Crc::new();
-    crc.update(&contents);
+    crc.update(contents);
     if crc.sum() != member.crc32 {
-        return Err(corrupt("CRC-32 mismatch"));
+        return Err(MetadataError::CorruptMember {
+            name: member.name.clone(),
+            message: "CRC-32 mismatch".to_owned(),
+        });
     }
-    Ok(contents)
+    Ok(())
 }
 
 /// Reads the core metadata of the wheel `filename` from its whole bytes. The file read is the
@@ -294,12 +315,13 @@ pub(crate) fn zip_members(bytes: &[u8], filename: &str) -> Result<Vec<Member>, M
         .collect())
 }
 
-/// One member of a zip held whole in memory, inflated and CRC-checked; at most `limit` bytes.
-pub(crate) fn read_zip_member(
-    bytes: &[u8],
+/// One member of a zip held whole in memory, ready to be inflated as far as its reader needs
+/// (see [`MemberData`]); at most `limit` bytes.
+pub(crate) fn open_zip_member<'a>(
+    bytes: &'a [u8],
     member: &Member,
     limit: u64,
-) -> Result<Vec<u8>, MetadataError> {
+) -> Result<MemberData<'a>, MetadataError> {
     let local = usize::try_from(member.local_header_offset)
         .ok()
         .and_then(|offset| bytes.get(offset..))
@@ -307,8 +329,300 @@ pub(crate) fn read_zip_member(
             name: member.name.clone(),
             message: "its local header offset is past the end of the file".to_owned(),
         })?;
-    read_member_limited(local, member, limit)
+    let data = member_data(local, member, limit)?;
+    let declared = member.uncompressed_size;
+    let contents = match member.method {
+        METHOD_STORED => {
+            if data.len() as u64 != declared {
+                return Err(MemberData::wrong_size(member, data.len() as u64));
+            }
+            check_crc(member, data)?;
+            Contents::Stored(data)
+        }
+        METHOD_DEFLATE => {
+            // The size was checked against `limit`.
+            let room = usize::try_from(declared.saturating_add(1)).map_err(|_| {
+                MetadataError::TooLarge {
+                    name: member.name.clone(),
+                    size: declared,
+                    limit,
+                }
+            })?;
+            Contents::Deflated(Box::new(Inflating {
+                decoder: Decoder {
+                    input: data,
+                    state: flate2::Decompress::new(false),
+                    crc: flate2::Crc::new(),
+                    inflated: 0,
+                    done: false,
+                },
+                room,
+                head: Kept::default(),
+                tail: None,
+            }))
+        }
+        method => {
+            return Err(MetadataError::UnsupportedCompression {
+                name: member.name.clone(),
+                method,
+            })
+        }
+    };
+    Ok(MemberData {
+        member: member.clone(),
+        contents,
+    })
 }
+
+/// A zip member's contents, inflated only as far as asked. [`fill`](Self::fill) inflates
+/// more; what is kept is the [`head`](Self::head), the contents from their start, and after
+/// a [`skip_to`](Self::skip_to) (which inflates without keeping, up to an offset) the
+/// [`tail`](Self::tail) from there on; [`restart`](Self::restart) starts over, keeping
+/// everything. [`total`](Self::total) is the length once the end has been reached. A stored
+/// member is whole from the start.
+///
+/// The checks of [`read_member`] that need the whole contents (their length against the
+/// central directory's and their CRC-32) are made when the end of the data is reached; a
+/// reader that stops earlier does without them (for a wheel whose hash was checked, they add
+/// nothing). Inflating never goes past the size the central directory gives (more data is an
+/// error), so memory stays bounded by it.
+pub(crate) struct MemberData<'a> {
+    member: Member,
+    contents: Contents<'a>,
+}
+
+enum Contents<'a> {
+    Stored(&'a [u8]),
+    Deflated(Box<Inflating<'a>>),
+}
+
+struct Inflating<'a> {
+    decoder: Decoder<'a>,
+    /// The declared size plus one byte, to notice more data than declared.
+    room: usize,
+    head: Kept,
+    /// After a skip: where the tail starts, and the tail.
+    tail: Option<(usize, Kept)>,
+}
+
+/// Inflated bytes kept: the buffer is zeroed up to its length, which grows as needed; the
+/// first `filled` bytes are inflated.
+#[derive(Default)]
+struct Kept {
+    buffer: Vec<u8>,
+    filled: usize,
+}
+
+impl Kept {
+    fn bytes(&self) -> &[u8] {
+        self.buffer.get(..self.filled).unwrap_or_default()
+    }
+
+    /// Inflates until `len` bytes are kept or the data end; at most `cap` bytes are ever
+    /// kept.
+    fn fill(&mut self, decoder: &mut Decoder, len: usize, cap: usize) -> Result<(), String> {
+        let len = len.min(cap);
+        if self.buffer.len() < len {
+            if self.buffer.capacity() < len {
+                // All that may be needed at once, so that the buffer moves at most once; only
+                // what is written to is mapped.
+                self.buffer.reserve_exact(cap - self.buffer.len());
+            }
+            self.buffer.resize(len, 0);
+        }
+        let out = self.buffer.get_mut(self.filled..len).unwrap_or_default();
+        self.filled += decoder.inflate(out)?;
+        Ok(())
+    }
+}
+
+/// The deflate stream, the CRC-32 of what it gave so far, and how much that is.
+struct Decoder<'a> {
+    input: &'a [u8],
+    state: flate2::Decompress,
+    crc: flate2::Crc,
+    inflated: usize,
+    done: bool,
+}
+
+impl Decoder<'_> {
+    /// Inflates into `out` until it is full or the data end; how many bytes were written.
+    fn inflate(&mut self, out: &mut [u8]) -> Result<usize, String> {
+        let mut written = 0;
+        while !self.done && written < out.len() {
+            let (Some(input), Some(output)) = (
+                usize::try_from(self.state.total_in())
+                    .ok()
+                    .and_then(|read| self.input.get(read..)),
+                out.get_mut(written..),
+            ) else {
+                return Err("deflate data: inconsistent state".to_owned());
+            };
+            let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
+            let status = self
+                .state
+                .decompress(input, output, flate2::FlushDecompress::None)
+                .map_err(|error| format!("deflate data: {error}"))?;
+            // At most `output.len()`.
+            let produced = (self.state.total_out() - before_out) as usize;
+            let consumed = self.state.total_in() - before_in;
+            self.crc
+                .update(out.get(written..written + produced).unwrap_or_default());
+            written += produced;
+            self.inflated += produced;
+            if status == flate2::Status::StreamEnd || (produced == 0 && consumed == 0) {
+                // The end of the data, or (stalled) data that end too early: the length check
+                // says so.
+                self.done = true;
+            }
+        }
+        Ok(written)
+    }
+}
+
+impl MemberData<'_> {
+    /// The contents from their start, as far as they are kept.
+    pub(crate) fn head(&self) -> &[u8] {
+        match &self.contents {
+            Contents::Stored(data) => data,
+            Contents::Deflated(inflating) => inflating.head.bytes(),
+        }
+    }
+
+    /// After a skip, where the tail starts and the tail.
+    pub(crate) fn tail(&self) -> Option<(u64, &[u8])> {
+        match &self.contents {
+            Contents::Stored(_) => None,
+            Contents::Deflated(inflating) => inflating
+                .tail
+                .as_ref()
+                .map(|(start, tail)| (*start as u64, tail.bytes())),
+        }
+    }
+
+    /// The length of the contents, once known (checked).
+    pub(crate) fn total(&self) -> Option<u64> {
+        match &self.contents {
+            Contents::Stored(data) => Some(data.len() as u64),
+            Contents::Deflated(inflating) => inflating
+                .decoder
+                .done
+                .then_some(inflating.decoder.inflated as u64),
+        }
+    }
+
+    /// How many bytes have been inflated (kept or not).
+    pub(crate) fn inflated(&self) -> u64 {
+        match &self.contents {
+            Contents::Stored(data) => data.len() as u64,
+            Contents::Deflated(inflating) => inflating.decoder.inflated as u64,
+        }
+    }
+
+    /// Inflates, into the tail after a skip and the head otherwise, until the contents up to
+    /// `end` have been inflated or the end is reached. Reaching the end checks the length and
+    /// the CRC-32.
+    pub(crate) fn fill(&mut self, end: u64) -> Result<(), MetadataError> {
+        let Contents::Deflated(inflating) = &mut self.contents else {
+            return Ok(());
+        };
+        let end = usize::try_from(end)
+            .unwrap_or(usize::MAX)
+            .min(inflating.room);
+        let (decoder, room) = (&mut inflating.decoder, inflating.room);
+        let filled = match &mut inflating.tail {
+            Some((start, tail)) => tail.fill(decoder, end.saturating_sub(*start), room - *start),
+            None => inflating.head.fill(decoder, end, room),
+        };
+        filled.map_err(|message| self.corrupt(message))?;
+        self.check()
+    }
+
+    /// Inflates without keeping up to `offset` (or the end); what is inflated from there on
+    /// is the tail. Only once, before any tail.
+    pub(crate) fn skip_to(&mut self, offset: u64) -> Result<(), MetadataError> {
+        let Contents::Deflated(inflating) = &mut self.contents else {
+            return Ok(());
+        };
+        if inflating.tail.is_some() {
+            return Ok(());
+        }
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(inflating.room);
+        let decoder = &mut inflating.decoder;
+        let mut scratch = vec![0; SKIP_CHUNK.min(offset.saturating_sub(decoder.inflated))];
+        while !decoder.done && decoder.inflated < offset {
+            let len = (offset - decoder.inflated).min(scratch.len());
+            let out = scratch.get_mut(..len).unwrap_or_default();
+            decoder
+                .inflate(out)
+                .map_err(|message| MetadataError::CorruptMember {
+                    name: self.member.name.clone(),
+                    message,
+                })?;
+        }
+        inflating.tail = Some((decoder.inflated, Kept::default()));
+        self.check()
+    }
+
+    /// Starts inflating over, keeping everything from the start.
+    pub(crate) fn restart(&mut self) {
+        if let Contents::Deflated(inflating) = &mut self.contents {
+            let decoder = &mut inflating.decoder;
+            decoder.state.reset(false);
+            decoder.crc = flate2::Crc::new();
+            decoder.inflated = 0;
+            decoder.done = false;
+            inflating.head.filled = 0;
+            inflating.tail = None;
+        }
+    }
+
+    /// The length and CRC-32 checks: more data than declared, and at the end, the length
+    /// and the CRC-32.
+    fn check(&self) -> Result<(), MetadataError> {
+        let Contents::Deflated(inflating) = &self.contents else {
+            return Ok(());
+        };
+        let declared = self.member.uncompressed_size;
+        let inflated = inflating.decoder.inflated as u64;
+        if inflated > declared {
+            return Err(self.corrupt(format!(
+                "more data than the {declared} bytes the central directory says"
+            )));
+        }
+        if inflating.decoder.done {
+            if inflated != declared {
+                return Err(Self::wrong_size(&self.member, inflated));
+            }
+            if inflating.decoder.crc.sum() != self.member.crc32 {
+                return Err(self.corrupt("CRC-32 mismatch".to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, message: String) -> MetadataError {
+        MetadataError::CorruptMember {
+            name: self.member.name.clone(),
+            message,
+        }
+    }
+
+    fn wrong_size(member: &Member, len: u64) -> MetadataError {
+        MetadataError::CorruptMember {
+            name: member.name.clone(),
+            message: format!(
+                "{len} bytes of data where the central directory says {}",
+                member.uncompressed_size
+            ),
+        }
+    }
+}
+
+/// How much is inflated at a time when skipping (into a buffer that is thrown away).
+const SKIP_CHUNK: usize = 64 * 1024;
 
 /// The wheel's `METADATA` entry among `entries` (see [`wheel_metadata`]).
 fn choose_wheel_metadata<'a>(

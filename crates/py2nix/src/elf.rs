@@ -10,17 +10,22 @@
 //!
 //! The result of a wheel (its soname list, not the wheel) is cached by its hash
 //! (`wheel-sonames-v1/`), so a warm run downloads nothing.
+//!
+//! A cold run hashes each wheel as it streams in, and worker threads read the wheels as they
+//! arrive while the others download (at most [`HELD`] in memory at once); a wheel with several
+//! large shared objects is read by several threads, and each object is inflated only as far
+//! as its dynamic section and string table (see `py2nix_source::wheel_libraries`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use anyhow::anyhow;
 use py2nix_overrides::{ArtifactKind, OverrideDb, SonameTable};
 use py2nix_plan::{LinuxLibc, PackagePlan, Plan, SourceKind, Target, WheelFilename};
 use sha2::Digest;
 
-use crate::network::{Errors, Network};
+use crate::network::{Errors, Network, Slot};
 use crate::report::{Failure, Reporter};
 use crate::sources::IndexChoice;
 
@@ -30,9 +35,9 @@ const CACHE_FORMAT: &str = "wheel-sonames-v1";
 pub const MANYLINUX: &str = "pythonManylinuxPackages.manylinux2014";
 /// The largest shared object read from a wheel.
 const MAX_OBJECT_SIZE: u64 = 1 << 30;
-/// Wheels downloading at once: each is read as soon as it arrives, so at most this many
-/// are held in memory.
-const IN_FLIGHT: usize = 8;
+/// Wheels downloading or waiting to be read or being read at once, so at most this many are
+/// held in memory.
+const HELD: usize = 8;
 
 static TABLE_TEXT: &str = include_str!("../../../overrides/SONAMES.toml");
 
@@ -211,7 +216,8 @@ fn apply(
 }
 
 /// Every job's needed sonames (or why the wheel cannot be read), from the cache or by
-/// downloading the wheel.
+/// downloading the wheel. Wheels are read by a few worker threads as they arrive, while the
+/// others download (see [`Network::download_each`]); at most [`HELD`] are in memory at once.
 fn read_all(
     jobs: BTreeMap<String, Job>,
     inputs: &Inputs,
@@ -235,7 +241,6 @@ fn read_all(
         missing.len()
     ));
     let mut errors = Errors::default();
-    let mut bad = Vec::new();
     let mut bytes_read: u64 = 0;
     let requests: Vec<(String, String, String, Option<String>)> = missing
         .iter()
@@ -248,40 +253,172 @@ fn read_all(
             )
         })
         .collect();
-    // Each wheel is read as soon as it arrives, while the others download.
-    inputs
-        .network
-        .download_each(&requests, IN_FLIGHT, |position, result| {
-            let job = &missing[position];
-            let bytes = match result {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    errors.push(error);
-                    return;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let queue = Queue::default();
+    let read: Mutex<Vec<(usize, Read)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        // Closed when the downloads end, or if they panic, so that the workers stop.
+        let _close = CloseOnDrop(&queue);
+        for _ in 0..threads.min(HELD) {
+            scope.spawn(|| {
+                let _guard = AbandonOnPanic(&queue);
+                while let Some(wheel) = queue.pop() {
+                    let job = &missing[wheel.position];
+                    // `download_file` checked a sha256 SRI hash as the wheel arrived.
+                    let verified = requests[wheel.position].3.is_some();
+                    let result = read_wheel(&wheel.bytes, job, verified, threads, inputs);
+                    lock(&read).push((wheel.position, result));
                 }
-            };
-            bytes_read += bytes.len() as u64;
-            if let Err(message) = crate::buildsys::check_sri(&bytes, &job.hash) {
-                bad.push(format!("`{}`: {message}", job.filename));
-                return;
-            }
-            match py2nix_source::wheel_libraries(&bytes, &job.filename, MAX_OBJECT_SIZE) {
-                Ok(libraries) => {
-                    write_cached(inputs.cache_root, &job.hash, &libraries.needed);
-                    out.insert(job.hash.clone(), Ok(libraries.needed));
+            });
+        }
+        inputs
+            .network
+            .download_each(&requests, HELD, |position, result, slot| match result {
+                Ok(bytes) => {
+                    bytes_read += bytes.len() as u64;
+                    queue.push(Downloaded {
+                        position,
+                        bytes,
+                        _slot: slot,
+                    });
                 }
-                Err(error) => {
-                    out.insert(job.hash.clone(), Err(error.to_string()));
-                }
-            }
-        });
+                Err(error) => errors.push(error),
+            });
+    });
     reporter.explain(&format!("read {bytes_read} bytes of Linux wheels"));
+    let mut read = read.into_inner().unwrap_or_else(PoisonError::into_inner);
+    read.sort_by_key(|(position, _)| *position);
+    let mut bad = Vec::new();
+    for (position, result) in read {
+        let job = &missing[position];
+        match result {
+            Read::Needed(needed) => {
+                out.insert(job.hash.clone(), Ok(needed));
+            }
+            Read::Unreadable(problem) => {
+                out.insert(job.hash.clone(), Err(problem));
+            }
+            Read::BadHash(message) => bad.push(format!("`{}`: {message}", job.filename)),
+        }
+    }
     errors.finish()?;
     if bad.is_empty() {
         Ok(out)
     } else {
         Err(Failure::Input(anyhow!(bad.join("\n"))))
     }
+}
+
+/// What became of a downloaded wheel.
+enum Read {
+    /// The sonames it needs (cached).
+    Needed(BTreeSet<String>),
+    /// Why its shared objects cannot be read.
+    Unreadable(String),
+    /// It is not the file the plan names.
+    BadHash(String),
+}
+
+/// Checks a downloaded wheel's hash (unless `verified`), reads what its shared objects need
+/// with up to `threads` threads, and caches the result.
+fn read_wheel(bytes: &[u8], job: &Job, verified: bool, threads: usize, inputs: &Inputs) -> Read {
+    if !verified {
+        if let Err(message) = crate::buildsys::check_sri(bytes, &job.hash) {
+            return Read::BadHash(message);
+        }
+    }
+    match py2nix_source::wheel_libraries(bytes, &job.filename, MAX_OBJECT_SIZE, threads) {
+        Ok(libraries) => {
+            write_cached(inputs.cache_root, &job.hash, &libraries.needed);
+            Read::Needed(libraries.needed)
+        }
+        Err(error) => Read::Unreadable(error.to_string()),
+    }
+}
+
+/// A downloaded wheel waiting to be read; it holds its download slot until it is dropped.
+struct Downloaded {
+    position: usize,
+    bytes: Vec<u8>,
+    _slot: Slot,
+}
+
+/// Downloaded wheels waiting for a worker, first come first served.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    waiting: VecDeque<Downloaded>,
+    /// No more wheels will come.
+    closed: bool,
+    /// A worker panicked: wheels are dropped rather than kept, so that their download slots
+    /// are freed and the downloads finish (the panic then surfaces when the workers are
+    /// joined).
+    abandoned: bool,
+}
+
+impl Queue {
+    fn push(&self, wheel: Downloaded) {
+        let mut state = lock(&self.state);
+        if !state.abandoned {
+            state.waiting.push_back(wheel);
+            self.ready.notify_one();
+        }
+    }
+
+    /// The next wheel, waiting for one; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Downloaded> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(wheel) = state.waiting.pop_front() {
+                return Some(wheel);
+            }
+            if state.closed || state.abandoned {
+                return None;
+            }
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Closes the queue when dropped.
+struct CloseOnDrop<'a>(&'a Queue);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Abandons the queue if the worker holding it panics.
+struct AbandonOnPanic<'a>(&'a Queue);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = lock(&self.0.state);
+            state.abandoned = true;
+            state.waiting.clear();
+            self.0.ready.notify_all();
+        }
+    }
+}
+
+/// A lock that a panicking holder did not leave unusable (what it guards stays consistent).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn cache_path(root: &Path, sri: &str) -> std::path::PathBuf {

@@ -169,29 +169,43 @@ impl Network {
             )))
     }
 
-    /// Whole files, hash-checked: `(URL, index name, index URL, sha256)`. Up to
-    /// `in_flight` downloads run at once and `handle` gets each (with its request's position)
-    /// as soon as it arrives, so reading overlaps downloading and at most `in_flight` files
-    /// are held in memory.
+    /// Whole files, hash-checked: `(URL, index name, index URL, sha256)`. `handle` gets each
+    /// (with its request's position) on this thread as soon as it arrives, with a [`Slot`]:
+    /// at most `held` files are downloading or held at once, a download starting only when
+    /// a slot is free. A slot is freed when the [`Slot`] is dropped, so `handle` may pass a
+    /// file on to other threads with its slot, and downloading goes on meanwhile while memory
+    /// stays bounded.
     pub fn download_each(
         &self,
         requests: &[(String, String, String, Option<String>)],
-        in_flight: usize,
-        mut handle: impl FnMut(usize, Result<Vec<u8>, IndexError>),
+        held: usize,
+        mut handle: impl FnMut(usize, Result<Vec<u8>, IndexError>, Slot),
     ) {
         use futures::StreamExt;
+        let held = held.max(1);
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(held));
         self.runtime.block_on(
             futures::stream::iter(requests.iter().enumerate())
-                .map(|(i, (url, index_name, index_url, sha256))| async move {
-                    let result = self
-                        .client
-                        .download_file(url, index_name, index_url, sha256.as_deref())
-                        .await;
-                    (i, result)
+                .then(|request| {
+                    let slots = slots.clone();
+                    // The semaphore is never closed, so this waits for a slot.
+                    async move {
+                        let permit = slots.acquire_owned().await.ok();
+                        (request, Slot { _permit: permit })
+                    }
                 })
-                .buffer_unordered(in_flight.max(1))
-                .for_each(|(i, result)| {
-                    handle(i, result);
+                .map(
+                    |((i, (url, index_name, index_url, sha256)), slot)| async move {
+                        let result = self
+                            .client
+                            .download_file(url, index_name, index_url, sha256.as_deref())
+                            .await;
+                        (i, result, slot)
+                    },
+                )
+                .buffer_unordered(held)
+                .for_each(|(i, result, slot)| {
+                    handle(i, result, slot);
                     futures::future::ready(())
                 }),
         );
@@ -217,6 +231,11 @@ impl Network {
         }
         out
     }
+}
+
+/// One of [`Network::download_each`]'s places for a file: freed when dropped.
+pub struct Slot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Index errors gathered, then classified together.
