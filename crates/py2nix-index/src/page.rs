@@ -188,7 +188,7 @@ impl HtmlStream {
     ) -> Result<usize, String> {
         let bytes = &self.pending[..];
         let mut pos = 0;
-        while let Some(offset) = bytes[pos..].iter().position(|&b| b == b'<') {
+        while let Some(offset) = memchr::memchr(b'<', &bytes[pos..]) {
             let start = pos + offset;
             let rest = &bytes[start..];
             if rest.len() < 4 && !eof {
@@ -238,7 +238,7 @@ fn is_anchor_end(bytes: &[u8]) -> bool {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// One `<a ...>text</a>`, borrowed from the page: its attributes (names as written, raw
@@ -282,7 +282,7 @@ impl<'a> Anchor<'a> {
                 }
                 let quote = *bytes.get(i)?;
                 let raw = if quote == b'"' || quote == b'\'' {
-                    let end = i + 1 + bytes[i + 1..].iter().position(|&b| b == quote)?;
+                    let end = i + 1 + memchr::memchr(quote, &bytes[i + 1..])?;
                     let raw = &bytes[i + 1..end];
                     i = end + 1;
                     raw
@@ -305,7 +305,7 @@ impl<'a> Anchor<'a> {
         let text_start = i + 1;
         let mut j = text_start;
         let (text_end, len) = loop {
-            match bytes[j..].iter().position(|&b| b == b'<') {
+            match memchr::memchr(b'<', &bytes[j..]) {
                 Some(offset) => {
                     let at = j + offset;
                     let rest = &bytes[at..];
@@ -314,9 +314,7 @@ impl<'a> Anchor<'a> {
                     }
                     if is_anchor_end(rest) {
                         let close = at
-                            + rest
-                                .iter()
-                                .position(|&b| b == b'>')
+                            + memchr::memchr(b'>', rest)
                                 .or_else(|| eof.then_some(rest.len() - 1))?;
                         break (at, close + 1);
                     }

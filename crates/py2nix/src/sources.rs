@@ -201,7 +201,13 @@ impl py2nix_plan::Sources for LookedUp<'_> {
                     }
                 });
                 return Ok(IndexedFile {
-                    url: py2nix_index::redact_url(&listed.url),
+                    // Pages are parsed without credentials already; a URL with no `@`
+                    // has no user information to remove.
+                    url: if listed.url.contains('@') {
+                        py2nix_index::redact_url(&listed.url)
+                    } else {
+                        listed.url.clone()
+                    },
                     sha256: listed.sha256.clone(),
                     yanked: listed.yanked,
                     auth_index,
