@@ -90,7 +90,7 @@ pub struct Inputs<'a> {
 
 /// A wheel to read.
 #[derive(Debug, Clone)]
-struct Job {
+pub struct Job {
     filename: String,
     url: String,
     hash: String,
@@ -119,9 +119,11 @@ fn binary_linux_wheel(target: &Target, package: &PackagePlan) -> Option<Job> {
 pub fn map_wheel_libraries(
     plan: &mut Plan,
     inputs: &Inputs,
+    prefetched: Prefetched,
     reporter: &Reporter,
 ) -> Result<(), Failure> {
     let table = soname_table()?;
+    let mut read = prefetched.0;
     let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
     for (id, target_plan) in &plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
@@ -133,14 +135,15 @@ pub fn map_wheel_libraries(
             .chain(target_plan.build_packages.values())
         {
             if let Some(job) = binary_linux_wheel(target, package) {
-                jobs.entry(job.hash.clone()).or_insert(job);
+                if !read.contains_key(&job.hash) {
+                    jobs.entry(job.hash.clone()).or_insert(job);
+                }
             }
         }
     }
-    if jobs.is_empty() {
-        return Ok(());
+    if !jobs.is_empty() {
+        read.extend(read_all(jobs, inputs, reporter)?);
     }
-    let read = read_all(jobs, inputs, reporter)?;
     for (id, target_plan) in &mut plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
             continue;
@@ -164,6 +167,53 @@ pub fn map_wheel_libraries(
         }
     }
     Ok(())
+}
+
+/// Wheels read ahead of the plan ([`prefetch`]), by SRI hash: what their shared objects need,
+/// or why they cannot be read.
+#[derive(Default)]
+pub struct Prefetched(BTreeMap<String, Result<BTreeSet<String>, String>>);
+
+/// A Linux binary wheel the lock itself gives a URL and a sha256 for (uv.lock does), to read
+/// while the index's pages are still being fetched: `(file name, URL, sha256 hex)`.
+pub fn prefetch_job(target: &Target, filename: &str, url: &str, sha256_hex: &str) -> Option<Job> {
+    if !target.system.is_linux() {
+        return None;
+    }
+    let wheel = WheelFilename::parse(filename)?;
+    if wheel.platform_tags.iter().all(|tag| tag == "any") {
+        return None;
+    }
+    let digest = hex::decode(sha256_hex).ok().filter(|d| d.len() == 32)?;
+    Some(Job {
+        filename: filename.to_string(),
+        url: url.to_string(),
+        hash: format!(
+            "sha256-{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest)
+        ),
+        // No index: credentials go only to the default index's own origin.
+        index: None,
+    })
+}
+
+/// Reads the given wheels (from the cache, or by downloading them) before the plan is made,
+/// so that the downloads overlap the index lookups. What fails here is left out, not
+/// reported: [`map_wheel_libraries`] tries those wheels again from the plan, with the URL
+/// and credentials the index gives, and reports then.
+pub fn prefetch(jobs: Vec<Job>, inputs: &Inputs) -> Prefetched {
+    let mut unique = BTreeMap::new();
+    for job in jobs {
+        unique.entry(job.hash.clone()).or_insert(job);
+    }
+    if unique.is_empty() {
+        return Prefetched::default();
+    }
+    let silent = Reporter::new(true, false);
+    match read_all(unique, inputs, &silent) {
+        Ok(read) => Prefetched(read),
+        Err(_) => Prefetched::default(),
+    }
 }
 
 /// Maps a wheel's needed sonames into its plan.

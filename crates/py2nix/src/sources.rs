@@ -28,7 +28,7 @@ pub struct Indexes {
     declared: Vec<IndexDecl>,
 }
 
-fn same_index(a: &str, b: &str) -> bool {
+pub(crate) fn same_index(a: &str, b: &str) -> bool {
     // The same text is the same index; only different texts need URL parsing.
     if a.trim_end_matches('/') == b.trim_end_matches('/') {
         return true;

@@ -300,13 +300,45 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             reporter,
         );
     }
+    let user_overrides = user_overrides_dir(settings.overrides.as_deref(), &dir);
+    let (overrides, override_warnings) = match &user_overrides {
+        None => (
+            crate::overrides::embedded()
+                .context("the embedded override database is invalid")
+                .unexpected()?,
+            Vec::new(),
+        ),
+        Some(user_dir) => crate::overrides::load(Some(user_dir)).input()?,
+    };
+    for warning in &override_warnings {
+        reporter.warn(warning);
+    }
+    let elf_inputs = crate::elf::Inputs {
+        network: &network,
+        cache_root: settings.cache.as_ref().map(|c| c.root()),
+        index: indexes.default_index(),
+        targets: &targets,
+        overrides: &overrides,
+    };
+    let mut prefetched = crate::elf::Prefetched::default();
     if !flat {
         let requests = file_page_requests(&lock, &resolutions, &indexes);
         reporter.step(&format!(
             "reading {} project pages from the index",
             requests.len()
         ));
-        pages = network.fetch_pages(requests, reporter)?;
+        // The Linux wheels whose URL the lock gives are read while the pages are fetched.
+        let wheels = prefetch_jobs(&lock, &resolutions, &indexes);
+        let fetched = std::thread::scope(|scope| {
+            let ahead = (!wheels.is_empty())
+                .then(|| scope.spawn(|| crate::elf::prefetch(wheels, &elf_inputs)));
+            let fetched = network.fetch_pages(requests, reporter);
+            if let Some(Ok(read)) = ahead.map(|handle| handle.join()) {
+                prefetched = read;
+            }
+            fetched
+        });
+        pages = fetched?;
     }
     let paths = LocalPaths::new(&dir, settings.output.as_deref()).input()?;
     reporter.step("hashing direct-URL files");
@@ -321,19 +353,6 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         gits,
         paths: &paths,
     };
-    let user_overrides = user_overrides_dir(settings.overrides.as_deref(), &dir);
-    let (overrides, override_warnings) = match &user_overrides {
-        None => (
-            crate::overrides::embedded()
-                .context("the embedded override database is invalid")
-                .unexpected()?,
-            Vec::new(),
-        ),
-        Some(user_dir) => crate::overrides::load(Some(user_dir)).input()?,
-    };
-    for warning in &override_warnings {
-        reporter.warn(warning);
-    }
     let assembled = assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator());
     if let (Err(error), Some(cache)) = (&assembled, &settings.cache) {
         // A page that disagrees with the lock must not answer the next run from the cache.
@@ -354,17 +373,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         },
         reporter,
     )?;
-    crate::elf::map_wheel_libraries(
-        &mut plan,
-        &crate::elf::Inputs {
-            network: &network,
-            cache_root: settings.cache.as_ref().map(|c| c.root()),
-            index: indexes.default_index(),
-            targets: &targets,
-            overrides: &overrides,
-        },
-        reporter,
-    )?;
+    crate::elf::map_wheel_libraries(&mut plan, &elf_inputs, prefetched, reporter)?;
     // Built-in entries are parsed on first use; one that fails to is a build defect.
     overrides
         .check_loaded()
@@ -414,6 +423,44 @@ fn version_page_requests(lock: &Lock, indexes: &Indexes) -> Vec<PageRequest> {
         }
     }
     page_requests(needed)
+}
+
+/// The chosen Linux binary wheels whose URL and sha256 the lock itself gives, from the index
+/// the run uses (not when `--index-url` points elsewhere: then only that index is asked).
+fn prefetch_jobs(
+    lock: &Lock,
+    resolutions: &[py2nix_plan::TargetResolution],
+    indexes: &Indexes,
+) -> Vec<crate::elf::Job> {
+    let mut jobs = Vec::new();
+    for resolution in resolutions {
+        for (name, chosen) in &resolution.files {
+            let py2nix_plan::Chosen::File { index, .. } = chosen else {
+                continue;
+            };
+            let package = &lock.packages[resolution.closure.packages[name].lock_index];
+            let PackageSource::Index { url: locked, .. } = &package.source else {
+                continue;
+            };
+            let from_locked_index = indexes
+                .candidates(package)
+                .first()
+                .is_some_and(|choice| crate::sources::same_index(&choice.url, locked));
+            let file = &package.files[*index];
+            let (true, Some(url), Some(hash)) = (from_locked_index, &file.url, &file.hash) else {
+                continue;
+            };
+            if hash.algorithm != "sha256" {
+                continue;
+            }
+            if let Some(job) =
+                crate::elf::prefetch_job(&resolution.target, &file.filename, url, &hash.hex)
+            {
+                jobs.push(job);
+            }
+        }
+    }
+    jobs
 }
 
 /// Page requests for a graph lock: the chosen files of index packages.
