@@ -157,8 +157,15 @@ impl HtmlStream {
         keep: &dyn Fn(&str) -> bool,
         out: &mut dyn FnMut(PageFile),
     ) -> Result<(), String> {
+        if self.pending.is_empty() {
+            // The usual case: the chunk is scanned where it is, and only an unfinished
+            // anchor at its end is kept.
+            let consumed = scan(&self.base, chunk, false, keep, out)?;
+            self.pending.extend_from_slice(&chunk[consumed..]);
+            return Ok(());
+        }
         self.pending.extend_from_slice(chunk);
-        let consumed = self.scan(false, keep, out)?;
+        let consumed = scan(&self.base, &self.pending, false, keep, out)?;
         self.pending.drain(..consumed);
         Ok(())
     }
@@ -174,51 +181,51 @@ impl HtmlStream {
         keep: &dyn Fn(&str) -> bool,
         out: &mut dyn FnMut(PageFile),
     ) -> Result<(), String> {
-        self.scan(true, keep, out)?;
+        scan(&self.base, &self.pending, true, keep, out)?;
         self.pending.clear();
         Ok(())
     }
+}
 
-    /// Passes on the complete anchors in `pending`; returns how many bytes are done with.
-    fn scan(
-        &self,
-        eof: bool,
-        keep: &dyn Fn(&str) -> bool,
-        out: &mut dyn FnMut(PageFile),
-    ) -> Result<usize, String> {
-        let bytes = &self.pending[..];
-        let mut pos = 0;
-        while let Some(offset) = memchr::memchr(b'<', &bytes[pos..]) {
-            let start = pos + offset;
-            let rest = &bytes[start..];
-            if rest.len() < 4 && !eof {
-                return Ok(start);
-            }
-            if rest.starts_with(b"<!--") {
-                match find(rest, b"-->") {
-                    Some(end) => pos = start + end + 3,
-                    None if eof => return Ok(bytes.len()),
-                    None => return Ok(start),
-                }
-                continue;
-            }
-            if !is_anchor_start(rest) {
-                pos = start + 1;
-                continue;
-            }
-            match Anchor::parse(rest, eof) {
+/// Passes on the complete anchors in `bytes`; returns how many bytes are done with.
+fn scan(
+    base: &Url,
+    bytes: &[u8],
+    eof: bool,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut dyn FnMut(PageFile),
+) -> Result<usize, String> {
+    let mut pos = 0;
+    while let Some(offset) = memchr::memchr(b'<', &bytes[pos..]) {
+        let start = pos + offset;
+        let rest = &bytes[start..];
+        if rest.len() < 4 && !eof {
+            return Ok(start);
+        }
+        if rest.starts_with(b"<!--") {
+            match find(rest, b"-->") {
+                Some(end) => pos = start + end + 3,
                 None if eof => return Ok(bytes.len()),
                 None => return Ok(start),
-                Some(anchor) => {
-                    if let Some(file) = anchor.file(&self.base, keep)? {
-                        out(file);
-                    }
-                    pos = start + anchor.len;
+            }
+            continue;
+        }
+        if !is_anchor_start(rest) {
+            pos = start + 1;
+            continue;
+        }
+        match Anchor::parse(rest, eof) {
+            None if eof => return Ok(bytes.len()),
+            None => return Ok(start),
+            Some(anchor) => {
+                if let Some(file) = anchor.file(base, keep)? {
+                    out(file);
                 }
+                pos = start + anchor.len;
             }
         }
-        Ok(bytes.len())
     }
+    Ok(bytes.len())
 }
 
 /// `<a` followed by whitespace, `>` or `/`, in any case.
@@ -393,7 +400,10 @@ impl<'a> Anchor<'a> {
 /// Bytes of the page as text with HTML entities decoded, borrowed when there is nothing to
 /// decode (the usual case).
 fn decode(raw: &[u8]) -> std::borrow::Cow<'_, str> {
-    let text = String::from_utf8_lossy(raw);
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(raw),
+    };
     if !text.contains('&') {
         return text;
     }
