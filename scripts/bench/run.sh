@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # py2nix's whole-process benchmark, from a fresh machine with Rust and Python 3.11+:
 #
-#   bash scripts/bench/run.sh            # everything (about 15 minutes on 2 cores)
+#   bash scripts/bench/run.sh            # everything (10 to 15 minutes on 2 cores)
 #   bash scripts/bench/run.sh --quick    # fewer runs, for a smoke test
 #   bash scripts/bench/run.sh --skip-real --sizes 1000   # no real index, one synthetic size
 #
