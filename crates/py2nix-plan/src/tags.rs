@@ -117,12 +117,10 @@ impl TagPriorities {
         };
         let mut next = 0;
         let mut push_all = |py: &str, abi: &str, plats: &[String]| {
+            let py = intern(&mut priorities.python, py);
+            let abi = intern(&mut priorities.abi, abi);
             for plat in plats {
-                let key = (
-                    intern(&mut priorities.python, py),
-                    intern(&mut priorities.abi, abi),
-                    intern(&mut priorities.platform, plat),
-                );
+                let key = (py, abi, intern(&mut priorities.platform, plat));
                 priorities.rank.entry(key).or_insert(next);
                 next += 1;
             }
