@@ -48,17 +48,29 @@ impl Network {
         requests: Vec<PageRequest>,
         reporter: &Reporter,
     ) -> Result<Pages, Failure> {
+        let total = requests.len();
+        self.fetch_pages_of(requests, total, reporter)
+    }
+
+    /// [`Network::fetch_pages`] for part of a lookup whose other part runs elsewhere at the
+    /// same time, unreported: messages name `total` pages.
+    pub fn fetch_pages_of(
+        &self,
+        requests: Vec<PageRequest>,
+        total: usize,
+        reporter: &Reporter,
+    ) -> Result<Pages, Failure> {
         if requests.is_empty() {
             return Ok(Pages::new());
         }
-        reporter.explain(&format!("looking up {} project pages", requests.len()));
+        reporter.explain(&format!("looking up {total} project pages"));
         reporter.start_count(requests.len() as u64, "looking up project pages");
         let advance = || reporter.advance();
         let results = self
             .runtime
             .block_on(self.client.fetch_pages_counted(&requests, &advance));
         reporter.finish_progress();
-        reporter.done_line(&format!("looked up {} project pages", requests.len()));
+        reporter.done_line(&format!("looked up {total} project pages"));
         let mut pages = Pages::new();
         let mut errors = Errors::default();
         // A requirements file's package may be on only one of several indexes (pip asks them

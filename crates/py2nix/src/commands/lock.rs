@@ -328,17 +328,45 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             requests.len()
         ));
         // The Linux wheels whose URL the lock gives are read while the pages are fetched.
-        let wheels = prefetch_jobs(&lock, &resolutions, &indexes);
-        let fetched = std::thread::scope(|scope| {
-            let ahead = (!wheels.is_empty())
-                .then(|| scope.spawn(|| crate::elf::prefetch(wheels, &elf_inputs)));
-            let fetched = network.fetch_pages(requests, reporter);
-            if let Some(Ok(read)) = ahead.map(|handle| handle.join()) {
-                prefetched = read;
-            }
-            fetched
+        // Those it names without a URL (poetry.lock) are read as soon as their own pages,
+        // fetched first on a second thread, give it, while the other pages are fetched.
+        let mut wheels = prefetch_jobs(&lock, &resolutions, &indexes);
+        let wanted = wheels_without_url(&lock, &resolutions, &indexes);
+        let total = requests.len();
+        let (early, rest): (Vec<_>, Vec<_>) = requests.into_iter().partition(|request| {
+            wanted.contains(&(request.index_url.clone(), request.package.clone()))
+        });
+        let (fetched, early_fetched) = std::thread::scope(|scope| {
+            let ahead = (!wheels.is_empty() || !early.is_empty()).then(|| {
+                scope.spawn(|| {
+                    let quiet = Reporter::new(true, false);
+                    let early_pages = network.fetch_pages_of(early, total, &quiet);
+                    if let Ok(early_pages) = &early_pages {
+                        wheels.extend(page_prefetch_jobs(
+                            &lock,
+                            &resolutions,
+                            &indexes,
+                            early_pages,
+                        ));
+                    }
+                    (early_pages, crate::elf::prefetch(wheels, &elf_inputs))
+                })
+            });
+            let fetched = network.fetch_pages_of(rest, total, reporter);
+            let early_fetched = match ahead.map(|handle| handle.join()) {
+                Some(Ok((early_pages, read))) => {
+                    prefetched = read;
+                    early_pages
+                }
+                Some(Err(_)) => Err(Failure::Unexpected(anyhow!(
+                    "reading Linux wheels ahead of the plan failed"
+                ))),
+                None => Ok(Pages::new()),
+            };
+            (fetched, early_fetched)
         });
         pages = fetched?;
+        pages.extend(early_fetched?);
     }
     let paths = LocalPaths::new(&dir, settings.output.as_deref()).input()?;
     reporter.step("hashing direct-URL files");
@@ -461,6 +489,92 @@ fn prefetch_jobs(
         }
     }
     jobs
+}
+
+/// The pages (index URL, package) that give the URL of a chosen Linux binary wheel the lock
+/// names without one (poetry.lock).
+fn wheels_without_url(
+    lock: &Lock,
+    resolutions: &[py2nix_plan::TargetResolution],
+    indexes: &Indexes,
+) -> std::collections::BTreeSet<(String, String)> {
+    let mut wanted = std::collections::BTreeSet::new();
+    for (resolution, package, file) in chosen_wheels(lock, resolutions) {
+        if file.url.is_some() || !linux_binary(&resolution.target, &file.filename) {
+            continue;
+        }
+        for index in indexes.candidates(package) {
+            wanted.insert((index.url, package.name.to_string()));
+        }
+    }
+    wanted
+}
+
+/// Prefetch jobs for the chosen Linux binary wheels listed on `pages`, with the page's URL
+/// and sha256.
+fn page_prefetch_jobs(
+    lock: &Lock,
+    resolutions: &[py2nix_plan::TargetResolution],
+    indexes: &Indexes,
+    pages: &Pages,
+) -> Vec<crate::elf::Job> {
+    let mut jobs = Vec::new();
+    for (resolution, package, file) in chosen_wheels(lock, resolutions) {
+        if file.url.is_some() || !linux_binary(&resolution.target, &file.filename) {
+            continue;
+        }
+        let listed = indexes.candidates(package).into_iter().find_map(|index| {
+            let page = pages.get(&(index.url, package.name.to_string()))?;
+            crate::sources::listed_file(page, package, file)
+        });
+        let Some(listed) = listed else {
+            continue;
+        };
+        let (Some(sha256), false) = (&listed.sha256, listed.url.contains('@')) else {
+            continue;
+        };
+        if let Some(job) =
+            crate::elf::prefetch_job(&resolution.target, &file.filename, &listed.url, sha256)
+        {
+            jobs.push(job);
+        }
+    }
+    jobs
+}
+
+/// Every target's chosen wheel files of index packages.
+fn chosen_wheels<'a>(
+    lock: &'a Lock,
+    resolutions: &'a [py2nix_plan::TargetResolution],
+) -> impl Iterator<
+    Item = (
+        &'a py2nix_plan::TargetResolution,
+        &'a py2nix_lock::LockedPackage,
+        &'a py2nix_lock::LockedFile,
+    ),
+> + 'a {
+    resolutions.iter().flat_map(move |resolution| {
+        resolution.files.iter().filter_map(move |(name, chosen)| {
+            let py2nix_plan::Chosen::File {
+                index,
+                format: py2nix_plan::SourceKind::Wheel,
+            } = chosen
+            else {
+                return None;
+            };
+            let package = &lock.packages[resolution.closure.packages[name].lock_index];
+            if !py2nix_plan::is_index_source(&package.source) {
+                return None;
+            }
+            Some((resolution, package, &package.files[*index]))
+        })
+    })
+}
+
+fn linux_binary(target: &Target, filename: &str) -> bool {
+    target.system.is_linux()
+        && py2nix_plan::WheelName::parse(filename)
+            .is_some_and(|wheel| wheel.platform.split('.').any(|tag| tag != "any"))
 }
 
 /// Page requests for a graph lock: the chosen files of index packages.
