@@ -75,6 +75,22 @@ where
     H: DeserializeOwned + Send,
     R: DeserializeOwned + Send,
 {
+    parse_pieces_then(text, cuts, |head: H| head, |rest: R| rest)
+}
+
+/// [`parse_pieces`], each piece then passed through `head`'s or `rest`'s function on the
+/// thread that parsed it (so that converting the packages runs in parallel too).
+pub(crate) fn parse_pieces_then<H, R, HT, RT>(
+    text: &str,
+    cuts: &[usize],
+    head_then: impl Fn(H) -> HT,
+    rest_then: impl Fn(R) -> RT + Sync,
+) -> Option<(HT, Vec<RT>)>
+where
+    H: DeserializeOwned + Send,
+    R: DeserializeOwned + Send,
+    RT: Send,
+{
     let first = cuts.first().copied()?;
     let mut bounds: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
     bounds.push((*cuts.last()?, text.len()));
@@ -83,10 +99,11 @@ where
             .iter()
             .map(|&(start, end)| {
                 let piece = &text[start..end];
-                scope.spawn(move || toml::from_str::<R>(piece).ok())
+                let rest_then = &rest_then;
+                scope.spawn(move || toml::from_str::<R>(piece).ok().map(rest_then))
             })
             .collect();
-        let head = toml::from_str::<H>(&text[..first]).ok();
+        let head = toml::from_str::<H>(&text[..first]).ok().map(head_then);
         let mut rest = Vec::with_capacity(handles.len());
         for handle in handles {
             rest.push(handle.join().ok()??);

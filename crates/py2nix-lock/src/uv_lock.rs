@@ -164,7 +164,10 @@ pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
     // again for its version alone, so that a future format is refused by its version rather
     // than by whatever part of its new shape confused the reader.
     let mut warnings = Vec::new();
-    let wire: UvLockWire = match parse_wire(text) {
+    if let Some((wire, nodes)) = parse_in_pieces(text) {
+        return from_parts(wire, nodes, warnings);
+    }
+    let wire: UvLockWire = match toml::from_str(text) {
         Ok(wire) => wire,
         Err(shape_error) => {
             let VersionWire { version, revision } = toml::from_str(text)?;
@@ -175,18 +178,29 @@ pub fn parse_uv_lock(text: &str) -> Result<Lock, LockError> {
     from_wire(wire, warnings)
 }
 
-fn from_wire(wire: UvLockWire, mut warnings: Vec<String>) -> Result<Lock, LockError> {
+fn convert_nodes(packages: &[PackageWire]) -> Result<Vec<Node>, LockError> {
+    packages.iter().map(convert_node).collect()
+}
+
+fn from_wire(wire: UvLockWire, warnings: Vec<String>) -> Result<Lock, LockError> {
+    let nodes = convert_nodes(&wire.packages);
+    from_parts(wire, nodes, warnings)
+}
+
+/// The lock from its wire struct and its packages' nodes (converted apart, perhaps on
+/// several threads; the first error in file order is the lock's, after the version's).
+fn from_parts(
+    wire: UvLockWire,
+    nodes: Result<Vec<Node>, LockError>,
+    mut warnings: Vec<String>,
+) -> Result<Lock, LockError> {
     check_version(wire.version, wire.revision, &mut warnings)?;
     let requires_python = wire
         .requires_python
         .as_deref()
         .map(parse_requires_python)
         .transpose()?;
-    let nodes = wire
-        .packages
-        .iter()
-        .map(convert_node)
-        .collect::<Result<Vec<_>, _>>()?;
+    let nodes = nodes?;
     let root = nodes.iter().position(|node| node.role == Role::Root);
     let inliner = Inliner::new(&nodes);
     let packages = locked_packages(&nodes, &inliner)?;
@@ -206,16 +220,10 @@ fn from_wire(wire: UvLockWire, mut warnings: Vec<String>) -> Result<Lock, LockEr
     })
 }
 
-/// The whole file's wire struct: from pieces on several threads when the file is large (see
-/// `parts`), else (or when the pieces are not accepted) from one parse.
-fn parse_wire(text: &str) -> Result<UvLockWire, toml::de::Error> {
-    match parse_wire_in_pieces(text) {
-        Some(wire) => Ok(wire),
-        None => toml::from_str(text),
-    }
-}
-
-fn parse_wire_in_pieces(text: &str) -> Option<UvLockWire> {
+/// A large file's wire struct (without its packages) and its packages' nodes, parsed and
+/// converted in pieces on several threads (see `parts`); `None` when the file is small or the
+/// pieces are not accepted, and the caller parses it whole.
+fn parse_in_pieces(text: &str) -> Option<(UvLockWire, Result<Vec<Node>, LockError>)> {
     const HEADER: &str = "[[package]]";
     let pieces = crate::parts::pieces_for(text);
     // Old locks name their packages `distribution`, an alias the pieces cannot check.
@@ -223,14 +231,27 @@ fn parse_wire_in_pieces(text: &str) -> Option<UvLockWire> {
         return None;
     }
     let cuts = crate::parts::cut_points(text, HEADER, pieces);
-    let (mut head, rest) = crate::parts::parse_pieces::<UvLockWire, RestWire>(text, &cuts)?;
-    if !head.packages.is_empty() && !crate::parts::has_header_line(&text[..cuts[0]], HEADER) {
+    let ((mut head, had_packages, head_nodes), rest) = crate::parts::parse_pieces_then(
+        text,
+        &cuts,
+        |head: UvLockWire| {
+            let nodes = convert_nodes(&head.packages);
+            let had = !head.packages.is_empty();
+            (head, had, nodes)
+        },
+        |rest: RestWire| convert_nodes(&rest.packages),
+    )?;
+    if had_packages && !crate::parts::has_header_line(&text[..cuts[0]], HEADER) {
         return None;
     }
-    for piece in rest {
-        head.packages.extend(piece.packages);
-    }
-    Some(head)
+    head.packages.clear();
+    let nodes = head_nodes.and_then(|mut nodes| {
+        for piece in rest {
+            nodes.extend(piece?);
+        }
+        Ok(nodes)
+    });
+    Some((head, nodes))
 }
 
 /// A piece of uv.lock after the first: packages only (any other key sends the file back to
@@ -1804,16 +1825,23 @@ source = { hg = "https://example.org/lib" }
         let cuts = crate::parts::cut_points(&text, "[[package]]", 2);
         assert_eq!(cuts.len(), 1);
         assert_eq!(
-            parse_wire_in_pieces(&text).map(|w| w.packages.len()),
+            parse_in_pieces(&text).map(|(_, nodes)| nodes.unwrap().len()),
             if crate::parts::pieces_for(&text) > 1 {
                 Some(2000)
             } else {
                 None
             }
         );
+        // A bad package in a later piece: the error is the one a whole parse gives.
+        let bad = text.replacen("name = \"p1500\"", "name = \"p 1500!\"", 1);
+        let whole = from_wire(toml::from_str(&bad).unwrap(), Vec::new()).unwrap_err();
+        assert_eq!(
+            parse_uv_lock(&bad).unwrap_err().to_string(),
+            whole.to_string()
+        );
         // A key after the packages: the later piece refuses it, the whole parse reads it.
         let with_manifest = format!("{text}[manifest]\nmembers = []\n");
-        assert!(parse_wire_in_pieces(&with_manifest).is_none());
+        assert!(parse_in_pieces(&with_manifest).is_none());
         assert_eq!(parse_uv_lock(&with_manifest).unwrap().packages.len(), 2000);
         // An inline package array may not be extended by `[[package]]`: the whole parse's
         // error, not the pieces' merge.
@@ -1822,7 +1850,7 @@ source = { hg = "https://example.org/lib" }
             "requires-python = \">=3.11\"\npackage = [{ name = \"q\", version = \"1.0\" }]\n",
             1,
         );
-        assert!(parse_wire_in_pieces(&inline).is_none());
+        assert!(parse_in_pieces(&inline).is_none());
         assert!(parse_uv_lock(&inline).is_err());
     }
 }
