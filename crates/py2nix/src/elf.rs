@@ -97,14 +97,21 @@ pub struct Job {
     index: Option<String>,
 }
 
+/// Whether `filename` is a wheel with compiled code for Linux `target` (a platform tag other
+/// than `any`): the wheels this module reads.
+pub fn is_binary_linux_wheel(target: &Target, filename: &str) -> bool {
+    target.system.is_linux()
+        && WheelFilename::parse(filename)
+            .is_some_and(|wheel| wheel.platform_tags.iter().any(|tag| tag != "any"))
+}
+
 /// Whether a package of `target` is a Linux wheel with compiled code.
 fn binary_linux_wheel(target: &Target, package: &PackagePlan) -> Option<Job> {
-    if !target.system.is_linux() || package.src.kind != SourceKind::Wheel {
+    if package.src.kind != SourceKind::Wheel {
         return None;
     }
     let filename = package.src.filename.clone()?;
-    let wheel = WheelFilename::parse(&filename)?;
-    if wheel.platform_tags.iter().all(|tag| tag == "any") {
+    if !is_binary_linux_wheel(target, &filename) {
         return None;
     }
     Some(Job {
@@ -177,11 +184,7 @@ pub struct Prefetched(BTreeMap<String, Result<BTreeSet<String>, String>>);
 /// A Linux binary wheel the lock itself gives a URL and a sha256 for (uv.lock does), to read
 /// while the index's pages are still being fetched: `(file name, URL, sha256 hex)`.
 pub fn prefetch_job(target: &Target, filename: &str, url: &str, sha256_hex: &str) -> Option<Job> {
-    if !target.system.is_linux() {
-        return None;
-    }
-    let wheel = WheelFilename::parse(filename)?;
-    if wheel.platform_tags.iter().all(|tag| tag == "any") {
+    if !is_binary_linux_wheel(target, filename) {
         return None;
     }
     let digest = hex::decode(sha256_hex).ok().filter(|d| d.len() == 32)?;

@@ -461,31 +461,24 @@ fn prefetch_jobs(
     indexes: &Indexes,
 ) -> Vec<crate::elf::Job> {
     let mut jobs = Vec::new();
-    for resolution in resolutions {
-        for (name, chosen) in &resolution.files {
-            let py2nix_plan::Chosen::File { index, .. } = chosen else {
-                continue;
-            };
-            let package = &lock.packages[resolution.closure.packages[name].lock_index];
-            let PackageSource::Index { url: locked, .. } = &package.source else {
-                continue;
-            };
-            let from_locked_index = indexes
-                .candidates(package)
-                .first()
-                .is_some_and(|choice| crate::sources::same_index(&choice.url, locked));
-            let file = &package.files[*index];
-            let (true, Some(url), Some(hash)) = (from_locked_index, &file.url, &file.hash) else {
-                continue;
-            };
-            if hash.algorithm != "sha256" {
-                continue;
-            }
-            if let Some(job) =
-                crate::elf::prefetch_job(&resolution.target, &file.filename, url, &hash.hex)
-            {
-                jobs.push(job);
-            }
+    for (resolution, package, file) in chosen_wheels(lock, resolutions) {
+        let PackageSource::Index { url: locked, .. } = &package.source else {
+            continue;
+        };
+        let from_locked_index = indexes
+            .candidates(package)
+            .first()
+            .is_some_and(|choice| crate::sources::same_index(&choice.url, locked));
+        let (true, Some(url), Some(hash)) = (from_locked_index, &file.url, &file.hash) else {
+            continue;
+        };
+        if hash.algorithm != "sha256" {
+            continue;
+        }
+        if let Some(job) =
+            crate::elf::prefetch_job(&resolution.target, &file.filename, url, &hash.hex)
+        {
+            jobs.push(job);
         }
     }
     jobs
@@ -500,7 +493,9 @@ fn wheels_without_url(
 ) -> std::collections::BTreeSet<(String, String)> {
     let mut wanted = std::collections::BTreeSet::new();
     for (resolution, package, file) in chosen_wheels(lock, resolutions) {
-        if file.url.is_some() || !linux_binary(&resolution.target, &file.filename) {
+        if file.url.is_some()
+            || !crate::elf::is_binary_linux_wheel(&resolution.target, &file.filename)
+        {
             continue;
         }
         for index in indexes.candidates(package) {
@@ -520,7 +515,9 @@ fn page_prefetch_jobs(
 ) -> Vec<crate::elf::Job> {
     let mut jobs = Vec::new();
     for (resolution, package, file) in chosen_wheels(lock, resolutions) {
-        if file.url.is_some() || !linux_binary(&resolution.target, &file.filename) {
+        if file.url.is_some()
+            || !crate::elf::is_binary_linux_wheel(&resolution.target, &file.filename)
+        {
             continue;
         }
         let listed = indexes.candidates(package).into_iter().find_map(|index| {
@@ -569,12 +566,6 @@ fn chosen_wheels<'a>(
             Some((resolution, package, &package.files[*index]))
         })
     })
-}
-
-fn linux_binary(target: &Target, filename: &str) -> bool {
-    target.system.is_linux()
-        && py2nix_plan::WheelName::parse(filename)
-            .is_some_and(|wheel| wheel.platform.split('.').any(|tag| tag != "any"))
 }
 
 /// Page requests for a graph lock: the chosen files of index packages.
