@@ -242,6 +242,21 @@ let
   inputs = resolve: paths:
     builtins.concatMap (path: let value = resolve path; in if isList value then value else [ value ]) paths;
 
+  # What a source tree copied into the store leaves out, so that a rebuild happens only
+  # when the sources change: version-control and tool directories, virtual environments,
+  # bytecode, `result` links of nix build, and at the tree's top its Nix files
+  # (python.nix, flake.nix, ...) and flake.lock.
+  ignoredNames = [ ".git" ".hg" ".svn" ".jj" ".venv" "__pycache__" ".direnv" ".mypy_cache"
+    ".pytest_cache" ".ruff_cache" ".tox" ".nox" ".eggs" ];
+  treeFilter = tree:
+    let top = toString tree; in
+    path: type:
+      let name = baseNameOf path; in
+      !(elem name ignoredNames
+        || (type == "symlink" && match "result(-.*)?" name != null)
+        || match ".*[.]py[co]" name != null
+        || (dirOf path == top && (match ".*[.]nix" name != null || name == "flake.lock")));
+
   # ---------------------------------------------------------------- packages
 
   # `final`: the set runtime dependencies are taken from; `buildFinal`: the
@@ -280,10 +295,10 @@ let
         then throw ("py2nix: package '${pname}' comes from the local path '${path}', "
           + "which python.nix finds relative to its own directory: pass `root` (python.nix does)")
         # A wheel keeps its file name as store name (the installer reads it).
-        else builtins.path {
+        else builtins.path ({
           path = root + "/${path}";
           name = srcName;
-        };
+        } // (if format == "tree" then { filter = treeFilter (root + "/${path}"); } else { }));
       fetched =
         if kind == "wheel" || kind == "sdist" then
           fetchurl ({ inherit (src) url hash; name = srcName; } // authFor pname src)
@@ -387,15 +402,145 @@ let
     in
     final;
 
-  mkOutputs = packages: {
-    inherit packages;
-    roots = map
-      (r:
-        if hasAttr r packages then packages.${r}
-        else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
-      (target.roots or [ ]);
-    env = python3.withPackages (_: attrValues packages);
-  };
+  # ---------------------------------------------------------------- selections
+
+  # An environment with exactly these package derivations.
+  mkEnv = packages: python3.withPackages (_: packages);
+
+  projectInfo = plan.project or { };
+  # Names of `packages`, one attribute each (sorted, without duplicates).
+  nameSet = names: builtins.listToAttrs (map (name: { inherit name; value = null; }) names);
+  allNames = attrNames (target.packages or { });
+  selections = target.selections or null;
+  heldGroups = projectInfo.groups or [ ];
+  heldExtras = projectInfo.extras or [ ];
+  devGroups = projectInfo.dev-groups or [ ];
+
+  # PEP 685 / PEP 735: names compared lower-cased, with runs of "-", "_" and "." as one "-".
+  normaliseName = name: replaceStrings upperChars lowerChars
+    (concatStringsSep "-" (filter (x: isString x && x != "") (split "[-_.]+" name)));
+
+  describeList = names: if names == [ ] then "none" else concatStringsSep ", " names;
+
+  # The names of the packages a choice of groups and extras installs: the main dependencies'
+  # closure and what each chosen group and extra adds to it (the plan's `selections`). A plan
+  # from before eval-time choice holds one selection: all its packages.
+  chosenNames = { groups ? [ ], extras ? [ ] }@choice:
+    let
+      unknownArgs = removeAttrs choice [ "groups" "extras" ];
+      check = kind: held: name:
+        let normalised = normaliseName name; in
+        if elem normalised held then normalised
+        else throw ("py2nix: envWith: this python.nix holds no ${kind} '${name}' "
+          + "(it holds: ${describeList held}); every ${kind} the lock has is held "
+          + "unless `py2nix lock` was given --group/--extra");
+      groupNames = map (check "group" heldGroups) groups;
+      extraNames = map (check "extra" heldExtras) extras;
+    in
+    if unknownArgs != { } then
+      throw "py2nix: envWith takes { groups = [ ... ]; extras = [ ... ]; }, not ${concatStringsSep ", " (attrNames unknownArgs)}"
+    else if selections == null then
+      (if groups == [ ] && extras == [ ] then allNames
+      else throw "py2nix: envWith: this python.nix was generated before groups and extras could be chosen at evaluation time; regenerate it with py2nix lock")
+    else attrNames (nameSet (selections.main
+      ++ builtins.concatMap (g: selections.groups.${g} or [ ]) groupNames
+      ++ builtins.concatMap (e: selections.extras.${e} or [ ]) extraNames));
+
+  # ---------------------------------------------------------------- project
+
+  projectName = projectInfo.package or null;
+  memberNames = projectInfo.members or [ ];
+  packageScripts = spec: (spec.scripts or { }) // (spec.gui-scripts or { });
+
+  # An entry point `module:object.attr` checked again (python.nix may have been edited),
+  # since it becomes Python code.
+  isEntryPoint = entry: match "[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*)?" entry != null;
+  isScriptName = name: match "[A-Za-z0-9_+][A-Za-z0-9._+-]*" name != null;
+  scriptCode = name: entry:
+    let
+      parts = split ":" entry;
+      module = head parts;
+      object = if builtins.length parts > 1 then builtins.elemAt parts 2 else null;
+      objectHead = head (split "[.]" object);
+    in
+    if !(isEntryPoint entry && isScriptName name)
+    then throw "py2nix: script '${name}' has an entry point py2nix cannot run: '${entry}'"
+    else if object == null then ''
+      import runpy
+      runpy.run_module("${module}", run_name="__main__", alter_sys=True)
+    ''
+    else ''
+      import sys
+      from ${module} import ${objectHead}
+      if __name__ == "__main__":
+          sys.exit(${object}())
+    '';
+
+  # The scripts of the editable packages (the project and its members), run by the
+  # development environment's Python from the working tree (editableShellHook puts it on
+  # PYTHONPATH), as `uv sync` and `poetry install` install them.
+  editableScripts = env: names:
+    let
+      scripts = builtins.concatMap
+        (name: map (script: { inherit script; entry = (packageScripts target.packages.${name}).${script}; })
+          (attrNames (packageScripts target.packages.${name})))
+        names;
+      interpreter = env.interpreter or "${env}/bin/python";
+      write = { script, entry }: ''
+        cat > "$out/bin/"${shellQuote script} <<'PY2NIX_SCRIPT_END'
+        #!${interpreter}
+        ${scriptCode script entry}
+        PY2NIX_SCRIPT_END
+        chmod +x "$out/bin/"${shellQuote script}
+      '';
+    in
+    if scripts == [ ] then null
+    else pkgs.runCommand "${if projectName != null then projectName else "project"}-editable-scripts" { } (''
+      mkdir -p "$out/bin"
+    '' + concatStringsSep "" (map write scripts));
+
+  mkOutputs = packages:
+    let
+      env = mkEnv (map (name: packages.${name}) (chosenNames { }));
+      envWith = choice: mkEnv (map (name: packages.${name}) (chosenNames choice));
+      devNames = filter (name: !(isEditable name)) (chosenNames { groups = devGroups; });
+      devEnv = mkEnv (map (name: packages.${name}) devNames);
+      project =
+        if projectName != null && hasAttr projectName packages then packages.${projectName}
+        else throw ("py2nix: the project has nothing to build"
+          + (if projectInfo ? no-package then ": ${projectInfo.no-package}" else "")
+          + "; python.nix offers its dependencies as `env`");
+      scriptNames = attrNames (packageScripts (target.packages.${projectName} or { }));
+      # The application: the project with its scripts on bin/, their Python wrapped with the
+      # runtime closure, and `nix run` starting its only script.
+      app = (python3.pkgs.toPythonApplication project).overrideAttrs (old: {
+        meta = (old.meta or { }) // (if builtins.length scriptNames == 1 then {
+          mainProgram = head scriptNames;
+        } else { });
+      });
+      scripts = editableScripts devEnv (filter isEditable (attrNames (target.packages or { })));
+    in
+    {
+      inherit packages env envWith devEnv;
+      roots = map
+        (r:
+          if hasAttr r packages then packages.${r}
+          else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
+        (target.roots or [ ]);
+      editableShellHook = concatStringsSep "" (map
+        (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
+        editableNames)
+      + (if scripts == null then "" else "export PATH=${shellQuote "${scripts}/bin"}\"\${PATH:+:$PATH}\"\n");
+    }
+    // (if projectName == null then { } else { inherit project app; })
+    // (if memberNames == [ ] then { } else {
+      members = builtins.listToAttrs (map
+        (name: {
+          inherit name;
+          value = packages.${name} or (throw "py2nix: workspace member '${name}' is not a package of the plan for ${targetLabel}; regenerate python.nix");
+        })
+        memberNames);
+    });
 
   outputs = mkOutputs (mkSet (_: _: { }));
 
@@ -414,11 +559,9 @@ let
 in
 {
   inherit plan targetId target;
-  inherit (outputs) packages roots env;
+  inherit (outputs) packages roots env envWith devEnv editableShellHook;
   python = python3;
   overridePackages = extension: mkOutputs (mkSet extension);
-  devEnv = python3.withPackages (_: attrValues (removeAttrs outputs.packages editableNames));
-  editableShellHook = concatStringsSep "" (map
-    (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
-    editableNames);
 }
+// (if projectName == null then { } else { inherit (outputs) project app; })
+// (if memberNames == [ ] then { } else { inherit (outputs) members; })

@@ -9,6 +9,7 @@
 mod constraint;
 mod error;
 mod model;
+mod package;
 mod parts;
 mod pdm_lock;
 mod poetry_lock;
@@ -21,8 +22,10 @@ pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
 pub use model::{
     group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
-    LockedFile, LockedPackage, PackageSource, PathKind, Project,
+    LockedFile, LockedPackage, PackageSource, PathKind, Project, ProjectPackage, ProjectRoot,
+    Scripts,
 };
+pub use package::{entry_point, parse_project_metadata, ProjectMetadata};
 pub use pdm_lock::parse_pdm_lock;
 pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
 pub use poetry_lock::parse_poetry_lock;

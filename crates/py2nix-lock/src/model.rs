@@ -251,6 +251,68 @@ pub struct Project {
     /// Indexes the project names (`[[tool.poetry.source]]`, `[[tool.uv.index]]`): their names
     /// are how credentials are looked up for their URLs.
     pub indexes: Vec<IndexDecl>,
+    /// What the lock itself records of the project as a package to build.
+    pub root: ProjectRoot,
+    /// Poetry groups declared `optional = true`: not installed by `poetry install` unless
+    /// asked, so not development groups.
+    pub optional_groups: Vec<String>,
+    /// The project itself as a package to build (a locked package of its own, whose source
+    /// is its directory), when it is one; set by the caller from pyproject.toml.
+    pub package: Option<ProjectPackage>,
+    /// Why the project has nothing to build, when it has not (`package-mode = false`, ...).
+    pub no_package: Option<String>,
+    /// The workspace members other than the project itself, with their scripts.
+    pub members: BTreeMap<PackageName, Scripts>,
+}
+
+/// The project itself as a package: its name and version, and the scripts it installs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectPackage {
+    pub name: PackageName,
+    pub version: Version,
+    pub scripts: Scripts,
+}
+
+/// The scripts a package of the project installs in `bin/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scripts {
+    /// Console scripts: name to entry point (`module:object`).
+    pub console: BTreeMap<String, String>,
+    /// GUI scripts: name to entry point.
+    pub gui: BTreeMap<String, String>,
+    /// Poetry's file scripts, by name.
+    pub files: Vec<String>,
+}
+
+impl Scripts {
+    /// Every script's name, in order.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .console
+            .keys()
+            .chain(self.gui.keys())
+            .chain(&self.files)
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// What a lock records of the project itself as a package to build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProjectRoot {
+    /// The lock does not record the project (poetry.lock, pdm.lock, install lists): its
+    /// pyproject.toml decides.
+    #[default]
+    Unrecorded,
+    /// The lock installs the project itself (uv's `editable = "."` or `directory = "."`), at
+    /// the version it records (`None` for a dynamic version uv leaves out).
+    Package { version: Option<Version> },
+    /// The lock records the project as having nothing to build (uv's `virtual = "."`, or a
+    /// virtual workspace root without `[project]`).
+    Virtual,
 }
 
 /// The pseudo-extra a flat lock's markers use for dependency group `group` (pylock.toml's

@@ -225,6 +225,7 @@ fn convert_project(wire: &PylockWire) -> Result<Project, LockError> {
             .map(|g| normalize_group(g))
             .collect(),
         indexes: Vec::new(),
+        ..Project::default()
     })
 }
 

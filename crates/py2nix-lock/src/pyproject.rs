@@ -86,6 +86,8 @@ struct PoetryWire {
 struct PoetryGroupWire {
     #[serde(default)]
     dependencies: BTreeMap<String, DependencyWire>,
+    #[serde(default)]
+    optional: bool,
 }
 
 #[derive(Deserialize)]
@@ -333,6 +335,12 @@ fn read_poetry_groups(poetry: &PoetryWire, project: &mut Project) -> Result<(), 
     for (group, wire) in &poetry.group {
         add(group, &wire.dependencies)?;
     }
+    project.optional_groups = poetry
+        .group
+        .iter()
+        .filter(|(_, wire)| wire.optional)
+        .map(|(group, _)| normalize_group(group))
+        .collect();
     Ok(())
 }
 

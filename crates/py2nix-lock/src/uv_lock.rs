@@ -42,7 +42,7 @@ use serde::Deserialize;
 
 use crate::model::{
     Dependency, FileHash, GitSource, InstallSet, Lock, LockFormat, LockedFile, LockedPackage,
-    PackageSource, PathKind, Project,
+    PackageSource, PathKind, Project, ProjectRoot,
 };
 use crate::poetry_lock::parse_marker;
 use crate::{normalize_group, LockError, VersionConstraint};
@@ -310,6 +310,10 @@ struct Node {
     optional: BTreeMap<ExtraName, Vec<Dependency>>,
     groups: BTreeMap<String, Vec<Dependency>>,
     default_groups: Option<DefaultGroupsWire>,
+    /// Whether the lock records a `version` (a dynamic one is left out).
+    version_recorded: bool,
+    /// Whether the source is `virtual = ...` (nothing to build).
+    virtual_source: bool,
 }
 
 impl Node {
@@ -361,6 +365,8 @@ fn convert_node(wire: &PackageWire) -> Result<Node, LockError> {
         optional,
         groups,
         default_groups: wire.default_groups.clone(),
+        version_recorded: wire.version.is_some(),
+        virtual_source: wire.source.virtual_path.is_some(),
     })
 }
 
@@ -772,6 +778,14 @@ fn root_project(root: &Node, inliner: &Inliner) -> Result<Project, LockError> {
         groups,
         default_groups,
         indexes: Vec::new(),
+        root: if root.virtual_source {
+            ProjectRoot::Virtual
+        } else {
+            ProjectRoot::Package {
+                version: root.version_recorded.then(|| root.version.clone()),
+            }
+        },
+        ..Project::default()
     })
 }
 
@@ -810,6 +824,8 @@ fn virtual_root_project(
         groups,
         default_groups,
         indexes: Vec::new(),
+        root: ProjectRoot::Virtual,
+        ..Project::default()
     })
 }
 

@@ -16,10 +16,10 @@ mod target;
 
 pub use error::PlanError;
 pub use plan::{
-    add_binary_wheel_inputs, apply_overrides, apply_wheel_overrides, assemble_plan, chosen_files,
-    is_index_source, resolve_targets, sri, CargoCrate, CargoPlan, Chosen, IndexedFile, PackagePlan,
-    PatchPlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
-    PLAN_SCHEMA,
+    add_binary_wheel_inputs, add_project, apply_overrides, apply_wheel_overrides, assemble_plan,
+    chosen_files, is_index_source, resolve_targets, sri, CargoCrate, CargoPlan, Chosen,
+    IndexedFile, PackagePlan, PatchPlan, PathFormat, Plan, ProjectPlan, ResolvedGit,
+    SelectionsPlan, SourcePlan, Sources, TargetPlan, TargetResolution, UnitClosures, PLAN_SCHEMA,
 };
 pub use resolve::{
     cycle_breaks, flat_marker_extras, flat_plan_roots, flat_roots, root_dependencies, walk_closure,

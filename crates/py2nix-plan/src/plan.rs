@@ -23,7 +23,56 @@ pub const PLAN_SCHEMA: u32 = 1;
 pub struct Plan {
     pub schema: u32,
     pub generator: String,
+    /// The project: what it builds, and the groups and extras the plan holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectPlan>,
     pub targets: BTreeMap<String, TargetPlan>,
+}
+
+/// The project itself: the package it builds (a key of every target's `packages`), its
+/// workspace members, and the groups and extras the plan holds for choosing at evaluation
+/// time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub struct ProjectPlan {
+    /// The project's name; absent for a virtual workspace root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The package (a key of `packages`) that is the project itself; absent when there is
+    /// nothing to build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// Why the project has nothing to build, when it has not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_package: Option<String>,
+    /// The workspace's packages built from its own trees: the project's package and the
+    /// other members (keys of `packages`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// The dependency groups the plan holds (each target's `selections.groups`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// The groups a development environment adds (uv's default groups, Poetry's
+    /// non-optional groups, PDM's development groups).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_groups: Vec<String>,
+    /// The project's extras the plan holds (each target's `selections.extras`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
+}
+
+/// What each part of the project installs on one target: names of `packages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub struct SelectionsPlan {
+    /// The closure of the main dependencies (not the project itself).
+    pub main: Vec<String>,
+    /// Per group: what it adds to `main`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Per extra of the project: what it adds to `main`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extras: BTreeMap<String, Vec<String>>,
 }
 
 /// What one target installs.
@@ -42,6 +91,10 @@ pub struct TargetPlan {
     /// resolved from the index, closed over their own dependencies (see `build-requires`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_packages: BTreeMap<String, PackagePlan>,
+    /// What the main dependencies, each group and each extra install, for choosing at
+    /// evaluation time; absent in plans from before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selections: Option<SelectionsPlan>,
 }
 
 /// One package of a target.
@@ -93,6 +146,12 @@ pub struct PackagePlan {
     pub cargo: Option<CargoPlan>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For the project and its workspace members: console scripts, name to entry point.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripts: BTreeMap<String, String>,
+    /// For the project and its workspace members: GUI scripts, name to entry point.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gui_scripts: BTreeMap<String, String>,
 }
 
 /// One patch of the override database, carried whole so that the plan is self-contained.
@@ -125,6 +184,8 @@ impl PackagePlan {
             unknown_sonames: Vec::new(),
             cargo: None,
             warnings: Vec::new(),
+            scripts: BTreeMap::new(),
+            gui_scripts: BTreeMap::new(),
         }
     }
 }
@@ -249,12 +310,71 @@ pub enum Chosen {
 #[derive(Debug, Clone)]
 pub struct TargetResolution {
     pub target: Target,
+    /// What the plan holds (every group and extra unless the command line narrows it), with
+    /// the project itself; its `roots` are the plan's roots (the main dependencies and what
+    /// the command line asks for).
     pub closure: Closure,
     pub files: BTreeMap<PackageName, Chosen>,
+    /// What each part of the project installs, for choosing at evaluation time.
+    pub selections: UnitClosures,
+}
+
+/// The packages each part of the project installs on one target: the main dependencies'
+/// closure, and for each group and extra the plan holds, what it adds to that closure.
+#[derive(Debug, Clone, Default)]
+pub struct UnitClosures {
+    pub main: BTreeSet<PackageName>,
+    pub groups: BTreeMap<String, BTreeSet<PackageName>>,
+    pub extras: BTreeMap<String, BTreeSet<PackageName>>,
+}
+
+/// How one selection's closure is found: a graph lock's root edges and extras, or an install
+/// list's marker extras.
+enum UnitRoots {
+    Graph(Vec<py2nix_lock::Dependency>, Vec<py2nix_lock::ExtraName>),
+    Flat(Vec<py2nix_lock::ExtraName>),
+}
+
+impl UnitRoots {
+    fn of(
+        lock: &Lock,
+        project: &py2nix_lock::Project,
+        selection: &Selection,
+    ) -> Result<Self, PlanError> {
+        Ok(if crate::resolve::is_flat(lock) {
+            UnitRoots::Flat(crate::resolve::flat_marker_extras(project, selection)?)
+        } else {
+            UnitRoots::Graph(
+                crate::resolve::root_dependencies(project, selection)?,
+                selection.extras_of(project),
+            )
+        })
+    }
+
+    fn closure(
+        &self,
+        lock: &Lock,
+        target: &Target,
+        preferred: &BTreeSet<PackageName>,
+    ) -> Result<Closure, PlanError> {
+        match self {
+            UnitRoots::Graph(roots, extras) => walk_closure(lock, roots, extras, target),
+            UnitRoots::Flat(extras) => {
+                let roots = crate::resolve::flat_roots(lock, extras, target);
+                let mut closure = walk_closure(lock, &roots, extras, target)?;
+                closure.roots = crate::resolve::flat_plan_roots(&closure, preferred);
+                Ok(closure)
+            }
+        }
+    }
 }
 
 /// Resolves every target: the closure, then one file per package. Problems with single
 /// packages are gathered so the user sees all of them at once.
+///
+/// The plan holds what `selection.held()` turns on; its roots are what `selection` asks for;
+/// each group and extra held gets its own closure (`selections`), and the project itself
+/// (`project.package`, a locked package of its own) depends on the main dependencies.
 pub fn resolve_targets(
     lock: &Lock,
     project: &py2nix_lock::Project,
@@ -262,18 +382,42 @@ pub fn resolve_targets(
     targets: &[Target],
     control: &FormatControl,
 ) -> Result<Vec<TargetResolution>, PlanError> {
-    let flat = crate::resolve::is_flat(lock);
-    let (graph_roots, root_extras) = if flat {
-        (
-            Vec::new(),
-            crate::resolve::flat_marker_extras(project, selection)?,
-        )
+    let held_selection = selection.held();
+    let asked = UnitRoots::of(lock, project, selection)?;
+    let held = if selection.is_explicit() {
+        None
     } else {
-        (
-            crate::resolve::root_dependencies(project, selection)?,
-            selection.extras_of(project),
-        )
+        Some(UnitRoots::of(lock, project, &held_selection)?)
     };
+    let main_selection = Selection {
+        no_default_groups: selection.no_default_groups,
+        ..Selection::default()
+    };
+    let main = UnitRoots::of(lock, project, &main_selection)?;
+    let mut units: Vec<(bool, String, UnitRoots)> = Vec::new();
+    for group in held_selection.groups_of(project)? {
+        let unit = Selection {
+            groups: vec![group.clone()],
+            ..main_selection.clone()
+        };
+        units.push((true, group, UnitRoots::of(lock, project, &unit)?));
+    }
+    for extra in held_selection.checked_extras(project)? {
+        let unit = Selection {
+            extras: vec![extra.clone()],
+            ..main_selection.clone()
+        };
+        units.push((
+            false,
+            extra.to_string(),
+            UnitRoots::of(lock, project, &unit)?,
+        ));
+    }
+    let project_package = project.package.as_ref().and_then(|package| {
+        lock.packages
+            .iter()
+            .position(|p| p.name == package.name && is_project_source(&p.source))
+    });
     let preferred: BTreeSet<PackageName> = project
         .dependencies
         .iter()
@@ -282,17 +426,46 @@ pub fn resolve_targets(
     let mut resolutions = Vec::new();
     let mut errors = Vec::new();
     for target in targets {
-        let mut closure = if flat {
-            let roots = crate::resolve::flat_roots(lock, &root_extras, target);
-            let mut closure = walk_closure(lock, &roots, &root_extras, target)?;
-            closure.roots = crate::resolve::flat_plan_roots(&closure, &preferred);
-            closure
-        } else {
-            walk_closure(lock, &graph_roots, &root_extras, target)?
+        let asked_closure = asked.closure(lock, target, &preferred)?;
+        let mut closure = match &held {
+            Some(held) => held.closure(lock, target, &preferred)?,
+            None => asked_closure.clone(),
         };
-        closure
+        closure.roots = asked_closure
             .roots
-            .retain(|name| closure.packages.contains_key(name));
+            .into_iter()
+            .filter(|name| closure.packages.contains_key(name))
+            .collect();
+        let main_closure = main.closure(lock, target, &preferred)?;
+        let mut selections = UnitClosures {
+            main: main_closure.packages.keys().cloned().collect(),
+            ..UnitClosures::default()
+        };
+        for (is_group, name, unit) in &units {
+            let added: BTreeSet<PackageName> = unit
+                .closure(lock, target, &preferred)?
+                .packages
+                .into_keys()
+                .filter(|p| !selections.main.contains(p))
+                .collect();
+            let into = if *is_group {
+                &mut selections.groups
+            } else {
+                &mut selections.extras
+            };
+            into.insert(name.clone(), added);
+        }
+        if let Some(index) = project_package {
+            let name = lock.packages[index].name.clone();
+            closure
+                .packages
+                .entry(name)
+                .or_insert_with(|| crate::resolve::ClosurePackage {
+                    lock_index: index,
+                    extras: BTreeSet::new(),
+                    dependencies: main_closure.roots.clone(),
+                });
+        }
         let tags = TagPriorities::for_target(target);
         let mut files = BTreeMap::new();
         for (name, selected) in &closure.packages {
@@ -308,12 +481,25 @@ pub fn resolve_targets(
             target: target.clone(),
             closure,
             files,
+            selections,
         });
     }
     match PlanError::collect(errors) {
         Some(error) => Err(error),
         None => Ok(resolutions),
     }
+}
+
+/// The source the project's own package has in the lock: its directory, editable.
+fn is_project_source(source: &PackageSource) -> bool {
+    matches!(
+        source,
+        PackageSource::Path {
+            kind: PathKind::Directory,
+            editable: true,
+            ..
+        }
+    )
 }
 
 fn choose(
@@ -495,6 +681,7 @@ pub fn assemble_plan(
                     .collect(),
                 packages,
                 build_packages: BTreeMap::new(),
+                selections: Some(selections_plan(&resolution.selections)),
             },
         );
     }
@@ -504,8 +691,72 @@ pub fn assemble_plan(
     Ok(Plan {
         schema: PLAN_SCHEMA,
         generator: generator.to_string(),
+        project: None,
         targets,
     })
+}
+
+fn selections_plan(units: &UnitClosures) -> SelectionsPlan {
+    let names = |set: &BTreeSet<PackageName>| set.iter().map(ToString::to_string).collect();
+    SelectionsPlan {
+        main: names(&units.main),
+        groups: units
+            .groups
+            .iter()
+            .map(|(group, set)| (group.clone(), names(set)))
+            .collect(),
+        extras: units
+            .extras
+            .iter()
+            .map(|(extra, set)| (extra.clone(), names(set)))
+            .collect(),
+    }
+}
+
+/// Records the project in the plan: its package and members (with their scripts, in every
+/// target that holds them), and the groups and extras the plan holds.
+pub fn add_project(
+    plan: &mut Plan,
+    project: &py2nix_lock::Project,
+    selection: &Selection,
+) -> Result<(), PlanError> {
+    let held = selection.held();
+    let mut members = Vec::new();
+    let package = project.package.as_ref().map(|p| p.name.to_string());
+    let mut scripts: BTreeMap<String, &py2nix_lock::Scripts> = BTreeMap::new();
+    if let Some(own) = &project.package {
+        scripts.insert(own.name.to_string(), &own.scripts);
+    }
+    for (name, member_scripts) in &project.members {
+        scripts.insert(name.to_string(), member_scripts);
+    }
+    for (name, package_scripts) in &scripts {
+        let mut present = false;
+        for target in plan.targets.values_mut() {
+            if let Some(package) = target.packages.get_mut(name) {
+                present = true;
+                package.scripts = package_scripts.console.clone();
+                package.gui_scripts = package_scripts.gui.clone();
+            }
+        }
+        if present {
+            members.push(name.clone());
+        }
+    }
+    plan.project = Some(ProjectPlan {
+        name: project.name.as_ref().map(ToString::to_string),
+        package,
+        no_package: project.no_package.clone(),
+        members,
+        groups: held.groups_of(project)?.into_iter().collect(),
+        dev_groups: selection.dev_groups_of(project)?.into_iter().collect(),
+        extras: held
+            .checked_extras(project)?
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    });
+    Ok(())
 }
 
 /// The planned source of one package.

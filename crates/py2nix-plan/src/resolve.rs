@@ -47,8 +47,28 @@ pub struct ClosurePackage {
 }
 
 impl Selection {
-    /// The project's groups this selection turns on: the named ones (each must exist), or all,
-    /// plus the project's default groups that exist unless `no_default_groups`.
+    /// Whether the command line names any group or extra (`--group`, `--all-groups`,
+    /// `--extra`, `--all-extras`).
+    pub fn is_explicit(&self) -> bool {
+        !self.groups.is_empty() || self.all_groups || !self.extras.is_empty() || self.all_extras
+    }
+
+    /// What the plan holds: every group and extra of the project when the command line names
+    /// none (they are chosen at evaluation time), else exactly what it names.
+    pub fn held(&self) -> Selection {
+        if self.is_explicit() {
+            self.clone()
+        } else {
+            Selection {
+                all_groups: true,
+                all_extras: true,
+                ..self.clone()
+            }
+        }
+    }
+
+    /// The project's groups this selection turns on: the named ones (each must exist), or all.
+    /// A project's default groups are not among them: they are what `devEnv` adds.
     pub fn groups_of(&self, project: &Project) -> Result<BTreeSet<String>, PlanError> {
         let mut groups = BTreeSet::new();
         if self.all_groups {
@@ -65,20 +85,27 @@ impl Selection {
             }
             groups.insert(group);
         }
-        if !self.no_default_groups {
-            groups.extend(
-                project
-                    .default_groups
-                    .iter()
-                    .map(|g| py2nix_lock::normalize_group(g))
-                    .filter(|g| project.groups.contains_key(g)),
-            );
-        }
         Ok(groups)
     }
 
+    /// The groups a development environment adds: the project's default groups (uv's default
+    /// groups, Poetry's non-optional groups, PDM's development groups, pylock.toml's
+    /// `default-groups`) that this selection holds; none with `--no-default-groups`.
+    pub fn dev_groups_of(&self, project: &Project) -> Result<BTreeSet<String>, PlanError> {
+        if self.no_default_groups {
+            return Ok(BTreeSet::new());
+        }
+        let held = self.held().groups_of(project)?;
+        Ok(project
+            .default_groups
+            .iter()
+            .map(|g| py2nix_lock::normalize_group(g))
+            .filter(|g| held.contains(g))
+            .collect())
+    }
+
     /// The selected extras, each checked against the project.
-    fn checked_extras(&self, project: &Project) -> Result<Vec<ExtraName>, PlanError> {
+    pub fn checked_extras(&self, project: &Project) -> Result<Vec<ExtraName>, PlanError> {
         let extras = self.extras_of(project);
         for extra in &extras {
             if !project.extras.contains_key(extra) {

@@ -15,6 +15,7 @@ mod metadata;
 mod network;
 mod output;
 mod overrides;
+mod packaging;
 mod project;
 mod report;
 mod sources;

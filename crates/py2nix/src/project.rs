@@ -112,25 +112,35 @@ pub fn read(
         format.file_name()
     ));
     let pyproject_path = dir.join("pyproject.toml");
-    let pyproject = if pyproject_path.is_file() {
-        Some(
-            py2nix_lock::parse_pyproject(&read_text(&pyproject_path)?)
-                .with_context(|| format!("failed to parse `{}`", pyproject_path.display()))?,
+    let (pyproject, metadata) = if pyproject_path.is_file() {
+        let text = read_text(&pyproject_path)?;
+        let parse_context = || format!("failed to parse `{}`", pyproject_path.display());
+        (
+            Some(py2nix_lock::parse_pyproject(&text).with_context(parse_context)?),
+            Some(py2nix_lock::parse_project_metadata(&text).with_context(parse_context)?),
         )
     } else {
-        None
+        (None, None)
     };
-    let lock = parse_lock(format, &lock_path)?;
+    let mut lock = parse_lock(format, &lock_path)?;
     for warning in &lock.warnings {
         reporter.warn(&format!("{}: {warning}", lock_path.display()));
     }
-    let project = project_for(format, &lock, pyproject.clone()).ok_or_else(|| {
+    let mut project = project_for(format, &lock, pyproject.clone()).ok_or_else(|| {
         anyhow!(
             "failed to read `{}`: a {} needs the pyproject.toml beside it",
             pyproject_path.display(),
             format.file_name()
         )
     })?;
+    crate::packaging::add_project_package(
+        format,
+        &mut lock,
+        &mut project,
+        &dir,
+        metadata.as_ref(),
+        reporter,
+    )?;
     let mut indexes = pyproject.map(|p| p.indexes).unwrap_or_default();
     indexes.extend(lock.indexes.iter().cloned());
     Ok(ProjectFiles {
@@ -195,10 +205,19 @@ fn project_for(format: LockFormat, lock: &Lock, pyproject: Option<Project>) -> O
             }
             Some(project)
         }
-        (LockFormat::Poetry | LockFormat::Pdm, _, pyproject) => pyproject.map(|mut p| {
-            // Poetry's export and PDM's install of production dependencies take no groups
-            // unless asked.
-            p.default_groups.clear();
+        // A development install takes Poetry's non-optional groups (`poetry install`) and
+        // every PDM development group (`pdm install`).
+        (LockFormat::Poetry, _, pyproject) => pyproject.map(|mut p| {
+            p.default_groups = p
+                .groups
+                .keys()
+                .filter(|g| !p.optional_groups.contains(g))
+                .cloned()
+                .collect();
+            p
+        }),
+        (LockFormat::Pdm, _, pyproject) => pyproject.map(|mut p| {
+            p.default_groups = p.groups.keys().cloned().collect();
             p
         }),
         (_, _, pyproject) => Some(

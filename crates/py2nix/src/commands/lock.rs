@@ -389,6 +389,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         }
     }
     let mut plan = assembled.input()?;
+    py2nix_plan::add_project(&mut plan, &project, &settings.selection).input()?;
     crate::buildsys::discover(
         &mut plan,
         &crate::buildsys::Inputs {
