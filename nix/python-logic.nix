@@ -20,12 +20,28 @@
 #   packages  attribute set: PEP 503 name -> derivation, one
 #             python3.pkgs.buildPythonPackage per package of the target.
 #   roots     list of the derivations of the target's roots.
-#   env       python3.withPackages with ALL the target's packages (not only
-#             the roots: a package cut out of a dependency cycle is only
-#             importable because the environment holds it directly).
+#   env       the Python environment of the main dependencies (the target's
+#             `selections.main`: what a deployment runs), without the project
+#             itself. A plan from before `selections` holds one choice: all its
+#             packages (a package cut out of a dependency cycle is importable
+#             because the environment holds it directly).
+#   envWith   { groups ? [ ], extras ? [ ] }: the environment of the main
+#             dependencies and the named groups and extras of the project
+#             (names compare like PEP 735/685 names); a group or extra the
+#             plan does not hold is refused with the list of those it holds.
+#   project   the project's own package (present when the plan's `project`
+#             has a `package`): buildPythonPackage of its directory with its
+#             pinned build system and its main dependencies.
+#   app       the project as an application (python3.pkgs.toPythonApplication):
+#             its scripts on bin/, wrapped with its runtime closure, and
+#             meta.mainProgram when it has exactly one script (`nix run`).
+#   members   attribute set: the packages built from the project's own trees
+#             (the project and its workspace members), by name; present when
+#             the plan's `project` names any.
 #   python    python3, the interpreter the packages are built for.
 #   overridePackages
-#             f: { packages, roots, env }, the same three attributes rebuilt
+#             f: { packages, roots, env, envWith, devEnv, editableShellHook,
+#             project, app, members }, the same attributes rebuilt
 #             with `f final prev` (an attribute set of replacement
 #             derivations) laid over the package set; dependents see the
 #             replacements, e.g.
@@ -35,12 +51,17 @@
 #                 });
 #               })
 #
-#   devEnv    python3.withPackages with the target's packages except those the
-#             plan marks `editable` (local directories the project develops).
+#   devEnv    the environment of the main dependencies and the plan's
+#             `project.dev-groups` (uv's default groups, Poetry's non-optional
+#             groups, PDM's development groups), except the packages the plan
+#             marks `editable` (the project and the local directories it
+#             develops), which come from the working tree:
 #   editableShellHook
 #             shell code putting the editable packages' directories on
-#             PYTHONPATH (their `src/` when `root` shows one), for a
-#             development shell started in the directory holding python.nix:
+#             PYTHONPATH (their `src/` when `root` shows one) and their
+#             scripts on PATH (run by devEnv's Python from the working tree),
+#             for a development shell started in the directory holding
+#             python.nix:
 #               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
 #
 # How a package is built:
@@ -50,8 +71,12 @@
 #     index that needs credentials; <NAME> is the index name upper-cased,
 #     every other character than an ASCII letter or digit made "_"), `git`
 #     checkouts with pkgs.fetchgit, and `path` sources (a wheel, an sdist or
-#     a source tree) copied with builtins.path from `root`; a project in a
-#     `subdirectory` of a checkout or archive is built from there;
+#     a source tree) copied with builtins.path from `root`; a source tree
+#     leaves out version-control and tool directories (.git, .venv,
+#     __pycache__, .tox, ...), bytecode, `result` links and, at its top, the
+#     Nix files (python.nix, flake.nix) and flake.lock, so that it is rebuilt
+#     only when its sources change; a project in a `subdirectory` of a
+#     checkout or archive is built from there;
 #   - a file (fetched, or a local wheel or sdist) gets the file's exact name
 #     as its store name when the store accepts it: the wheel unpack hook copies the wheel
 #     under its store name (hash stripped) and the installer reads the name,
@@ -425,8 +450,10 @@ let
   # The names of the packages a choice of groups and extras installs: the main dependencies'
   # closure and what each chosen group and extra adds to it (the plan's `selections`). A plan
   # from before eval-time choice holds one selection: all its packages.
-  chosenNames = { groups ? [ ], extras ? [ ] }@choice:
+  chosenNames = choice:
     let
+      groups = choice.groups or [ ];
+      extras = choice.extras or [ ];
       unknownArgs = removeAttrs choice [ "groups" "extras" ];
       check = kind: held: name:
         let normalised = normaliseName name; in
@@ -501,7 +528,7 @@ let
 
   mkOutputs = packages:
     let
-      env = mkEnv (map (name: packages.${name}) (chosenNames { }));
+      env = envWith { };
       envWith = choice: mkEnv (map (name: packages.${name}) (chosenNames choice));
       devNames = filter (name: !(isEditable name)) (chosenNames { groups = devGroups; });
       devEnv = mkEnv (map (name: packages.${name}) devNames);

@@ -13,49 +13,35 @@
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
-      # The locked dependencies: python.nix, made by `py2nix lock -o python.nix`
-      # from uv.lock. Its env, packages.<name>, devEnv, ... (docs/flake.md).
+      # The project and its locked dependencies: python.nix, made by
+      # `py2nix lock -o python.nix` from uv.lock. Its app, project, env, devEnv,
+      # envWith, packages.<name>, ... (docs/flake.md).
       locked = pkgs: py2nix.lib.fromPythonNix {
         file = ./python.nix;
         inherit pkgs;
         # python3 = pkgs.python312;   # a Python python.nix was generated for
       };
-
-      project = (builtins.fromTOML (builtins.readFile ./pyproject.toml)).project;
     in
     {
       packages = forAllSystems (pkgs:
         let python = locked pkgs; in
         {
-          # The application itself, on top of the locked dependencies.
-          default = python.python.pkgs.buildPythonApplication {
-            pname = project.name;
-            inherit (project) version;
-            pyproject = true;
-            src = nixpkgs.lib.fileset.toSource {
-              root = ./.;
-              fileset = nixpkgs.lib.fileset.unions [ ./pyproject.toml ./README.md ./src ];
-            };
-            build-system = [ python.python.pkgs.hatchling ];
-            # pyproject.toml's [project] dependencies, from the lock.
-            dependencies = [ python.packages.click ];
-            meta.mainProgram = "hello"; # for `nix run`
-          };
+          # The application: the project built from this directory with its
+          # pinned build system, its scripts on bin/ (`nix run` starts `hello`).
+          default = python.app;
 
-          # A Python with every locked package (dev group included).
+          # A Python with the project's main dependencies; python.envWith
+          # { groups = [ "dev" ]; } adds groups and extras.
           env = python.env;
         });
 
       devShells = forAllSystems (pkgs: {
-        # The locked packages, and this project's src/ on PYTHONPATH: `pytest`
-        # and `python -m hello` use the working tree.
+        # The locked packages with the dev group, and this project from the
+        # working tree: `pytest`, `python -m hello` and `hello` use src/.
         default = py2nix.lib.mkDevShell {
           inherit pkgs;
           python = locked pkgs;
           packages = [ pkgs.uv ];
-          shellHook = ''
-            export PYTHONPATH="$PWD/src''${PYTHONPATH:+:$PYTHONPATH}"
-          '';
         };
       });
 

@@ -40,13 +40,17 @@ const HEADER: &str = "
 #
 #   python = pkgs.callPackage ./python.nix { };            # nixpkgs' default python3
 #   python = pkgs.callPackage ./python.nix { python3 = pkgs.python312; };
-#   python.env        an environment with every package of the plan
+#   python.app        the project as an application (`nix build`, `nix run`)
+#   python.project    the project's own package; python.members its workspace's
+#   python.env        an environment with the main dependencies
+#   python.envWith { groups = [ \"dev\" ]; extras = [ ]; }   ... and groups and extras
+#   python.devEnv     the main dependencies and the development groups; with
+#                     python.editableShellHook in a shell started here, the project
+#                     and its members come from the working tree
 #   python.packages   the packages, by PEP 503 name
 #   python.plan       the plan as pure data (the same as `py2nix lock --format json`);
 #                     python.plan.inputs records what it was made from, and
 #                     `py2nix check` says whether this file is still current
-#   python.devEnv     every package but the editable ones; with python.editableShellHook
-#                     in a shell started here, the editable ones come from the working tree
 ";
 
 #[cfg(test)]
