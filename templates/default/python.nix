@@ -3,13 +3,17 @@
 #
 #   python = pkgs.callPackage ./python.nix { };            # nixpkgs' default python3
 #   python = pkgs.callPackage ./python.nix { python3 = pkgs.python312; };
-#   python.env        an environment with every package of the plan
+#   python.app        the project as an application (`nix build`, `nix run`)
+#   python.project    the project's own package; python.members its workspace's
+#   python.env        an environment with the main dependencies
+#   python.envWith { groups = [ "dev" ]; extras = [ ]; }   ... and groups and extras
+#   python.devEnv     the main dependencies and the development groups; with
+#                     python.editableShellHook in a shell started here, the project
+#                     and its members come from the working tree
 #   python.packages   the packages, by PEP 503 name
 #   python.plan       the plan as pure data (the same as `py2nix lock --format json`);
 #                     python.plan.inputs records what it was made from, and
 #                     `py2nix check` says whether this file is still current
-#   python.devEnv     every package but the editable ones; with python.editableShellHook
-#                     in a shell started here, the editable ones come from the working tree
 { pkgs, stdenv, fetchurl, python3 }:
 let
   plan = {
@@ -25,6 +29,19 @@ let
       overrides = "sha256-jKJAmtS2xGlnOl4WXaYHVJ732xu8tYfUjW53M1uL1ZA=";
       options = [ ];
     };
+    project = {
+      name = "hello";
+      package = "hello";
+      members = [
+        "hello"
+      ];
+      groups = [
+        "dev"
+      ];
+      dev-groups = [
+        "dev"
+      ];
+    };
     targets = {
       aarch64-darwin-cp311 = {
         system = "aarch64-darwin";
@@ -35,7 +52,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -47,6 +63,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -101,6 +135,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -114,7 +162,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -126,6 +173,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -180,6 +245,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -193,7 +272,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -205,6 +283,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -259,6 +355,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -272,7 +382,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -284,6 +393,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -338,6 +465,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -351,7 +492,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -363,6 +503,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -417,6 +575,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -430,7 +602,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -442,6 +613,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -496,6 +685,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -509,7 +712,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -521,6 +723,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -575,6 +795,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -588,7 +822,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -600,6 +833,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -654,6 +905,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -667,7 +932,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -679,6 +943,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -733,6 +1015,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -746,7 +1042,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -758,6 +1053,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -812,6 +1125,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -825,7 +1152,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -837,6 +1163,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -891,6 +1235,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -904,7 +1262,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -916,6 +1273,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -970,6 +1345,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -983,7 +1372,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -995,6 +1383,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -1049,6 +1455,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -1062,7 +1482,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -1074,6 +1493,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -1128,6 +1565,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -1141,7 +1592,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -1153,6 +1603,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -1210,6 +1678,20 @@ let
             ];
           };
         };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
+            ];
+          };
+        };
       };
       x86_64-linux-cp314 = {
         system = "x86_64-linux";
@@ -1220,7 +1702,6 @@ let
         };
         roots = [
           "click"
-          "pytest"
         ];
         packages = {
           click = {
@@ -1232,6 +1713,24 @@ let
               hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
             };
             dependencies = [ ];
+          };
+          hello = {
+            version = "0.1.0";
+            src = {
+              kind = "path";
+              path = ".";
+              format = "tree";
+              editable = true;
+            };
+            dependencies = [
+              "click"
+            ];
+            build-system = [
+              "hatchling"
+            ];
+            scripts = {
+              hello = "hello:main";
+            };
           };
           iniconfig = {
             version = "2.3.1";
@@ -1286,6 +1785,20 @@ let
               "packaging"
               "pluggy"
               "pygments"
+            ];
+          };
+        };
+        selections = {
+          main = [
+            "click"
+          ];
+          groups = {
+            dev = [
+              "iniconfig"
+              "packaging"
+              "pluggy"
+              "pygments"
+              "pytest"
             ];
           };
         };
@@ -1316,12 +1829,28 @@ in
 #   packages  attribute set: PEP 503 name -> derivation, one
 #             python3.pkgs.buildPythonPackage per package of the target.
 #   roots     list of the derivations of the target's roots.
-#   env       python3.withPackages with ALL the target's packages (not only
-#             the roots: a package cut out of a dependency cycle is only
-#             importable because the environment holds it directly).
+#   env       the Python environment of the main dependencies (the target's
+#             `selections.main`: what a deployment runs), without the project
+#             itself. A plan from before `selections` holds one choice: all its
+#             packages (a package cut out of a dependency cycle is importable
+#             because the environment holds it directly).
+#   envWith   { groups ? [ ], extras ? [ ] }: the environment of the main
+#             dependencies and the named groups and extras of the project
+#             (names compare like PEP 735/685 names); a group or extra the
+#             plan does not hold is refused with the list of those it holds.
+#   project   the project's own package (present when the plan's `project`
+#             has a `package`): buildPythonPackage of its directory with its
+#             pinned build system and its main dependencies.
+#   app       the project as an application (python3.pkgs.toPythonApplication):
+#             its scripts on bin/, wrapped with its runtime closure, and
+#             meta.mainProgram when it has exactly one script (`nix run`).
+#   members   attribute set: the packages built from the project's own trees
+#             (the project and its workspace members), by name; present when
+#             the plan's `project` names any.
 #   python    python3, the interpreter the packages are built for.
 #   overridePackages
-#             f: { packages, roots, env }, the same three attributes rebuilt
+#             f: { packages, roots, env, envWith, devEnv, editableShellHook,
+#             project, app, members }, the same attributes rebuilt
 #             with `f final prev` (an attribute set of replacement
 #             derivations) laid over the package set; dependents see the
 #             replacements, e.g.
@@ -1331,12 +1860,17 @@ in
 #                 });
 #               })
 #
-#   devEnv    python3.withPackages with the target's packages except those the
-#             plan marks `editable` (local directories the project develops).
+#   devEnv    the environment of the main dependencies and the plan's
+#             `project.dev-groups` (uv's default groups, Poetry's non-optional
+#             groups, PDM's development groups), except the packages the plan
+#             marks `editable` (the project and the local directories it
+#             develops), which come from the working tree:
 #   editableShellHook
 #             shell code putting the editable packages' directories on
-#             PYTHONPATH (their `src/` when `root` shows one), for a
-#             development shell started in the directory holding python.nix:
+#             PYTHONPATH (their `src/` when `root` shows one) and their
+#             scripts on PATH (run by devEnv's Python from the working tree),
+#             for a development shell started in the directory holding
+#             python.nix:
 #               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
 #
 # How a package is built:
@@ -1346,8 +1880,12 @@ in
 #     index that needs credentials; <NAME> is the index name upper-cased,
 #     every other character than an ASCII letter or digit made "_"), `git`
 #     checkouts with pkgs.fetchgit, and `path` sources (a wheel, an sdist or
-#     a source tree) copied with builtins.path from `root`; a project in a
-#     `subdirectory` of a checkout or archive is built from there;
+#     a source tree) copied with builtins.path from `root`; a source tree
+#     leaves out version-control and tool directories (.git, .venv,
+#     __pycache__, .tox, ...), bytecode, `result` links and, at its top, the
+#     Nix files (python.nix, flake.nix) and flake.lock, so that it is rebuilt
+#     only when its sources change; a project in a `subdirectory` of a
+#     checkout or archive is built from there;
 #   - a file (fetched, or a local wheel or sdist) gets the file's exact name
 #     as its store name when the store accepts it: the wheel unpack hook copies the wheel
 #     under its store name (hash stripped) and the installer reads the name,
@@ -1538,6 +2076,21 @@ let
   inputs = resolve: paths:
     builtins.concatMap (path: let value = resolve path; in if isList value then value else [ value ]) paths;
 
+  # What a source tree copied into the store leaves out, so that a rebuild happens only
+  # when the sources change: version-control and tool directories, virtual environments,
+  # bytecode, `result` links of nix build, and at the tree's top its Nix files
+  # (python.nix, flake.nix, ...) and flake.lock.
+  ignoredNames = [ ".git" ".hg" ".svn" ".jj" ".venv" "__pycache__" ".direnv" ".mypy_cache"
+    ".pytest_cache" ".ruff_cache" ".tox" ".nox" ".eggs" ];
+  treeFilter = tree:
+    let top = toString tree; in
+    path: type:
+      let name = baseNameOf path; in
+      !(elem name ignoredNames
+        || (type == "symlink" && match "result(-.*)?" name != null)
+        || match ".*[.]py[co]" name != null
+        || (dirOf path == top && (match ".*[.]nix" name != null || name == "flake.lock")));
+
   # ---------------------------------------------------------------- packages
 
   # `final`: the set runtime dependencies are taken from; `buildFinal`: the
@@ -1576,10 +2129,10 @@ let
         then throw ("py2nix: package '${pname}' comes from the local path '${path}', "
           + "which python.nix finds relative to its own directory: pass `root` (python.nix does)")
         # A wheel keeps its file name as store name (the installer reads it).
-        else builtins.path {
+        else builtins.path ({
           path = root + "/${path}";
           name = srcName;
-        };
+        } // (if format == "tree" then { filter = treeFilter (root + "/${path}"); } else { }));
       fetched =
         if kind == "wheel" || kind == "sdist" then
           fetchurl ({ inherit (src) url hash; name = srcName; } // authFor pname src)
@@ -1683,15 +2236,147 @@ let
     in
     final;
 
-  mkOutputs = packages: {
-    inherit packages;
-    roots = map
-      (r:
-        if hasAttr r packages then packages.${r}
-        else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
-      (target.roots or [ ]);
-    env = python3.withPackages (_: attrValues packages);
-  };
+  # ---------------------------------------------------------------- selections
+
+  # An environment with exactly these package derivations.
+  mkEnv = packages: python3.withPackages (_: packages);
+
+  projectInfo = plan.project or { };
+  # Names of `packages`, one attribute each (sorted, without duplicates).
+  nameSet = names: builtins.listToAttrs (map (name: { inherit name; value = null; }) names);
+  allNames = attrNames (target.packages or { });
+  selections = target.selections or null;
+  heldGroups = projectInfo.groups or [ ];
+  heldExtras = projectInfo.extras or [ ];
+  devGroups = projectInfo.dev-groups or [ ];
+
+  # PEP 685 / PEP 735: names compared lower-cased, with runs of "-", "_" and "." as one "-".
+  normaliseName = name: replaceStrings upperChars lowerChars
+    (concatStringsSep "-" (filter (x: isString x && x != "") (split "[-_.]+" name)));
+
+  describeList = names: if names == [ ] then "none" else concatStringsSep ", " names;
+
+  # The names of the packages a choice of groups and extras installs: the main dependencies'
+  # closure and what each chosen group and extra adds to it (the plan's `selections`). A plan
+  # from before eval-time choice holds one selection: all its packages.
+  chosenNames = choice:
+    let
+      groups = choice.groups or [ ];
+      extras = choice.extras or [ ];
+      unknownArgs = removeAttrs choice [ "groups" "extras" ];
+      check = kind: held: name:
+        let normalised = normaliseName name; in
+        if elem normalised held then normalised
+        else throw ("py2nix: envWith: this python.nix holds no ${kind} '${name}' "
+          + "(it holds: ${describeList held}); every ${kind} the lock has is held "
+          + "unless `py2nix lock` was given --group/--extra");
+      groupNames = map (check "group" heldGroups) groups;
+      extraNames = map (check "extra" heldExtras) extras;
+    in
+    if unknownArgs != { } then
+      throw "py2nix: envWith takes { groups = [ ... ]; extras = [ ... ]; }, not ${concatStringsSep ", " (attrNames unknownArgs)}"
+    else if selections == null then
+      (if groups == [ ] && extras == [ ] then allNames
+      else throw "py2nix: envWith: this python.nix was generated before groups and extras could be chosen at evaluation time; regenerate it with py2nix lock")
+    else attrNames (nameSet (selections.main
+      ++ builtins.concatMap (g: selections.groups.${g} or [ ]) groupNames
+      ++ builtins.concatMap (e: selections.extras.${e} or [ ]) extraNames));
+
+  # ---------------------------------------------------------------- project
+
+  projectName = projectInfo.package or null;
+  memberNames = projectInfo.members or [ ];
+  packageScripts = spec: (spec.scripts or { }) // (spec.gui-scripts or { });
+
+  # An entry point `module:object.attr` checked again (python.nix may have been edited),
+  # since it becomes Python code.
+  isEntryPoint = entry: match "[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*)?" entry != null;
+  isScriptName = name: match "[A-Za-z0-9_+][A-Za-z0-9._+-]*" name != null;
+  scriptCode = name: entry:
+    let
+      parts = split ":" entry;
+      module = head parts;
+      object = if builtins.length parts > 1 then builtins.elemAt parts 2 else null;
+      objectHead = head (split "[.]" object);
+    in
+    if !(isEntryPoint entry && isScriptName name)
+    then throw "py2nix: script '${name}' has an entry point py2nix cannot run: '${entry}'"
+    else if object == null then ''
+      import runpy
+      runpy.run_module("${module}", run_name="__main__", alter_sys=True)
+    ''
+    else ''
+      import sys
+      from ${module} import ${objectHead}
+      if __name__ == "__main__":
+          sys.exit(${object}())
+    '';
+
+  # The scripts of the editable packages (the project and its members), run by the
+  # development environment's Python from the working tree (editableShellHook puts it on
+  # PYTHONPATH), as `uv sync` and `poetry install` install them.
+  editableScripts = env: names:
+    let
+      scripts = builtins.concatMap
+        (name: map (script: { inherit script; entry = (packageScripts target.packages.${name}).${script}; })
+          (attrNames (packageScripts target.packages.${name})))
+        names;
+      interpreter = env.interpreter or "${env}/bin/python";
+      write = { script, entry }: ''
+        cat > "$out/bin/"${shellQuote script} <<'PY2NIX_SCRIPT_END'
+        #!${interpreter}
+        ${scriptCode script entry}
+        PY2NIX_SCRIPT_END
+        chmod +x "$out/bin/"${shellQuote script}
+      '';
+    in
+    if scripts == [ ] then null
+    else pkgs.runCommand "${if projectName != null then projectName else "project"}-editable-scripts" { } (''
+      mkdir -p "$out/bin"
+    '' + concatStringsSep "" (map write scripts));
+
+  mkOutputs = packages:
+    let
+      env = envWith { };
+      envWith = choice: mkEnv (map (name: packages.${name}) (chosenNames choice));
+      devNames = filter (name: !(isEditable name)) (chosenNames { groups = devGroups; });
+      devEnv = mkEnv (map (name: packages.${name}) devNames);
+      project =
+        if projectName != null && hasAttr projectName packages then packages.${projectName}
+        else throw ("py2nix: the project has nothing to build"
+          + (if projectInfo ? no-package then ": ${projectInfo.no-package}" else "")
+          + "; python.nix offers its dependencies as `env`");
+      scriptNames = attrNames (packageScripts (target.packages.${projectName} or { }));
+      # The application: the project with its scripts on bin/, their Python wrapped with the
+      # runtime closure, and `nix run` starting its only script.
+      app = (python3.pkgs.toPythonApplication project).overrideAttrs (old: {
+        meta = (old.meta or { }) // (if builtins.length scriptNames == 1 then {
+          mainProgram = head scriptNames;
+        } else { });
+      });
+      scripts = editableScripts devEnv (filter isEditable (attrNames (target.packages or { })));
+    in
+    {
+      inherit packages env envWith devEnv;
+      roots = map
+        (r:
+          if hasAttr r packages then packages.${r}
+          else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
+        (target.roots or [ ]);
+      editableShellHook = concatStringsSep "" (map
+        (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
+        editableNames)
+      + (if scripts == null then "" else "export PATH=${shellQuote "${scripts}/bin"}\"\${PATH:+:$PATH}\"\n");
+    }
+    // (if projectName == null then { } else { inherit project app; })
+    // (if memberNames == [ ] then { } else {
+      members = builtins.listToAttrs (map
+        (name: {
+          inherit name;
+          value = packages.${name} or (throw "py2nix: workspace member '${name}' is not a package of the plan for ${targetLabel}; regenerate python.nix");
+        })
+        memberNames);
+    });
 
   outputs = mkOutputs (mkSet (_: _: { }));
 
@@ -1710,12 +2395,10 @@ let
 in
 {
   inherit plan targetId target;
-  inherit (outputs) packages roots env;
+  inherit (outputs) packages roots env envWith devEnv editableShellHook;
   python = python3;
   overridePackages = extension: mkOutputs (mkSet extension);
-  devEnv = python3.withPackages (_: attrValues (removeAttrs outputs.packages editableNames));
-  editableShellHook = concatStringsSep "" (map
-    (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
-    editableNames);
 }
+// (if projectName == null then { } else { inherit (outputs) project app; })
+// (if memberNames == [ ] then { } else { inherit (outputs) members; })
 ) { inherit plan pkgs stdenv fetchurl python3; root = ./.; }

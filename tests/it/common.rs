@@ -289,8 +289,11 @@ pub fn strings(value: &serde_json::Value) -> Vec<String> {
 }
 
 /// The schema's invariants for every target of a plan: roots and dependencies are packages,
-/// every package is reachable from the roots without the cycle breaks, hashes are SRI.
+/// every package is reachable without the cycle breaks from the roots, the selections (what
+/// each group and extra adds) and the project's package, each selection is closed under
+/// dependencies, hashes are SRI.
 pub fn check_invariants(plan: &serde_json::Value) {
+    let project_package = plan["project"]["package"].as_str().map(str::to_string);
     for (id, target) in plan["targets"].as_object().expect("targets") {
         let packages = target["packages"].as_object().expect("packages");
         for root in strings(&target["roots"]) {
@@ -299,8 +302,33 @@ pub fn check_invariants(plan: &serde_json::Value) {
                 "{id}: root {root} is not a package"
             );
         }
+        let selections = &target["selections"];
+        let mut units: Vec<Vec<String>> = vec![strings(&selections["main"])];
+        for key in ["groups", "extras"] {
+            for (_, names) in selections[key].as_object().into_iter().flatten() {
+                units.push(strings(names));
+            }
+        }
+        let main = units[0].clone();
+        for unit in &units {
+            // main and what a unit adds hold the whole closure of the unit's packages.
+            let holds: std::collections::BTreeSet<&String> = main.iter().chain(unit).collect();
+            for name in unit {
+                let package = packages
+                    .get(name)
+                    .unwrap_or_else(|| panic!("{id}: selection names {name}, not a package"));
+                for dep in strings(&package["dependencies"]) {
+                    assert!(
+                        holds.contains(&dep),
+                        "{id}: {name} depends on {dep}, which its selection lacks"
+                    );
+                }
+            }
+        }
         let mut reached = std::collections::BTreeSet::new();
         let mut stack = strings(&target["roots"]);
+        stack.extend(units.into_iter().flatten());
+        stack.extend(project_package.iter().filter(|p| packages.contains_key(*p)).cloned());
         while let Some(name) = stack.pop() {
             if reached.insert(name.clone()) {
                 let package = &packages[&name];

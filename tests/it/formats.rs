@@ -77,9 +77,8 @@ fn a_directory_without_a_lock_names_what_was_looked_for() {
 }
 
 /// `--lock` picks one of two locks, and `-v` says which file was read in which format: here
-/// the uv.lock beside a pylock.toml. It is read as a uv graph: the default `dev` group is in
-/// (pytest), the `yaml` extra is not (pyyaml), while the pylock.toml, exported with every
-/// extra, would install pyyaml.
+/// the uv.lock beside a pylock.toml. It is read as a uv graph: the `dev` group (pytest) and
+/// the `yaml` extra (pyyaml) are held, each in its own selection, not in the main one.
 #[test]
 fn lock_names_the_file_and_verbose_says_which() {
     let server = IndexServer::start(Mode::Html);
@@ -98,10 +97,11 @@ fn lock_names_the_file_and_verbose_says_which() {
     );
     let planned = packages(&plan, ID_312);
     assert!(planned.contains_key("pytest") && planned.contains_key("flask"));
-    assert!(
-        !planned.contains_key("pyyaml"),
-        "the yaml extra was not asked for"
-    );
+    // Every group and extra is held; pyyaml only comes with the yaml extra, pytest with dev.
+    let selections = &plan["targets"][ID_312]["selections"];
+    assert!(!strings(&selections["main"]).contains(&"pyyaml".to_string()));
+    assert!(strings(&selections["extras"]["yaml"]).contains(&"pyyaml".to_string()));
+    assert!(strings(&selections["groups"]["dev"]).contains(&"pytest".to_string()));
     let pylock = std::fs::read_to_string(dir.join("pylock.toml")).expect("pylock.toml");
     assert!(pylock.contains("name = \"pyyaml\""));
 
@@ -130,21 +130,22 @@ fn lock_names_the_file_and_verbose_says_which() {
 // uv.lock
 
 /// Every uv fixture plans for x86_64-linux / 3.12, with the roots the lock's root package (or
-/// virtual workspace root) and its default groups name; two plans are reviewed snapshots.
+/// virtual workspace root) names (its default groups are the plan's development groups, not
+/// roots); two plans are reviewed snapshots.
 #[test]
 fn every_uv_fixture_plans() {
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
     let expected_roots: [(&str, &[&str]); 5] = [
-        // main dependencies and the default `dev` group
-        ("flask-pillow", &["flask", "pillow", "pytest", "requests"]),
+        // main dependencies; the default `dev` group is a development group
+        ("flask-pillow", &["flask", "pillow", "requests"]),
         // colorama only on Windows, tomli only before 3.11
         ("forks", &["numpy"]),
         // attrs and the member ws-app; default groups dev (six, include lint) and lint (idna)
-        ("workspace", &["attrs", "idna", "six", "ws-app"]),
-        // the dev group names the virtual member vr-tool, which stands for its dependencies
-        ("virtual-root", &["attrs", "idna", "pytest"]),
-        ("old-revision", &["attrs", "idna", "pytest"]),
+        ("workspace", &["attrs", "ws-app"]),
+        // every member: vr-app (attrs), vr-lib (idna); vr-tool is virtual
+        ("virtual-root", &["attrs", "idna"]),
+        ("old-revision", &["attrs", "idna"]),
     ];
     for (name, roots) in expected_roots {
         let dir = fixture_dir(&format!("uv/{name}"));
@@ -166,6 +167,18 @@ fn every_uv_fixture_plans() {
             "{name}"
         );
         assert_eq!(strings(&plan["targets"][ID_312]["roots"]), roots, "{name}");
+        // The default groups are held, and are what a development environment adds.
+        let project = &plan["project"];
+        let dev_groups = strings(&project["dev-groups"]);
+        for group in &dev_groups {
+            assert!(strings(&project["groups"]).contains(group), "{name}: {group}");
+        }
+        let expected_dev: &[&str] = match name {
+            "forks" => &[],
+            "workspace" => &["dev", "lint"],
+            _ => &["dev"],
+        };
+        assert_eq!(dev_groups, expected_dev, "{name}");
         if name == "flask-pillow" || name == "workspace" {
             // The plan as printed, but for `inputs` (provenance: file and override database
             // hashes), which changes with every edit of the override database.
@@ -184,34 +197,29 @@ fn without_inputs(text: &str) -> String {
 }
 
 #[test]
-fn no_default_groups_drops_the_dev_group_and_unknown_groups_fail() {
+fn groups_are_held_by_default_and_flags_narrow_them() {
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = fixture_dir("uv/flask-pillow");
-    let with_dev = json_plan(&dir, &LINUX_312, &server, cache.path());
-    let mut args = LINUX_312.to_vec();
-    args.push("--no-default-groups");
-    let without = json_plan(&dir, &args, &server, cache.path());
-    let all = packages(&with_dev, ID_312);
-    let main = packages(&without, ID_312);
-    assert_eq!(
-        strings(&without["targets"][ID_312]["roots"]),
-        ["flask", "pillow", "requests"]
-    );
-    // What is dropped: exactly what only pytest's closure reaches.
-    let closure = |plan: &serde_json::Value, roots: &[&str]| {
-        let packages = packages(plan, ID_312);
+    let held = json_plan(&dir, &LINUX_312, &server, cache.path());
+    let target = &held["targets"][ID_312];
+    assert_eq!(strings(&target["roots"]), ["flask", "pillow", "requests"]);
+    assert_eq!(strings(&held["project"]["groups"]), ["dev"]);
+    assert_eq!(strings(&held["project"]["dev-groups"]), ["dev"]);
+    let all = packages(&held, ID_312);
+    // What the dev group adds: exactly what only pytest's closure reaches.
+    let closure = |roots: &[&str]| {
         let mut seen = BTreeSet::new();
         let mut stack: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
         while let Some(name) = stack.pop() {
             if seen.insert(name.clone()) {
-                stack.extend(strings(&packages[&name]["dependencies"]));
+                stack.extend(strings(&all[&name]["dependencies"]));
             }
         }
         seen
     };
-    let main_closure = closure(&with_dev, &["flask", "pillow", "requests"]);
-    let only_dev: BTreeSet<String> = closure(&with_dev, &["pytest"])
+    let main_closure = closure(&["flask", "pillow", "requests"]);
+    let only_dev: BTreeSet<String> = closure(&["pytest"])
         .difference(&main_closure)
         .cloned()
         .collect();
@@ -219,26 +227,36 @@ fn no_default_groups_drops_the_dev_group_and_unknown_groups_fail() {
         only_dev.contains("pytest") && only_dev.len() > 1,
         "{only_dev:?}"
     );
-    let dropped: BTreeSet<String> = all
-        .keys()
-        .filter(|name| !main.contains_key(*name))
-        .cloned()
-        .collect();
-    assert_eq!(dropped, only_dev);
-    for name in main.keys() {
-        assert_eq!(
-            main[name], all[name],
-            "{name} is planned the same either way"
-        );
-    }
-    // --group dev brings it back.
-    let mut args = LINUX_312.to_vec();
-    args.extend(["--no-default-groups", "--group", "dev"]);
+    let selections = &target["selections"];
     assert_eq!(
-        json_plan(&dir, &args, &server, cache.path())["targets"],
-        with_dev["targets"]
+        strings(&selections["main"]).into_iter().collect::<BTreeSet<_>>(),
+        main_closure
+    );
+    assert_eq!(
+        strings(&selections["groups"]["dev"])
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        only_dev
     );
 
+    // --no-default-groups: the same packages, no development group.
+    let mut args = LINUX_312.to_vec();
+    args.push("--no-default-groups");
+    let without = json_plan(&dir, &args, &server, cache.path());
+    assert_eq!(without["targets"][ID_312]["packages"], target["packages"]);
+    assert!(without["project"].get("dev-groups").is_none());
+
+    // --group dev: the group is held and its requirement a root.
+    let mut args = LINUX_312.to_vec();
+    args.extend(["--group", "dev"]);
+    let asked = json_plan(&dir, &args, &server, cache.path());
+    assert_eq!(
+        strings(&asked["targets"][ID_312]["roots"]),
+        ["flask", "pillow", "pytest", "requests"]
+    );
+    assert_eq!(asked["targets"][ID_312]["packages"], target["packages"]);
+
+    // An unknown group names the known ones.
     let mut args = vec!["lock", path_str(&dir)];
     args.extend(LINUX_312);
     args.extend(["--group", "lint"]);

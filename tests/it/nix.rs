@@ -118,8 +118,9 @@ fn package_sets_evaluate_with_stand_ins_for_nixpkgs() {
     }
 }
 
-/// The package set and environment of both standard targets evaluate against the stubs, the
-/// environment holding every package of the target.
+/// The package set and environments of both standard targets evaluate against the stubs: `env`
+/// holds the main dependencies' closure (every package for a plan without selections), and
+/// `envWith` every group and extra held, every package but the project's own.
 fn check_package_sets(name: &str, nix_path: &Path, json: &serde_json::Value) {
     let stubs = repo_root().join("tests/nix");
     for (system, python, id) in [
@@ -132,28 +133,44 @@ fn check_package_sets(name: &str, nix_path: &Path, json: &serde_json::Value) {
         let result = eval_json(&format!(
             "let s = import {stubs}/stubs.nix {{ system = \"{system}\"; pythonVersion = \"{python}\"; }};
                  r = import {file} s.args; h = import {stubs}/lib.nix;
-             in {{ forced = h.forceAll r; env = r.env.extraLibs; }}",
+                 project = r.plan.project or {{ }};
+                 all = r.envWith {{ groups = project.groups or [ ]; extras = project.extras or [ ]; }};
+             in {{ forced = h.forceAll r; env = r.env.extraLibs; all = all.extraLibs; }}",
             stubs = stubs.display(),
             file = nix_path.display()
         ));
         assert_eq!(result["forced"], true, "{name} {id}");
-        let mut expected: Vec<String> = target["packages"]
+        let sorted = |value: &serde_json::Value| -> Vec<String> {
+            let mut names: Vec<String> = value
+                .as_array()
+                .expect("names")
+                .iter()
+                .map(|v| v.as_str().expect("name").to_string())
+                .collect();
+            names.sort();
+            names
+        };
+        let project = json["project"]["package"].as_str();
+        let everything: Vec<String> = target["packages"]
             .as_object()
             .expect("packages")
             .keys()
+            .filter(|p| Some(p.as_str()) != project)
             .cloned()
             .collect();
-        expected.sort();
-        let mut env: Vec<String> = result["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .map(|v| v.as_str().expect("name").to_string())
-            .collect();
-        env.sort();
+        let main = match target.get("selections") {
+            Some(selections) => sorted(&selections["main"]),
+            None => everything.clone(),
+        };
         assert_eq!(
-            env, expected,
-            "{name} {id}: the environment must hold every package of the target"
+            sorted(&result["env"]),
+            main,
+            "{name} {id}: env must hold the main dependencies' closure"
+        );
+        assert_eq!(
+            sorted(&result["all"]),
+            everything,
+            "{name} {id}: every group and extra together must hold every package but the project"
         );
     }
 }

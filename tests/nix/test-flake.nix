@@ -100,30 +100,32 @@ in
     expr =
       let app = template.packages.x86_64-linux.default; in
       {
-        inherit (app) pname version;
+        inherit (app) pname version application;
         inherit (app.args) pyproject;
-        mainProgram = app.args.meta.mainProgram;
+        mainProgram = app.meta.mainProgram;
         build-system = h.pnames app.args.build-system;
         dependencies = app.dependencyNames;
         python = app.pythonModule;
-        src = map (p: builtins.baseNameOf p) app.args.src.fileset;
+        # The project's own directory, copied without python.nix, flake.nix and flake.lock.
+        src = builtins.match "/nix/store/[a-z0-9]{32}-(.*)" app.args.src;
         forced = builtins.isString app.outPath;
       };
     expected = {
       pname = "hello";
       version = "0.1.0";
+      application = true;
       pyproject = true;
       mainProgram = "hello";
       build-system = [ "hatchling" ];
       dependencies = [ "click" ];
       python = "cpython-3.14-x86_64-linux";
-      src = [ "pyproject.toml" "README.md" "src" ];
+      src = [ "hello-source" ];
       forced = true;
     };
   };
   template-env = {
     expr = template.packages.aarch64-linux.env.extraLibs;
-    expected = targetPackages templatePlan "aarch64-linux-cp314";
+    expected = templatePlan.targets.aarch64-linux-cp314.selections.main;
   };
   template-dev-shell = {
     expr =
@@ -131,13 +133,19 @@ in
       {
         packages = map (p: p.type or p.name) shell.nativeBuildInputs;
         devEnv = (builtins.head shell.nativeBuildInputs).extraLibs;
-        inherit (shell) shellHook;
+        # Its lines, with the store hash of the scripts' derivation left out.
+        shellHook = map (line: line + "\n") (builtins.filter (l: builtins.isString l && l != "")
+          (builtins.split "\n" (builtins.concatStringsSep "" (map (x: if builtins.isList x then "/nix/store/_-" else x)
+            (builtins.split "/nix/store/[a-z0-9]{32}-" shell.shellHook)))));
         forced = builtins.isString shell.outPath;
       };
     expected = {
       packages = [ "python-env" "uv" ];
       devEnv = [ "click" "iniconfig" "packaging" "pluggy" "pygments" "pytest" ];
-      shellHook = "export PYTHONPATH=\"$PWD/src\${PYTHONPATH:+:$PYTHONPATH}\"\n";
+      shellHook = [
+        "export PYTHONPATH=\"$PWD\"/'./src'\"\${PYTHONPATH:+:$PYTHONPATH}\"\n"
+        "export PATH='/nix/store/_-hello-editable-scripts/bin'\"\${PATH:+:$PATH}\"\n"
+      ];
       forced = true;
     };
   };

@@ -27,7 +27,7 @@ in
   plan-needs-no-arguments = { expr = builtins.deepSeq bare.plan (bare.plan == plan); expected = true; };
   result-attribute-names-need-no-arguments = {
     expr = builtins.attrNames bare;
-    expected = [ "devEnv" "editableShellHook" "env" "overridePackages" "packages" "plan" "python" "roots" "target" "targetId" ];
+    expected = [ "devEnv" "editableShellHook" "env" "envWith" "overridePackages" "packages" "plan" "python" "roots" "target" "targetId" ];
   };
   # The same for a plan with git, index and local sources, and a `root`
   # that must not be forced either.
@@ -44,7 +44,7 @@ in
     in
     {
       expr = builtins.deepSeq b.plan [ (b.plan == plans.sources) (builtins.length (builtins.attrNames b)) ];
-      expected = [ true 10 ];
+      expected = [ true 11 ];
     };
   sources-package-names-need-only-the-target = {
     expr = builtins.attrNames (h.logic {

@@ -78,7 +78,7 @@ in
   };
   result-attribute-names = {
     expr = builtins.attrNames (lib.fromPlan { plan = plans.combined; pkgs = refuse "pkgs"; });
-    expected = [ "devEnv" "editableShellHook" "env" "overridePackages" "packages" "plan" "python" "roots" "target" "targetId" ];
+    expected = [ "devEnv" "editableShellHook" "env" "envWith" "overridePackages" "packages" "plan" "python" "roots" "target" "targetId" ];
   };
 
   from-file-reads-the-json = {
@@ -160,7 +160,7 @@ in
   };
   # fromPlan on the same plan (as a file would give it) gives the same.
   python-nix-equals-from-plan = {
-    expr = summary (lib.fromPlan { plan = template.plan; pkgs = multiPkgs "aarch64-darwin"; });
+    expr = summary (lib.fromPlan { plan = template.plan; pkgs = multiPkgs "aarch64-darwin"; root = ../../templates/default; });
     expected = summary template;
   };
   # Only the arguments the file asks for are passed.
