@@ -17,8 +17,9 @@ requirements*.txt (the sha256 hashes of `--hash` options), fetches
 Every lock file name must be found on its page with the same sha256 as in the lock; otherwise
 the script reports it and exits 1 (after writing what it could).
 
-With --add-only, the pages already recorded under <out>/simple are kept byte for byte: a page is
-written only for a package that has none yet, and an existing page only gains the anchors (byte
+With --add-only, the pages already recorded under <out>/simple are kept byte for byte (whole
+pages are written only for the --full names, which default to none): a page is written only for
+a package that has none yet, and an existing page only gains the anchors (byte
 for byte as served, each inserted after the recorded anchor that precedes it on the index's
 page) of files that the locks name and the page lacks. Nothing is deleted. --newest NAME
 (repeatable) also keeps, on NAME's filtered page, every file of the newest version the index
