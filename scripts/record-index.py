@@ -4,7 +4,8 @@
 Reads every fixtures/**/poetry.lock (file names from [[package]].files in lock-version 2.x, or
 [metadata.files] in lock-version 1.x), uv.lock (the file names of the sdist and wheel URLs of
 registry packages), pylock.toml and pylock.*.toml (wheels and sdists of packages with an
-`index`) and requirements*.txt (the sha256 hashes of `--hash` options), fetches
+`index`), pdm.lock (the `files` of packages that are not paths, URLs or VCS checkouts) and
+requirements*.txt (the sha256 hashes of `--hash` options), fetches
 <index-url>/<normalized-name>/ for each package, and writes
 
   <out>/simple/<normalized-name>/index.html   the page with only the <a> anchors whose text is a
@@ -15,6 +16,14 @@ registry packages), pylock.toml and pylock.*.toml (wheels and sdists of packages
 
 Every lock file name must be found on its page with the same sha256 as in the lock; otherwise
 the script reports it and exits 1 (after writing what it could).
+
+With --add-only, the pages already recorded under <out>/simple are kept byte for byte (whole
+pages are written only for the --full names, which default to none): a page is written only for
+a package that has none yet, and an existing page only gains the anchors (byte
+for byte as served, each inserted after the recorded anchor that precedes it on the index's
+page) of files that the locks name and the page lacks. Nothing is deleted. --newest NAME
+(repeatable) also keeps, on NAME's filtered page, every file of the newest version the index
+lists (for build requirements that are chosen from the index but have no whole page).
 
 Python 3.11+ (tomllib), standard library only.
 
@@ -113,6 +122,22 @@ def pylock_files(lock_path: Path) -> dict[str, dict[str, str]]:
     return {name: files for name, files in result.items() if files}
 
 
+def pdm_lock_files(lock_path: Path) -> dict[str, dict[str, str]]:
+    """{normalized name: {file name: hash}} for the index packages of one pdm.lock."""
+    with lock_path.open("rb") as f:
+        data = tomllib.load(f)
+    result: dict[str, dict[str, str]] = {}
+    for package in data.get("package", []):
+        if any(key in package for key in ("path", "url", "git", "hg", "svn", "bzr")):
+            continue  # a local directory, a direct URL or a VCS checkout: not on the index
+        bucket = result.setdefault(normalize(package["name"]), {})
+        for entry in package.get("files", []):
+            name = entry.get("file") or url_basename(entry.get("url", ""))
+            if name:
+                bucket[name] = entry.get("hash", "")
+    return {name: files for name, files in result.items() if files}
+
+
 REQUIREMENT_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*===?\s*([^\s;\\]+)")
 HASH_RE = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")
 
@@ -174,6 +199,58 @@ def filter_page(
     return ANCHOR_RE.sub(keep_or_drop, page), found
 
 
+def anchor_text(match: re.Match[str]) -> str:
+    return html.unescape(match.group("text")).strip()
+
+
+def add_anchors(recorded: str, live: str, add: set[str]) -> tuple[str, int]:
+    """Insert into the recorded page the live page's anchors whose text is in `add` and that the
+    recorded page lacks, each after the recorded anchor that precedes it on the live page (or
+    before the first recorded anchor); the recorded bytes are kept. Returns the page and the
+    number of anchors inserted."""
+    recorded_anchors = {anchor_text(m): m for m in ANCHOR_RE.finditer(recorded)}
+    insert_at: dict[int, list[str]] = {}
+    previous_end: int | None = None
+    for match in ANCHOR_RE.finditer(live):
+        text = anchor_text(match)
+        if text in recorded_anchors:
+            previous_end = recorded_anchors[text].end()
+        elif text in add:
+            if previous_end is None:
+                first = next(iter(recorded_anchors.values()), None)
+                position = first.start() if first else recorded.rfind("</body>")
+            else:
+                position = previous_end
+            insert_at.setdefault(position, []).append(match.group(0))
+    if not insert_at:
+        return recorded, 0
+    pieces, last = [], 0
+    for position in sorted(insert_at):
+        pieces.append(recorded[last:position])
+        pieces.extend(insert_at[position])
+        last = position
+    pieces.append(recorded[last:])
+    return "".join(pieces), sum(map(len, insert_at.values()))
+
+
+def newest_version_files(page: str, name: str) -> set[str]:
+    """The file names of the newest (release, not pre-release) version on a page, by the
+    version in each file name; empty when none parses."""
+    versions: dict[tuple, set[str]] = {}
+    prefix = re.compile(rf"^{re.sub(r'-', '[-_.]+', name)}-([0-9][0-9A-Za-z.+!]*?)"
+                        r"(?:-[^-]+-[^-]+-[^-]+\.whl|\.tar\.gz|\.zip)$", re.IGNORECASE)
+    for match in ANCHOR_RE.finditer(page):
+        text = anchor_text(match)
+        found = prefix.match(text)
+        if not found or "data-yanked" in match.group("open"):
+            continue
+        parts = found.group(1).split(".")
+        if not all(part.isdigit() for part in parts):
+            continue  # a pre-release, post-release or local version: not chosen by default
+        versions.setdefault(tuple(int(p) for p in parts), set()).add(text)
+    return versions[max(versions)] if versions else set()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -186,12 +263,22 @@ def main() -> int:
         help="package whose whole page is also kept unfiltered (default: flask)",
     )
     parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument(
+        "--add-only", action="store_true",
+        help="keep the recorded pages byte for byte; only add new pages and new anchors",
+    )
+    parser.add_argument(
+        "--newest", action="append", default=[],
+        help="package whose newest version's files are kept on its filtered page too",
+    )
     args = parser.parse_args()
     index_url = args.index_url.rstrip("/")
-    full = [normalize(n) for n in (args.full or ["flask"])]
+    full = [normalize(n) for n in (args.full or ([] if args.add_only else ["flask"]))]
+    newest = [normalize(n) for n in args.newest]
 
     readers = [("poetry.lock", lock_files), ("uv.lock", uv_lock_files),
-               ("pylock.toml", pylock_files), ("pylock.*.toml", pylock_files)]
+               ("pylock.toml", pylock_files), ("pylock.*.toml", pylock_files),
+               ("pdm.lock", pdm_lock_files)]
     locks = []
     wanted: dict[str, dict[str, str]] = {}
     for pattern, reader in readers:
@@ -210,17 +297,25 @@ def main() -> int:
     print(f"{len(locks)} lock files, {len(wanted)} packages, "
           f"{sum(map(len, wanted.values()))} files", file=sys.stderr)
 
+    for name in newest:
+        wanted.setdefault(name, {})
     names = sorted(set(wanted) | set(full))
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         pages = dict(zip(names, pool.map(lambda n: fetch(f"{index_url}/{n}/"), names)))
 
     simple_dir = args.out / "simple"
-    if simple_dir.exists():
+    if simple_dir.exists() and not args.add_only:
         shutil.rmtree(simple_dir)
     problems = []
+    added_pages, grown_pages, kept_pages = 0, 0, 0
     for name in sorted(wanted):
         files = wanted[name]
-        filtered, found = filter_page(pages[name], set(files), wanted_hashes.get(name))
+        newest_files = newest_version_files(pages[name], name) if name in newest else set()
+        if name in newest and not newest_files:
+            problems.append(f"{name}: no release version found on the index page")
+        filtered, found = filter_page(
+            pages[name], set(files) | newest_files, wanted_hashes.get(name)
+        )
         missing_hashes = wanted_hashes.get(name, set()) - {h for h in found.values() if h}
         if wanted_hashes.get(name) and len(missing_hashes) == len(wanted_hashes[name]):
             problems.append(f"{name}: no file with a requirements file's hash on the index page")
@@ -231,8 +326,19 @@ def main() -> int:
                 problems.append(f"{name}: {file} sha256 differs (lock {lock_hash}, "
                                 f"index {found[file]})")
         target = simple_dir / name / "index.html"
+        if args.add_only and target.exists():
+            recorded = target.read_text(encoding="utf-8")
+            grown, count = add_anchors(recorded, filtered, set(found))
+            if count:
+                target.write_text(grown, encoding="utf-8", newline="")
+                grown_pages += 1
+                print(f"{name}: {count} anchor(s) added to the recorded page", file=sys.stderr)
+            else:
+                kept_pages += 1
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(filtered, encoding="utf-8", newline="")
+        added_pages += 1
     for name in full:
         target = args.out / "full" / name / "index.html"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -240,8 +346,13 @@ def main() -> int:
 
     for problem in problems:
         print("problem:", problem, file=sys.stderr)
-    print(f"wrote {len(wanted)} filtered pages and {len(full)} full page(s) under {args.out}",
-          file=sys.stderr)
+    if args.add_only:
+        print(f"{added_pages} new filtered page(s), {grown_pages} recorded page(s) grown, "
+              f"{kept_pages} kept as recorded, {len(full)} full page(s) under {args.out}",
+              file=sys.stderr)
+    else:
+        print(f"wrote {len(wanted)} filtered pages and {len(full)} full page(s) under {args.out}",
+              file=sys.stderr)
     return 1 if problems else 0
 
 
