@@ -938,3 +938,109 @@ mod tests {
         }
     }
 }
+
+/// The version a VCS-versioning build backend (setuptools-scm, hatch-vcs, pdm-backend's scm
+/// source, poetry-dynamic-versioning) would compute in the git work tree holding `dir`, as
+/// `git describe --tags` tells it: the tag's version (a leading `v` dropped) when HEAD is
+/// tagged, else setuptools-scm's default scheme, the next patch release as a development
+/// release with the distance and commit (`1.2.3` + 4 commits = `1.2.4.dev4+gabc1234`).
+/// `None` outside a work tree, without a tag, or for a tag that is no version. git runs
+/// without the repository's hooks or fsmonitor, and without user or system configuration.
+pub fn describe_version(dir: &Path) -> Option<String> {
+    let output = run_git(
+        "",
+        Some(dir),
+        "git describe",
+        &[
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "describe",
+            "--tags",
+            "--long",
+            "--match",
+            "*[0-9]*",
+        ],
+    )
+    .ok()?;
+    version_from_describe(output.trim())
+}
+
+/// `v1.2.3-0-g1000b6d` → `1.2.3`; `v1.2.3-4-gabc1234` → `1.2.4.dev4+gabc1234`.
+fn version_from_describe(described: &str) -> Option<String> {
+    let mut parts = described.rsplitn(3, '-');
+    let commit = parts.next()?;
+    let distance: u64 = parts.next()?.parse().ok()?;
+    let tag = parts.next()?;
+    let version = tag.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let release: Vec<u64> = version
+        .split('.')
+        .map(|part| part.parse().ok())
+        .collect::<Option<_>>()?;
+    if release.is_empty() || !commit.starts_with('g') {
+        return None;
+    }
+    if distance == 0 {
+        return Some(version.to_string());
+    }
+    let mut next = release;
+    if let Some(last) = next.last_mut() {
+        *last += 1;
+    }
+    let next: Vec<String> = next.iter().map(ToString::to_string).collect();
+    Some(format!("{}.dev{distance}+{commit}", next.join(".")))
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_git_describe() {
+        assert_eq!(version_from_describe("v1.2.3-0-g1000b6d").as_deref(), Some("1.2.3"));
+        assert_eq!(version_from_describe("2.0-0-gabc").as_deref(), Some("2.0"));
+        assert_eq!(
+            version_from_describe("v1.2.3-4-gabc1234").as_deref(),
+            Some("1.2.4.dev4+gabc1234")
+        );
+        assert_eq!(
+            version_from_describe("release-v0.9-12-gdeadbee").as_deref(),
+            Some("0.10.dev12+gdeadbee")
+        );
+        // Not a release number, or not describe's output.
+        assert_eq!(version_from_describe("v1.2.3rc1-0-gabc"), None);
+        assert_eq!(version_from_describe("nightly"), None);
+        assert_eq!(version_from_describe("v1-x-gabc"), None);
+    }
+
+    #[test]
+    fn a_tagged_work_tree_gives_its_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "{args:?}: {status:?}");
+        };
+        assert_eq!(describe_version(dir.path()), None, "not a repository");
+        git(&["init", "-q"]);
+        std::fs::write(dir.path().join("a"), "a").unwrap();
+        git(&["add", "a"]);
+        git(&["commit", "-q", "-m", "a"]);
+        assert_eq!(describe_version(dir.path()), None, "no tag");
+        git(&["tag", "v1.2.3"]);
+        assert_eq!(describe_version(dir.path()).as_deref(), Some("1.2.3"));
+        std::fs::write(dir.path().join("b"), "b").unwrap();
+        git(&["add", "b"]);
+        git(&["commit", "-q", "-m", "b"]);
+        let next = describe_version(dir.path()).unwrap();
+        assert!(next.starts_with("1.2.4.dev1+g"), "{next}");
+    }
+}

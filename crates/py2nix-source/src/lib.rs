@@ -30,6 +30,6 @@ pub use elf::{
     WheelLibraries,
 };
 pub use error::SourceError;
-pub use git::{checkout, hash_git, redact_git_url, resolve_ref, GitHash};
+pub use git::{checkout, describe_version, hash_git, redact_git_url, resolve_ref, GitHash};
 pub use metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};
 pub use nar::{nar_sha256, nar_sri};

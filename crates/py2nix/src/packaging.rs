@@ -55,7 +55,7 @@ pub fn add_project_package(
         ));
         return Ok(());
     }
-    let version = project_version(metadata, locked_version, reporter)?;
+    let version = project_version(metadata, locked_version, dir, reporter)?;
     let scripts = Scripts {
         console: metadata.scripts.clone(),
         gui: metadata.gui_scripts.clone(),
@@ -142,28 +142,39 @@ fn decide<'a>(
     }
 }
 
-/// The version to build the project as: the one the lock records, else pyproject.toml's,
-/// else (a dynamic version) `[tool.setuptools_scm] fallback_version`, else 0 with a warning.
+/// The version to build the project as: the one the lock records, else pyproject.toml's static
+/// one; for a dynamic version, the one its VCS-versioning backend would compute from the git
+/// tag (`git describe`), else `[tool.setuptools_scm] fallback_version`, else 0 with a warning.
 fn project_version(
     metadata: &ProjectMetadata,
     locked: Option<Version>,
+    dir: &Path,
     reporter: &Reporter,
 ) -> anyhow::Result<Version> {
     if let Some(version) = locked {
         return Ok(version);
     }
-    let written = metadata
-        .version
-        .as_deref()
-        .filter(|_| !metadata.dynamic_version)
-        .or(metadata.fallback_version.as_deref());
-    match written {
-        Some(text) => Version::from_str(text)
-            .with_context(|| format!("the project's version `{text}` is not a PEP 440 version")),
+    let parse = |text: &str| {
+        Version::from_str(text)
+            .with_context(|| format!("the project's version `{text}` is not a PEP 440 version"))
+    };
+    if !metadata.dynamic_version {
+        if let Some(text) = &metadata.version {
+            return parse(text);
+        }
+    }
+    if let Some(text) = py2nix_source::describe_version(dir) {
+        reporter.explain(&format!(
+            "the project's version is dynamic: {text}, from git's tags (`git describe --tags`)"
+        ));
+        return parse(&text);
+    }
+    match metadata.fallback_version.as_deref().or(metadata.version.as_deref()) {
+        Some(text) => parse(text),
         None => {
             reporter.warn(
-                "the project's version is dynamic and neither the lock nor pyproject.toml records one: \
-                 it is built as version 0 (set `[tool.setuptools_scm] fallback_version`, or a static version)",
+                "the project's version is dynamic and neither the lock, git's tags nor pyproject.toml gives one: \
+                 it is built as version 0 (tag the commit, or set `[tool.setuptools_scm] fallback_version`)",
             );
             Ok(Version::new([0]))
         }
