@@ -181,7 +181,10 @@ fn check_reads_json_plans_and_the_plan_records_its_inputs() {
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("plan")).expect("JSON");
     let keys: Vec<&String> = plan.as_object().expect("object").keys().collect();
-    assert_eq!(keys, ["schema", "generator", "inputs", "project", "targets"]);
+    assert_eq!(
+        keys,
+        ["schema", "generator", "inputs", "project", "targets"]
+    );
     let inputs = &plan["inputs"];
     assert_eq!(inputs["py2nix"], env!("CARGO_PKG_VERSION"));
     assert_eq!(inputs["lock"], "poetry.lock");

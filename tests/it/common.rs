@@ -328,7 +328,12 @@ pub fn check_invariants(plan: &serde_json::Value) {
         let mut reached = std::collections::BTreeSet::new();
         let mut stack = strings(&target["roots"]);
         stack.extend(units.into_iter().flatten());
-        stack.extend(project_package.iter().filter(|p| packages.contains_key(*p)).cloned());
+        stack.extend(
+            project_package
+                .iter()
+                .filter(|p| packages.contains_key(*p))
+                .cloned(),
+        );
         while let Some(name) = stack.pop() {
             if reached.insert(name.clone()) {
                 let package = &packages[&name];

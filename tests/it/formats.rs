@@ -171,7 +171,10 @@ fn every_uv_fixture_plans() {
         let project = &plan["project"];
         let dev_groups = strings(&project["dev-groups"]);
         for group in &dev_groups {
-            assert!(strings(&project["groups"]).contains(group), "{name}: {group}");
+            assert!(
+                strings(&project["groups"]).contains(group),
+                "{name}: {group}"
+            );
         }
         let expected_dev: &[&str] = match name {
             "forks" => &[],
@@ -229,7 +232,9 @@ fn groups_are_held_by_default_and_flags_narrow_them() {
     );
     let selections = &target["selections"];
     assert_eq!(
-        strings(&selections["main"]).into_iter().collect::<BTreeSet<_>>(),
+        strings(&selections["main"])
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
         main_closure
     );
     assert_eq!(

@@ -14,6 +14,7 @@ mod hostile;
 mod index;
 mod network;
 mod nix;
+mod project;
 mod secrets;
 mod snapshots;
 mod sources;

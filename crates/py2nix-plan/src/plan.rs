@@ -743,6 +743,7 @@ pub fn add_project(
             members.push(name.clone());
         }
     }
+    members.sort();
     plan.project = Some(ProjectPlan {
         name: project.name.as_ref().map(ToString::to_string),
         package,

@@ -998,7 +998,10 @@ mod describe_tests {
 
     #[test]
     fn versions_from_git_describe() {
-        assert_eq!(version_from_describe("v1.2.3-0-g1000b6d").as_deref(), Some("1.2.3"));
+        assert_eq!(
+            version_from_describe("v1.2.3-0-g1000b6d").as_deref(),
+            Some("1.2.3")
+        );
         assert_eq!(version_from_describe("2.0-0-gabc").as_deref(), Some("2.0"));
         assert_eq!(
             version_from_describe("v1.2.3-4-gabc1234").as_deref(),

@@ -169,7 +169,11 @@ fn project_version(
         ));
         return parse(&text);
     }
-    match metadata.fallback_version.as_deref().or(metadata.version.as_deref()) {
+    match metadata
+        .fallback_version
+        .as_deref()
+        .or(metadata.version.as_deref())
+    {
         Some(text) => parse(text),
         None => {
             reporter.warn(
