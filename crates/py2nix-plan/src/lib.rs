@@ -10,6 +10,8 @@
 mod error;
 mod plan;
 mod resolve;
+#[cfg(test)]
+mod schema;
 mod select;
 mod tags;
 mod target;
@@ -17,8 +19,9 @@ mod target;
 pub use error::PlanError;
 pub use plan::{
     add_binary_wheel_inputs, apply_overrides, apply_wheel_overrides, assemble_plan, chosen_files,
-    is_index_source, resolve_targets, sri, CargoCrate, CargoPlan, Chosen, IndexedFile, PackagePlan,
-    PatchPlan, PathFormat, Plan, ResolvedGit, SourcePlan, Sources, TargetPlan, TargetResolution,
+    is_index_source, resolve_targets, sri, CargoCrate, CargoPlan, Chosen, GitSourcePlan,
+    IndexedFile, PackagePlan, PatchPlan, PathFormat, PathSourcePlan, Plan, PlanInputs, ResolvedGit,
+    SdistSourcePlan, SourcePlan, Sources, TargetPlan, TargetResolution, WheelSourcePlan,
     PLAN_SCHEMA,
 };
 pub use resolve::{
