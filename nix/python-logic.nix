@@ -97,7 +97,7 @@
 #     rustPlatform.importCargoLock (the crates the plan lists, fetched by
 #     URL and checked by hash; git crates by `git-hashes`), `cargoRoot`
 #     when Cargo.lock is not at the top, and rustPlatform.cargoSetupHook,
-#     cargo and rustc as native build inputs;
+#     cargo and rustc as native build inputs (each once);
 #   - `native-build-inputs`, `build-inputs` and `propagated-build-inputs`
 #     are dotted attribute paths into pkgs ("xorg.libxcb"); a path naming a
 #     list of packages (as "pythonManylinuxPackages.manylinux2014" does)
@@ -105,7 +105,8 @@
 #     strings);
 #   - a package built from source gets the plan's `patches` (each one's text
 #     written to the store with builtins.toFile) and its `build-flags`
-#     after --skip-dependency-check in pypaBuildFlags;
+#     after --skip-dependency-check in pypaBuildFlags (a flag holding
+#     whitespace is an error: nixpkgs' hook would split it);
 #   - runtime `dependencies` are the plan's, minus `cycle-breaks`, taken
 #     from the same package set (a fixed point, so dependents get the very
 #     derivations of `packages`); a package with cycle breaks skips the
@@ -137,8 +138,10 @@ let
   # ---------------------------------------------------------------- names
 
   # What the store accepts in a path's name (and the name may not start with
-  # a dot), and at most 211 characters.
-  storeNameMaxLength = 211;
+  # a dot), and at most 207 characters: the store takes 211, but mkDerivation
+  # (so fetchurl) keeps only the last 207 of a longer name
+  # (lib.strings.sanitizeDerivationName), which would cut a wheel's name.
+  storeNameMaxLength = 207;
   isStoreSafe = s:
     match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" s != null
     && stringLength s <= storeNameMaxLength;
@@ -380,11 +383,10 @@ let
           } // (if (cargo.git-hashes or { }) == { } then { } else {
             outputHashes = cargo.git-hashes;
           }));
-          nativeBuildInputs = common.nativeBuildInputs ++ [
-            pkgs.rustPlatform.cargoSetupHook
-            pkgs.cargo
-            pkgs.rustc
-          ];
+          # Each once: an override entry may name them already.
+          nativeBuildInputs = common.nativeBuildInputs ++ filter
+            (tool: !(elem tool common.nativeBuildInputs))
+            [ pkgs.rustPlatform.cargoSetupHook pkgs.cargo pkgs.rustc ];
         } // (if (cargo.root or ".") == "." then { } else {
           cargoRoot = cargo.root;
         });
@@ -397,9 +399,15 @@ let
         # The build system comes from nixpkgs, whose versions need not meet
         # the pins of the project's build requirements ("setuptools<70"):
         # build anyway rather than fail the requirement check up front.
-        pypaBuildFlags = [ "--skip-dependency-check" ] ++ (spec.build-flags or [ ]);
+        pypaBuildFlags = [ "--skip-dependency-check" ] ++ map buildFlag (spec.build-flags or [ ]);
       }
       // (if (spec.patches or [ ]) == [ ] then { } else { patches = map patchFile spec.patches; });
+
+      # nixpkgs' pypa build hook splits pypaBuildFlags on whitespace.
+      buildFlag = flag:
+        if match "[^[:space:]]+" flag != null then flag
+        else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has the build flag '${flag}', "
+          + "which nixpkgs' pypa build hook would split at its whitespace; give each argument as a flag of its own");
 
       # A patch of the plan, written to the store as a file of its own.
       patchFile = patch: builtins.toFile (storeName "${pname}-${patch.name}") patch.text;

@@ -88,6 +88,7 @@ fn discovered_build_systems_and_crates_are_planned_and_a_warm_run_downloads_noth
     let text = plan_json(&server, cache.path(), &[]);
     let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     crate::common::check_invariants(&plan);
+    crate::common::assert_fits_the_plan_schema("uv/sdist-build", &text);
     check_build_closure(&plan);
     let linux = &plan["targets"]["x86_64-linux-cp311"];
     let packages = &linux["packages"];

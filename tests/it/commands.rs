@@ -642,6 +642,75 @@ fn plan_edges(target: &serde_json::Value) -> BTreeSet<(String, String)> {
     edges
 }
 
+/// Plans of schema 1 from another py2nix read: an older one lacks the fields added since
+/// (`inputs`, `build-requires`), a newer one has fields this py2nix does not know, at every
+/// level. A `src.kind` it does not know is refused, naming it.
+#[test]
+fn graph_diff_and_check_read_older_and_newer_plans_of_schema_1() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut extra = LINUX_311.to_vec();
+    extra.extend(["--no-binary", "markupsafe"]);
+    let plan = plan_of(&fixture("flask-pillow"), &extra, &server, cache.path());
+    let out = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, value: &serde_json::Value| {
+        let path = out.path().join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(value).expect("JSON")).expect("write");
+        path
+    };
+    let mut older = plan.clone();
+    older["generator"] = "py2nix 0.0.9".into();
+    older.as_object_mut().expect("plan").remove("inputs");
+    let target = &mut older["targets"]["x86_64-linux-cp311"];
+    let markupsafe = target["packages"]["markupsafe"]
+        .as_object_mut()
+        .expect("markupsafe");
+    assert!(markupsafe.remove("build-requires").is_some(), "{plan}");
+    let mut newer = plan.clone();
+    newer["generator"] = "py2nix 9.0.0".into();
+    newer["future"] = serde_json::json!({"x": 1});
+    let target = &mut newer["targets"]["x86_64-linux-cp311"];
+    target["future-target-field"] = serde_json::json!([1]);
+    target["packages"]["flask"]["future-package-field"] = "yes".into();
+    target["packages"]["flask"]["src"]["mirrors"] = serde_json::json!(["https://m.example/"]);
+    target["packages"]["markupsafe"]["src"]["future"] = true.into();
+    let (older, newer) = (write("older.json", &older), write("newer.json", &newer));
+
+    for file in [&older, &newer] {
+        let text = ok(&offline_py2nix(
+            &["graph", "--plan", path_str(file), "--format", "text"],
+            None,
+        ));
+        assert!(text.contains("root flask "), "{text}");
+        assert!(text.contains("flask -> werkzeug"), "{text}");
+    }
+    let diff = ok(&offline_py2nix(
+        &["diff", path_str(&older), path_str(&newer)],
+        None,
+    ));
+    assert!(diff.ends_with("no differences\n"), "{diff}");
+    let check = offline_py2nix(&["check", "--file", path_str(&older)], None);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stdout(&check).contains("records no inputs (made by py2nix 0.0.9"),
+        "{}",
+        stdout(&check)
+    );
+
+    let mut unknown = plan.clone();
+    unknown["targets"]["x86_64-linux-cp311"]["packages"]["flask"]["src"]["kind"] = "egg".into();
+    let unknown = write("unknown.json", &unknown);
+    let refused = offline_py2nix(&["graph", "--plan", path_str(&unknown)], None);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).is_empty());
+    let message = stderr(&refused);
+    assert!(
+        message.contains("not a plan of schema 1 as this py2nix reads it")
+            && message.contains("unknown variant `egg`"),
+        "{message}"
+    );
+}
+
 #[test]
 fn graph_dot_parses_back_to_the_plan_with_cycles_and_sdists_marked() {
     let server = IndexServer::start(Mode::Html);

@@ -473,3 +473,26 @@ pub fn mask_overrides_hash(text: &str) -> String {
     }
     out
 }
+
+/// Panics unless the JSON plan `text` fits the published JSON Schema of the plan
+/// (`docs/plan.schema.json`), naming every place that does not.
+pub fn assert_fits_the_plan_schema(label: &str, text: &str) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = repo_root().join("docs/plan.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("docs/plan.schema.json"))
+                .expect("the plan schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    });
+    let plan: serde_json::Value = serde_json::from_str(text).expect("a JSON plan");
+    let problems: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{label}: the plan does not fit docs/plan.schema.json:\n{}",
+        problems.join("\n")
+    );
+}

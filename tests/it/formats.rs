@@ -161,6 +161,7 @@ fn every_uv_fixture_plans() {
         let text = ok(&output);
         let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON plan");
         check_invariants(&plan);
+        crate::common::assert_fits_the_plan_schema(name, &text);
         assert_eq!(
             plan["targets"].as_object().expect("targets").len(),
             1,

@@ -24,6 +24,7 @@ fn json_plans() {
     let cache = tempfile::tempdir().expect("tempdir");
     for name in fixture_names() {
         let json = plan(&name, "json", &server, cache.path());
+        crate::common::assert_fits_the_plan_schema(&name, &json);
         insta::assert_snapshot!(
             format!("plan-{name}"),
             crate::common::mask_overrides_hash(&json)

@@ -121,3 +121,53 @@ fn overrides_show_names_where_each_rule_comes_from() {
         "{missing}"
     );
 }
+
+/// What nixpkgs would refuse or mangle is refused when a user's directory is read, naming the
+/// file and the rule: an `env` name that is also a derivation argument (mkDerivation throws)
+/// and a build flag with whitespace (the pypa build hook splits it).
+#[test]
+fn a_user_entry_nixpkgs_cannot_build_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let entry = dir.path().join("ma/markupsafe");
+    std::fs::create_dir_all(&entry).expect("mkdir");
+    std::fs::write(
+        entry.join("override.toml"),
+        "schema-version = 1\n[[rule]]\nbuild-system = [\"setuptools\"]\nenv = { LANG = \"C\" }\n\
+         build-flags = [\"-Csetup-args=-Dx=a b\"]\n",
+    )
+    .expect("write override");
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let fixture_dir = fixture("flask-pillow");
+    let output = py2nix(
+        &[
+            "lock",
+            fixture_dir.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.11",
+            "--no-binary",
+            "markupsafe",
+            "--overrides",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        &server,
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "no partial output");
+    let stderr = crate::common::stderr(&output);
+    let file = entry.join("override.toml");
+    for problem in [
+        "rule 1: env `LANG` is also an argument of the package's derivation",
+        "rule 1: build-flags `-Csetup-args=-Dx=a b` holds whitespace",
+    ] {
+        assert!(
+            stderr.contains(&format!("`{}`: {problem}", file.display())),
+            "{stderr}"
+        );
+    }
+}

@@ -48,6 +48,41 @@ in
     expr = let a = args "rusty"; in [ a.cargoDeps.args.lockFileContents a.cargoDeps.args.outputHashes a.cargoRoot ];
     expected = [ "version = 3\n" { "pyo3-0.22.0" = h.fakeHash "P"; } "rust" ];
   };
+  # The Rust tools are added to the native build inputs, each once: an
+  # override entry may name them already.
+  rustTools =
+    let
+      stub = (h.stubs { system = "x86_64-linux"; pythonVersion = "3.11"; }).args;
+      cargoStub = { name = "cargo"; outPath = builtins.toFile "cargo" "stub cargo"; };
+      rustyWith = nativeBuildInputs:
+        let
+          t = plan.targets.x86_64-linux-311;
+          named = h.logic (stub // {
+            root = null;
+            pkgs = stub.pkgs // { cargo = cargoStub; };
+            plan = plan // {
+              targets.x86_64-linux-311 = t // {
+                packages = t.packages // {
+                  rusty = t.packages.rusty // { native-build-inputs = nativeBuildInputs; };
+                };
+              };
+            };
+          });
+        in
+        map (d: d.name) named.packages.rusty.args.nativeBuildInputs;
+    in
+    {
+      expr = [
+        (rustyWith [ "pkg-config" ])
+        (rustyWith [ "pkg-config" "cargo" "rustc" "rustPlatform.cargoSetupHook" ])
+        (rustyWith [ "rustc" ])
+      ];
+      expected = [
+        [ "pkg-config" "cargoSetupHook" "cargo" "rustc" ]
+        [ "pkg-config" "cargo" "rustc" "cargoSetupHook" ]
+        [ "rustc" "cargoSetupHook" "cargo" ]
+      ];
+    };
   noCargoDepsWithoutCargo = {
     expr = (args "app") ? cargoDeps;
     expected = false;

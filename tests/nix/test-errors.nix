@@ -32,6 +32,15 @@ in
     expr = force (with1 { dependencies = [ "ghost" ]; });
     expectError = "py2nix: package 'pkg' depends on 'ghost', which the plan for x86_64-linux/3.11 does not hold";
   };
+  # nixpkgs' pypa build hook splits pypaBuildFlags at whitespace.
+  build-flag-with-a-space = {
+    expr = force (with1 { build-flags = [ "-Cok=1" "-Csetup-args=-Dx=a b" ]; });
+    expectError = "py2nix: package 'pkg' (plan x86_64-linux/3.11) has the build flag '-Csetup-args=-Dx=a b', which nixpkgs' pypa build hook would split at its whitespace; give each argument as a flag of its own";
+  };
+  build-flags-without-whitespace-pass = {
+    expr = (with1 { build-flags = [ "-Cok=1" "-Csetup-args=-Dx=a" ]; }).args.pypaBuildFlags;
+    expected = [ "--skip-dependency-check" "-Cok=1" "-Csetup-args=-Dx=a" ];
+  };
   unknown-source-kind = {
     expr = force (with1 { src = (h.sdist "pkg-1.0.tar.gz") // { kind = "egg"; }; });
     expectError = "py2nix: package 'pkg' (plan x86_64-linux/3.11) has a source of unknown kind 'egg'";

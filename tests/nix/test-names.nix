@@ -15,6 +15,12 @@ let
   quoted = one "quote" "1.0" (h.wheel "quote'n-1.0-py3-none-any.whl");
   longName = builtins.concatStringsSep "" (builtins.genList (_: "x") 230);
   long = one "long" "1.0" (h.wheel "${longName}-1.0-py3-none-any.whl");
+  # 208 to 211 characters: the store takes the name, but mkDerivation (so
+  # fetchurl) keeps only its last 207 (lib.strings.sanitizeDerivationName).
+  wheelOfLength = n:
+    let tail = "-1.0-py3-none-any.whl"; in
+    "${builtins.substring 0 (n - builtins.stringLength tail) longName}${tail}";
+  nearLimit = map (n: { inherit n; filename = wheelOfLength n; drv = one "x" "1.0" (h.wheel (wheelOfLength n)); }) [ 207 208 209 211 ];
 in
 {
   plus-is-store-safe = {
@@ -48,7 +54,23 @@ in
     expected = [ "quote_n-1.0-py3-none-any.whl" true ];
   };
   too-long-name-is-shortened-keeping-the-end = {
-    expr = let n = storeSuffix long; in [ (builtins.stringLength n <= 211) (builtins.match ".*-1.0-py3-none-any[.]whl" n != null) (long.args ? unpackPhase) ];
+    expr = let n = storeSuffix long; in [ (builtins.stringLength n <= 207) (builtins.match ".*-1.0-py3-none-any[.]whl" n != null) (long.args ? unpackPhase) ];
     expected = [ true true true ];
+  };
+  # A name mkDerivation would cut is shortened by the logic itself, and the
+  # wheel copied under its real name; 207 characters pass as they are.
+  wheel-names-mkDerivation-would-cut-are-installed-under-their-real-name = {
+    expr = map (c: {
+      inherit (c) n;
+      length = builtins.stringLength c.drv.args.src.name;
+      copiedUnderItsName = c.drv.args ? unpackPhase
+        && builtins.match ".*cp \"[$]src\" dist/'${c.filename}'\n.*" c.drv.args.unpackPhase != null;
+    }) nearLimit;
+    expected = [
+      { n = 207; length = 207; copiedUnderItsName = false; }
+      { n = 208; length = 207; copiedUnderItsName = true; }
+      { n = 209; length = 207; copiedUnderItsName = true; }
+      { n = 211; length = 207; copiedUnderItsName = true; }
+    ];
   };
 }

@@ -38,7 +38,7 @@ let
         dependencies = [ "glue" ];
         env = { WEIRD = hostileText; EMPTY = ""; };
         patches = [ { name = "../../etc/passwd x.patch"; text = hostileText; } ];
-        build-flags = [ "--config-setting=a b" "'; rm -rf / #" ];
+        build-flags = [ "--config-setting=a\"b" "';rm$(x)`#" ];
       };
     };
   };
@@ -111,7 +111,7 @@ in
   };
   hostileBuildFlagsAreListItems = {
     expr = (args "odd").pypaBuildFlags;
-    expected = [ "--skip-dependency-check" "--config-setting=a b" "'; rm -rf / #" ];
+    expected = [ "--skip-dependency-check" "--config-setting=a\"b" "';rm$(x)`#" ];
   };
   aMissingPropagatedInputIsAClearError = {
     expr = (h.evalPlan {

@@ -79,7 +79,10 @@ pub(crate) struct RuleWire {
     #[serde(default)]
     #[cfg_attr(
         test,
-        schemars(extend("propertyNames" = { "pattern": ENV_NAME_PATTERN }))
+        schemars(extend("propertyNames" = {
+            "pattern": ENV_NAME_PATTERN,
+            "not": { "enum": DERIVATION_ARGUMENT_NAMES }
+        }))
     )]
     pub env: BTreeMap<String, String>,
     /// sdists only: patch files beside this `override.toml`, applied in order (`patches`).
@@ -87,9 +90,9 @@ pub(crate) struct RuleWire {
     #[cfg_attr(test, schemars(inner(regex(pattern = PATCH_NAME_PATTERN))))]
     pub patches: Vec<String>,
     /// sdists only: arguments for the PEP 517 frontend (`pypaBuildFlags`), such as
-    /// `"-Csetup-args=-Dsystem-freetype=true"`.
+    /// `"-Csetup-args=-Dsystem-freetype=true"`; no whitespace (nixpkgs splits the flags there).
     #[serde(default)]
-    #[cfg_attr(test, schemars(inner(length(min = 1))))]
+    #[cfg_attr(test, schemars(inner(regex(pattern = BUILD_FLAG_PATTERN))))]
     pub build_flags: Vec<String>,
     /// wheels only (`applies-to` `"wheel"` or `"any"`): shared libraries the wheel's ELF
     /// files need, by soname, to the nixpkgs attribute path providing them.
@@ -112,6 +115,8 @@ const NORMALIZED_NAME_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
 const ATTRIBUTE_PATH_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_'-]*(\\.[A-Za-z_][A-Za-z0-9_'-]*)*$";
 #[cfg(test)]
 const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+#[cfg(test)]
+const BUILD_FLAG_PATTERN: &str = "^[^\\s]+$";
 #[cfg(test)]
 const PATCH_NAME_PATTERN: &str = "^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$";
 #[cfg(test)]
@@ -365,6 +370,11 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
             problems.push(format!(
                 "env `{name}` is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
             ));
+        } else if DERIVATION_ARGUMENT_NAMES.contains(&name.as_str()) {
+            problems.push(format!(
+                "env `{name}` is also an argument of the package's derivation, and nixpkgs' \
+                 mkDerivation refuses an `env` entry of such a name: choose another variable"
+            ));
         }
     }
     for patch in &wire.patches {
@@ -377,6 +387,11 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
     for flag in &wire.build_flags {
         if flag.trim().is_empty() || flag.contains('\n') {
             problems.push(format!("build-flags `{flag}` is empty or spans lines"));
+        } else if flag.chars().any(|c| c.is_ascii_whitespace()) {
+            problems.push(format!(
+                "build-flags `{flag}` holds whitespace, where nixpkgs' pypa build hook splits \
+                 `pypaBuildFlags`: give each argument as a flag of its own"
+            ));
         }
     }
     for soname in wire.sonames.keys() {
@@ -502,6 +517,60 @@ pub(crate) fn is_attribute_path(path: &str) -> bool {
             && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''))
     })
 }
+
+/// The arguments a package of python.nix passes to its derivation (nixpkgs' mkDerivation and
+/// buildPythonPackage add most of them, python.nix the rest), as the real code's `drvAttrs`
+/// show them on Linux and Darwin. mkDerivation throws on an `env` entry of one of these names
+/// ("The `env` attribute set cannot contain any attributes passed to derivation").
+pub(crate) const DERIVATION_ARGUMENT_NAMES: &[&str] = &[
+    "LANG",
+    "__darwinAllowLocalNetworking",
+    "__ignoreNulls",
+    "__impureHostDeps",
+    "__propagatedImpureHostDeps",
+    "__propagatedSandboxProfile",
+    "__sandboxProfile",
+    "__structuredAttrs",
+    "args",
+    "buildInputs",
+    "builder",
+    "cargoDeps",
+    "cargoRoot",
+    "catchConflicts",
+    "cmakeFlags",
+    "configureFlags",
+    "depsBuildBuild",
+    "depsBuildBuildPropagated",
+    "depsBuildTarget",
+    "depsBuildTargetPropagated",
+    "depsHostHost",
+    "depsHostHostPropagated",
+    "depsTargetTarget",
+    "depsTargetTargetPropagated",
+    "disallowedReferences",
+    "doCheck",
+    "doInstallCheck",
+    "dontCheckRuntimeDeps",
+    "dontWrapPythonPrograms",
+    "mesonFlags",
+    "name",
+    "nativeBuildInputs",
+    "outputs",
+    "patches",
+    "pname",
+    "postFixup",
+    "postUnpack",
+    "propagatedBuildInputs",
+    "propagatedNativeBuildInputs",
+    "pypaBuildFlags",
+    "src",
+    "stdenv",
+    "strictDeps",
+    "system",
+    "unpackPhase",
+    "userHook",
+    "version",
+];
 
 fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -635,6 +704,41 @@ mod tests {
             "rule 1: build-requires lists `a` twice; rule 1: build-requires `b @ file:///x`: a \
              direct reference (`name @ url`) cannot be planned; name a version range"
         );
+    }
+
+    #[test]
+    fn env_names_of_derivation_arguments_and_build_flags_with_whitespace_are_refused() {
+        let problems = |text: &str| parse_file(text).err().unwrap_or_default().join("; ");
+        assert_eq!(
+            problems(
+                "schema-version = 1\n[[rule]]\nenv = { OK_NAME = \"1\", LANG = \"C\" }\n\
+                 [[rule]]\napplies-to = \"wheel\"\nversions = \"<1\"\nenv = { src = \"x\" }\n"
+            ),
+            "rule 1: env `LANG` is also an argument of the package's derivation, and nixpkgs' \
+             mkDerivation refuses an `env` entry of such a name: choose another variable; \
+             rule 2: env `src` is also an argument of the package's derivation, and nixpkgs' \
+             mkDerivation refuses an `env` entry of such a name: choose another variable"
+        );
+        assert_eq!(
+            problems(
+                "schema-version = 1\n[[rule]]\nbuild-flags = [\"-Cok=1\", \"-Csetup-args=-Dx=a b\", \"-Cy=\\t1\"]\n"
+            ),
+            "rule 1: build-flags `-Csetup-args=-Dx=a b` holds whitespace, where nixpkgs' pypa \
+             build hook splits `pypaBuildFlags`: give each argument as a flag of its own; \
+             rule 1: build-flags `-Cy=\t1` holds whitespace, where nixpkgs' pypa build hook \
+             splits `pypaBuildFlags`: give each argument as a flag of its own"
+        );
+        // What mkDerivation accepts passes: names of the build's own variables.
+        assert_eq!(
+            problems(
+                "schema-version = 1\n[[rule]]\nenv = { dontUseCmakeConfigure = \"1\", LANG_X = \"1\" }\n\
+                 build-flags = [\"-Csetup-args=-Dx=a\"]\n"
+            ),
+            ""
+        );
+        let mut sorted = DERIVATION_ARGUMENT_NAMES.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, DERIVATION_ARGUMENT_NAMES);
     }
 
     #[test]

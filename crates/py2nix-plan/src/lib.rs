@@ -10,6 +10,8 @@
 mod error;
 mod plan;
 mod resolve;
+#[cfg(test)]
+mod schema;
 mod select;
 mod tags;
 mod target;
@@ -18,8 +20,9 @@ pub use error::PlanError;
 pub use plan::{
     add_binary_wheel_inputs, add_project, apply_overrides, apply_wheel_overrides, assemble_plan,
     chosen_files, is_index_source, resolve_targets, sri, CargoCrate, CargoPlan, Chosen,
-    IndexedFile, PackagePlan, PatchPlan, PathFormat, Plan, ProjectPlan, ResolvedGit,
-    SelectionsPlan, SourcePlan, Sources, TargetPlan, TargetResolution, UnitClosures, PLAN_SCHEMA,
+    GitSourcePlan, IndexedFile, PackagePlan, PatchPlan, PathFormat, PathSourcePlan, Plan,
+    PlanInputs, ProjectPlan, ResolvedGit, SdistSourcePlan, SelectionsPlan, SourcePlan, Sources,
+    TargetPlan, TargetResolution, UnitClosures, WheelSourcePlan, PLAN_SCHEMA,
 };
 pub use resolve::{
     cycle_breaks, flat_marker_extras, flat_plan_roots, flat_roots, root_dependencies, walk_closure,

@@ -19,20 +19,57 @@ use crate::PlanError;
 pub const PLAN_SCHEMA: u32 = 1;
 
 /// The whole plan: one entry per target.
+///
+/// Reading a plan tolerates fields it does not know (schema 1 only ever gains fields), and
+/// every field added within schema 1 has a default, so plans of older py2nix versions read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(
+    test,
+    schemars(
+        title = "py2nix plan, schema 1",
+        description = "What `py2nix lock --format json` prints, and python.nix's `plan` \
+                       attribute. docs/plan-schema.md describes every field; generated from \
+                       crates/py2nix-plan/src/plan.rs."
+    )
+)]
 pub struct Plan {
+    #[cfg_attr(test, schemars(range(min = 1, max = 1)))]
     pub schema: u32,
     pub generator: String,
+    /// What the plan was made from (`py2nix lock` records it, `py2nix check` compares it).
+    /// Added within schema 1: absent from older plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<PlanInputs>,
     /// The project: what it builds, and the groups and extras the plan holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<ProjectPlan>,
     pub targets: BTreeMap<String, TargetPlan>,
 }
 
+/// What a plan was made from: the hashes of the files read, the built-in override database,
+/// py2nix's version and the normalised selection options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PlanInputs {
+    /// py2nix's version.
+    pub py2nix: String,
+    /// The lock, as a key of `files`.
+    pub lock: String,
+    /// Every file (and directory, with a trailing `/`) read, relative to the generated file's
+    /// directory, with its SRI sha256.
+    pub files: BTreeMap<String, String>,
+    /// The SRI sha256 of the built-in override database.
+    pub overrides: String,
+    /// The selection options, normalised, as command-line arguments.
+    pub options: Vec<String>,
+}
+
 /// The project itself: the package it builds (a key of every target's `packages`), its
 /// workspace members, and the groups and extras the plan holds for choosing at evaluation
 /// time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct ProjectPlan {
     /// The project's name; absent for a virtual workspace root.
@@ -63,6 +100,7 @@ pub struct ProjectPlan {
 
 /// What each part of the project installs on one target: names of `packages`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct SelectionsPlan {
     /// The closure of the main dependencies (not the project itself).
@@ -77,6 +115,7 @@ pub struct SelectionsPlan {
 
 /// What one target installs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct TargetPlan {
     pub system: String,
@@ -99,6 +138,7 @@ pub struct TargetPlan {
 
 /// One package of a target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct PackagePlan {
     pub version: String,
@@ -156,6 +196,7 @@ pub struct PackagePlan {
 
 /// One patch of the override database, carried whole so that the plan is self-contained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct PatchPlan {
     /// The patch's file name in the database.
@@ -165,7 +206,9 @@ pub struct PatchPlan {
 }
 
 impl PackagePlan {
-    /// A package with its version, source and dependencies, and nothing else yet.
+    /// A package with its version, source and dependencies, and nothing else yet. This is the
+    /// one way to make a package: there is no `Default`, because no source is a sensible
+    /// default (a defaulted one would be a package without URL or hash).
     pub fn new(version: String, src: SourcePlan, dependencies: Vec<String>) -> Self {
         PackagePlan {
             version,
@@ -192,6 +235,7 @@ impl PackagePlan {
 
 /// What a Rust build inside an sdist needs to vendor its crates without network access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct CargoPlan {
     /// The text of the sdist's `Cargo.lock`.
@@ -209,6 +253,7 @@ pub struct CargoPlan {
 
 /// One crate to download.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct CargoCrate {
     pub name: String,
@@ -217,46 +262,99 @@ pub struct CargoCrate {
     pub hash: String,
 }
 
-/// Where the package comes from. Which fields are present depends on `kind`; see
-/// docs/plan-schema.md.
+/// Where the package comes from: a tagged union on `kind`, each kind with exactly its own
+/// fields (docs/plan-schema.md, `src`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourcePlan {
+    /// A wheel file fetched by URL, installed as is.
+    Wheel(WheelSourcePlan),
+    /// An sdist file fetched by URL, built.
+    Sdist(SdistSourcePlan),
+    /// A git checkout, built.
+    Git(GitSourcePlan),
+    /// A local file or directory, relative to the generated file.
+    Path(PathSourcePlan),
+}
+
+/// `kind` `wheel`: a wheel file fetched by URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
-pub struct SourcePlan {
-    pub kind: SourceKind,
-    /// `wheel`, `sdist`, and `path` archives: the file's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
-    /// `wheel`, `sdist`: the file's URL; `git`: the repository's URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// `wheel`, `sdist`: the file's SRI hash; `git`: the checkout's (NAR) SRI hash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hash: Option<String>,
-    /// `git`: the full commit id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rev: Option<String>,
-    /// `git`: whether submodules are part of the checkout.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub submodules: bool,
-    /// The project's directory inside the checkout or archive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subdirectory: Option<String>,
-    /// `path`: the path relative to the generated file's directory (`/`-separated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// `path`: what the path holds: `wheel`, `sdist` or `tree` (a source directory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<PathFormat>,
-    /// `path` trees: installed in editable mode by the project's own tools.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub editable: bool,
-    /// `wheel`, `sdist`: the name of the index whose credentials fetching the file needs.
+pub struct WheelSourcePlan {
+    /// The file's name as the lock and the index give it.
+    pub filename: String,
+    /// The file's URL.
+    pub url: String,
+    /// The file's SRI hash.
+    #[cfg_attr(test, schemars(regex(pattern = FILE_HASH_PATTERN)))]
+    pub hash: String,
+    /// The name of the index whose credentials fetching the file needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
 }
 
+/// `kind` `sdist`: an sdist file fetched by URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct SdistSourcePlan {
+    /// The file's name as the lock and the index give it.
+    pub filename: String,
+    /// The file's URL.
+    pub url: String,
+    /// The file's SRI hash.
+    #[cfg_attr(test, schemars(regex(pattern = FILE_HASH_PATTERN)))]
+    pub hash: String,
+    /// The project's directory inside the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdirectory: Option<String>,
+    /// The name of the index whose credentials fetching the file needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+}
+
+/// `kind` `git`: a git checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct GitSourcePlan {
+    /// The repository's URL.
+    pub url: String,
+    /// The SRI hash of the checkout's NAR serialisation (as `fetchgit` takes it).
+    #[cfg_attr(test, schemars(regex(pattern = FILE_HASH_PATTERN)))]
+    pub hash: String,
+    /// The full commit id.
+    pub rev: String,
+    /// Whether submodules are part of the checkout.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub submodules: bool,
+    /// The project's directory inside the checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdirectory: Option<String>,
+}
+
+/// `kind` `path`: a local file or directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct PathSourcePlan {
+    /// For a wheel or sdist file: its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// The path relative to the generated file's directory (`/`-separated).
+    pub path: String,
+    /// What the path holds.
+    pub format: PathFormat,
+    /// Trees: installed in editable mode by the project's own tools.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub editable: bool,
+}
+
 /// What a `path` source holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PathFormat {
     Wheel,
@@ -264,35 +362,123 @@ pub enum PathFormat {
     Tree,
 }
 
+/// What an SRI hash of a file or checkout looks like in the plan (for the JSON Schema).
+#[cfg(test)]
+const FILE_HASH_PATTERN: &str = "^(sha256|sha512)-[A-Za-z0-9+/]+=*$";
+
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(value: &bool) -> bool {
     !*value
 }
 
 impl SourcePlan {
-    fn new(kind: SourceKind) -> Self {
-        SourcePlan {
-            kind,
-            filename: None,
-            url: None,
-            hash: None,
-            rev: None,
-            submodules: false,
-            subdirectory: None,
-            path: None,
-            format: None,
-            editable: false,
-            index: None,
+    /// A file fetched by URL: a wheel when `format` says so, else an sdist (a wheel has no
+    /// subdirectory).
+    pub fn file(
+        format: SourceKind,
+        filename: String,
+        url: String,
+        hash: String,
+        subdirectory: Option<String>,
+        index: Option<String>,
+    ) -> Self {
+        if format == SourceKind::Wheel {
+            SourcePlan::Wheel(WheelSourcePlan {
+                filename,
+                url,
+                hash,
+                index,
+            })
+        } else {
+            SourcePlan::Sdist(SdistSourcePlan {
+                filename,
+                url,
+                hash,
+                subdirectory,
+                index,
+            })
         }
+    }
+
+    /// The kind, as `kind` writes it.
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            SourcePlan::Wheel(_) => SourceKind::Wheel,
+            SourcePlan::Sdist(_) => SourceKind::Sdist,
+            SourcePlan::Git(_) => SourceKind::Git,
+            SourcePlan::Path(_) => SourceKind::Path,
+        }
+    }
+
+    /// The kind as the plan writes it: `wheel`, `sdist`, `git` or `path`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            SourcePlan::Wheel(_) => "wheel",
+            SourcePlan::Sdist(_) => "sdist",
+            SourcePlan::Git(_) => "git",
+            SourcePlan::Path(_) => "path",
+        }
+    }
+
+    /// The file's name: wheels, sdists, and local wheel and sdist files.
+    pub fn filename(&self) -> Option<&str> {
+        match self {
+            SourcePlan::Wheel(wheel) => Some(&wheel.filename),
+            SourcePlan::Sdist(sdist) => Some(&sdist.filename),
+            SourcePlan::Git(_) => None,
+            SourcePlan::Path(path) => path.filename.as_deref(),
+        }
+    }
+
+    /// The file's URL, or the git repository's.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            SourcePlan::Wheel(wheel) => Some(&wheel.url),
+            SourcePlan::Sdist(sdist) => Some(&sdist.url),
+            SourcePlan::Git(git) => Some(&git.url),
+            SourcePlan::Path(_) => None,
+        }
+    }
+
+    /// The SRI hash of the file, or of the git checkout.
+    pub fn hash(&self) -> Option<&str> {
+        match self {
+            SourcePlan::Wheel(wheel) => Some(&wheel.hash),
+            SourcePlan::Sdist(sdist) => Some(&sdist.hash),
+            SourcePlan::Git(git) => Some(&git.hash),
+            SourcePlan::Path(_) => None,
+        }
+    }
+
+    /// The index whose credentials fetching the file needs.
+    pub fn index(&self) -> Option<&str> {
+        match self {
+            SourcePlan::Wheel(wheel) => wheel.index.as_deref(),
+            SourcePlan::Sdist(sdist) => sdist.index.as_deref(),
+            SourcePlan::Git(_) | SourcePlan::Path(_) => None,
+        }
+    }
+
+    /// A local source's path.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            SourcePlan::Path(path) => Some(&path.path),
+            _ => None,
+        }
+    }
+
+    /// Whether the lock installs the source in editable mode (local trees only).
+    pub fn is_editable(&self) -> bool {
+        matches!(self, SourcePlan::Path(path) if path.editable)
     }
 
     /// Whether the package is built from source (an sdist, a checkout or a directory) rather
     /// than installed from a wheel.
     pub fn is_built(&self) -> bool {
-        match self.kind {
-            SourceKind::Wheel => false,
-            SourceKind::Path => self.format != Some(PathFormat::Wheel),
-            SourceKind::Sdist | SourceKind::Git => true,
+        match self {
+            SourcePlan::Wheel(_) => false,
+            SourcePlan::Path(path) => path.format != PathFormat::Wheel,
+            SourcePlan::Sdist(_) | SourcePlan::Git(_) => true,
         }
     }
 }
@@ -653,7 +839,7 @@ pub fn assemble_plan(
                     }
                     _ => apply_overrides(&mut plan, package, overrides),
                 }
-            } else if let Some(filename) = plan.src.filename.clone() {
+            } else if let Some(filename) = plan.src.filename().map(str::to_string) {
                 add_binary_wheel_inputs(&mut plan, &resolution.target, &filename);
                 apply_wheel_overrides(
                     &mut plan,
@@ -691,6 +877,7 @@ pub fn assemble_plan(
     Ok(Plan {
         schema: PLAN_SCHEMA,
         generator: generator.to_string(),
+        inputs: None,
         project: None,
         targets,
     })
@@ -774,32 +961,34 @@ fn source_of(
     match (&package.source, chosen) {
         (PackageSource::Git(git), _) => {
             let resolved = sources.git(package, git)?;
-            let mut src = SourcePlan::new(SourceKind::Git);
-            src.url = Some(git.url.clone());
-            src.rev = Some(resolved.commit);
-            src.hash = Some(resolved.hash);
-            src.submodules = git.submodules;
-            src.subdirectory = git.subdirectory.clone();
-            Ok(src)
+            Ok(SourcePlan::Git(GitSourcePlan {
+                url: git.url.clone(),
+                hash: resolved.hash,
+                rev: resolved.commit,
+                submodules: git.submodules,
+                subdirectory: git.subdirectory.clone(),
+            }))
         }
         (PackageSource::Path { path, editable, .. }, chosen) => {
-            let mut src = SourcePlan::new(SourceKind::Path);
-            src.path = Some(sources.local_path(package, path)?);
-            match chosen {
-                Chosen::Tree => {
-                    src.format = Some(PathFormat::Tree);
-                    src.editable = *editable;
-                }
-                Chosen::File { index, format } => {
-                    src.filename = Some(package.files[index].filename.clone());
-                    src.format = Some(if format == SourceKind::Wheel {
+            let path = sources.local_path(package, path)?;
+            Ok(SourcePlan::Path(match chosen {
+                Chosen::Tree => PathSourcePlan {
+                    filename: None,
+                    path,
+                    format: PathFormat::Tree,
+                    editable: *editable,
+                },
+                Chosen::File { index, format } => PathSourcePlan {
+                    filename: Some(package.files[index].filename.clone()),
+                    path,
+                    format: if format == SourceKind::Wheel {
                         PathFormat::Wheel
                     } else {
                         PathFormat::Sdist
-                    });
-                }
-            }
-            Ok(src)
+                    },
+                    editable: false,
+                },
+            }))
         }
         (PackageSource::Url { url, subdirectory }, Chosen::File { index, format }) => {
             let file = &package.files[index];
@@ -811,12 +1000,14 @@ fn source_of(
                 }),
             }
             .map_err(source_error)?;
-            let mut src = SourcePlan::new(format);
-            src.filename = Some(file.filename.clone());
-            src.url = Some(url.clone());
-            src.hash = Some(hash);
-            src.subdirectory = subdirectory.clone();
-            Ok(src)
+            Ok(SourcePlan::file(
+                format,
+                file.filename.clone(),
+                url.clone(),
+                hash,
+                subdirectory.clone(),
+                None,
+            ))
         }
         (_, Chosen::File { index, format }) => {
             let file = &package.files[index];
@@ -929,9 +1120,9 @@ pub fn apply_overrides(plan: &mut PackagePlan, package: &LockedPackage, override
                     package.name, package.version
                 )
             };
-            let from = match plan.src.kind {
-                SourceKind::Sdist => "its sdist",
-                SourceKind::Git => "a git checkout",
+            let from = match plan.src {
+                SourcePlan::Sdist(_) => "its sdist",
+                SourcePlan::Git(_) => "a git checkout",
                 _ => "a local path",
             };
             plan.warnings.push(format!(
@@ -978,12 +1169,14 @@ fn source_plan(
         package: package.name.to_string(),
         message,
     })?;
-    let mut src = SourcePlan::new(kind);
-    src.filename = Some(file.filename.clone());
-    src.url = Some(indexed.url);
-    src.hash = Some(hash);
-    src.index = indexed.auth_index;
-    Ok(src)
+    Ok(SourcePlan::file(
+        kind,
+        file.filename.clone(),
+        indexed.url,
+        hash,
+        None,
+        indexed.auth_index,
+    ))
 }
 
 /// `sha256:<hex>` as an SRI hash, `sha256-<base64>`.
@@ -1051,8 +1244,14 @@ env = { APP_WHEEL = "yes" }
     }
 
     fn planned(kind: SourceKind, filename: &str) -> PackagePlan {
-        let mut src = SourcePlan::new(kind);
-        src.filename = Some(filename.to_string());
+        let src = SourcePlan::file(
+            kind,
+            filename.to_string(),
+            format!("https://files.example.org/{filename}"),
+            format!("sha256-{}=", "A".repeat(43)),
+            None,
+            None,
+        );
         PackagePlan::new("2.0".into(), src, Vec::new())
     }
 

@@ -90,15 +90,14 @@ pub fn discover(plan: &mut Plan, inputs: &Inputs, reporter: &Reporter) -> Result
 }
 
 fn sdist_job(package: &PackagePlan) -> Option<SdistJob> {
-    let src = &package.src;
-    if src.kind != SourceKind::Sdist {
+    let SourcePlan::Sdist(sdist) = &package.src else {
         return None;
-    }
+    };
     Some(SdistJob {
-        filename: src.filename.clone()?,
-        url: src.url.clone()?,
-        hash: src.hash.clone()?,
-        index: src.index.clone(),
+        filename: sdist.filename.clone(),
+        url: sdist.url.clone(),
+        hash: sdist.hash.clone(),
+        index: sdist.index.clone(),
     })
 }
 
@@ -630,7 +629,7 @@ fn finish(
         let names: BTreeSet<String> = requirements.iter().map(|d| d.name.to_string()).collect();
         if let Some(package) = target_plan.packages.get_mut(name) {
             package.build_requires = names.into_iter().collect();
-            let facts = package.src.hash.as_ref().and_then(|h| memo.facts.get(h));
+            let facts = package.src.hash().and_then(|h| memo.facts.get(h));
             if let Some(facts) = facts {
                 add_cargo(package, facts, inputs)
                     .map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
@@ -657,19 +656,14 @@ fn finish(
         };
         let sha256 = candidate.file.sha256.clone().unwrap_or_default();
         let hash = sri_of_hex(&sha256);
-        let src = SourcePlan {
-            kind: candidate.kind,
-            filename: Some(candidate.file.filename.clone()),
-            url: Some(candidate.file.url.clone()),
-            hash: Some(hash.clone()),
-            rev: None,
-            submodules: false,
-            subdirectory: None,
-            path: None,
-            format: None,
-            editable: false,
-            index: (!inputs.index.name.is_empty()).then(|| inputs.index.name.clone()),
-        };
+        let src = SourcePlan::file(
+            candidate.kind,
+            candidate.file.filename.clone(),
+            candidate.file.url.clone(),
+            hash.clone(),
+            None,
+            (!inputs.index.name.is_empty()).then(|| inputs.index.name.clone()),
+        );
         let mut plan = PackagePlan::new(
             candidate.version.to_string(),
             src,
@@ -932,6 +926,7 @@ fn write_cached_facts(cache_root: Option<&Path>, sri: &str, facts: &SdistBuildIn
 #[cfg(test)]
 mod tests {
     use super::*;
+    use py2nix_plan::WheelSourcePlan;
 
     fn file(name: &str, requires_python: Option<&str>) -> PageFile {
         PageFile {
@@ -1114,19 +1109,12 @@ mod tests {
         let package = |deps: &[&str]| {
             PackagePlan::new(
                 "1".into(),
-                SourcePlan {
-                    kind: SourceKind::Wheel,
-                    filename: None,
-                    url: None,
-                    hash: None,
-                    rev: None,
-                    submodules: false,
-                    subdirectory: None,
-                    path: None,
-                    format: None,
-                    editable: false,
+                SourcePlan::Wheel(WheelSourcePlan {
+                    filename: "x-1-py3-none-any.whl".into(),
+                    url: "https://files.example.org/x-1-py3-none-any.whl".into(),
+                    hash: sri_of_hex(&"00".repeat(32)),
                     index: None,
-                },
+                }),
                 deps.iter().map(|d| d.to_string()).collect(),
             )
         };

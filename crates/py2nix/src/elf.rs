@@ -22,7 +22,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use anyhow::anyhow;
 use py2nix_overrides::{ArtifactKind, OverrideDb, SonameTable};
-use py2nix_plan::{LinuxLibc, PackagePlan, Plan, SourceKind, Target, WheelFilename};
+use py2nix_plan::{LinuxLibc, PackagePlan, Plan, SourcePlan, Target, WheelFilename};
 use sha2::Digest;
 
 use crate::network::{Errors, Network, Slot};
@@ -107,18 +107,17 @@ pub fn is_binary_linux_wheel(target: &Target, filename: &str) -> bool {
 
 /// Whether a package of `target` is a Linux wheel with compiled code.
 fn binary_linux_wheel(target: &Target, package: &PackagePlan) -> Option<Job> {
-    if package.src.kind != SourceKind::Wheel {
+    let SourcePlan::Wheel(wheel) = &package.src else {
         return None;
-    }
-    let filename = package.src.filename.clone()?;
-    if !is_binary_linux_wheel(target, &filename) {
+    };
+    if !is_binary_linux_wheel(target, &wheel.filename) {
         return None;
     }
     Some(Job {
-        filename,
-        url: package.src.url.clone()?,
-        hash: package.src.hash.clone()?,
-        index: package.src.index.clone(),
+        filename: wheel.filename.clone(),
+        url: wheel.url.clone(),
+        hash: wheel.hash.clone(),
+        index: wheel.index.clone(),
     })
 }
 
@@ -510,24 +509,17 @@ fn write_cached(root: Option<&Path>, sri: &str, needed: &BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use py2nix_plan::{NixSystem, PythonVersion, SourcePlan};
+    use py2nix_plan::{NixSystem, PythonVersion, SourcePlan, WheelSourcePlan};
 
     fn wheel(filename: &str) -> PackagePlan {
         let mut plan = PackagePlan::new(
             "2.0".into(),
-            SourcePlan {
-                kind: SourceKind::Wheel,
-                filename: Some(filename.into()),
-                url: Some(format!("https://files.example.org/{filename}")),
-                hash: Some(format!("sha256-{}=", "A".repeat(43))),
-                rev: None,
-                submodules: false,
-                subdirectory: None,
-                path: None,
-                format: None,
-                editable: false,
+            SourcePlan::Wheel(WheelSourcePlan {
+                filename: filename.into(),
+                url: format!("https://files.example.org/{filename}"),
+                hash: format!("sha256-{}=", "A".repeat(43)),
                 index: None,
-            },
+            }),
             Vec::new(),
         );
         plan.native_build_inputs = vec!["autoPatchelfHook".into()];

@@ -26,76 +26,8 @@ const ALL_SYSTEMS: [&str; 4] = [
     "x86_64-linux",
 ];
 
-/// The record, as it appears in the plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inputs {
-    /// py2nix's version.
-    pub py2nix: String,
-    /// The lock, as a key of `files`.
-    pub lock: String,
-    /// Every file (and directory, with a trailing `/`) read, relative to the generated file's
-    /// directory, with its SRI sha256.
-    pub files: BTreeMap<String, String>,
-    /// The SRI sha256 of the built-in override database.
-    pub overrides: String,
-    /// The selection options, normalised, as command-line arguments.
-    pub options: Vec<String>,
-}
-
-impl Inputs {
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "py2nix": self.py2nix,
-            "lock": self.lock,
-            "files": self.files,
-            "overrides": self.overrides,
-            "options": self.options,
-        })
-    }
-
-    /// Reads the record back; `None` when the value is not one.
-    pub fn from_json(value: &serde_json::Value) -> Option<Inputs> {
-        let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
-        let files = value
-            .get("files")?
-            .as_object()?
-            .iter()
-            .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-            .collect::<Option<_>>()?;
-        let options = value
-            .get("options")?
-            .as_array()?
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<_>>()?;
-        Some(Inputs {
-            py2nix: text("py2nix")?,
-            lock: text("lock")?,
-            files,
-            overrides: text("overrides")?,
-            options,
-        })
-    }
-}
-
-/// Puts `inputs` into a serialised plan, right after `generator` (before `targets`).
-pub fn insert(plan: serde_json::Value, inputs: &Inputs) -> serde_json::Value {
-    let serde_json::Value::Object(map) = plan else {
-        return plan;
-    };
-    let mut out = serde_json::Map::new();
-    for (key, value) in map {
-        let after = key == "generator";
-        out.insert(key, value);
-        if after {
-            out.insert("inputs".to_string(), inputs.to_json());
-        }
-    }
-    if !out.contains_key("inputs") {
-        out.insert("inputs".to_string(), inputs.to_json());
-    }
-    serde_json::Value::Object(out)
-}
+/// The record, as it appears in the plan (its type is the plan's).
+pub use py2nix_plan::PlanInputs as Inputs;
 
 /// The directory paths in the record are relative to: the generated file's, or the working
 /// directory for stdout (the same rule as local paths in the plan).
@@ -432,11 +364,19 @@ mod tests {
             overrides: overrides_digest(),
             options: vec!["--group".into(), "dev".into()],
         };
-        let plan = serde_json::json!({"schema": 1, "generator": "py2nix 0.1.0", "targets": {}});
-        let with = insert(plan, &inputs);
+        let plan = py2nix_plan::Plan {
+            schema: 1,
+            generator: "py2nix 0.1.0".into(),
+            inputs: Some(inputs.clone()),
+            targets: BTreeMap::new(),
+        };
+        let with = serde_json::to_value(&plan).unwrap();
         let keys: Vec<&String> = with.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["schema", "generator", "inputs", "targets"]);
-        assert_eq!(Inputs::from_json(&with["inputs"]), Some(inputs));
+        let keys: Vec<&String> = with["inputs"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["py2nix", "lock", "files", "overrides", "options"]);
+        let back: py2nix_plan::Plan = serde_json::from_value(with).unwrap();
+        assert_eq!(back.inputs, Some(inputs));
         assert!(overrides_digest().starts_with("sha256-"));
     }
 

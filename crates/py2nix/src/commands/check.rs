@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
 
+use py2nix_plan::Plan;
+
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::inputs::{self, Inputs};
 use crate::output;
@@ -50,7 +52,7 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> Result<(), Failure> {
                 "file": verdict.file.display().to_string(),
                 "reasons": verdict.reasons,
                 "py2nix": env!("CARGO_PKG_VERSION"),
-                "recorded": verdict.inputs.as_ref().map(Inputs::to_json),
+                "recorded": verdict.inputs,
             });
             let mut text = serde_json::to_string_pretty(&value)
                 .context("failed to serialise the answer")
@@ -74,7 +76,7 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> Result<(), Failure> {
 }
 
 /// The plan in a python.nix or JSON plan that py2nix generated.
-fn read_generated(file: &Path) -> Result<serde_json::Value, Failure> {
+fn read_generated(file: &Path) -> Result<Plan, Failure> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -105,16 +107,13 @@ fn read_generated(file: &Path) -> Result<serde_json::Value, Failure> {
         .input()
 }
 
-fn judge(file: &Path, plan: &serde_json::Value, args: &CheckArgs) -> anyhow::Result<Verdict> {
+fn judge(file: &Path, plan: &Plan, args: &CheckArgs) -> anyhow::Result<Verdict> {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.display().to_string());
-    let generator = plan
-        .get("generator")
-        .and_then(|g| g.as_str())
-        .unwrap_or("an unknown py2nix");
-    let Some(recorded) = plan.get("inputs").and_then(Inputs::from_json) else {
+    let generator = &plan.generator;
+    let Some(recorded) = plan.inputs.clone() else {
         return Ok(Verdict {
             file: file.to_path_buf(),
             reasons: vec![format!(

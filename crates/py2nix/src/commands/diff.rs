@@ -9,6 +9,7 @@ use std::str::FromStr;
 use anyhow::{anyhow, bail, Context};
 use py2nix_lock::{LockFormat, PackageSource};
 use py2nix_nix::GENERATED_MARKER;
+use py2nix_plan::Plan;
 
 use crate::cli::{DiffArgs, DiffFormat};
 use crate::output;
@@ -115,19 +116,34 @@ pub fn run(args: DiffArgs, _reporter: &Reporter) -> Result<(), Failure> {
 }
 
 /// The plan in a python.nix (told by its first line) or in a JSON plan made by py2nix;
-/// `None` when the text is neither.
-pub fn plan_from_text(text: &str) -> anyhow::Result<Option<serde_json::Value>> {
+/// `None` when the text is neither. Fields the plan types do not know (from a newer py2nix)
+/// are ignored; a plan that lacks a field schema 1 always had, or has a `src.kind` this
+/// py2nix does not know, is an error.
+pub fn plan_from_text(text: &str) -> anyhow::Result<Option<Plan>> {
     if text.starts_with(GENERATED_MARKER) {
-        return Ok(Some(py2nix_nix::read_plan(text)?));
+        let value = py2nix_nix::read_plan(text)?;
+        let plan = serde_json::from_value(value)
+            .context("its `plan` is not a plan of schema 1 as this py2nix reads it")?;
+        return Ok(Some(plan));
     }
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+    #[derive(serde::Deserialize)]
+    struct Generator {
+        generator: Option<serde_json::Value>,
+    }
+    let Ok(head) = serde_json::from_str::<Generator>(text) else {
         return Ok(None);
     };
-    let ours = value
-        .get("generator")
+    let ours = head
+        .generator
+        .as_ref()
         .and_then(|g| g.as_str())
         .is_some_and(|g| g.starts_with("py2nix"));
-    Ok(ours.then_some(value))
+    if !ours {
+        return Ok(None);
+    }
+    let plan = serde_json::from_str(text)
+        .context("it is not a plan of schema 1 as this py2nix reads it")?;
+    Ok(Some(plan))
 }
 
 /// Reads a lock, a plan or a python.nix; a directory stands for the one lock in it.
@@ -147,14 +163,12 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         } else {
             "plan"
         };
-        return plan_packages(&plan)
-            .map(|targets| Loaded {
-                path: path.clone(),
-                kind: kind.to_string(),
-                is_plan: true,
-                targets,
-            })
-            .with_context(|| format!("failed to read the plan in `{}`", path.display()));
+        return Ok(Loaded {
+            path: path.clone(),
+            kind: kind.to_string(),
+            is_plan: true,
+            targets: plan_packages(&plan),
+        });
     }
     let format = crate::project::format_of(&path);
     if format == LockFormat::Requirements && text.trim_start().starts_with('{') {
@@ -202,41 +216,25 @@ fn lock_source_kind(source: &PackageSource) -> String {
     }
 }
 
-/// Packages per target of a plan (as JSON).
-pub fn plan_packages(
-    plan: &serde_json::Value,
-) -> anyhow::Result<BTreeMap<String, BTreeMap<String, Side>>> {
-    let targets = plan
-        .get("targets")
-        .and_then(|t| t.as_object())
-        .ok_or_else(|| anyhow!("it has no `targets`"))?;
-    let mut out = BTreeMap::new();
-    for (id, target) in targets {
-        let packages = target
-            .get("packages")
-            .and_then(|p| p.as_object())
-            .ok_or_else(|| anyhow!("target `{id}` has no `packages`"))?;
-        let mut sides = BTreeMap::new();
-        for (name, package) in packages {
-            let version = package.get("version").and_then(|v| v.as_str());
-            let kind = package
-                .get("src")
-                .and_then(|s| s.get("kind"))
-                .and_then(|k| k.as_str());
-            let (Some(version), Some(kind)) = (version, kind) else {
-                bail!("`{name}` of target `{id}` has no `version` or `src.kind`");
-            };
-            sides.insert(
-                name.clone(),
-                Side {
-                    version: version.to_string(),
-                    kind: kind.to_string(),
-                },
-            );
-        }
-        out.insert(id.clone(), sides);
-    }
-    Ok(out)
+/// Packages per target of a plan.
+pub fn plan_packages(plan: &Plan) -> BTreeMap<String, BTreeMap<String, Side>> {
+    plan.targets
+        .iter()
+        .map(|(id, target)| {
+            let sides = target
+                .packages
+                .iter()
+                .map(|(name, package)| {
+                    let side = Side {
+                        version: package.version.clone(),
+                        kind: package.src.kind_name().to_string(),
+                    };
+                    (name.clone(), side)
+                })
+                .collect();
+            (id.clone(), sides)
+        })
+        .collect()
 }
 
 fn compare_versions(a: &str, b: &str) -> Option<std::cmp::Ordering> {

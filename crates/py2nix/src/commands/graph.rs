@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{anyhow, Context};
 
+use py2nix_plan::Plan;
+
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::commands::lock::{make_plan, LockSettings};
 use crate::output;
@@ -50,9 +52,7 @@ pub fn run(args: GraphArgs, reporter: &Reporter) -> Result<(), Failure> {
                     .input()?;
             settings.first_python_only = select.pythons.is_empty();
             let planned = make_plan(&settings, reporter)?;
-            serde_json::to_value(&planned.plan)
-                .context("failed to serialise the plan")
-                .unexpected()?
+            planned.plan
         }
     };
     let graph = Graph::from_plan(&plan, args.target.as_deref())?;
@@ -120,12 +120,8 @@ fn normalise(name: &str) -> String {
 }
 
 impl Graph {
-    pub fn from_plan(plan: &serde_json::Value, target: Option<&str>) -> Result<Graph, Failure> {
-        let targets = plan
-            .get("targets")
-            .and_then(|t| t.as_object())
-            .ok_or_else(|| anyhow!("the plan has no `targets`"))
-            .input()?;
+    pub fn from_plan(plan: &Plan, target: Option<&str>) -> Result<Graph, Failure> {
+        let targets = &plan.targets;
         let ids: Vec<&String> = targets.keys().collect();
         let id = match target {
             Some(id) => targets
@@ -155,47 +151,24 @@ impl Graph {
             }
         };
         let target = &targets[id.as_str()];
-        let strings = |value: Option<&serde_json::Value>| -> Vec<String> {
-            value
-                .and_then(|v| v.as_array())
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let mut graph = Graph {
             target: id.clone(),
-            roots: strings(target.get("roots")).into_iter().collect(),
+            roots: target.roots.iter().cloned().collect(),
             nodes: BTreeMap::new(),
             edges: BTreeMap::new(),
         };
-        let packages = target
-            .get("packages")
-            .and_then(|p| p.as_object())
-            .ok_or_else(|| anyhow!("target `{id}` has no `packages`"))
-            .input()?;
-        for (name, package) in packages {
-            let version = package
-                .get("version")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            let kind = package
-                .get("src")
-                .and_then(|s| s.get("kind"))
-                .and_then(|k| k.as_str())
-                .unwrap_or_default();
-            let built = package.get("build-system").is_some();
-            graph
-                .nodes
-                .insert(name.clone(), (version.to_string(), kind.to_string(), built));
-            let breaks: BTreeSet<String> =
-                strings(package.get("cycle-breaks")).into_iter().collect();
-            for dep in strings(package.get("dependencies")) {
-                let is_break = breaks.contains(&dep);
-                graph.edges.insert((name.clone(), dep), is_break);
+        for (name, package) in &target.packages {
+            graph.nodes.insert(
+                name.clone(),
+                (
+                    package.version.clone(),
+                    package.src.kind_name().to_string(),
+                    package.src.is_built(),
+                ),
+            );
+            for dep in &package.dependencies {
+                let is_break = package.cycle_breaks.contains(dep);
+                graph.edges.insert((name.clone(), dep.clone()), is_break);
             }
         }
         Ok(graph)
@@ -429,17 +402,21 @@ mod tests {
     use super::*;
 
     fn sample() -> Graph {
-        let plan = serde_json::json!({"targets": {"t": {
+        let file = |kind: &str, name: &str| serde_json::json!({"kind": kind, "filename": name, "url": format!("https://files.example.org/{name}"), "hash": "sha256-AAAA"});
+        let wheel = |name: &str| file("wheel", &format!("{name}-1-py3-none-any.whl"));
+        let plan = serde_json::json!({"schema": 1, "generator": "py2nix 0.1.0", "targets": {"t": {
+            "system": "x86_64-linux", "python": "3.11", "python-full-version": "3.11.14",
+            "platform": {"glibc": "2.40"},
             "roots": ["app"],
             "packages": {
-                "app": {"version": "1", "src": {"kind": "wheel"}, "dependencies": ["a", "b"]},
-                "a": {"version": "1", "src": {"kind": "wheel"}, "dependencies": ["c"]},
-                "b": {"version": "1", "src": {"kind": "sdist"}, "build-system": ["setuptools"], "dependencies": ["c"]},
-                "c": {"version": "1", "src": {"kind": "wheel"}, "dependencies": ["d"]},
-                "d": {"version": "1", "src": {"kind": "wheel"}, "dependencies": ["c"], "cycle-breaks": ["c"]},
+                "app": {"version": "1", "src": wheel("app"), "dependencies": ["a", "b"]},
+                "a": {"version": "1", "src": wheel("a"), "dependencies": ["c"]},
+                "b": {"version": "1", "src": file("sdist", "b-1.tar.gz"), "build-system": ["setuptools"], "dependencies": ["c"]},
+                "c": {"version": "1", "src": wheel("c"), "dependencies": ["d"]},
+                "d": {"version": "1", "src": wheel("d"), "dependencies": ["c"], "cycle-breaks": ["c"]},
             }
         }}});
-        Graph::from_plan(&plan, None).unwrap()
+        Graph::from_plan(&serde_json::from_value(plan).unwrap(), None).unwrap()
     }
 
     #[test]

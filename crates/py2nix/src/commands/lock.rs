@@ -162,10 +162,10 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
         index,
     } = args;
     let settings = LockSettings::from_args(project_dir, &select, &index, output).input()?;
-    let planned = make_plan(&settings, reporter)?;
+    let mut planned = make_plan(&settings, reporter)?;
     let base = inputs::base_dir(settings.output.as_deref()).input()?;
-    let recorded = record_inputs(&planned, &select, &base).input()?;
-    emit(&settings, format, &planned.plan, &recorded)
+    planned.plan.inputs = Some(record_inputs(&planned, &select, &base).input()?);
+    emit(&settings, format, &planned.plan)
 }
 
 /// What a lock run read, for `inputs`: the lock (and a requirements file's includes), the
@@ -412,10 +412,9 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         for (name, package) in &target.packages {
             let from = package
                 .src
-                .filename
-                .as_deref()
-                .or(package.src.path.as_deref())
-                .or(package.src.url.as_deref())
+                .filename()
+                .or(package.src.path())
+                .or(package.src.url())
                 .unwrap_or_default();
             reporter.explain(&format!("{id}: {name} {} from {from}", package.version));
             for warning in &package.warnings {
@@ -796,17 +795,11 @@ fn requires_python_text(project: &Project) -> String {
         .unwrap_or_default()
 }
 
-fn emit(
-    settings: &LockSettings,
-    format: Format,
-    plan: &Plan,
-    recorded: &inputs::Inputs,
-) -> Result<(), Failure> {
+fn emit(settings: &LockSettings, format: Format, plan: &Plan) -> Result<(), Failure> {
+    // The same value for both formats, so python.nix's `plan` equals the JSON plan.
     let json = serde_json::to_value(plan)
         .context("failed to serialise the plan")
         .unexpected()?;
-    // The same value for both formats, so python.nix's `plan` equals the JSON plan.
-    let json = inputs::insert(json, recorded);
     let (text, generated) = match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&json)
