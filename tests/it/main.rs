@@ -17,5 +17,6 @@ mod nix;
 mod secrets;
 mod snapshots;
 mod sources;
+mod tree_builds;
 mod user_overrides;
 mod writes;

@@ -398,6 +398,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             targets: &targets,
             overrides: &overrides,
             offline: settings.offline,
+            paths: &paths,
         },
         reporter,
     )?;
@@ -407,6 +408,8 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         .check_loaded()
         .context("the embedded override database is invalid")
         .unexpected()?;
+    // A warning that holds on several targets is printed once, with the targets it holds on.
+    let mut warnings: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for (id, target) in &plan.targets {
         for (name, package) in &target.packages {
             let from = package
@@ -418,9 +421,20 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
                 .unwrap_or_default();
             reporter.explain(&format!("{id}: {name} {} from {from}", package.version));
             for warning in &package.warnings {
-                reporter.warn(&format!("{id}: {name}: {warning}"));
+                warnings
+                    .entry((name.as_str(), warning.as_str()))
+                    .or_default()
+                    .push(id.as_str());
             }
         }
+    }
+    for ((name, warning), ids) in warnings {
+        let on = if ids.len() > 1 && ids.len() == plan.targets.len() {
+            "every target".to_string()
+        } else {
+            ids.join(", ")
+        };
+        reporter.warn(&format!("{on}: {name}: {warning}"));
     }
     Ok(Planned {
         plan,
