@@ -113,15 +113,13 @@ fn assert_pinned(target: &serde_json::Value, name: &str, requirement: &str) {
     assert!(!build["version"].as_str().expect("version").is_empty());
     let hash = build["src"]["hash"].as_str().expect("a hash");
     assert!(hash.starts_with("sha256-"), "{hash}");
+    let filename = build["src"]["filename"].as_str().expect("a file name");
     assert!(
-        build["src"]["url"]
-            .as_str()
-            .expect("url")
-            .contains(requirement.replace('-', "_").as_str())
-            || build["src"]["url"]
-                .as_str()
-                .expect("url")
-                .contains(requirement)
+        filename
+            .to_ascii_lowercase()
+            .replace('_', "-")
+            .starts_with(&format!("{requirement}-")),
+        "{filename}"
     );
 }
 

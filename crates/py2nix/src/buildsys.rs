@@ -79,7 +79,7 @@ pub fn discover(plan: &mut Plan, inputs: &Inputs, reporter: &Reporter) -> Result
         .collect();
     memo.load_facts(jobs, inputs, reporter)?;
     memo.load_tree_facts(plan, inputs, reporter)?;
-    describe_trees(plan, &memo, inputs);
+    describe_trees(plan, &memo.facts, inputs.overrides);
     let mut errors = Vec::new();
     for (id, target_plan) in &mut plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
@@ -162,16 +162,20 @@ pub fn tree_facts(
 /// its `[build-system] requires`, or setuptools, unless the override database has a rule for
 /// the version, which set it already), the locked version in the variable of the tool that
 /// would read it from version control (`env`), and the warning when setuptools is assumed.
-fn describe_trees(plan: &mut Plan, memo: &Memo, inputs: &Inputs) {
+fn describe_trees(
+    plan: &mut Plan,
+    facts_by_key: &BTreeMap<String, SdistBuildInfo>,
+    overrides: &OverrideDb,
+) {
     for target in plan.targets.values_mut() {
         for (name, package) in &mut target.packages {
             if !package.src.is_tree() {
                 continue;
             }
-            let Some(facts) = facts_key(package).and_then(|key| memo.facts.get(&key)) else {
+            let Some(facts) = facts_key(package).and_then(|key| facts_by_key.get(&key)) else {
                 continue;
             };
-            let rule = sdist_rule(inputs.overrides, name, &package.version);
+            let rule = sdist_rule(overrides, name, &package.version);
             if rule.is_none() {
                 package.build_system = match &facts.requires {
                     Some(list) => {
@@ -1320,6 +1324,78 @@ mod tests {
                 "tomli; python_version < '3.11'"
             ]
         );
+    }
+
+    #[test]
+    fn a_trees_own_build_system_version_variable_and_fallback_warning() {
+        let tree = |kind: SourceKind| {
+            let path = kind == SourceKind::Path;
+            let src = SourcePlan {
+                kind,
+                filename: None,
+                url: (!path).then(|| "https://example.org/r.git".into()),
+                hash: None,
+                rev: (!path).then(|| "0".repeat(40)),
+                submodules: false,
+                subdirectory: None,
+                path: path.then(|| "libs/a".into()),
+                format: path.then_some(py2nix_plan::PathFormat::Tree),
+                editable: false,
+                index: None,
+            };
+            PackagePlan::new("1.2.3".into(), src, Vec::new())
+        };
+        let mut target = py2nix_plan::TargetPlan {
+            system: "x86_64-linux".into(),
+            python: "3.12".into(),
+            python_full_version: "3.12.12".into(),
+            platform: BTreeMap::new(),
+            roots: Vec::new(),
+            packages: BTreeMap::new(),
+            build_packages: BTreeMap::new(),
+        };
+        target.packages.insert("scm".into(), tree(SourceKind::Git));
+        target.packages.insert("old".into(), tree(SourceKind::Path));
+        let mut plan = Plan {
+            schema: 1,
+            generator: "test".into(),
+            targets: BTreeMap::from([("x86_64-linux-cp312".to_string(), target)]),
+        };
+        let mut facts = BTreeMap::new();
+        let scm = py2nix_source::tree_build_info(
+            Some("[build-system]\nrequires = [\"setuptools>=64\", \"setuptools_scm>=8\"]\n[project]\nname = \"scm\"\ndynamic = [\"version\"]\n"),
+            None,
+        )
+        .unwrap();
+        let scm_key = facts_key(&plan.targets["x86_64-linux-cp312"].packages["scm"]).unwrap();
+        facts.insert(scm_key, scm);
+        let old_key = facts_key(&plan.targets["x86_64-linux-cp312"].packages["old"]).unwrap();
+        facts.insert(old_key, py2nix_source::tree_build_info(None, None).unwrap());
+        describe_trees(
+            &mut plan,
+            &facts,
+            &OverrideDb::from_files(Vec::<(&str, &str)>::new()).unwrap(),
+        );
+        let packages = &plan.targets["x86_64-linux-cp312"].packages;
+        assert_eq!(
+            packages["scm"].build_system,
+            ["setuptools", "setuptools-scm"]
+        );
+        assert_eq!(
+            packages["scm"].env,
+            BTreeMap::from([(
+                "SETUPTOOLS_SCM_PRETEND_VERSION".to_string(),
+                "1.2.3".to_string()
+            )])
+        );
+        assert!(packages["scm"].warnings.is_empty());
+        assert_eq!(packages["old"].build_system, ["setuptools"]);
+        assert!(packages["old"].env.is_empty());
+        assert_eq!(packages["old"].warnings.len(), 1);
+        assert!(packages["old"].warnings[0].contains("a local directory"));
+        assert!(packages["old"].warnings[0].contains("assuming setuptools"));
+        // The keys of a git tree and a local tree differ from each other and from SRI hashes.
+        assert!(facts.keys().all(|key| !key.starts_with("sha256-")));
     }
 
     #[test]
