@@ -470,24 +470,33 @@ pub fn read_tree_files(root: &Path) -> anyhow::Result<TreeFiles> {
     })
 }
 
-/// A file's text, `None` when it does not exist; refused when larger than 16 MiB.
+/// A file's text, `None` when it does not exist; refused when it is not a regular file (a
+/// link to a device, say) or larger than 16 MiB.
 fn read_small_text(path: &Path) -> anyhow::Result<Option<String>> {
-    match std::fs::metadata(path) {
+    use std::io::Read as _;
+    let file = match std::fs::File::open(path) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => {
             return Err(error).with_context(|| format!("failed to read `{}`", path.display()))
         }
-        Ok(metadata) if metadata.len() > MAX_TREE_FILE => {
-            return Err(anyhow!(
-                "`{}` is {} bytes, more than the {MAX_TREE_FILE} py2nix reads",
-                path.display(),
-                metadata.len()
-            ))
-        }
-        Ok(_) => {}
+        Ok(file) => file,
+    };
+    let metadata = file
+        .metadata()
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    if !metadata.is_file() {
+        return Err(anyhow!("`{}` is not a regular file", path.display()));
     }
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TREE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    if bytes.len() as u64 > MAX_TREE_FILE {
+        return Err(anyhow!(
+            "`{}` is larger than the {MAX_TREE_FILE} bytes py2nix reads",
+            path.display()
+        ));
+    }
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
@@ -596,6 +605,38 @@ pub(crate) fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> std::io:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trees_files_are_its_pyproject_and_its_shallowest_cargo_lock() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"maturin\"]\n",
+        );
+        write(".hidden/Cargo.lock", "hidden");
+        write("target/Cargo.lock", "built");
+        write("rust/deep/Cargo.lock", "deep");
+        write("rust/Cargo.lock", "shallow");
+        let files = read_tree_files(root.path()).unwrap();
+        assert!(files.pyproject.unwrap().contains("maturin"));
+        let lock = files.cargo_lock.unwrap();
+        assert_eq!(
+            (lock.root.as_str(), lock.text.as_str()),
+            ("rust", "shallow")
+        );
+        // A subdirectory is read as its own tree; one leaving the checkout is refused.
+        let files = read_git_subdirectory(root.path(), Some("rust")).unwrap();
+        assert!(files.pyproject.is_none());
+        assert_eq!(files.cargo_lock.unwrap().root, ".");
+        assert!(read_git_subdirectory(root.path(), Some("../x")).is_err());
+        assert!(read_git_subdirectory(root.path(), Some("/etc")).is_err());
+        assert!(read_tree_files(&root.path().join("missing")).is_err());
+    }
 
     #[test]
     fn relative_paths() {
