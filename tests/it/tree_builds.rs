@@ -426,3 +426,68 @@ fn a_backend_the_index_lacks_fails_naming_the_package_and_the_requirement() {
     assert!(log.contains(">=1"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// A local directory's build system is input to the plan: `check` calls the file stale when
+/// the directory's pyproject.toml changes.
+#[test]
+fn check_calls_a_plan_stale_when_a_local_trees_pyproject_changes() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let server = IndexServer::start(Mode::Html);
+    let project = work.path().join("app");
+    let pyproject = "[build-system]\nrequires = [\"flit_core>=3.2,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n";
+    write_files(
+        &project.join("libs/flitpkg"),
+        &[("pyproject.toml", pyproject)],
+    );
+    write_uv_project(
+        &project,
+        &[Member {
+            name: "flitpkg",
+            version: "0.3.0",
+            source: "{ directory = \"libs/flitpkg\" }".to_string(),
+        }],
+    );
+    let nix = project.join("python.nix");
+    let mut args = vec![
+        "lock",
+        project.to_str().expect("utf-8"),
+        "-o",
+        nix.to_str().expect("utf-8"),
+    ];
+    args.extend(LINUX_312);
+    ok(&py2nix_with_env(
+        &args,
+        cache.path(),
+        &[("PY2NIX_INDEX_URL", &server.url)],
+        None,
+    ));
+    let check = |cache: &Path| {
+        py2nix_with_env(
+            &["check", project.to_str().expect("utf-8")],
+            cache,
+            &[("PY2NIX_INDEX_URL", "http://127.0.0.1:9/simple/")],
+            None,
+        )
+    };
+    let current = check(cache.path());
+    assert_eq!(current.status.code(), Some(0), "{}", stderr(&current));
+    assert!(
+        stdout(&current).contains("libs/flitpkg/pyproject.toml"),
+        "{}",
+        stdout(&current)
+    );
+    write_files(
+        &project.join("libs/flitpkg"),
+        &[(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+        )],
+    );
+    let stale = check(cache.path());
+    assert_eq!(stale.status.code(), Some(1), "{}", stderr(&stale));
+    assert_eq!(
+        stdout(&stale),
+        "stale: libs/flitpkg/pyproject.toml changed since python.nix was made\n"
+    );
+}
