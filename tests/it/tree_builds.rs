@@ -412,6 +412,8 @@ fn a_backend_the_index_lacks_fails_naming_the_package_and_the_requirement() {
             "x86_64-linux",
             "--python",
             "3.12",
+            "--python",
+            "3.13",
         ],
         cache.path(),
         &[("PY2NIX_INDEX_URL", &server.url)],
@@ -424,6 +426,17 @@ fn a_backend_the_index_lacks_fails_naming_the_package_and_the_requirement() {
     assert!(log.contains("badpkg"), "{log}");
     assert!(log.contains("no-such-backend"), "{log}");
     assert!(log.contains(">=1"), "{log}");
+    // Told once for both targets.
+    assert_eq!(
+        log.matches("the build requirement `no-such-backend`")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("x86_64-linux-cp312, x86_64-linux-cp313"),
+        "{log}"
+    );
     assert!(!log.contains("panicked"), "{log}");
 }
 

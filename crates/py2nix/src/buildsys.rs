@@ -80,21 +80,32 @@ pub fn discover(plan: &mut Plan, inputs: &Inputs, reporter: &Reporter) -> Result
     memo.load_facts(jobs, inputs, reporter)?;
     memo.load_tree_facts(plan, inputs, reporter)?;
     describe_trees(plan, &memo.facts, inputs.overrides);
-    let mut errors = Vec::new();
+    // The same problem on several targets is told once, with the targets it holds on.
+    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
     for (id, target_plan) in &mut plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
             continue;
         };
         match resolve_target(target, target_plan, &mut memo, inputs, reporter) {
             Ok(()) => {}
-            Err(Failure::Input(error)) => errors.push(format!("{id}: {error:#}")),
+            Err(Failure::Input(error)) => {
+                let text = format!("{error:#}");
+                match errors.iter_mut().find(|(known, _)| *known == text) {
+                    Some((_, ids)) => ids.push(id.clone()),
+                    None => errors.push((text, vec![id.clone()])),
+                }
+            }
             Err(other) => return Err(other),
         }
     }
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Input(anyhow!(errors.join("\n"))))
+        let lines: Vec<String> = errors
+            .into_iter()
+            .map(|(text, ids)| format!("{}: {text}", ids.join(", ")))
+            .collect();
+        Err(Failure::Input(anyhow!(lines.join("\n"))))
     }
 }
 
