@@ -373,6 +373,19 @@ pub fn check_invariants(plan: &serde_json::Value) {
                 built,
                 "{id}: {name}: build-system exactly for packages built from source"
             );
+            // What the source states it needs to build, planned on the same target.
+            assert_eq!(
+                package.get("build-requires").is_some(),
+                built,
+                "{id}: {name}: build-requires exactly for packages built from source"
+            );
+            for requirement in strings(&package["build-requires"]) {
+                assert!(
+                    packages.contains_key(&requirement)
+                        || target["build-packages"].get(&requirement).is_some(),
+                    "{id}: {name} needs {requirement} to build, not planned"
+                );
+            }
         }
     }
 }

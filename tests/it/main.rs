@@ -18,5 +18,6 @@ mod project;
 mod secrets;
 mod snapshots;
 mod sources;
+mod tree_builds;
 mod user_overrides;
 mod writes;

@@ -55,7 +55,7 @@ fn python_nix_plan(file: &Path) -> serde_json::Value {
 // git
 
 /// Runs git with no user or system configuration; returns trimmed stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -190,6 +190,9 @@ source = {{ git = "{repo_url}?tag=v1#{commit}" }}
 fn a_git_source_is_planned_with_the_nar_hash_nix_computes() {
     let work = tempfile::tempdir().expect("tempdir");
     let cache = tempfile::tempdir().expect("tempdir");
+    // The checkout's build system (setuptools) is resolved on the recorded index.
+    let server = IndexServer::start(Mode::Html);
+    let index = [("PY2NIX_INDEX_URL", server.url.as_str())];
     let (repo, commit) = git_project(work.path());
     let repo_url = format!("file://{}", repo.display());
     let project = work.path().join("app");
@@ -197,7 +200,7 @@ fn a_git_source_is_planned_with_the_nar_hash_nix_computes() {
 
     let mut args = vec!["lock", path_str(&project), "--format", "json"];
     args.extend(LINUX_312);
-    let json = ok(&py2nix_with_env(&args, cache.path(), &[], None));
+    let json = ok(&py2nix_with_env(&args, cache.path(), &index, None));
     let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON plan");
     check_invariants(&plan);
     assert_eq!(strings(&plan["targets"][ID_312]["roots"]), ["gitpkg"]);
@@ -209,6 +212,11 @@ fn a_git_source_is_planned_with_the_nar_hash_nix_computes() {
     assert!(src.get("submodules").is_none() && src.get("subdirectory").is_none());
     assert_eq!(package["version"], "1.0.0");
     assert_eq!(package["build-system"], serde_json::json!(["setuptools"]));
+    // Read from the checkout (`setuptools>=61`), not assumed: pinned, and no warning.
+    assert_eq!(strings(&package["build-requires"]), ["setuptools"]);
+    let setuptools = &plan["targets"][ID_312]["build-packages"]["setuptools"];
+    assert!(setuptools["src"]["hash"].is_string(), "{setuptools}");
+    assert!(package.get("warnings").is_none(), "{package}");
 
     // Oracle 1: a plain git checkout hashed by `nix hash path`.
     let hash = src["hash"].as_str().expect("hash");
@@ -232,7 +240,7 @@ fn a_git_source_is_planned_with_the_nar_hash_nix_computes() {
             path_str(file),
         ];
         args.extend(LINUX_312);
-        ok(&py2nix_with_env(&args, cache.path(), &[], None));
+        ok(&py2nix_with_env(&args, cache.path(), &index, None));
     }
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_file).expect("read")).expect("JSON");
@@ -246,6 +254,8 @@ fn a_git_source_is_planned_with_the_nar_hash_nix_computes() {
 fn a_git_requirement_at_a_tag_resolves_to_its_commit() {
     let work = tempfile::tempdir().expect("tempdir");
     let cache = tempfile::tempdir().expect("tempdir");
+    let server = IndexServer::start(Mode::Html);
+    let index = [("PY2NIX_INDEX_URL", server.url.as_str())];
     let (repo, commit) = git_project(work.path());
     let repo_url = format!("file://{}", repo.display());
     let project = work.path().join("app");
@@ -257,7 +267,7 @@ fn a_git_requirement_at_a_tag_resolves_to_its_commit() {
     .expect("write");
     let mut args = vec!["lock", path_str(&project), "--format", "json"];
     args.extend(LINUX_312);
-    let output = py2nix_with_env(&args, cache.path(), &[], None);
+    let output = py2nix_with_env(&args, cache.path(), &index, None);
     let plan: serde_json::Value = serde_json::from_str(&ok(&output)).expect("JSON plan");
     let src = &packages(&plan, ID_312)["gitpkg"]["src"];
     assert_eq!(src["kind"], "git");

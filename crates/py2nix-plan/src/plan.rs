@@ -481,6 +481,16 @@ impl SourcePlan {
             SourcePlan::Sdist(_) | SourcePlan::Git(_) => true,
         }
     }
+
+    /// Whether the package is built from a source py2nix reads itself rather than from an
+    /// index or URL: a git checkout, or a local directory or sdist (`path`, not a wheel).
+    pub fn is_tree(&self) -> bool {
+        match self {
+            SourcePlan::Git(_) => true,
+            SourcePlan::Path(path) => path.format != PathFormat::Wheel,
+            SourcePlan::Wheel(_) | SourcePlan::Sdist(_) => false,
+        }
+    }
 }
 
 /// What was chosen for a package on one target.
@@ -744,11 +754,6 @@ pub trait Sources {
     fn git(&self, package: &LockedPackage, git: &GitSource) -> Result<ResolvedGit, PlanError>;
     /// A local path as the lock writes it, relative to the generated file's directory.
     fn local_path(&self, package: &LockedPackage, path: &str) -> Result<String, PlanError>;
-    /// For a local source tree: the build system its pyproject.toml names (`[build-system]
-    /// requires`, as normalised package names), if it names one.
-    fn tree_build_system(&self, _package: &LockedPackage) -> Option<Vec<String>> {
-        None
-    }
 }
 
 /// Every chosen index file, once, with its package: what must be looked up on an index.
@@ -827,17 +832,19 @@ pub fn assemble_plan(
             plan.extras = selected.extras.iter().map(ToString::to_string).collect();
             plan.warnings = warnings;
             if plan.src.is_built() {
-                match sources.tree_build_system(package) {
-                    // A local source tree names its own build system; the database only
-                    // knows published packages.
-                    Some(build_system)
-                        if overrides
-                            .lookup(package.name.as_ref(), &package.version, ArtifactKind::Sdist)
-                            .is_none() =>
+                if plan.src.is_tree() {
+                    // A git checkout, local directory or local sdist states its own build
+                    // system, which the caller reads (the binary's build-system discovery
+                    // fills `build-system`); the database applies only when it has a rule for
+                    // the version.
+                    if overrides
+                        .lookup(package.name.as_ref(), &package.version, ArtifactKind::Sdist)
+                        .is_some()
                     {
-                        plan.build_system = build_system;
+                        apply_overrides(&mut plan, package, overrides);
                     }
-                    _ => apply_overrides(&mut plan, package, overrides),
+                } else {
+                    apply_overrides(&mut plan, package, overrides);
                 }
             } else if let Some(filename) = plan.src.filename().map(str::to_string) {
                 add_binary_wheel_inputs(&mut plan, &resolution.target, &filename);

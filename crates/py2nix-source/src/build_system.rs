@@ -29,6 +29,39 @@ pub struct SdistBuildInfo {
     pub build_backend: Option<String>,
     /// The `Cargo.lock` the Rust build uses, when the project has one.
     pub cargo_lock: Option<CargoLockFile>,
+    /// The tool that computes the project's version from its version control history, when
+    /// the project's version comes from one (see `vcs_version_tool`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcs_version: Option<VcsVersionTool>,
+}
+
+/// A build plugin that derives a project's version from version control, which a source
+/// tree without `.git` (as Nix copies or fetches it) cannot do unless told the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VcsVersionTool {
+    /// setuptools-scm, as a setuptools plugin.
+    SetuptoolsScm,
+    /// hatch-vcs, hatchling's version source `vcs` (setuptools-scm underneath).
+    HatchVcs,
+    /// pdm-backend's version source `scm`.
+    PdmBackendScm,
+    /// The poetry-dynamic-versioning plugin (`[tool.poetry-dynamic-versioning] enable`).
+    PoetryDynamicVersioning,
+}
+
+impl VcsVersionTool {
+    /// The environment variable the tool documents for "this is the version, do not ask
+    /// version control" (the same ones nixpkgs' setup hooks for these tools export).
+    pub fn version_variable(self) -> &'static str {
+        match self {
+            VcsVersionTool::SetuptoolsScm | VcsVersionTool::HatchVcs => {
+                "SETUPTOOLS_SCM_PRETEND_VERSION"
+            }
+            VcsVersionTool::PdmBackendScm => "PDM_BUILD_SCM_VERSION",
+            VcsVersionTool::PoetryDynamicVersioning => "POETRY_DYNAMIC_VERSIONING_BYPASS",
+        }
+    }
 }
 
 /// A `Cargo.lock` found in an sdist.
@@ -84,12 +117,16 @@ pub fn sdist_build_info(bytes: &[u8], filename: &str) -> Result<SdistBuildInfo, 
     let directory = project_directory(&files, stem).ok_or_else(|| MetadataError::NoPkgInfo {
         filename: filename.to_owned(),
     })?;
-    let (requires, build_backend) = match files.pyprojects.get(&directory) {
-        Some(text) => build_system_table(text).map_err(|message| MetadataError::CorruptMember {
-            name: format!("{directory}/pyproject.toml"),
-            message,
-        })?,
-        None => (None, None),
+    let table = match files.pyprojects.get(&directory) {
+        Some(text) => {
+            pyproject_build_system(&String::from_utf8_lossy(text)).map_err(|message| {
+                MetadataError::CorruptMember {
+                    name: format!("{directory}/pyproject.toml"),
+                    message,
+                }
+            })?
+        }
+        None => PyprojectBuildSystem::default(),
     };
     let prefix = format!("{directory}/");
     let cargo_lock = files
@@ -117,9 +154,30 @@ pub fn sdist_build_info(bytes: &[u8], filename: &str) -> Result<SdistBuildInfo, 
         });
     Ok(SdistBuildInfo {
         directory,
-        requires,
-        build_backend,
+        requires: table.requires,
+        build_backend: table.build_backend,
         cargo_lock,
+        vcs_version: table.vcs_version,
+    })
+}
+
+/// The build facts of a source tree (a git checkout or a local directory) from its
+/// `pyproject.toml` text (`None`: the tree has none) and the `Cargo.lock` found in it:
+/// what [`sdist_build_info`] reads from an sdist. The error is the problem with the text.
+pub fn tree_build_info(
+    pyproject: Option<&str>,
+    cargo_lock: Option<CargoLockFile>,
+) -> Result<SdistBuildInfo, String> {
+    let table = match pyproject {
+        Some(text) => pyproject_build_system(text)?,
+        None => PyprojectBuildSystem::default(),
+    };
+    Ok(SdistBuildInfo {
+        directory: ".".to_owned(),
+        requires: table.requires,
+        build_backend: table.build_backend,
+        cargo_lock,
+        vcs_version: table.vcs_version,
     })
 }
 
@@ -130,13 +188,23 @@ fn strip_suffix_ci<'a>(basename: &'a str, lower: &str, suffixes: &[&str]) -> Opt
         .and_then(|suffix| basename.get(..basename.len() - suffix.len()))
 }
 
-/// `[build-system] requires` and `build-backend` of a `pyproject.toml`.
-#[allow(clippy::type_complexity)]
-fn build_system_table(bytes: &[u8]) -> Result<(Option<Vec<String>>, Option<String>), String> {
-    let text = String::from_utf8_lossy(bytes);
-    let value: toml::Table = toml::from_str(&text).map_err(|e| format!("invalid TOML: {e}"))?;
+/// What a `pyproject.toml` says about its build.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct PyprojectBuildSystem {
+    requires: Option<Vec<String>>,
+    build_backend: Option<String>,
+    vcs_version: Option<VcsVersionTool>,
+}
+
+/// `[build-system] requires` and `build-backend` of a `pyproject.toml`, and whether its
+/// version comes from version control.
+fn pyproject_build_system(text: &str) -> Result<PyprojectBuildSystem, String> {
+    let value: toml::Table = toml::from_str(text).map_err(|e| format!("invalid TOML: {e}"))?;
     let Some(table) = value.get("build-system") else {
-        return Ok((None, None));
+        return Ok(PyprojectBuildSystem {
+            vcs_version: vcs_version_tool(&value, &[]),
+            ..PyprojectBuildSystem::default()
+        });
     };
     let table = table
         .as_table()
@@ -155,11 +223,75 @@ fn build_system_table(bytes: &[u8]) -> Result<(Option<Vec<String>>, Option<Strin
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
-    let backend = table
+    let build_backend = table
         .get("build-backend")
         .and_then(toml::Value::as_str)
         .map(str::to_owned);
-    Ok((requires, backend))
+    let vcs_version = vcs_version_tool(&value, requires.as_deref().unwrap_or_default());
+    Ok(PyprojectBuildSystem {
+        requires,
+        build_backend,
+        vcs_version,
+    })
+}
+
+/// The tool that computes the version from version control, if the project really uses one:
+///
+/// - hatch-vcs: `hatch-vcs` required, `[tool.hatch.version] source = "vcs"`, and the PEP 621
+///   version `dynamic`;
+/// - pdm-backend: `pdm-backend` required, `[tool.pdm.version] source = "scm"`, version
+///   `dynamic`;
+/// - poetry-dynamic-versioning: required, `[tool.poetry-dynamic-versioning] enable = true`, and
+///   the version `dynamic` (or no `[project]` table: Poetry 1's `[tool.poetry] version` is
+///   then the placeholder the plugin replaces);
+/// - setuptools-scm: required, and either the version `dynamic` with no
+///   `[tool.setuptools.dynamic] version` (which would name another source), or no `[project]`
+///   table but a `[tool.setuptools_scm]` table (a `setup.py` project configuring it).
+fn vcs_version_tool(pyproject: &toml::Table, requires: &[String]) -> Option<VcsVersionTool> {
+    let names: Vec<String> = requires.iter().map(|r| requirement_name(r)).collect();
+    let requires_tool = |name: &str| names.iter().any(|n| n == name);
+    let lookup = |path: &[&str]| -> Option<&toml::Value> {
+        let mut value = pyproject.get(path[0])?;
+        for key in &path[1..] {
+            value = value.get(*key)?;
+        }
+        Some(value)
+    };
+    let project = lookup(&["project"]);
+    let dynamic_version = project
+        .and_then(|p| p.get("dynamic"))
+        .and_then(toml::Value::as_array)
+        .is_some_and(|list| list.iter().any(|item| item.as_str() == Some("version")));
+    let text_is = |path: &[&str], expected: &str| {
+        lookup(path).and_then(toml::Value::as_str) == Some(expected)
+    };
+    if requires_tool("hatch-vcs")
+        && dynamic_version
+        && text_is(&["tool", "hatch", "version", "source"], "vcs")
+    {
+        return Some(VcsVersionTool::HatchVcs);
+    }
+    if requires_tool("pdm-backend")
+        && dynamic_version
+        && text_is(&["tool", "pdm", "version", "source"], "scm")
+    {
+        return Some(VcsVersionTool::PdmBackendScm);
+    }
+    if requires_tool("poetry-dynamic-versioning")
+        && lookup(&["tool", "poetry-dynamic-versioning", "enable"]).and_then(toml::Value::as_bool)
+            == Some(true)
+        && (dynamic_version || project.is_none())
+    {
+        return Some(VcsVersionTool::PoetryDynamicVersioning);
+    }
+    if requires_tool("setuptools-scm") {
+        let other_source = lookup(&["tool", "setuptools", "dynamic", "version"]).is_some();
+        let configured = lookup(&["tool", "setuptools_scm"]).is_some();
+        if (dynamic_version && !other_source) || (project.is_none() && configured) {
+            return Some(VcsVersionTool::SetuptoolsScm);
+        }
+    }
+    None
 }
 
 /// The files this module reads, by their path in the archive.
@@ -376,6 +508,107 @@ mod tests {
         assert!(sdist_build_info(b"not an archive", "a-1.tar.gz").is_err());
         assert!(sdist_build_info(b"PK", "a-1.zip").is_err());
         assert!(sdist_build_info(b"", "a-1.tar.bz2").is_err());
+    }
+
+    fn tool(pyproject: &str) -> Option<VcsVersionTool> {
+        tree_build_info(Some(pyproject), None).unwrap().vcs_version
+    }
+
+    #[test]
+    fn a_tree_reads_like_an_sdist() {
+        let info = tree_build_info(
+            Some("[build-system]\nrequires = [\"hatchling>=1.20\"]\nbuild-backend = \"hatchling.build\"\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(info.requires, Some(vec!["hatchling>=1.20".to_owned()]));
+        assert_eq!(info.build_backend.as_deref(), Some("hatchling.build"));
+        assert_eq!(info.vcs_version, None);
+        let none = tree_build_info(None, None).unwrap();
+        assert_eq!((none.requires, none.build_backend), (None, None));
+        let no_table = tree_build_info(Some("[project]\nname = \"a\"\n"), None).unwrap();
+        assert_eq!(no_table.requires, None);
+        let no_requires =
+            tree_build_info(Some("[build-system]\nbuild-backend = \"x\"\n"), None).unwrap();
+        assert_eq!(no_requires.requires, None);
+        assert!(tree_build_info(Some("[build-system]\nrequires = \"x\"\n"), None).is_err());
+        assert!(tree_build_info(Some("[build-system"), None).is_err());
+    }
+
+    #[test]
+    fn versions_from_version_control_are_recognised_only_when_used() {
+        let dynamic = "[project]\nname = \"a\"\ndynamic = [\"version\"]\n";
+        // setuptools-scm: required and the version dynamic.
+        let scm = format!("{dynamic}[build-system]\nrequires = [\"setuptools>=64\", \"setuptools_scm[toml]>=8\"]\n");
+        assert_eq!(tool(&scm), Some(VcsVersionTool::SetuptoolsScm));
+        // ... but not when setuptools takes the version from elsewhere,
+        assert_eq!(
+            tool(&format!(
+                "{scm}[tool.setuptools.dynamic]\nversion = {{ attr = \"a.V\" }}\n"
+            )),
+            None
+        );
+        // nor with a static version, nor without setuptools-scm.
+        assert_eq!(
+            tool("[project]\nname = \"a\"\nversion = \"1\"\n[build-system]\nrequires = [\"setuptools-scm\"]\n"),
+            None
+        );
+        assert_eq!(
+            tool(&format!(
+                "{dynamic}[build-system]\nrequires = [\"setuptools\"]\n"
+            )),
+            None
+        );
+        // A setup.py project configuring setuptools-scm in pyproject.toml.
+        assert_eq!(
+            tool("[build-system]\nrequires = [\"setuptools\", \"setuptools-scm\"]\n[tool.setuptools_scm]\n"),
+            Some(VcsVersionTool::SetuptoolsScm)
+        );
+        // hatch-vcs: only with the `vcs` version source.
+        let hatch = format!("{dynamic}[build-system]\nrequires = [\"hatchling\", \"hatch-vcs\"]\n");
+        assert_eq!(
+            tool(&format!("{hatch}[tool.hatch.version]\nsource = \"vcs\"\n")),
+            Some(VcsVersionTool::HatchVcs)
+        );
+        assert_eq!(
+            tool(&format!(
+                "{hatch}[tool.hatch.version]\npath = \"a/__init__.py\"\n"
+            )),
+            None
+        );
+        // pdm-backend: only with the `scm` source.
+        let pdm = format!("{dynamic}[build-system]\nrequires = [\"pdm-backend\"]\n");
+        assert_eq!(
+            tool(&format!("{pdm}[tool.pdm.version]\nsource = \"scm\"\n")),
+            Some(VcsVersionTool::PdmBackendScm)
+        );
+        assert_eq!(
+            tool(&format!(
+                "{pdm}[tool.pdm.version]\nsource = \"file\"\npath = \"a.py\"\n"
+            )),
+            None
+        );
+        // poetry-dynamic-versioning: only when enabled.
+        let poetry = "[tool.poetry]\nname = \"a\"\nversion = \"0.0.0\"\n[build-system]\nrequires = [\"poetry-core\", \"poetry-dynamic-versioning>=1,<2\"]\n";
+        assert_eq!(
+            tool(&format!(
+                "{poetry}[tool.poetry-dynamic-versioning]\nenable = true\n"
+            )),
+            Some(VcsVersionTool::PoetryDynamicVersioning)
+        );
+        assert_eq!(tool(poetry), None);
+        assert_eq!(
+            VcsVersionTool::PoetryDynamicVersioning.version_variable(),
+            "POETRY_DYNAMIC_VERSIONING_BYPASS"
+        );
+        assert_eq!(
+            VcsVersionTool::HatchVcs.version_variable(),
+            "SETUPTOOLS_SCM_PRETEND_VERSION"
+        );
+        assert_eq!(
+            VcsVersionTool::PdmBackendScm.version_variable(),
+            "PDM_BUILD_SCM_VERSION"
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub use archive::{
     zip_tail_request_len, Member, PyprojectRequirements, SdistMetadata, SdistRequirements,
     TailResult, MAX_METADATA_SIZE,
 };
-pub use build_system::{requirement_name, sdist_build_info, CargoLockFile, SdistBuildInfo};
+pub use build_system::{
+    requirement_name, sdist_build_info, tree_build_info, CargoLockFile, SdistBuildInfo,
+    VcsVersionTool,
+};
 pub use cargo_lock::{
     parse_cargo_lock, CrateSource, LockedCrate, CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX,
 };

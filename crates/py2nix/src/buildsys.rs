@@ -1,18 +1,23 @@
-//! Build systems, discovered: for every package the plan builds from an sdist, the sdist is
-//! downloaded (its hash checked), its `[build-system] requires` read (none: PEP 517's
-//! setuptools), the requirements' markers evaluated for the target, and the build system
-//! planned as packages of the same target: a version the target already installs when it
-//! fits, else the newest version on the index that fits every requirement and has a file for
-//! the target (a wheel preferred), closed over its own dependencies from core metadata.
-//! The sdist's `Cargo.lock` becomes the package's `cargo` (see `cargo`).
+//! Build systems, discovered: for every package the plan builds from source, what it says
+//! about its own build is read — a planned sdist downloaded (its hash checked), a git
+//! checkout's tree at the locked commit (in its `subdirectory`), a local directory or local
+//! sdist from disk (paths relative to the generated file) — its `[build-system] requires`
+//! taken (none: PEP 517's setuptools), the requirements' markers evaluated for the target, and
+//! the build system planned as packages of the same target: a version the target already
+//! installs when it fits, else the newest version on the index that fits every requirement and
+//! has a file for the target (a wheel preferred), closed over its own dependencies from core
+//! metadata. A `Cargo.lock` becomes the package's `cargo` (see `cargo`). A source tree whose
+//! version comes from version control gets the locked version in the variable its tool reads
+//! (`env`), since Nix builds it without `.git`.
 //!
-//! What is learnt from an sdist is cached by its sha256 (`sdist-build-v1/`), so a warm run
-//! downloads nothing.
+//! What is learnt from an sdist is cached by its sha256 (`sdist-build-v1/`), what a git tree
+//! says by its commit (`git-tree-v1/`, see `sources.rs`), so a warm run downloads nothing and
+//! runs no git.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context as _};
 use base64::Engine as _;
 use pep440_rs::{Version, VersionSpecifiers};
 use py2nix_index::{MetadataRequest, Page, PageFile};
@@ -26,7 +31,7 @@ use sha2::Digest;
 
 use crate::network::{Errors, Network};
 use crate::report::{Failure, Reporter};
-use crate::sources::IndexChoice;
+use crate::sources::{IndexChoice, LocalPaths};
 
 /// What PEP 517 and pip assume for a project without `[build-system] requires`.
 pub const DEFAULT_BUILD_REQUIRES: &str = "setuptools>=40.8.0";
@@ -45,8 +50,10 @@ pub struct Inputs<'a> {
     /// The plan's targets (by id, the keys of `plan.targets`).
     pub targets: &'a [Target],
     pub overrides: &'a OverrideDb,
-    /// `--offline`: git crates must be hashed from the cache.
+    /// `--offline`: git crates must be hashed, and git trees read, from the cache.
     pub offline: bool,
+    /// Where the plan's local paths (relative to the generated file) are on this machine.
+    pub paths: &'a LocalPaths,
 }
 
 /// The crate registry's download URL of one crate (`{name}`, `{version}` replaced).
@@ -71,21 +78,34 @@ pub fn discover(plan: &mut Plan, inputs: &Inputs, reporter: &Reporter) -> Result
         .filter_map(sdist_job)
         .collect();
     memo.load_facts(jobs, inputs, reporter)?;
-    let mut errors = Vec::new();
+    memo.load_tree_facts(plan, inputs, reporter)?;
+    describe_trees(plan, &memo.facts, inputs.overrides);
+    // The same problem on several targets is told once, with the targets it holds on.
+    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
     for (id, target_plan) in &mut plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
             continue;
         };
         match resolve_target(target, target_plan, &mut memo, inputs, reporter) {
             Ok(()) => {}
-            Err(Failure::Input(error)) => errors.push(format!("{id}: {error:#}")),
+            Err(Failure::Input(error)) => {
+                let text = format!("{error:#}");
+                match errors.iter_mut().find(|(known, _)| *known == text) {
+                    Some((_, ids)) => ids.push(id.clone()),
+                    None => errors.push((text, vec![id.clone()])),
+                }
+            }
             Err(other) => return Err(other),
         }
     }
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Input(anyhow!(errors.join("\n"))))
+        let lines: Vec<String> = errors
+            .into_iter()
+            .map(|(text, ids)| format!("{}: {text}", ids.join(", ")))
+            .collect();
+        Err(Failure::Input(anyhow!(lines.join("\n"))))
     }
 }
 
@@ -99,6 +119,101 @@ fn sdist_job(package: &PackagePlan) -> Option<SdistJob> {
         hash: sdist.hash.clone(),
         index: sdist.index.clone(),
     })
+}
+
+/// The key of a package's build facts in [`Memo::facts`]: an sdist's SRI hash; for a source
+/// tree (git checkout, local directory or local sdist), where it is.
+fn facts_key(package: &PackagePlan) -> Option<String> {
+    match &package.src {
+        SourcePlan::Sdist(sdist) => Some(sdist.hash.clone()),
+        SourcePlan::Git(git) => Some(format!(
+            "git\n{}\n{}\n{}\n{}",
+            git.url,
+            git.rev,
+            git.submodules,
+            git.subdirectory.as_deref().unwrap_or_default()
+        )),
+        SourcePlan::Path(path) if path.format != py2nix_plan::PathFormat::Wheel => Some(format!(
+            "path\n{}\n{}",
+            path.path,
+            path.filename.as_deref().unwrap_or_default()
+        )),
+        SourcePlan::Path(_) | SourcePlan::Wheel(_) => None,
+    }
+}
+
+/// What a source tree is, for messages: `a git checkout`, `a local directory`, `a local sdist`.
+fn tree_origin(src: &SourcePlan) -> &'static str {
+    match src {
+        SourcePlan::Git(_) => "a git checkout",
+        SourcePlan::Path(path) if path.format == py2nix_plan::PathFormat::Sdist => "a local sdist",
+        _ => "a local directory",
+    }
+}
+
+/// What a source tree says about its build, from its `pyproject.toml` text (`None`: it has
+/// none) and the `Cargo.lock` found in it: what an sdist's download yields, for any package
+/// built from a tree (a git checkout, a local directory, the project itself). `origin` names
+/// the tree in the error (`a git checkout of … at …`, a path).
+pub fn tree_facts(
+    pyproject: Option<&str>,
+    cargo_lock: Option<py2nix_source::CargoLockFile>,
+    origin: &str,
+) -> Result<SdistBuildInfo, String> {
+    py2nix_source::tree_build_info(pyproject, cargo_lock)
+        .map_err(|message| format!("{origin}: its pyproject.toml: {message}"))
+}
+
+/// Sets what a source tree's own files decide, on every target: `build-system` (the names of
+/// its `[build-system] requires`, or setuptools, unless the override database has a rule for
+/// the version, which set it already), the locked version in the variable of the tool that
+/// would read it from version control (`env`), and the warning when setuptools is assumed.
+fn describe_trees(
+    plan: &mut Plan,
+    facts_by_key: &BTreeMap<String, SdistBuildInfo>,
+    overrides: &OverrideDb,
+) {
+    for target in plan.targets.values_mut() {
+        for (name, package) in &mut target.packages {
+            if !package.src.is_tree() {
+                continue;
+            }
+            let Some(facts) = facts_key(package).and_then(|key| facts_by_key.get(&key)) else {
+                continue;
+            };
+            let rule = sdist_rule(overrides, name, &package.version);
+            if rule.is_none() {
+                package.build_system = match &facts.requires {
+                    Some(list) => {
+                        let names: BTreeSet<String> = list
+                            .iter()
+                            .map(|r| py2nix_source::requirement_name(r))
+                            .filter(|n| !n.is_empty())
+                            .collect();
+                        names.into_iter().collect()
+                    }
+                    None => Vec::new(),
+                };
+                if package.build_system.is_empty() {
+                    package.build_system = vec!["setuptools".to_string()];
+                }
+            }
+            let replaced =
+                rule.is_some_and(|r| r.build_requires_replace && !r.build_requires.is_empty());
+            if facts.requires.is_none() && !replaced {
+                package.warnings.push(format!(
+                    "built from {}, which has no `[build-system] requires` (no pyproject.toml, or none in it): assuming setuptools (PEP 517's `{DEFAULT_BUILD_REQUIRES}`)",
+                    tree_origin(&package.src)
+                ));
+            }
+            if let Some(tool) = facts.vcs_version {
+                package
+                    .env
+                    .entry(tool.version_variable().to_string())
+                    .or_insert_with(|| package.version.clone());
+            }
+        }
+    }
 }
 
 /// What the run has learnt, shared by the targets.
@@ -180,8 +295,57 @@ impl Memo {
         }
     }
 
-    /// Fetches the pages of `names` not yet known.
-    fn load_pages(&mut self, names: &BTreeSet<String>, inputs: &Inputs) -> Result<(), Failure> {
+    /// Reads what every source tree of the plan says about its build: git trees from the
+    /// cache or a checkout at the locked commit, local directories and sdists from disk.
+    fn load_tree_facts(
+        &mut self,
+        plan: &Plan,
+        inputs: &Inputs,
+        reporter: &Reporter,
+    ) -> Result<(), Failure> {
+        let mut trees: BTreeMap<String, (String, SourcePlan)> = BTreeMap::new();
+        for target in plan.targets.values() {
+            for (name, package) in &target.packages {
+                if !package.src.is_tree() {
+                    continue;
+                }
+                if let Some(key) = facts_key(package) {
+                    trees
+                        .entry(key)
+                        .or_insert_with(|| (name.clone(), package.src.clone()));
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        for (key, (name, src)) in trees {
+            if self.facts.contains_key(&key) {
+                continue;
+            }
+            match read_tree(&src, inputs, reporter) {
+                Ok(facts) => {
+                    self.facts.insert(key, facts);
+                }
+                Err(error) => bad.push(format!(
+                    "`{name}`: cannot read the build system of {}: {error:#}",
+                    tree_origin(&src)
+                )),
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Input(anyhow!(bad.join("\n"))))
+        }
+    }
+
+    /// Fetches the pages of `names` not yet known. A page the index does not have is an
+    /// error naming who requires the package and what they want (`constraints`).
+    fn load_pages(
+        &mut self,
+        names: &BTreeSet<String>,
+        constraints: &BTreeMap<String, Vec<Constraint>>,
+        inputs: &Inputs,
+    ) -> Result<(), Failure> {
         let wanted: Vec<(String, String, String)> = names
             .iter()
             .filter(|name| !self.pages.contains_key(*name))
@@ -198,15 +362,28 @@ impl Memo {
         }
         let results = inputs.network.full_pages(&wanted);
         let mut errors = Errors::default();
+        let mut missing = Vec::new();
         for ((_, _, name), result) in wanted.into_iter().zip(results) {
             match result {
                 Ok(page) => {
                     self.pages.insert(name, page);
                 }
+                Err(error) if crate::network::is_input_error(&error) => {
+                    let wants = constraints
+                        .get(&name)
+                        .map(|list| requirers_text(list))
+                        .unwrap_or_default();
+                    missing.push(format!("the build requirement `{name}` ({wants}): {error}"));
+                }
                 Err(error) => errors.push(error),
             }
         }
-        errors.finish()
+        errors.finish()?;
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Input(anyhow!(missing.join("\n"))))
+        }
     }
 
     /// Reads `Requires-Dist` of the chosen files not yet known.
@@ -257,6 +434,64 @@ impl Memo {
         } else {
             Err(Failure::Input(anyhow!(bad.join("\n"))))
         }
+    }
+}
+
+/// The build facts of one source tree.
+fn read_tree(
+    src: &SourcePlan,
+    inputs: &Inputs,
+    reporter: &Reporter,
+) -> anyhow::Result<SdistBuildInfo> {
+    match src {
+        SourcePlan::Git(git) => {
+            let url = git.url.as_str();
+            let commit = git.rev.as_str();
+            let origin = format!(
+                "the git checkout of {} at {commit}{}",
+                py2nix_source::redact_git_url(url),
+                git.subdirectory
+                    .as_deref()
+                    .map(|s| format!(", subdirectory `{s}`"))
+                    .unwrap_or_default()
+            );
+            reporter.explain(&format!("reading the build system of {origin}"));
+            let files = crate::sources::git_tree_files(
+                url,
+                commit,
+                git.submodules,
+                git.subdirectory.as_deref(),
+                inputs.cache_root,
+                inputs.offline,
+            )?;
+            tree_facts(files.pyproject.as_deref(), files.cargo_lock, &origin)
+                .map_err(|e| anyhow!(e))
+        }
+        SourcePlan::Path(local) => {
+            let path = inputs.paths.planned(&local.path);
+            if local.format == py2nix_plan::PathFormat::Sdist {
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                let filename = local
+                    .filename
+                    .clone()
+                    .or_else(|| path.file_name().map(|f| f.to_string_lossy().into_owned()))
+                    .unwrap_or_default();
+                py2nix_source::sdist_build_info(&bytes, &filename)
+                    .with_context(|| format!("`{}`", path.display()))
+            } else {
+                let files = crate::sources::read_tree_files(&path)?;
+                tree_facts(
+                    files.pyproject.as_deref(),
+                    files.cargo_lock,
+                    &format!("`{}`", path.display()),
+                )
+                .map_err(|e| anyhow!(e))
+            }
+        }
+        SourcePlan::Wheel(_) | SourcePlan::Sdist(_) => Err(anyhow!(
+            "a wheel or an sdist from an index is not a source tree"
+        )),
     }
 }
 
@@ -336,10 +571,7 @@ fn resolve_target(
     // The runtime sdists' own requirements: the roots of the build context.
     let mut roots: Vec<(String, Vec<Dependency>)> = Vec::new();
     for (name, package) in &target_plan.packages {
-        let Some(job) = sdist_job(package) else {
-            continue;
-        };
-        let Some(facts) = memo.facts.get(&job.hash) else {
+        let Some(facts) = facts_key(package).and_then(|key| memo.facts.get(&key)) else {
             continue;
         };
         let requirer = format!("{name} {}", package.version);
@@ -414,7 +646,7 @@ fn resolve_target(
             .filter(|(name, list)| !runtime_fits(&runtime, name, list))
             .map(|(name, _)| name.clone())
             .collect();
-        memo.load_pages(&undecided, inputs)?;
+        memo.load_pages(&undecided, &constraints, inputs)?;
         let mut next: BTreeMap<String, Candidate> = BTreeMap::new();
         let mut problems = Vec::new();
         for name in &undecided {
@@ -585,12 +817,8 @@ fn best_file<'a>(
     })
 }
 
-fn conflict_message(
-    name: &str,
-    list: &[Constraint],
-    runtime: Option<&Version>,
-    page: &Page,
-) -> String {
+/// `a 1 (to build it) wants `>=2`; b 3 wants any version`.
+fn requirers_text(list: &[Constraint]) -> String {
     let wants: Vec<String> = list
         .iter()
         .map(|c| {
@@ -603,12 +831,22 @@ fn conflict_message(
             format!("{} wants {spec}", c.requirer)
         })
         .collect();
+    wants.join("; ")
+}
+
+fn conflict_message(
+    name: &str,
+    list: &[Constraint],
+    runtime: Option<&Version>,
+    page: &Page,
+) -> String {
+    let wants = requirers_text(list);
     let runtime = runtime
         .map(|v| format!(" (the target installs {name} {v})"))
         .unwrap_or_default();
     format!(
         "no version of the build requirement `{name}` on the index fits all of its requirers and has a file for this target{runtime}: {}; the index lists {} files of it",
-        wants.join("; "),
+        wants,
         page.files.len()
     )
 }
@@ -629,7 +867,7 @@ fn finish(
         let names: BTreeSet<String> = requirements.iter().map(|d| d.name.to_string()).collect();
         if let Some(package) = target_plan.packages.get_mut(name) {
             package.build_requires = names.into_iter().collect();
-            let facts = package.src.hash().and_then(|h| memo.facts.get(h));
+            let facts = facts_key(package).and_then(|key| memo.facts.get(&key));
             if let Some(facts) = facts {
                 add_cargo(package, facts, inputs)
                     .map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
@@ -1025,6 +1263,7 @@ mod tests {
             ]),
             build_backend: None,
             cargo_lock: None,
+            vcs_version: None,
         };
         let names: Vec<String> = sdist_requirements(&facts, None, &target(), "a 1")
             .unwrap()
@@ -1058,6 +1297,7 @@ mod tests {
             requires: Some(vec!["setuptools".into(), "wheel".into()]),
             build_backend: None,
             cargo_lock: None,
+            vcs_version: None,
         };
         let names = |version: &str| -> Vec<String> {
             let rule = sdist_rule(&db, "app", version);
@@ -1089,6 +1329,84 @@ mod tests {
                 "tomli; python_version < '3.11'"
             ]
         );
+    }
+
+    #[test]
+    fn a_trees_own_build_system_version_variable_and_fallback_warning() {
+        let tree = |kind: SourceKind| {
+            let path = kind == SourceKind::Path;
+            let src = if path {
+                SourcePlan::Path(py2nix_plan::PathSourcePlan {
+                    filename: None,
+                    path: "libs/a".into(),
+                    format: py2nix_plan::PathFormat::Tree,
+                    editable: false,
+                })
+            } else {
+                SourcePlan::Git(py2nix_plan::GitSourcePlan {
+                    url: "https://example.org/r.git".into(),
+                    hash: "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+                    rev: "0".repeat(40),
+                    submodules: false,
+                    subdirectory: None,
+                })
+            };
+            PackagePlan::new("1.2.3".into(), src, Vec::new())
+        };
+        let mut target = py2nix_plan::TargetPlan {
+            system: "x86_64-linux".into(),
+            python: "3.12".into(),
+            python_full_version: "3.12.12".into(),
+            platform: BTreeMap::new(),
+            roots: Vec::new(),
+            packages: BTreeMap::new(),
+            build_packages: BTreeMap::new(),
+            selections: None,
+        };
+        target.packages.insert("scm".into(), tree(SourceKind::Git));
+        target.packages.insert("old".into(), tree(SourceKind::Path));
+        let mut plan = Plan {
+            schema: 1,
+            generator: "test".into(),
+            inputs: None,
+            project: None,
+            targets: BTreeMap::from([("x86_64-linux-cp312".to_string(), target)]),
+        };
+        let mut facts = BTreeMap::new();
+        let scm = py2nix_source::tree_build_info(
+            Some("[build-system]\nrequires = [\"setuptools>=64\", \"setuptools_scm>=8\"]\n[project]\nname = \"scm\"\ndynamic = [\"version\"]\n"),
+            None,
+        )
+        .unwrap();
+        let scm_key = facts_key(&plan.targets["x86_64-linux-cp312"].packages["scm"]).unwrap();
+        facts.insert(scm_key, scm);
+        let old_key = facts_key(&plan.targets["x86_64-linux-cp312"].packages["old"]).unwrap();
+        facts.insert(old_key, py2nix_source::tree_build_info(None, None).unwrap());
+        describe_trees(
+            &mut plan,
+            &facts,
+            &OverrideDb::from_files(Vec::<(&str, &str)>::new()).unwrap(),
+        );
+        let packages = &plan.targets["x86_64-linux-cp312"].packages;
+        assert_eq!(
+            packages["scm"].build_system,
+            ["setuptools", "setuptools-scm"]
+        );
+        assert_eq!(
+            packages["scm"].env,
+            BTreeMap::from([(
+                "SETUPTOOLS_SCM_PRETEND_VERSION".to_string(),
+                "1.2.3".to_string()
+            )])
+        );
+        assert!(packages["scm"].warnings.is_empty());
+        assert_eq!(packages["old"].build_system, ["setuptools"]);
+        assert!(packages["old"].env.is_empty());
+        assert_eq!(packages["old"].warnings.len(), 1);
+        assert!(packages["old"].warnings[0].contains("a local directory"));
+        assert!(packages["old"].warnings[0].contains("assuming setuptools"));
+        // The keys of a git tree and a local tree differ from each other and from SRI hashes.
+        assert!(facts.keys().all(|key| !key.starts_with("sha256-")));
     }
 
     #[test]

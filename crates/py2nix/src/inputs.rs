@@ -368,6 +368,7 @@ mod tests {
             schema: 1,
             generator: "py2nix 0.1.0".into(),
             inputs: Some(inputs.clone()),
+            project: None,
             targets: BTreeMap::new(),
         };
         let with = serde_json::to_value(&plan).unwrap();

@@ -247,42 +247,12 @@ impl py2nix_plan::Sources for LookedUp<'_> {
             })
     }
 
-    fn tree_build_system(&self, package: &LockedPackage) -> Option<Vec<String>> {
-        let PackageSource::Path {
-            path,
-            kind: py2nix_lock::PathKind::Directory,
-            ..
-        } = &package.source
-        else {
-            return None;
-        };
-        let text =
-            std::fs::read_to_string(self.paths.lock_dir.join(path).join("pyproject.toml")).ok()?;
-        build_system_names(&text)
-    }
-
     fn local_path(&self, package: &LockedPackage, path: &str) -> Result<String, PlanError> {
         self.paths.relative(path).map_err(|e| PlanError::Source {
             package: package.name.to_string(),
             message: format!("{e:#}"),
         })
     }
-}
-
-/// The package names of a pyproject.toml's `[build-system] requires`, sorted; `None` when it
-/// has no such table (the PEP 517 fallback, setuptools, then applies).
-fn build_system_names(pyproject: &str) -> Option<Vec<String>> {
-    let value: toml::Value = toml::from_str(pyproject).ok()?;
-    let requires = value.get("build-system")?.get("requires")?.as_array()?;
-    let mut names: Vec<String> = requires
-        .iter()
-        .filter_map(|r| r.as_str())
-        .filter_map(|r| py2nix_lock::pep508_dependency(r).ok())
-        .map(|d| d.name.to_string())
-        .collect();
-    names.sort();
-    names.dedup();
-    (!names.is_empty()).then_some(names)
 }
 
 /// Local paths: the lock writes them relative to its directory; the plan relative to the
@@ -303,6 +273,11 @@ impl LocalPaths {
             lock_dir: cwd.join(lock_dir),
             output_dir,
         })
+    }
+
+    /// A path as the plan writes it (relative to the output directory) on this machine.
+    pub fn planned(&self, path: &str) -> PathBuf {
+        self.output_dir.join(path)
     }
 
     /// `path` (as the lock writes it, `file://` URLs too) relative to the output directory,
@@ -397,15 +372,223 @@ pub fn resolve_git(
             py2nix_source::redact_git_url(&git.url)
         ));
     }
-    let hashed = py2nix_source::hash_git(&git.url, &commit, git.submodules)?;
+    // One checkout gives both the hash and what the tree says about its build.
+    let temporary = tempfile::tempdir().context("failed to create a temporary directory")?;
+    let dest = temporary.path().join("source");
+    py2nix_source::checkout(&git.url, &commit, git.submodules, &dest)?;
+    let sri = py2nix_source::nar_sri(&dest)?;
     if let Some(file) = &cache_file {
         // A failed cache write only costs a later clone.
-        let _ = write_atomically(file, serde_json::json!({ "hash": hashed.sri }).to_string());
+        let _ = write_atomically(file, serde_json::json!({ "hash": sri }).to_string());
     }
-    Ok(ResolvedGit {
-        commit,
-        hash: hashed.sri,
+    if let Ok(files) = read_git_subdirectory(&dest, git.subdirectory.as_deref()) {
+        write_cached_tree_files(
+            cache_root,
+            &git.url,
+            &commit,
+            git.submodules,
+            git.subdirectory.as_deref(),
+            &files,
+        );
+    }
+    Ok(ResolvedGit { commit, hash: sri })
+}
+
+/// What a source tree says about its own build: its `pyproject.toml` and the `Cargo.lock`
+/// its Rust build uses, as text (see `buildsys::tree_facts`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TreeFiles {
+    /// The top `pyproject.toml`'s text; `None` when the tree has none.
+    pub pyproject: Option<String>,
+    /// The shallowest `Cargo.lock` (outside hidden directories, `target` and
+    /// `node_modules`, at most four levels down), as in an sdist.
+    pub cargo_lock: Option<py2nix_source::CargoLockFile>,
+}
+
+/// The largest `pyproject.toml` or `Cargo.lock` read from a tree: 16 MiB, as from an sdist.
+const MAX_TREE_FILE: u64 = 16 * 1024 * 1024;
+/// How deep a tree is searched for a `Cargo.lock`.
+const CARGO_LOCK_DEPTH: usize = 4;
+
+/// Reads a source tree's [`TreeFiles`] from the directory `root`.
+pub fn read_tree_files(root: &Path) -> anyhow::Result<TreeFiles> {
+    let metadata = std::fs::metadata(root)
+        .with_context(|| format!("the source tree `{}` cannot be read", root.display()))?;
+    if !metadata.is_dir() {
+        return Err(anyhow!(
+            "the source tree `{}` is not a directory",
+            root.display()
+        ));
+    }
+    let pyproject = read_small_text(&root.join("pyproject.toml"))?;
+    // Breadth first, each level in name order: the first Cargo.lock is the shallowest.
+    let mut level = vec![(root.to_path_buf(), String::new())];
+    for _depth in 0..=CARGO_LOCK_DEPTH {
+        let mut next = Vec::new();
+        for (dir, relative) in &level {
+            let lock = dir.join("Cargo.lock");
+            if lock.is_file() {
+                if let Some(text) = read_small_text(&lock)? {
+                    let root = if relative.is_empty() {
+                        ".".to_string()
+                    } else {
+                        relative.clone()
+                    };
+                    return Ok(TreeFiles {
+                        pyproject,
+                        cargo_lock: Some(py2nix_source::CargoLockFile { root, text }),
+                    });
+                }
+            }
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut children: Vec<(PathBuf, String)> = entries
+                .flatten()
+                .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|entry| {
+                    let name = entry.file_name().into_string().ok()?;
+                    if name.starts_with('.') || name == "target" || name == "node_modules" {
+                        return None;
+                    }
+                    let child = if relative.is_empty() {
+                        name
+                    } else {
+                        format!("{relative}/{name}")
+                    };
+                    Some((entry.path(), child))
+                })
+                .collect();
+            children.sort_by(|a, b| a.1.cmp(&b.1));
+            next.extend(children);
+        }
+        level = next;
+    }
+    Ok(TreeFiles {
+        pyproject,
+        cargo_lock: None,
     })
+}
+
+/// A file's text, `None` when it does not exist; refused when it is not a regular file (a
+/// link to a device, say) or larger than 16 MiB.
+fn read_small_text(path: &Path) -> anyhow::Result<Option<String>> {
+    use std::io::Read as _;
+    let file = match std::fs::File::open(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(error).with_context(|| format!("failed to read `{}`", path.display()))
+        }
+        Ok(file) => file,
+    };
+    let metadata = file
+        .metadata()
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    if !metadata.is_file() {
+        return Err(anyhow!("`{}` is not a regular file", path.display()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_TREE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    if bytes.len() as u64 > MAX_TREE_FILE {
+        return Err(anyhow!(
+            "`{}` is larger than the {MAX_TREE_FILE} bytes py2nix reads",
+            path.display()
+        ));
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The project directory `subdirectory` of a checkout at `root`; a subdirectory that leaves
+/// the checkout (`..`, absolute) is refused.
+fn read_git_subdirectory(root: &Path, subdirectory: Option<&str>) -> anyhow::Result<TreeFiles> {
+    let Some(subdirectory) = subdirectory.filter(|s| !s.is_empty() && *s != ".") else {
+        return read_tree_files(root);
+    };
+    let relative = Path::new(subdirectory);
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(anyhow!(
+            "the subdirectory `{subdirectory}` is not a path inside the checkout"
+        ));
+    }
+    read_tree_files(&root.join(relative))
+}
+
+fn tree_cache_file(
+    cache_root: &Path,
+    url: &str,
+    commit: &str,
+    submodules: bool,
+    subdirectory: Option<&str>,
+) -> PathBuf {
+    let key = hex::encode(Sha256::digest(format!(
+        "{}\n{commit}\n{submodules}\n{}",
+        py2nix_source::redact_git_url(url),
+        subdirectory.unwrap_or_default()
+    )));
+    cache_root.join(GIT_TREE_FORMAT).join(format!("{key}.json"))
+}
+
+/// The cache directory of what git trees say about their build, by repository, commit and
+/// subdirectory.
+const GIT_TREE_FORMAT: &str = "git-tree-v1";
+
+fn write_cached_tree_files(
+    cache_root: Option<&Path>,
+    url: &str,
+    commit: &str,
+    submodules: bool,
+    subdirectory: Option<&str>,
+    files: &TreeFiles,
+) {
+    let Some(root) = cache_root else {
+        return;
+    };
+    let Ok(body) = serde_json::to_vec(files) else {
+        return;
+    };
+    // A failed cache write only costs a later checkout.
+    let _ = write_atomically(
+        &tree_cache_file(root, url, commit, submodules, subdirectory),
+        body,
+    );
+}
+
+/// The [`TreeFiles`] of a git source at `commit` (in its `subdirectory`): from the cache
+/// (written when the checkout was hashed), else from a new checkout.
+pub fn git_tree_files(
+    url: &str,
+    commit: &str,
+    submodules: bool,
+    subdirectory: Option<&str>,
+    cache_root: Option<&Path>,
+    offline: bool,
+) -> anyhow::Result<TreeFiles> {
+    if let Some(root) = cache_root {
+        let file = tree_cache_file(root, url, commit, submodules, subdirectory);
+        if let Some(files) = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<TreeFiles>(&bytes).ok())
+        {
+            return Ok(files);
+        }
+    }
+    if offline {
+        return Err(anyhow!(
+            "--offline: the cache has no build system of {} at {commit}",
+            py2nix_source::redact_git_url(url)
+        ));
+    }
+    let temporary = tempfile::tempdir().context("failed to create a temporary directory")?;
+    let dest = temporary.path().join("source");
+    py2nix_source::checkout(url, commit, submodules, &dest)?;
+    let files = read_git_subdirectory(&dest, subdirectory)?;
+    write_cached_tree_files(cache_root, url, commit, submodules, subdirectory, &files);
+    Ok(files)
 }
 
 /// Writes a cache file through a temporary file in the same directory, renamed into place, so
@@ -424,23 +607,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_trees_files_are_its_pyproject_and_its_shallowest_cargo_lock() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"maturin\"]\n",
+        );
+        write(".hidden/Cargo.lock", "hidden");
+        write("target/Cargo.lock", "built");
+        write("rust/deep/Cargo.lock", "deep");
+        write("rust/Cargo.lock", "shallow");
+        let files = read_tree_files(root.path()).unwrap();
+        assert!(files.pyproject.unwrap().contains("maturin"));
+        let lock = files.cargo_lock.unwrap();
+        assert_eq!(
+            (lock.root.as_str(), lock.text.as_str()),
+            ("rust", "shallow")
+        );
+        // A subdirectory is read as its own tree; one leaving the checkout is refused.
+        let files = read_git_subdirectory(root.path(), Some("rust")).unwrap();
+        assert!(files.pyproject.is_none());
+        assert_eq!(files.cargo_lock.unwrap().root, ".");
+        assert!(read_git_subdirectory(root.path(), Some("../x")).is_err());
+        assert!(read_git_subdirectory(root.path(), Some("/etc")).is_err());
+        assert!(read_tree_files(&root.path().join("missing")).is_err());
+    }
+
+    #[test]
     fn relative_paths() {
         let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b)).unwrap();
         assert_eq!(rel("/a/b", "/a/c/d"), "../c/d");
         assert_eq!(rel("/a/b", "/a/b"), ".");
         assert_eq!(rel("/a", "/a/my dir/x"), "my dir/x");
         assert_eq!(rel("/a/b/c", "/x"), "../../../x");
-    }
-
-    #[test]
-    fn build_system_of_a_tree() {
-        let names = build_system_names(
-            "[build-system]\nrequires = [\"hatchling>=1.20\", \"Hatch_VCS\"]\nbuild-backend = \"hatchling.build\"\n",
-        );
-        assert_eq!(
-            names,
-            Some(vec!["hatch-vcs".to_string(), "hatchling".to_string()])
-        );
-        assert_eq!(build_system_names("[project]\nname = \"x\"\n"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! `py2nix lock`: read the project, plan every target, look files up on the index, print the
 //! plan with the record of what it was made from (`inputs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -9,8 +9,8 @@ use anyhow::{anyhow, Context};
 use py2nix_index::{Cache, Credentials, PageRequest, DEFAULT_INDEX_URL};
 use py2nix_lock::{ExtraName, GitSource, InstallSet, Lock, LockFormat, PackageSource, Project};
 use py2nix_plan::{
-    assemble_plan, chosen_files, resolve_targets, FormatControl, LinuxLibc, NixSystem, Plan,
-    PythonVersion, Selection, Target, DEFAULT_PYTHON_MINORS,
+    assemble_plan, chosen_files, resolve_targets, FormatControl, LinuxLibc, NixSystem, PathFormat,
+    Plan, PythonVersion, Selection, Target, DEFAULT_PYTHON_MINORS,
 };
 
 use crate::network::Network;
@@ -169,7 +169,8 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
 }
 
 /// What a lock run read, for `inputs`: the lock (and a requirements file's includes), the
-/// pyproject.toml beside it, and the options.
+/// pyproject.toml beside it, the options, and what local source trees said about their build
+/// (their pyproject.toml; a local sdist whole).
 pub fn record_inputs(
     planned: &Planned,
     select: &SelectArgs,
@@ -179,6 +180,9 @@ pub fn record_inputs(
     let pyproject = planned.dir.join("pyproject.toml");
     if pyproject.is_file() {
         recorder.file(&pyproject)?;
+    }
+    for path in local_build_inputs(&planned.plan, base) {
+        recorder.file(&path)?;
     }
     if planned.format == LockFormat::Requirements {
         for included in requirements_includes(&planned.lock_path) {
@@ -191,6 +195,33 @@ pub fn record_inputs(
         }
     }
     recorder.finish(select)
+}
+
+/// The files of local packages whose build system the plan read (`buildsys`): each local
+/// directory's pyproject.toml (when it has one) and each local sdist, by the plan's paths
+/// (relative to `base`, the generated file's directory).
+fn local_build_inputs(plan: &Plan, base: &Path) -> BTreeSet<PathBuf> {
+    let mut files = BTreeSet::new();
+    for target in plan.targets.values() {
+        for package in target.packages.values() {
+            let py2nix_plan::SourcePlan::Path(local) = &package.src else {
+                continue;
+            };
+            match local.format {
+                PathFormat::Tree => {
+                    let pyproject = base.join(&local.path).join("pyproject.toml");
+                    if pyproject.is_file() {
+                        files.insert(pyproject);
+                    }
+                }
+                PathFormat::Sdist => {
+                    files.insert(base.join(&local.path));
+                }
+                PathFormat::Wheel => {}
+            }
+        }
+    }
+    files
 }
 
 /// The packages whose index page disagreed with the lock's hash.
@@ -399,6 +430,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             targets: &targets,
             overrides: &overrides,
             offline: settings.offline,
+            paths: &paths,
         },
         reporter,
     )?;
@@ -408,6 +440,8 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         .check_loaded()
         .context("the embedded override database is invalid")
         .unexpected()?;
+    // A warning that holds on several targets is printed once, with the targets it holds on.
+    let mut warnings: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for (id, target) in &plan.targets {
         for (name, package) in &target.packages {
             let from = package
@@ -418,9 +452,20 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
                 .unwrap_or_default();
             reporter.explain(&format!("{id}: {name} {} from {from}", package.version));
             for warning in &package.warnings {
-                reporter.warn(&format!("{id}: {name}: {warning}"));
+                warnings
+                    .entry((name.as_str(), warning.as_str()))
+                    .or_default()
+                    .push(id.as_str());
             }
         }
+    }
+    for ((name, warning), ids) in warnings {
+        let on = if ids.len() > 1 && ids.len() == plan.targets.len() {
+            "every target".to_string()
+        } else {
+            ids.join(", ")
+        };
+        reporter.warn(&format!("{on}: {name}: {warning}"));
     }
     Ok(Planned {
         plan,
