@@ -228,9 +228,21 @@ fn a_workspace_plans_every_member_with_its_scripts() {
         assert_eq!(package["src"]["editable"], true);
         assert!(strings(&target["selections"]["main"]).contains(&member.to_string()));
     }
+    assert!(
+        strings(&target["packages"]["ws-util"]["dependencies"]).contains(&"ws-core".to_string())
+    );
+    // Each member is built with its own build system, pinned.
     assert_eq!(
-        strings(&target["packages"]["ws-util"]["dependencies"]),
-        ["ws-core"]
+        strings(&target["packages"]["ws-core"]["build-requires"]),
+        ["hatchling"]
+    );
+    assert_eq!(
+        strings(&target["packages"]["ws-util"]["build-requires"]),
+        ["setuptools"]
+    );
+    assert_eq!(
+        strings(&target["packages"]["wsapp"]["build-requires"]),
+        ["hatchling"]
     );
 }
 
@@ -388,7 +400,13 @@ fn projects_build_offline_from_their_planned_build_systems_and_their_scripts_run
             &["--version"],
             "1.2.3",
         ),
-        ("uv-workspace-app", None, "wsapp", &["--help"], "usage"),
+        (
+            "uv-workspace-app",
+            None,
+            "wsapp",
+            &["--help"],
+            "Usage: wsapp",
+        ),
     ];
     for (fixture, tag, script, script_args, expected) in cases {
         let copy = project_copy(fixture, tag);
