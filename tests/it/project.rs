@@ -593,3 +593,29 @@ fn run(command: &mut Command, what: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_project_whose_backend_the_index_lacks_is_refused_without_output() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let copy = project_copy("uv-app", None);
+    let pyproject = copy.path().join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).expect("read");
+    let broken = text.replace(
+        "requires = [\"hatchling\"]",
+        "requires = [\"no-such-backend>=1\"]",
+    );
+    assert_ne!(text, broken, "the fixture names hatchling");
+    std::fs::write(&pyproject, broken).expect("write");
+    let out = copy.path().join("python.nix");
+    let mut args = vec!["lock", path_str(copy.path()), "-o", path_str(&out)];
+    args.extend(LINUX_311);
+    let output = py2nix(&args, &server, cache.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("no-such-backend") && message.contains("uvapp"),
+        "{message}"
+    );
+    assert!(!out.exists(), "no output file");
+}
