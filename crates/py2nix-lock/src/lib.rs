@@ -8,17 +8,24 @@
 
 mod constraint;
 mod error;
+mod freshness;
 mod model;
 mod parts;
 mod pdm_lock;
 mod poetry_lock;
 mod pylock;
+mod python_json;
 mod pyproject;
 mod requirements;
 mod uv_lock;
 
 pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
+pub use freshness::{
+    pdm_content_hash, pdm_lock_freshness, poetry_content_hash, poetry_lock_freshness,
+    pyproject_plan_relevant_json, uv_lock_freshness, uv_workspace_globs, LockFreshness,
+    MemberPyproject, PoetryHashAlgorithm, Staleness,
+};
 pub use model::{
     group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
     LockedFile, LockedPackage, PackageSource, PathKind, Project,
