@@ -399,6 +399,7 @@ pub fn pdm_lock_freshness(
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct UvHeadWire {
+    revision: Option<u32>,
     requires_python: Option<String>,
     #[serde(default)]
     manifest: UvManifestWire,
@@ -417,6 +418,7 @@ struct UvManifestWire {
     build_constraints: Vec<toml::Table>,
     #[serde(default)]
     dependency_groups: BTreeMap<String, Vec<toml::Table>>,
+    default_groups: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -429,7 +431,9 @@ struct UvPiecesWire {
 #[serde(rename_all = "kebab-case")]
 struct UvPackageWire {
     name: String,
+    version: Option<String>,
     source: toml::Table,
+    default_groups: Option<Value>,
     metadata: Option<UvMetadataWire>,
 }
 
@@ -588,6 +592,13 @@ struct MemberDeclared {
     extras: BTreeSet<String>,
     groups: BTreeMap<String, BTreeSet<NormalRequirement>>,
     requires_python: Option<String>,
+    /// The static version (`None` when dynamic or missing).
+    version: Option<String>,
+    /// Whether uv builds it as a package (`[tool.uv] package`, else whether it has a
+    /// `[build-system]`); a project that is not one is locked as `virtual`.
+    packaged: bool,
+    /// `[tool.uv] default-groups`, normalised (`all`, or the sorted names).
+    default_groups: Option<String>,
     /// Why the member cannot be compared (dynamic dependencies, sources with markers).
     unchecked: Option<String>,
 }
@@ -615,7 +626,7 @@ fn uv_sources(
                         member_dirs
                             .get(&name)
                             .map(|dir| format!("path {dir}"))
-                            .unwrap_or_else(|| "path ?".to_string()),
+                            .unwrap_or_else(|| "a workspace member that does not exist".to_string()),
                     )
                 } else if let Some(path) = table.get("path").and_then(Value::as_str) {
                     Some(format!("path {}", join_path(member_path, path)))
@@ -819,8 +830,22 @@ fn declared_member(
     } else {
         BTreeMap::new()
     };
+    let packaged = get(&pyproject, &["tool", "uv", "package"])
+        .and_then(Value::as_bool)
+        .unwrap_or_else(|| pyproject.get("build-system").is_some());
+    let version = if dynamic.contains(&"version") {
+        None
+    } else {
+        project
+            .and_then(|p| p.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     Ok(MemberDeclared {
         name,
+        version,
+        packaged,
+        default_groups: default_groups_text(get(&pyproject, &["tool", "uv", "default-groups"])),
         requires_dist,
         extras,
         groups,
@@ -830,6 +855,45 @@ fn declared_member(
             .map(str::to_string),
         unchecked,
     })
+}
+
+/// `default-groups` as written in pyproject.toml or uv.lock: `all`, or the sorted normalised
+/// names.
+fn default_groups_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(keyword) => Some(keyword.clone()),
+        Value::Array(names) => {
+            let names: BTreeSet<String> = names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(normalize_group)
+                .collect();
+            Some(names.into_iter().collect::<Vec<_>>().join(", "))
+        }
+        _ => None,
+    }
+}
+
+fn compare_default_groups(
+    file: &str,
+    recorded: Option<&Value>,
+    declared: Option<&String>,
+    revision: Option<u32>,
+    out: &mut Vec<String>,
+) {
+    let recorded = default_groups_text(recorded);
+    // uv records default groups since revision 3 of the format; an older lock that records
+    // none cannot be compared.
+    if recorded.is_none() && revision.unwrap_or(0) < 3 {
+        return;
+    }
+    if recorded.as_ref() != declared {
+        out.push(format!(
+            "{file}: [tool.uv] default-groups changed (uv.lock has {}, now {})",
+            recorded.map_or("none".to_string(), |g| format!("`{g}`")),
+            declared.map_or("none".to_string(), |g| format!("`{g}`"))
+        ));
+    }
 }
 
 fn set_differences(
@@ -901,7 +965,18 @@ pub fn uv_lock_freshness(
     // Only workspace members (and path dependencies) carry [package.metadata]; only their
     // pieces are parsed.
     let mut packages: Vec<UvPackageWire> = Vec::new();
+    // Every locked name, from each piece's `name = "…"` line.
+    let mut locked_names: BTreeSet<PackageName> = BTreeSet::new();
     for piece in lock_text[head_end..].split("\n[[package]]\n") {
+        if let Some(name) = piece
+            .lines()
+            .find_map(|line| line.strip_prefix("name = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            if let Ok(name) = PackageName::from_str(name) {
+                locked_names.insert(name);
+            }
+        }
         if !piece.contains("\n[package.metadata]") {
             continue;
         }
@@ -961,6 +1036,13 @@ pub fn uv_lock_freshness(
                     .collect::<Result<_, String>>()
                     .map_err(project_error)?;
                 compare_groups(&file, &recorded, &declared.groups, &mut differences);
+                compare_default_groups(
+                    &file,
+                    head.manifest.default_groups.as_ref(),
+                    declared.default_groups.as_ref(),
+                    head.revision,
+                    &mut differences,
+                );
             }
             continue;
         };
@@ -991,6 +1073,38 @@ pub fn uv_lock_freshness(
             continue;
         };
         any_metadata = true;
+        let locked_virtual = package.source.contains_key("virtual");
+        if locked_virtual == declared.packaged {
+            differences.push(format!(
+                "{file}: `{name}` is {} now (uv.lock has it {})",
+                if declared.packaged {
+                    "a package ([build-system] or [tool.uv] package = true)"
+                } else {
+                    "not a package (no [build-system], or [tool.uv] package = false)"
+                },
+                if locked_virtual { "virtual" } else { "as a package" }
+            ));
+        }
+        if let (Some(recorded), Some(declared)) = (&package.version, &declared.version) {
+            let same = match (Version::from_str(recorded), Version::from_str(declared)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => recorded == declared,
+            };
+            if !same {
+                differences.push(format!(
+                    "{file}: version `{declared}` (uv.lock has `{recorded}`)"
+                ));
+            }
+        }
+        if member.path == "." {
+            compare_default_groups(
+                &file,
+                package.default_groups.as_ref(),
+                declared.default_groups.as_ref(),
+                head.revision,
+                &mut differences,
+            );
+        }
         let recorded = lock_requirements(&metadata.requires_dist, "uv.lock").map_err(project_error)?;
         set_differences(
             &format!("{file} dependencies"),
@@ -1055,19 +1169,30 @@ pub fn uv_lock_freshness(
         )),
         _ => {}
     }
-    // Constraints and overrides from the root's [tool.uv].
+    // Constraints and overrides from the root's [tool.uv], of the packages in the lock (uv
+    // ignores those of packages it did not lock).
+    let in_lock = |requirement: &NormalRequirement| {
+        let name: String = requirement
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        PackageName::from_str(&name).is_ok_and(|name| locked_names.contains(&name))
+    };
     for (key, recorded) in [
         ("constraint-dependencies", &head.manifest.constraints),
         ("override-dependencies", &head.manifest.overrides),
         ("build-constraint-dependencies", &head.manifest.build_constraints),
     ] {
-        let recorded = lock_requirements(recorded, "uv.lock").map_err(project_error)?;
+        let mut recorded = lock_requirements(recorded, "uv.lock").map_err(project_error)?;
+        recorded.retain(|r| in_lock(r));
         let mut declared = BTreeSet::new();
         for text in string_list(get(&root_value, &["tool", "uv", key])) {
             if let Some(requirement) =
                 pyproject_requirement(text, &BTreeMap::new(), ".", None).map_err(project_error)?
             {
-                declared.insert(requirement);
+                if in_lock(&requirement) {
+                    declared.insert(requirement);
+                }
             }
         }
         set_differences(

@@ -117,6 +117,11 @@ pub struct LockArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Use the lock as it is, without checking that it still records what pyproject.toml
+    /// declares (by default a stale lock is refused, naming what differs).
+    #[arg(long)]
+    pub frozen: bool,
+
     #[command(flatten)]
     pub select: SelectArgs,
 
@@ -239,6 +244,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 
+    /// Do not check that the lock still records what pyproject.toml declares (as `lock
+    /// --frozen`); without it, a stale lock makes the file stale too.
+    #[arg(long)]
+    pub frozen: bool,
+
     #[command(flatten)]
     pub select: SelectArgs,
 }
@@ -300,6 +310,11 @@ pub struct GraphArgs {
     /// The target to draw, e.g. `x86_64-linux-cp312`, when the plan holds several.
     #[arg(long, value_name = "ID")]
     pub target: Option<String>,
+
+    /// Use the lock as it is, without checking that it still records what pyproject.toml
+    /// declares (by default a stale lock is refused, naming what differs).
+    #[arg(long)]
+    pub frozen: bool,
 
     #[command(flatten)]
     pub select: SelectArgs,

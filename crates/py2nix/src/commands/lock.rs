@@ -41,6 +41,8 @@ pub struct LockSettings {
     pub macos: Option<(u16, u16)>,
     /// `--overrides DIR`, merged over the built-in database.
     pub overrides: Option<PathBuf>,
+    /// `--frozen`: plan the lock without checking it against pyproject.toml.
+    pub frozen: bool,
 }
 
 impl LockSettings {
@@ -125,6 +127,7 @@ impl LockSettings {
             linux_libc,
             macos,
             overrides,
+            frozen: false,
         })
     }
 }
@@ -158,10 +161,14 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
         project_dir,
         format,
         output,
+        frozen,
         select,
         index,
     } = args;
-    let settings = LockSettings::from_args(project_dir, &select, &index, output).input()?;
+    let settings = LockSettings {
+        frozen,
+        ..LockSettings::from_args(project_dir, &select, &index, output).input()?
+    };
     let planned = make_plan(&settings, reporter)?;
     let base = inputs::base_dir(settings.output.as_deref()).input()?;
     let recorded = record_inputs(&planned, &select, &base).input()?;
@@ -251,6 +258,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         indexes: declared,
     } = crate::project::read(&settings.project_dir, settings.lock.as_deref(), reporter).input()?;
     let lock_format = lock.format;
+    crate::freshness::refuse_stale_lock(lock_format, &lock_path, &dir, settings.frozen, reporter)?;
     reporter.explain(&format!(
         "{} packages in {}",
         lock.packages.len(),
