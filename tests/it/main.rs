@@ -17,5 +17,6 @@ mod nix;
 mod secrets;
 mod snapshots;
 mod sources;
+mod stale_locks;
 mod user_overrides;
 mod writes;

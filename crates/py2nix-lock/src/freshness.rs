@@ -104,9 +104,11 @@ fn poetry_version_of(lock_text: &str) -> Option<(u64, u64, u64)> {
     let first = lock_text.lines().next()?;
     let rest = &first[first.find("Poetry ")? + "Poetry ".len()..];
     let word = rest.split_whitespace().next()?;
-    let mut parts = word
-        .split('.')
-        .map(|part| part.chars().take_while(char::is_ascii_digit).collect::<String>());
+    let mut parts = word.split('.').map(|part| {
+        part.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -507,7 +509,8 @@ fn parse_marker_text(text: &str) -> Result<MarkerTree, String> {
 /// A `{ name = …, specifier = …, marker = …, extras = […], editable = … }` entry of uv.lock.
 fn lock_requirement(table: &toml::Table, lock_path: &str) -> Result<NormalRequirement, String> {
     let text = |key: &str| table.get(key).and_then(Value::as_str);
-    let name_text = text("name").ok_or_else(|| format!("{lock_path}: a requirement without a name"))?;
+    let name_text =
+        text("name").ok_or_else(|| format!("{lock_path}: a requirement without a name"))?;
     let name = PackageName::from_str(name_text).map_err(|e| format!("{lock_path}: {e}"))?;
     let mut extras = BTreeSet::new();
     for extra in table
@@ -626,7 +629,9 @@ fn uv_sources(
                         member_dirs
                             .get(&name)
                             .map(|dir| format!("path {dir}"))
-                            .unwrap_or_else(|| "a workspace member that does not exist".to_string()),
+                            .unwrap_or_else(|| {
+                                "a workspace member that does not exist".to_string()
+                            }),
                     )
                 } else if let Some(path) = table.get("path").and_then(Value::as_str) {
                     Some(format!("path {}", join_path(member_path, path)))
@@ -660,7 +665,9 @@ fn pyproject_requirement(
     }
     let extras: BTreeSet<ExtraName> = requirement.extras.iter().cloned().collect();
     let (mut specifiers, mut source) = match &requirement.version_or_url {
-        Some(VersionOrUrl::VersionSpecifier(specifiers)) => (Some(specifiers.clone()), String::new()),
+        Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+            (Some(specifiers.clone()), String::new())
+        }
         Some(VersionOrUrl::Url(url)) => {
             let given = url.given().unwrap_or_default().to_string();
             let shown = url.to_string();
@@ -723,11 +730,13 @@ fn declared_groups(
         out: &mut Vec<&'a str>,
     ) -> Result<(), String> {
         if depth > raw.len() {
-            return Err(format!("[dependency-groups]: group `{name}` includes itself"));
+            return Err(format!(
+                "[dependency-groups]: group `{name}` includes itself"
+            ));
         }
-        let entries = raw
-            .get(name)
-            .ok_or_else(|| format!("[dependency-groups]: included group `{name}` does not exist"))?;
+        let entries = raw.get(name).ok_or_else(|| {
+            format!("[dependency-groups]: included group `{name}` does not exist")
+        })?;
         for entry in entries.iter() {
             match entry {
                 Value::String(text) => out.push(text),
@@ -896,17 +905,44 @@ fn compare_default_groups(
     }
 }
 
+/// The name a [`NormalRequirement`] starts with.
+fn requirement_name(requirement: &str) -> &str {
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(requirement.len());
+    &requirement[..end]
+}
+
+/// Requirements added and removed; a name with one of each is one that changed.
 fn set_differences(
     what: &str,
     recorded: &BTreeSet<NormalRequirement>,
     declared: &BTreeSet<NormalRequirement>,
     out: &mut Vec<String>,
 ) {
-    for added in declared.difference(recorded) {
-        out.push(format!("{what}: `{added}` added"));
+    let added: Vec<&NormalRequirement> = declared.difference(recorded).collect();
+    let removed: Vec<&NormalRequirement> = recorded.difference(declared).collect();
+    let count = |list: &[&NormalRequirement], name: &str| {
+        list.iter().filter(|r| requirement_name(r) == name).count()
+    };
+    let changed = |name: &str| count(&added, name) == 1 && count(&removed, name) == 1;
+    for old in &removed {
+        let name = requirement_name(old);
+        if changed(name) {
+            if let Some(new) = added.iter().find(|r| requirement_name(r) == name) {
+                out.push(format!("{what}: `{old}` changed to `{new}`"));
+            }
+        }
     }
-    for removed in recorded.difference(declared) {
-        out.push(format!("{what}: `{removed}` removed"));
+    for new in &added {
+        if !changed(requirement_name(new)) {
+            out.push(format!("{what}: `{new}` added"));
+        }
+    }
+    for old in &removed {
+        if !changed(requirement_name(old)) {
+            out.push(format!("{what}: `{old}` removed"));
+        }
     }
 }
 
@@ -1018,8 +1054,8 @@ pub fn uv_lock_freshness(
     let mut pythons: Vec<String> = Vec::new();
     for member in members {
         let file = file_of(member.path);
-        let declared = declared_member(member, &root_sources, &member_dirs, &file)
-            .map_err(project_error)?;
+        let declared =
+            declared_member(member, &root_sources, &member_dirs, &file).map_err(project_error)?;
         if let Some(python) = &declared.requires_python {
             pythons.push(python.clone());
         }
@@ -1031,7 +1067,10 @@ pub fn uv_lock_freshness(
                     .dependency_groups
                     .iter()
                     .map(|(group, tables)| {
-                        Ok((normalize_group(group), lock_requirements(tables, "uv.lock")?))
+                        Ok((
+                            normalize_group(group),
+                            lock_requirements(tables, "uv.lock")?,
+                        ))
                     })
                     .collect::<Result<_, String>>()
                     .map_err(project_error)?;
@@ -1082,7 +1121,11 @@ pub fn uv_lock_freshness(
                 } else {
                     "not a package (no [build-system], or [tool.uv] package = false)"
                 },
-                if locked_virtual { "virtual" } else { "as a package" }
+                if locked_virtual {
+                    "virtual"
+                } else {
+                    "as a package"
+                }
             ));
         }
         if let (Some(recorded), Some(declared)) = (&package.version, &declared.version) {
@@ -1105,7 +1148,8 @@ pub fn uv_lock_freshness(
                 &mut differences,
             );
         }
-        let recorded = lock_requirements(&metadata.requires_dist, "uv.lock").map_err(project_error)?;
+        let recorded =
+            lock_requirements(&metadata.requires_dist, "uv.lock").map_err(project_error)?;
         set_differences(
             &format!("{file} dependencies"),
             &recorded,
@@ -1127,7 +1171,12 @@ pub fn uv_lock_freshness(
         let recorded_groups: BTreeMap<String, BTreeSet<NormalRequirement>> = metadata
             .requires_dev
             .iter()
-            .map(|(group, tables)| Ok((normalize_group(group), lock_requirements(tables, "uv.lock")?)))
+            .map(|(group, tables)| {
+                Ok((
+                    normalize_group(group),
+                    lock_requirements(tables, "uv.lock")?,
+                ))
+            })
             .collect::<Result<_, String>>()
             .map_err(project_error)?;
         compare_groups(&file, &recorded_groups, &declared.groups, &mut differences);
@@ -1181,7 +1230,10 @@ pub fn uv_lock_freshness(
     for (key, recorded) in [
         ("constraint-dependencies", &head.manifest.constraints),
         ("override-dependencies", &head.manifest.overrides),
-        ("build-constraint-dependencies", &head.manifest.build_constraints),
+        (
+            "build-constraint-dependencies",
+            &head.manifest.build_constraints,
+        ),
     ] {
         let mut recorded = lock_requirements(recorded, "uv.lock").map_err(project_error)?;
         recorded.retain(|r| in_lock(r));

@@ -14,8 +14,8 @@ mod parts;
 mod pdm_lock;
 mod poetry_lock;
 mod pylock;
-mod python_json;
 mod pyproject;
+mod python_json;
 mod requirements;
 mod uv_lock;
 

@@ -81,7 +81,12 @@ fn python_float_repr(number: f64) -> String {
         return "NaN".to_string();
     }
     if number.is_infinite() {
-        return if number > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+        return if number > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }
+        .to_string();
     }
     // `{:e}` gives the shortest round-trip digits: `-1.25e-7`, `1e16`.
     let scientific = format!("{number:e}");

@@ -42,6 +42,23 @@ pub fn uv_workspace_pyprojects(dir: &Path) -> anyhow::Result<Vec<(String, PathBu
     Ok(out)
 }
 
+/// The pyproject.toml files a lock of `format` in `dir` was made from: every uv workspace
+/// member's for uv.lock, else the one beside the lock (when there is one).
+pub fn project_pyprojects(format: LockFormat, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if format == LockFormat::Uv {
+        return Ok(uv_workspace_pyprojects(dir)?
+            .into_iter()
+            .map(|(_, file)| file)
+            .collect());
+    }
+    let pyproject = dir.join("pyproject.toml");
+    Ok(if pyproject.is_file() {
+        vec![pyproject]
+    } else {
+        Vec::new()
+    })
+}
+
 fn split_glob(pattern: &str) -> Vec<&str> {
     pattern
         .split('/')
@@ -268,8 +285,14 @@ mod tests {
             &split_glob("packages/**"),
             &split_glob("packages/a/b")
         ));
-        assert!(glob_matches(&split_glob("./packages/*"), &split_glob("packages/x")));
-        assert!(!glob_matches(&split_glob("packages/*"), &split_glob("packages/x/y")));
+        assert!(glob_matches(
+            &split_glob("./packages/*"),
+            &split_glob("packages/x")
+        ));
+        assert!(!glob_matches(
+            &split_glob("packages/*"),
+            &split_glob("packages/x/y")
+        ));
     }
 
     #[test]

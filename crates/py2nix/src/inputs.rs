@@ -36,6 +36,11 @@ pub struct Inputs {
     /// Every file (and directory, with a trailing `/`) read, relative to the generated file's
     /// directory, with its SRI sha256.
     pub files: BTreeMap<String, String>,
+    /// Every pyproject.toml read (the project's and, for uv, each workspace member's), keyed
+    /// like `files`, with the SRI sha256 of only the parts that change a plan
+    /// (`py2nix_lock::pyproject_plan_relevant_json`). Empty in plans made before it existed,
+    /// which hold pyproject.toml in `files`.
+    pub pyprojects: BTreeMap<String, String>,
     /// The SRI sha256 of the built-in override database.
     pub overrides: String,
     /// The selection options, normalised, as command-line arguments.
@@ -48,6 +53,7 @@ impl Inputs {
             "py2nix": self.py2nix,
             "lock": self.lock,
             "files": self.files,
+            "pyprojects": self.pyprojects,
             "overrides": self.overrides,
             "options": self.options,
         })
@@ -62,6 +68,15 @@ impl Inputs {
             .iter()
             .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
             .collect::<Option<_>>()?;
+        // Added later: an older plan has none.
+        let pyprojects = match value.get("pyprojects") {
+            None => BTreeMap::new(),
+            Some(map) => map
+                .as_object()?
+                .iter()
+                .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect::<Option<_>>()?,
+        };
         let options = value
             .get("options")?
             .as_array()?
@@ -72,6 +87,7 @@ impl Inputs {
             py2nix: text("py2nix")?,
             lock: text("lock")?,
             files,
+            pyprojects,
             overrides: text("overrides")?,
             options,
         })
@@ -112,6 +128,7 @@ pub struct Recorder {
     base: PathBuf,
     lock: String,
     files: BTreeMap<String, String>,
+    pyprojects: BTreeMap<String, String>,
 }
 
 impl Recorder {
@@ -120,6 +137,7 @@ impl Recorder {
             base: base.to_path_buf(),
             lock: relative_to(base, lock_path)?,
             files: BTreeMap::new(),
+            pyprojects: BTreeMap::new(),
         };
         recorder.file(lock_path)?;
         Ok(recorder)
@@ -131,6 +149,13 @@ impl Recorder {
             std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         self.files
             .insert(relative_to(&self.base, path)?, sri(&bytes));
+        Ok(())
+    }
+
+    /// Records a pyproject.toml (the hash of the parts that change a plan).
+    pub fn pyproject(&mut self, path: &Path) -> anyhow::Result<()> {
+        self.pyprojects
+            .insert(relative_to(&self.base, path)?, pyproject_digest(path)?);
         Ok(())
     }
 
@@ -150,6 +175,7 @@ impl Recorder {
             py2nix: env!("CARGO_PKG_VERSION").to_string(),
             lock: self.lock,
             files: self.files,
+            pyprojects: self.pyprojects,
             overrides: overrides_digest(),
             options: normalised_options(select, &self.base)?,
         })
@@ -234,6 +260,17 @@ pub fn normalised_options(select: &SelectArgs, base: &Path) -> anyhow::Result<Ve
 /// Whether any selection option is given.
 pub fn any_given(select: &SelectArgs) -> bool {
     select != &SelectArgs::default()
+}
+
+/// The SRI sha256 of the parts of a pyproject.toml that change a plan (its dependency tables,
+/// build system, `[tool.uv]`, `[tool.py2nix]`, the project's name, version and scripts; not
+/// its description, authors, readme, classifiers, URLs, keywords or license).
+pub fn pyproject_digest(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let relevant = py2nix_lock::pyproject_plan_relevant_json(&text)
+        .with_context(|| format!("failed to parse `{}`", path.display()))?;
+    Ok(sri(relevant.as_bytes()))
 }
 
 /// `sha256-<base64>`, the SRI form Nix uses.
@@ -429,6 +466,7 @@ mod tests {
             py2nix: "0.1.0".into(),
             lock: "uv.lock".into(),
             files: [("uv.lock".to_string(), sri(b"x"))].into(),
+            pyprojects: [("pyproject.toml".to_string(), sri(b"{}"))].into(),
             overrides: overrides_digest(),
             options: vec!["--group".into(), "dev".into()],
         };
@@ -436,8 +474,14 @@ mod tests {
         let with = insert(plan, &inputs);
         let keys: Vec<&String> = with.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["schema", "generator", "inputs", "targets"]);
-        assert_eq!(Inputs::from_json(&with["inputs"]), Some(inputs));
+        assert_eq!(Inputs::from_json(&with["inputs"]), Some(inputs.clone()));
         assert!(overrides_digest().starts_with("sha256-"));
+        // A plan made before `pyprojects` existed still reads back.
+        let mut old = with["inputs"].clone();
+        old.as_object_mut().unwrap().remove("pyprojects");
+        let read = Inputs::from_json(&old).unwrap();
+        assert!(read.pyprojects.is_empty());
+        assert_eq!(read.files, inputs.files);
     }
 
     /// `build.rs` hashes `overrides/` as the binary embeds it.

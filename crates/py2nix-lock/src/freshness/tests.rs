@@ -5,13 +5,21 @@ use super::*;
 
 macro_rules! fixture {
     ($path:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/", $path))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/",
+            $path
+        ))
     };
 }
 
 /// (name, poetry.lock, pyproject.toml) of every Poetry fixture.
 const POETRY: [(&str, &str, &str); 7] = [
-    ("cycle", fixture!("poetry/cycle/poetry.lock"), fixture!("poetry/cycle/pyproject.toml")),
+    (
+        "cycle",
+        fixture!("poetry/cycle/poetry.lock"),
+        fixture!("poetry/cycle/pyproject.toml"),
+    ),
     (
         "data-science",
         fixture!("poetry/data-science/poetry.lock"),
@@ -22,7 +30,11 @@ const POETRY: [(&str, &str, &str); 7] = [
         fixture!("poetry/flask-pillow/poetry.lock"),
         fixture!("poetry/flask-pillow/pyproject.toml"),
     ),
-    ("groups", fixture!("poetry/groups/poetry.lock"), fixture!("poetry/groups/pyproject.toml")),
+    (
+        "groups",
+        fixture!("poetry/groups/poetry.lock"),
+        fixture!("poetry/groups/pyproject.toml"),
+    ),
     (
         "lock-1-1",
         fixture!("poetry/lock-1-1/poetry.lock"),
@@ -41,7 +53,11 @@ const POETRY: [(&str, &str, &str); 7] = [
 ];
 
 const PDM: [(&str, &str, &str); 2] = [
-    ("flask", fixture!("pdm/flask/pdm.lock"), fixture!("pdm/flask/pyproject.toml")),
+    (
+        "flask",
+        fixture!("pdm/flask/pdm.lock"),
+        fixture!("pdm/flask/pyproject.toml"),
+    ),
     (
         "local-path",
         fixture!("pdm/local-path/pdm.lock"),
@@ -54,7 +70,11 @@ fn recorded_content_hash(lock: &str, key: &str) -> String {
         .lines()
         .find(|line| line.starts_with(key))
         .unwrap_or_else(|| panic!("no {key}"));
-    line.split('"').nth(1).unwrap().trim_start_matches("sha256:").to_string()
+    line.split('"')
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string()
 }
 
 fn is_stale(freshness: &LockFreshness) -> bool {
@@ -63,7 +83,9 @@ fn is_stale(freshness: &LockFreshness) -> bool {
 
 /// Adds `line` right after the first line that starts with `after`.
 fn insert_after(text: &str, after: &str, line: &str) -> String {
-    let start = text.find(after).unwrap_or_else(|| panic!("no `{after}` in the text"));
+    let start = text
+        .find(after)
+        .unwrap_or_else(|| panic!("no `{after}` in the text"));
     let end = start + text[start..].find('\n').unwrap() + 1;
     format!("{}{line}\n{}", &text[..end], &text[end..])
 }
@@ -100,7 +122,9 @@ fn every_poetry_fixture_hashes_to_its_content_hash() {
             Some(_) => PoetryHashAlgorithm::WithDependencyGroups,
         };
         assert_eq!(
-            poetry_content_hash(pyproject, algorithm).unwrap().as_deref(),
+            poetry_content_hash(pyproject, algorithm)
+                .unwrap()
+                .as_deref(),
             Some(recorded.as_str()),
             "{name}"
         );
@@ -270,7 +294,16 @@ fn uv_edited(
     fixture
         .members
         .iter()
-        .map(|(p, text)| (*p, if *p == path { edit(text) } else { text.to_string() }))
+        .map(|(p, text)| {
+            (
+                *p,
+                if *p == path {
+                    edit(text)
+                } else {
+                    text.to_string()
+                },
+            )
+        })
         .collect()
 }
 
@@ -313,7 +346,7 @@ fn uv_edits_are_named() {
             "flask-pillow",
             ".",
             |t| t.replace("\"flask\",", "\"flask>=3\","),
-            "`flask>=3` added",
+            "pyproject.toml dependencies: `flask` changed to `flask>=3`",
         ),
         (
             "flask-pillow",
@@ -325,7 +358,7 @@ fn uv_edits_are_named() {
             "forks",
             ".",
             |t| t.replace("http = [\"requests[socks]\"]", "http = [\"requests\"]"),
-            "`requests; extra == 'http'` added",
+            "`requests[socks]; extra == 'http'` changed to `requests; extra == 'http'`",
         ),
         (
             "forks",
@@ -336,7 +369,12 @@ fn uv_edits_are_named() {
         (
             "forks",
             ".",
-            |t| t.replace("requires-python = \">=3.10\"", "requires-python = \">=3.11\""),
+            |t| {
+                t.replace(
+                    "requires-python = \">=3.10\"",
+                    "requires-python = \">=3.11\"",
+                )
+            },
             "requires-python changed",
         ),
         (
@@ -355,7 +393,7 @@ fn uv_edits_are_named() {
             "workspace",
             "packages/app",
             |t| t.replace("[tool.uv.sources]\nws-lib = { workspace = true }\n", ""),
-            "`ws-lib` added",
+            "`ws-lib (path packages/lib)` changed to `ws-lib`",
         ),
         (
             "virtual-root",
@@ -367,7 +405,7 @@ fn uv_edits_are_named() {
             "virtual-root",
             "packages/tool",
             |t| t.replace("cli = [\"colorama\"]", "cli = [\"colorama>=0.4\"]"),
-            "`colorama>=0.4; extra == 'cli'` added",
+            "`colorama; extra == 'cli'` changed to `colorama>=0.4; extra == 'cli'`",
         ),
     ];
     let fixtures = uv_fixtures();
@@ -375,10 +413,7 @@ fn uv_edits_are_named() {
         let fixture = fixtures.iter().find(|f| f.name == name).unwrap();
         let members = uv_edited(fixture, path, edit);
         assert_ne!(
-            members
-                .iter()
-                .map(|(_, t)| t.as_str())
-                .collect::<Vec<_>>(),
+            members.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
             fixture.members.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
             "the edit for `{expected}` changed nothing"
         );
@@ -458,7 +493,10 @@ fn dynamic_dependencies_cannot_be_checked() {
     let fixtures = uv_fixtures();
     let fixture = fixtures.iter().find(|f| f.name == "sdist-build").unwrap();
     let members = uv_edited(fixture, ".", |t| {
-        t.replace("version = \"0.1.0\"", "version = \"0.1.0\"\ndynamic = [\"dependencies\"]")
+        t.replace(
+            "version = \"0.1.0\"",
+            "version = \"0.1.0\"\ndynamic = [\"dependencies\"]",
+        )
     });
     assert!(matches!(
         uv_check_owned(fixture.lock, &members),
@@ -480,14 +518,24 @@ fn plan_relevant_parts_ignore_cosmetic_keys() {
     for edit in [
         root.replace("\"attrs\",", "\"attrs>=23\","),
         root.replace("requires = [\"hatchling\"]", "requires = [\"setuptools\"]"),
-        root.replace("default-groups = [\"dev\", \"lint\"]", "default-groups = [\"dev\"]"),
+        root.replace(
+            "default-groups = [\"dev\", \"lint\"]",
+            "default-groups = [\"dev\"]",
+        ),
         root.replace("version = \"0.1.0\"", "version = \"0.2.0\""),
         format!("{root}\n[tool.py2nix]\noverrides = \"o\"\n"),
     ] {
-        assert_ne!(pyproject_plan_relevant_json(&edit).unwrap(), relevant, "{edit}");
+        assert_ne!(
+            pyproject_plan_relevant_json(&edit).unwrap(),
+            relevant,
+            "{edit}"
+        );
     }
     let description = root.replace("description = \"", "description = \"Edited. ");
-    assert_eq!(pyproject_plan_relevant_json(&description).unwrap(), relevant);
+    assert_eq!(
+        pyproject_plan_relevant_json(&description).unwrap(),
+        relevant
+    );
 }
 
 #[test]

@@ -176,16 +176,15 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
 }
 
 /// What a lock run read, for `inputs`: the lock (and a requirements file's includes), the
-/// pyproject.toml beside it, and the options.
+/// pyproject.toml beside it (and every uv workspace member's), and the options.
 pub fn record_inputs(
     planned: &Planned,
     select: &SelectArgs,
     base: &Path,
 ) -> anyhow::Result<inputs::Inputs> {
     let mut recorder = inputs::Recorder::new(base, &planned.lock_path)?;
-    let pyproject = planned.dir.join("pyproject.toml");
-    if pyproject.is_file() {
-        recorder.file(&pyproject)?;
+    for pyproject in crate::freshness::project_pyprojects(planned.format, &planned.dir)? {
+        recorder.pyproject(&pyproject)?;
     }
     if planned.format == LockFormat::Requirements {
         for included in requirements_includes(&planned.lock_path) {
