@@ -277,18 +277,30 @@ pub fn poetry_lock_freshness(
     }))
 }
 
-/// The part of a lock before `marker` (its first `[[package]]` or the given table), so that a
-/// large lock's packages are not parsed to read its header; the whole text when the marker is
-/// not found at the start of a line.
+/// The table that starts with the line `marker` (poetry.lock's and pdm.lock's `[metadata]`), up
+/// to the next table, so that a large lock's packages are not parsed to read it; nothing when
+/// there is no such line.
 fn head_of<'a>(lock_text: &'a str, marker: &str) -> &'a str {
     // poetry.lock's [metadata] is at the end; pdm.lock's at the start. Both parse alone.
-    match lock_text.find(marker) {
+    let line = &marker[1..];
+    let start = if lock_text.starts_with(line) {
+        Some(0)
+    } else {
+        lock_text.find(marker).map(|at| at + 1)
+    };
+    match start {
         Some(start) => {
-            let rest = &lock_text[start + 1..];
-            let end = rest.find("\n[[").map_or(rest.len(), |e| e + 1);
+            let rest = &lock_text[start..];
+            // Up to the next table: packages, pdm's `[[metadata.targets]]`, or lock-version
+            // 1.1's `[metadata.files]` (every file hash, not needed here).
+            let end = [rest.find("\n[["), rest.find("\n[metadata.")]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(rest.len(), |e| e + 1);
             &rest[..end]
         }
-        None => lock_text,
+        None => "",
     }
 }
 

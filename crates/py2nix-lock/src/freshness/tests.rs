@@ -553,3 +553,55 @@ fn python_ranges_compare_by_meaning() {
     assert!(same_python_range(">=3.11", &[">=3.9", ">=3.11"]));
     assert!(!same_python_range(">=3.10", &[">=3.11"]));
 }
+
+/// Prefixes of the real locks and pyproject.toml files (cut every few bytes) gives an
+/// answer or an error, never a panic.
+#[test]
+fn truncated_inputs_never_panic() {
+    fn prefixes(text: &str, step: usize) -> impl Iterator<Item = &str> {
+        (0..text.len())
+            .step_by(step)
+            .filter(|cut| text.is_char_boundary(*cut))
+            .map(|cut| &text[..cut])
+    }
+    for fixture in uv_fixtures() {
+        for lock in prefixes(fixture.lock, 997) {
+            let _ = uv_lock_freshness(
+                lock,
+                &fixture
+                    .members
+                    .iter()
+                    .map(|(path, text)| MemberPyproject { path, text })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for (index, (_, text)) in fixture.members.iter().enumerate() {
+            for pyproject in prefixes(text, 23) {
+                let mut members: Vec<MemberPyproject> = fixture
+                    .members
+                    .iter()
+                    .map(|(path, text)| MemberPyproject { path, text })
+                    .collect();
+                members[index].text = pyproject;
+                let _ = uv_lock_freshness(fixture.lock, &members);
+                let _ = pyproject_plan_relevant_json(pyproject);
+            }
+        }
+    }
+    for (_, lock, pyproject) in POETRY {
+        for cut in prefixes(lock, 331) {
+            let _ = poetry_lock_freshness(cut, pyproject);
+        }
+        for cut in prefixes(pyproject, 7) {
+            let _ = poetry_lock_freshness(lock, cut);
+        }
+    }
+    for (_, lock, pyproject) in PDM {
+        for cut in prefixes(lock, 331) {
+            let _ = pdm_lock_freshness(cut, pyproject);
+        }
+        for cut in prefixes(pyproject, 7) {
+            let _ = pdm_lock_freshness(lock, cut);
+        }
+    }
+}
