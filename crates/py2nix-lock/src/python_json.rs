@@ -137,7 +137,7 @@ mod tests {
             r#"{"a": ["x", true, 1.5], "b": 1, "c": {"y": {}, "z": "\u00e9\n\""}}"#
         );
         assert_eq!(
-            dumps("a = \"\u{1F600}\u{7f}\""),
+            dumps("a = \"\u{1F600}\\u007f\""),
             r#"{"a": "\ud83d\ude00\u007f"}"#
         );
     }
