@@ -325,7 +325,8 @@ fn every_uv_fixture_is_current() {
 }
 
 /// (fixture, member path, edit, text the difference must contain); each verdict agrees with
-/// `uv lock --check --offline` on the same edit (see the integration tests' PROVENANCE).
+/// `uv lock --check --offline` (uv 0.13.10) on the same edit: `scripts/freshness-oracle.py`
+/// runs these edits and more through uv, Poetry, PDM and py2nix and compares the verdicts.
 #[test]
 fn uv_edits_are_named() {
     type Edit = fn(&str) -> String;
