@@ -46,6 +46,8 @@ UV_EDITS = [
  ("flask-pillow", ".", "add tomli", add_dep("tomli")),
  ("flask-pillow", ".", "remove pillow", lambda t: t.replace('    "pillow",\n', "")),
  ("flask-pillow", ".", "constrain flask", lambda t: t.replace('"flask",', '"flask>=3",')),
+ ("flask-pillow", ".", "marker always true", lambda t: t.replace('"flask",', '"flask; python_version >= \'3.8\'",')),
+ ("flask-pillow", ".", "marker sometimes true", lambda t: t.replace('"flask",', '"flask; python_version >= \'3.10\'",')),
  ("flask-pillow", ".", "rename Flask case", lambda t: t.replace('"flask",', '"Flask",')),
  ("flask-pillow", ".", "group add", lambda t: t.replace('dev = ["pytest"]', 'dev = ["pytest", "ruff"]')),
  ("flask-pillow", ".", "group rename", lambda t: t.replace('dev = ["pytest"]', 'test = ["pytest"]')),

@@ -25,9 +25,10 @@
 //! pylock.toml and requirements files record nothing to compare with.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::str::FromStr;
 
-use pep440_rs::{Version, VersionSpecifiers};
+use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement, VerbatimUrl, VersionOrUrl};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -481,6 +482,63 @@ pub fn uv_workspace_globs(
     Ok((list("members"), list("exclude")))
 }
 
+/// The Python versions the lock's `requires-python` allows, as bounds.
+struct PythonBounds {
+    lower: Bound<Version>,
+    upper: Bound<Version>,
+}
+
+impl PythonBounds {
+    /// The tightest lower and upper bounds of `requires-python` (unbounded without one).
+    fn of(requires_python: Option<&str>) -> PythonBounds {
+        let mut bounds = PythonBounds {
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+        };
+        let Some(specifiers) = requires_python.and_then(|t| VersionSpecifiers::from_str(t).ok())
+        else {
+            return bounds;
+        };
+        for specifier in specifiers.iter() {
+            let version = specifier.version().clone();
+            let (lower, upper) = match specifier.operator() {
+                Operator::GreaterThanEqual => (Some(Bound::Included(version)), None),
+                Operator::GreaterThan => (Some(Bound::Excluded(version)), None),
+                Operator::LessThan => (None, Some(Bound::Excluded(version))),
+                Operator::LessThanEqual => (None, Some(Bound::Included(version))),
+                _ => (None, None),
+            };
+            if let Some(lower) = lower {
+                let tighter = match (&bounds.lower, &lower) {
+                    (Bound::Unbounded, _) => true,
+                    (
+                        Bound::Included(a) | Bound::Excluded(a),
+                        Bound::Included(b) | Bound::Excluded(b),
+                    ) => b > a,
+                    _ => false,
+                };
+                if tighter {
+                    bounds.lower = lower;
+                }
+            }
+            if let Some(upper) = upper {
+                let tighter = match (&bounds.upper, &upper) {
+                    (Bound::Unbounded, _) => true,
+                    (
+                        Bound::Included(a) | Bound::Excluded(a),
+                        Bound::Included(b) | Bound::Excluded(b),
+                    ) => b < a,
+                    _ => false,
+                };
+                if tighter {
+                    bounds.upper = upper;
+                }
+            }
+        }
+        bounds
+    }
+}
+
 /// A requirement as uv compares it, printed: name, sorted extras, sorted specifiers, where it
 /// comes from and the canonical marker.
 type NormalRequirement = String;
@@ -491,7 +549,13 @@ fn show_requirement(
     specifiers: Option<&VersionSpecifiers>,
     source: &str,
     marker: &MarkerTree,
+    python: &PythonBounds,
 ) -> NormalRequirement {
+    // As uv compares them: markers simplified against the lock's requires-python, so that
+    // `python_version >= '3.8'` under `requires-python = ">=3.9"` is no marker at all.
+    let marker = &marker
+        .clone()
+        .simplify_python_versions(python.lower.as_ref(), python.upper.as_ref());
     let mut out = name.to_string();
     if !extras.is_empty() {
         let extras: Vec<String> = extras.iter().map(ToString::to_string).collect();
@@ -519,7 +583,11 @@ fn parse_marker_text(text: &str) -> Result<MarkerTree, String> {
 }
 
 /// A `{ name = …, specifier = …, marker = …, extras = […], editable = … }` entry of uv.lock.
-fn lock_requirement(table: &toml::Table, lock_path: &str) -> Result<NormalRequirement, String> {
+fn lock_requirement(
+    table: &toml::Table,
+    python: &PythonBounds,
+) -> Result<NormalRequirement, String> {
+    let lock_path = "uv.lock";
     let text = |key: &str| table.get(key).and_then(Value::as_str);
     let name_text =
         text("name").ok_or_else(|| format!("{lock_path}: a requirement without a name"))?;
@@ -570,6 +638,7 @@ fn lock_requirement(table: &toml::Table, lock_path: &str) -> Result<NormalRequir
         specifiers.as_ref(),
         &source,
         &marker,
+        python,
     ))
 }
 
@@ -667,6 +736,7 @@ fn pyproject_requirement(
     sources: &BTreeMap<PackageName, Option<String>>,
     member_path: &str,
     extra: Option<&str>,
+    python: &PythonBounds,
 ) -> Result<Option<NormalRequirement>, String> {
     let requirement =
         crate::pyproject::guarded_parse(text, "requirement", Requirement::<VerbatimUrl>::from_str)?;
@@ -710,6 +780,7 @@ fn pyproject_requirement(
         specifiers.as_ref(),
         &source,
         &marker,
+        python,
     )))
 }
 
@@ -727,6 +798,7 @@ fn declared_groups(
     sources: &BTreeMap<PackageName, Option<String>>,
     member_path: &str,
     file: &str,
+    python: &PythonBounds,
 ) -> Result<BTreeMap<String, BTreeSet<NormalRequirement>>, String> {
     let raw: BTreeMap<String, &Vec<Value>> = pyproject
         .get("dependency-groups")
@@ -768,8 +840,9 @@ fn declared_groups(
         expand(name, &raw, 0, &mut texts).map_err(|e| format!("{file}: {e}"))?;
         let set = groups.entry(name.clone()).or_default();
         for text in texts {
-            if let Some(requirement) = pyproject_requirement(text, sources, member_path, None)
-                .map_err(|e| format!("{file}: {e}"))?
+            if let Some(requirement) =
+                pyproject_requirement(text, sources, member_path, None, python)
+                    .map_err(|e| format!("{file}: {e}"))?
             {
                 set.insert(requirement);
             }
@@ -779,8 +852,9 @@ fn declared_groups(
     if !legacy_dev.is_empty() {
         let set = groups.entry("dev".to_string()).or_default();
         for text in legacy_dev {
-            if let Some(requirement) = pyproject_requirement(text, sources, member_path, None)
-                .map_err(|e| format!("{file}: {e}"))?
+            if let Some(requirement) =
+                pyproject_requirement(text, sources, member_path, None, python)
+                    .map_err(|e| format!("{file}: {e}"))?
             {
                 set.insert(requirement);
             }
@@ -794,6 +868,7 @@ fn declared_member(
     root_sources: &BTreeMap<PackageName, Option<String>>,
     member_dirs: &BTreeMap<PackageName, String>,
     file: &str,
+    python: &PythonBounds,
 ) -> Result<MemberDeclared, String> {
     let pyproject = toml_value(member.text).map_err(|e| format!("{file}: {e}"))?;
     let mut sources = root_sources.clone();
@@ -822,8 +897,9 @@ fn declared_member(
     let mut extras = BTreeSet::new();
     if unchecked.is_none() {
         for text in string_list(project.and_then(|p| p.get("dependencies"))) {
-            if let Some(requirement) = pyproject_requirement(text, &sources, member.path, None)
-                .map_err(|e| format!("{file}: {e}"))?
+            if let Some(requirement) =
+                pyproject_requirement(text, &sources, member.path, None, python)
+                    .map_err(|e| format!("{file}: {e}"))?
             {
                 requires_dist.insert(requirement);
             }
@@ -837,9 +913,14 @@ fn declared_member(
             let extra_name = ExtraName::from_str(extra).map_err(|e| format!("{file}: {e}"))?;
             extras.insert(extra_name.to_string());
             for text in string_list(Some(texts)) {
-                if let Some(requirement) =
-                    pyproject_requirement(text, &sources, member.path, Some(extra_name.as_ref()))
-                        .map_err(|e| format!("{file}: {e}"))?
+                if let Some(requirement) = pyproject_requirement(
+                    text,
+                    &sources,
+                    member.path,
+                    Some(extra_name.as_ref()),
+                    python,
+                )
+                .map_err(|e| format!("{file}: {e}"))?
                 {
                     requires_dist.insert(requirement);
                 }
@@ -847,7 +928,7 @@ fn declared_member(
         }
     }
     let groups = if unchecked.is_none() {
-        declared_groups(&pyproject, &sources, member.path, file)?
+        declared_groups(&pyproject, &sources, member.path, file, python)?
     } else {
         BTreeMap::new()
     };
@@ -960,11 +1041,11 @@ fn set_differences(
 
 fn lock_requirements(
     tables: &[toml::Table],
-    lock_path: &str,
+    python: &PythonBounds,
 ) -> Result<BTreeSet<NormalRequirement>, String> {
     tables
         .iter()
-        .map(|table| lock_requirement(table, lock_path))
+        .map(|table| lock_requirement(table, python))
         .collect()
 }
 
@@ -1010,6 +1091,7 @@ pub fn uv_lock_freshness(
         .find("\n[[package]]")
         .map_or(lock_text.len(), |i| i + 1);
     let head: UvHeadWire = toml::from_str(&lock_text[..head_end])?;
+    let python = PythonBounds::of(head.requires_python.as_deref());
     // Only workspace members (and path dependencies) carry [package.metadata]; only their
     // pieces are parsed.
     let mut packages: Vec<UvPackageWire> = Vec::new();
@@ -1066,8 +1148,8 @@ pub fn uv_lock_freshness(
     let mut pythons: Vec<String> = Vec::new();
     for member in members {
         let file = file_of(member.path);
-        let declared =
-            declared_member(member, &root_sources, &member_dirs, &file).map_err(project_error)?;
+        let declared = declared_member(member, &root_sources, &member_dirs, &file, &python)
+            .map_err(project_error)?;
         if let Some(python) = &declared.requires_python {
             pythons.push(python.clone());
         }
@@ -1079,10 +1161,7 @@ pub fn uv_lock_freshness(
                     .dependency_groups
                     .iter()
                     .map(|(group, tables)| {
-                        Ok((
-                            normalize_group(group),
-                            lock_requirements(tables, "uv.lock")?,
-                        ))
+                        Ok((normalize_group(group), lock_requirements(tables, &python)?))
                     })
                     .collect::<Result<_, String>>()
                     .map_err(project_error)?;
@@ -1161,7 +1240,7 @@ pub fn uv_lock_freshness(
             );
         }
         let recorded =
-            lock_requirements(&metadata.requires_dist, "uv.lock").map_err(project_error)?;
+            lock_requirements(&metadata.requires_dist, &python).map_err(project_error)?;
         set_differences(
             &format!("{file} dependencies"),
             &recorded,
@@ -1184,10 +1263,7 @@ pub fn uv_lock_freshness(
             .requires_dev
             .iter()
             .map(|(group, tables)| {
-                Ok((
-                    normalize_group(group),
-                    lock_requirements(tables, "uv.lock")?,
-                ))
+                Ok((normalize_group(group), lock_requirements(tables, &python)?))
             })
             .collect::<Result<_, String>>()
             .map_err(project_error)?;
@@ -1247,12 +1323,13 @@ pub fn uv_lock_freshness(
             &head.manifest.build_constraints,
         ),
     ] {
-        let mut recorded = lock_requirements(recorded, "uv.lock").map_err(project_error)?;
+        let mut recorded = lock_requirements(recorded, &python).map_err(project_error)?;
         recorded.retain(|r| in_lock(r));
         let mut declared = BTreeSet::new();
         for text in string_list(get(&root_value, &["tool", "uv", key])) {
             if let Some(requirement) =
-                pyproject_requirement(text, &BTreeMap::new(), ".", None).map_err(project_error)?
+                pyproject_requirement(text, &BTreeMap::new(), ".", None, &python)
+                    .map_err(project_error)?
             {
                 if in_lock(&requirement) {
                     declared.insert(requirement);

@@ -362,6 +362,12 @@ fn uv_edits_are_named() {
             "`requests[socks]; extra == 'http'` changed to `requests; extra == 'http'`",
         ),
         (
+            "flask-pillow",
+            ".",
+            |t| t.replace("\"flask\",", "\"flask; python_version >= '3.10'\","),
+            "`flask` changed to `flask; python_full_version >= '3.10'`",
+        ),
+        (
             "forks",
             ".",
             |t| t.replace("http = ", "web = "),
@@ -444,6 +450,10 @@ fn uv_cosmetic_and_equivalent_edits_are_current() {
         }),
         ("forks", ".", |t| {
             t.replace("python_version < '3.11'", "python_full_version < '3.11'")
+        }),
+        // Always true under requires-python >=3.9: uv simplifies it away.
+        ("flask-pillow", ".", |t| {
+            t.replace("\"flask\",", "\"flask; python_version >= '3.8'\",")
         }),
         ("workspace", "packages/lib", |t| {
             t.replace("description = \"", "description = \"Edited. ")
