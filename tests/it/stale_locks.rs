@@ -173,6 +173,17 @@ fn frozen_plans_a_stale_lock_as_it_is() {
         plan["targets"]["x86_64-linux-cp311"]["packages"]["pillow"].is_object(),
         "{plan}"
     );
+    // `graph` plans like `lock`: it refuses the stale lock too, unless --frozen.
+    let graph = |extra: &[&str]| {
+        let mut args = vec!["graph", path_str(project.path()), "--format", "text"];
+        args.extend(LINUX_311);
+        args.extend(extra);
+        py2nix(&args, &server, cache.path())
+    };
+    let refused_graph = graph(&[]);
+    assert_eq!(refused_graph.status.code(), Some(1));
+    assert!(stderr(&refused_graph).contains("`pillow` removed"));
+    assert!(ok(&graph(&["--frozen"])).contains("pillow"));
 }
 
 #[test]
