@@ -1080,8 +1080,7 @@ fn same_python_range(recorded: &str, declared: &[&str]) -> bool {
 }
 
 /// Compares uv.lock with the workspace's pyproject.toml files (the root's first, then every
-/// member's), as `uv lock --check` does for what the lock records. `lock_name` names the lock
-/// in the differences.
+/// member's), as `uv lock --check` does for what the lock records.
 pub fn uv_lock_freshness(
     lock_text: &str,
     members: &[MemberPyproject],
