@@ -81,11 +81,12 @@ fn check_is_current_after_lock_and_stale_after_the_lock_changes() {
     );
     assert_eq!(server.requests(), requests, "check must not ask the index");
 
+    // pyproject.toml counts by the parts that change the plan: a blank line does not.
     append(&project.path().join("pyproject.toml"), "\n");
     let both = offline_py2nix(&["check", path_str(project.path())], None);
     assert_eq!(
         stdout(&both),
-        "stale: poetry.lock and pyproject.toml changed since python.nix was made\n"
+        "stale: poetry.lock changed since python.nix was made\n"
     );
 }
 
@@ -210,9 +211,15 @@ fn check_reads_json_plans_and_the_plan_records_its_inputs() {
         project.path().join("poetry.lock"),
     )
     .expect("copy");
+    // Another project's lock is also out of date with this pyproject.toml, unless --frozen.
     let changed = offline_py2nix(&["check", "--file", path_str(&plan_path)], None);
     assert_eq!(
         stdout(&changed),
+        "stale: poetry.lock changed since plan.json was made; poetry.lock is out of date with pyproject.toml (pyproject.toml's dependencies changed since poetry.lock was written (its content-hash differs)); lock again with `poetry lock`\n"
+    );
+    let frozen = offline_py2nix(&["check", "--frozen", "--file", path_str(&plan_path)], None);
+    assert_eq!(
+        stdout(&frozen),
         "stale: poetry.lock changed since plan.json was made\n"
     );
     // The hint names the JSON format, so following it remakes a JSON plan.
@@ -271,7 +278,7 @@ fn check_without_a_file_is_an_error_with_a_hint() {
     );
 }
 
-fn sri(bytes: &[u8]) -> String {
+pub fn sri(bytes: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(bytes);
     format!("sha256-{}", crate::common::base64(&digest))

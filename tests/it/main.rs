@@ -18,6 +18,7 @@ mod project;
 mod secrets;
 mod snapshots;
 mod sources;
+mod stale_locks;
 mod tree_builds;
 mod user_overrides;
 mod writes;

@@ -8,6 +8,7 @@
 
 mod constraint;
 mod error;
+mod freshness;
 mod model;
 mod package;
 mod parts;
@@ -15,11 +16,17 @@ mod pdm_lock;
 mod poetry_lock;
 mod pylock;
 mod pyproject;
+mod python_json;
 mod requirements;
 mod uv_lock;
 
 pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
+pub use freshness::{
+    pdm_content_hash, pdm_lock_freshness, poetry_content_hash, poetry_lock_freshness,
+    pyproject_plan_relevant_json, uv_lock_freshness, uv_workspace_globs, LockFreshness,
+    MemberPyproject, PoetryHashAlgorithm, Staleness,
+};
 pub use model::{
     group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
     LockedFile, LockedPackage, PackageSource, PathKind, Project, ProjectPackage, ProjectRoot,

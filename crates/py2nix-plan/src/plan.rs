@@ -59,6 +59,11 @@ pub struct PlanInputs {
     /// Every file (and directory, with a trailing `/`) read, relative to the generated file's
     /// directory, with its SRI sha256.
     pub files: BTreeMap<String, String>,
+    /// Every pyproject.toml the plan depends on (the project's and, for uv, each workspace
+    /// member's), keyed like `files`, with the SRI sha256 of only the parts that change a plan.
+    /// Added within schema 1: absent from older plans, which hold pyproject.toml in `files`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pyprojects: BTreeMap<String, String>,
     /// The SRI sha256 of the built-in override database.
     pub overrides: String,
     /// The selection options, normalised, as command-line arguments.

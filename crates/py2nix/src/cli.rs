@@ -34,7 +34,9 @@ pub enum Command {
     /// requirements.txt; --lock names one), reads pyproject.toml beside it, works out for every
     /// target (a Nix system and a CPython version) exactly which packages to install and which
     /// file of each, looks the files up on the package index, checks their hashes against the
-    /// lock, and prints the result on stdout.
+    /// lock, and prints the result on stdout. A lock that no longer records what pyproject.toml
+    /// declares (a dependency added or removed without locking again) is refused, naming what
+    /// differs and the command that locks again; --frozen uses it as it is.
     Lock(LockArgs),
 
     /// Tell whether python.nix is still current, without the network.
@@ -42,8 +44,11 @@ pub enum Command {
     /// python.nix (and the JSON plan) records what it was made from: the hashes of the lock and
     /// pyproject.toml, the override database, py2nix's version and the options. `check`
     /// compares that record with the files as they are now and exits 0 when nothing changed,
-    /// 1 with the reason when the file is stale. Give it the same selection options as `lock`
-    /// to also check that the file was made with them; give none to accept the recorded ones.
+    /// 1 with the reason when the file is stale. A pyproject.toml (and every uv workspace
+    /// member's) counts only by the parts that change the plan, not its description or
+    /// authors. The file is also stale when the lock is out of date with pyproject.toml
+    /// (unless --frozen). Give it the same selection options as `lock` to also check that the
+    /// file was made with them; give none to accept the recorded ones.
     Check(CheckArgs),
 
     /// Compare two locks, two plans or two python.nix files.
@@ -116,6 +121,11 @@ pub struct LockArgs {
     /// Write to FILE (atomically) instead of stdout; refuses to overwrite a file py2nix did not generate.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Use the lock as it is, without checking that it still records what pyproject.toml
+    /// declares (by default a stale lock is refused, naming what differs).
+    #[arg(long)]
+    pub frozen: bool,
 
     #[command(flatten)]
     pub select: SelectArgs,
@@ -239,6 +249,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 
+    /// Do not check that the lock still records what pyproject.toml declares (as `lock
+    /// --frozen`); without it, a stale lock makes the file stale too.
+    #[arg(long)]
+    pub frozen: bool,
+
     #[command(flatten)]
     pub select: SelectArgs,
 }
@@ -300,6 +315,11 @@ pub struct GraphArgs {
     /// The target to draw, e.g. `x86_64-linux-cp312`, when the plan holds several.
     #[arg(long, value_name = "ID")]
     pub target: Option<String>,
+
+    /// Use the lock as it is, without checking that it still records what pyproject.toml
+    /// declares (by default a stale lock is refused, naming what differs).
+    #[arg(long)]
+    pub frozen: bool,
 
     #[command(flatten)]
     pub select: SelectArgs,

@@ -44,6 +44,7 @@ pub struct Recorder {
     base: PathBuf,
     lock: String,
     files: BTreeMap<String, String>,
+    pyprojects: BTreeMap<String, String>,
 }
 
 impl Recorder {
@@ -52,6 +53,7 @@ impl Recorder {
             base: base.to_path_buf(),
             lock: relative_to(base, lock_path)?,
             files: BTreeMap::new(),
+            pyprojects: BTreeMap::new(),
         };
         recorder.file(lock_path)?;
         Ok(recorder)
@@ -63,6 +65,13 @@ impl Recorder {
             std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         self.files
             .insert(relative_to(&self.base, path)?, sri(&bytes));
+        Ok(())
+    }
+
+    /// Records a pyproject.toml (the hash of the parts that change a plan).
+    pub fn pyproject(&mut self, path: &Path) -> anyhow::Result<()> {
+        self.pyprojects
+            .insert(relative_to(&self.base, path)?, pyproject_digest(path)?);
         Ok(())
     }
 
@@ -82,6 +91,7 @@ impl Recorder {
             py2nix: env!("CARGO_PKG_VERSION").to_string(),
             lock: self.lock,
             files: self.files,
+            pyprojects: self.pyprojects,
             overrides: overrides_digest(),
             options: normalised_options(select, &self.base)?,
         })
@@ -166,6 +176,17 @@ pub fn normalised_options(select: &SelectArgs, base: &Path) -> anyhow::Result<Ve
 /// Whether any selection option is given.
 pub fn any_given(select: &SelectArgs) -> bool {
     select != &SelectArgs::default()
+}
+
+/// The SRI sha256 of the parts of a pyproject.toml that change a plan (its dependency tables,
+/// build system, `[tool.uv]`, `[tool.py2nix]`, the project's name, version and scripts; not
+/// its description, authors, readme, classifiers, URLs, keywords or license).
+pub fn pyproject_digest(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let relevant = py2nix_lock::pyproject_plan_relevant_json(&text)
+        .with_context(|| format!("failed to parse `{}`", path.display()))?;
+    Ok(sri(relevant.as_bytes()))
 }
 
 /// `sha256-<base64>`, the SRI form Nix uses.
@@ -361,6 +382,7 @@ mod tests {
             py2nix: "0.1.0".into(),
             lock: "uv.lock".into(),
             files: [("uv.lock".to_string(), sri(b"x"))].into(),
+            pyprojects: [("pyproject.toml".to_string(), sri(b"{}"))].into(),
             overrides: overrides_digest(),
             options: vec!["--group".into(), "dev".into()],
         };
@@ -375,10 +397,26 @@ mod tests {
         let keys: Vec<&String> = with.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["schema", "generator", "inputs", "targets"]);
         let keys: Vec<&String> = with["inputs"].as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["py2nix", "lock", "files", "overrides", "options"]);
-        let back: py2nix_plan::Plan = serde_json::from_value(with).unwrap();
-        assert_eq!(back.inputs, Some(inputs));
+        assert_eq!(
+            keys,
+            [
+                "py2nix",
+                "lock",
+                "files",
+                "pyprojects",
+                "overrides",
+                "options"
+            ]
+        );
+        let back: py2nix_plan::Plan = serde_json::from_value(with.clone()).unwrap();
+        assert_eq!(back.inputs, Some(inputs.clone()));
         assert!(overrides_digest().starts_with("sha256-"));
+        // A plan made before `pyprojects` existed still reads back.
+        let mut old = with["inputs"].clone();
+        old.as_object_mut().unwrap().remove("pyprojects");
+        let read: Inputs = serde_json::from_value(old).unwrap();
+        assert!(read.pyprojects.is_empty());
+        assert_eq!(read.files, inputs.files);
     }
 
     /// `build.rs` hashes `overrides/` as the binary embeds it.

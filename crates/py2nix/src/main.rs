@@ -10,6 +10,7 @@ mod buildsys;
 mod cli;
 mod commands;
 mod elf;
+mod freshness;
 mod inputs;
 mod metadata;
 mod network;

@@ -1,7 +1,8 @@
 //! `py2nix check`: is python.nix (or a JSON plan) still what `lock` would make from the
 //! project as it is now? Compares the file's `inputs` record with the files on disk, the
-//! built-in override database, this py2nix's version and (when given) the options. Never
-//! plans, never uses the network.
+//! built-in override database, this py2nix's version and (when given) the options, and (unless
+//! `--frozen`) whether the lock is still current with pyproject.toml. A pyproject.toml counts
+//! by the parts that change a plan only. Never plans, never uses the network.
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +35,15 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> Result<(), Failure> {
             if current {
                 let inputs = verdict.inputs.as_ref();
                 let files: Vec<&str> = inputs
-                    .map(|i| i.files.keys().map(String::as_str).collect())
+                    .map(|i| {
+                        let all: std::collections::BTreeSet<&str> = i
+                            .files
+                            .keys()
+                            .chain(i.pyprojects.keys())
+                            .map(String::as_str)
+                            .collect();
+                        all.into_iter().collect()
+                    })
                     .unwrap_or_default();
                 format!(
                     "current: {} matches {} and py2nix {}\n",
@@ -170,6 +179,14 @@ fn judge(file: &Path, plan: &Plan, args: &CheckArgs) -> anyhow::Result<Verdict> 
             Some(_) => {}
         }
     }
+    for (path, digest) in &recorded.pyprojects {
+        let full = base.join(path);
+        if !full.is_file() {
+            gone.push(path.as_str());
+        } else if &inputs::pyproject_digest(&full)? != digest {
+            changed.push(path.as_str());
+        }
+    }
     if !changed.is_empty() {
         reasons.push(format!(
             "{} changed since {name} was made",
@@ -206,10 +223,34 @@ fn judge(file: &Path, plan: &Plan, args: &CheckArgs) -> anyhow::Result<Verdict> 
             }
         }
     }
-    let pyproject = lock_dir.join("pyproject.toml");
-    let pyproject_key = inputs::relative_to(&base, &pyproject)?;
-    if pyproject.is_file() && !recorded.files.contains_key(&pyproject_key) {
-        reasons.push(format!("{pyproject_key} appeared since {name} was made"));
+    // So is a pyproject.toml that appeared beside it, or a new uv workspace member's.
+    let format = crate::project::format_of(&lock_path);
+    let mut appeared = Vec::new();
+    for pyproject in crate::freshness::project_pyprojects(format, &lock_dir)? {
+        let key = inputs::relative_to(&base, &pyproject)?;
+        if !recorded.files.contains_key(&key) && !recorded.pyprojects.contains_key(&key) {
+            appeared.push(key);
+        }
+    }
+    if !appeared.is_empty() {
+        let appeared: Vec<&str> = appeared.iter().map(String::as_str).collect();
+        reasons.push(format!(
+            "{} appeared since {name} was made",
+            and_list(&appeared)
+        ));
+    }
+    // The lock itself may be out of date with pyproject.toml (as `lock` would refuse it).
+    if !args.frozen && lock_path.is_file() {
+        if let py2nix_lock::LockFreshness::Stale(staleness) =
+            crate::freshness::lock_freshness(format, &lock_path, &lock_dir)?
+        {
+            reasons.push(format!(
+                "{} is out of date with pyproject.toml ({}); lock again with `{}`",
+                recorded.lock,
+                staleness.differences.join("; "),
+                staleness.relock
+            ));
+        }
     }
     Ok(Verdict {
         file: file.to_path_buf(),

@@ -51,6 +51,7 @@ pub fn run(args: GraphArgs, reporter: &Reporter) -> Result<(), Failure> {
                 LockSettings::from_args(args.project_dir.clone(), &select, &args.index, None)
                     .input()?;
             settings.first_python_only = select.pythons.is_empty();
+            settings.frozen = args.frozen;
             let planned = make_plan(&settings, reporter)?;
             planned.plan
         }

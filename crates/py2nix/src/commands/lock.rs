@@ -41,6 +41,8 @@ pub struct LockSettings {
     pub macos: Option<(u16, u16)>,
     /// `--overrides DIR`, merged over the built-in database.
     pub overrides: Option<PathBuf>,
+    /// `--frozen`: plan the lock without checking it against pyproject.toml.
+    pub frozen: bool,
 }
 
 impl LockSettings {
@@ -125,6 +127,7 @@ impl LockSettings {
             linux_libc,
             macos,
             overrides,
+            frozen: false,
         })
     }
 }
@@ -158,10 +161,14 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
         project_dir,
         format,
         output,
+        frozen,
         select,
         index,
     } = args;
-    let settings = LockSettings::from_args(project_dir, &select, &index, output).input()?;
+    let settings = LockSettings {
+        frozen,
+        ..LockSettings::from_args(project_dir, &select, &index, output).input()?
+    };
     let mut planned = make_plan(&settings, reporter)?;
     let base = inputs::base_dir(settings.output.as_deref()).input()?;
     planned.plan.inputs = Some(record_inputs(&planned, &select, &base).input()?);
@@ -169,20 +176,24 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> Result<(), Failure> {
 }
 
 /// What a lock run read, for `inputs`: the lock (and a requirements file's includes), the
-/// pyproject.toml beside it, the options, and what local source trees said about their build
-/// (their pyproject.toml; a local sdist whole).
+/// pyproject.toml beside it (and every uv workspace member's), the options, and what local
+/// source trees said about their build (their pyproject.toml's relevant parts; a local sdist
+/// whole).
 pub fn record_inputs(
     planned: &Planned,
     select: &SelectArgs,
     base: &Path,
 ) -> anyhow::Result<inputs::Inputs> {
     let mut recorder = inputs::Recorder::new(base, &planned.lock_path)?;
-    let pyproject = planned.dir.join("pyproject.toml");
-    if pyproject.is_file() {
-        recorder.file(&pyproject)?;
+    for pyproject in crate::freshness::project_pyprojects(planned.format, &planned.dir)? {
+        recorder.pyproject(&pyproject)?;
     }
-    for path in local_build_inputs(&planned.plan, base) {
-        recorder.file(&path)?;
+    for (path, is_pyproject) in local_build_inputs(&planned.plan, base) {
+        if is_pyproject {
+            recorder.pyproject(&path)?;
+        } else {
+            recorder.file(&path)?;
+        }
     }
     if planned.format == LockFormat::Requirements {
         for included in requirements_includes(&planned.lock_path) {
@@ -200,7 +211,7 @@ pub fn record_inputs(
 /// The files of local packages whose build system the plan read (`buildsys`): each local
 /// directory's pyproject.toml (when it has one) and each local sdist, by the plan's paths
 /// (relative to `base`, the generated file's directory).
-fn local_build_inputs(plan: &Plan, base: &Path) -> BTreeSet<PathBuf> {
+fn local_build_inputs(plan: &Plan, base: &Path) -> BTreeSet<(PathBuf, bool)> {
     let mut files = BTreeSet::new();
     for target in plan.targets.values() {
         for package in target.packages.values() {
@@ -211,11 +222,11 @@ fn local_build_inputs(plan: &Plan, base: &Path) -> BTreeSet<PathBuf> {
                 PathFormat::Tree => {
                     let pyproject = base.join(&local.path).join("pyproject.toml");
                     if pyproject.is_file() {
-                        files.insert(pyproject);
+                        files.insert((pyproject, true));
                     }
                 }
                 PathFormat::Sdist => {
-                    files.insert(base.join(&local.path));
+                    files.insert((base.join(&local.path), false));
                 }
                 PathFormat::Wheel => {}
             }
@@ -282,6 +293,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         indexes: declared,
     } = crate::project::read(&settings.project_dir, settings.lock.as_deref(), reporter).input()?;
     let lock_format = lock.format;
+    crate::freshness::refuse_stale_lock(lock_format, &lock_path, &dir, settings.frozen, reporter)?;
     reporter.explain(&format!(
         "{} packages in {}",
         lock.packages.len(),
