@@ -20,9 +20,10 @@
 #   packages  attribute set: PEP 503 name -> derivation, one
 #             python3.pkgs.buildPythonPackage per package of the target.
 #   roots     list of the derivations of the target's roots.
-#   env       python3.withPackages with ALL the target's packages (not only
-#             the roots: a package cut out of a dependency cycle is only
-#             importable because the environment holds it directly).
+#   env       the environment python3.withPackages would build with ALL the
+#             target's packages (not only the roots: a package cut out of a
+#             dependency cycle is only importable because the environment
+#             holds it directly), made by `mkEnv` (below).
 #   python    python3, the interpreter the packages are built for.
 #   overridePackages
 #             f: { packages, roots, env }, the same three attributes rebuilt
@@ -35,13 +36,40 @@
 #                 });
 #               })
 #
-#   devEnv    python3.withPackages with the target's packages except those the
+#   devEnv    the same (`mkEnv`) with the target's packages except those the
 #             plan marks `editable` (local directories the project develops).
 #   editableShellHook
 #             shell code putting the editable packages' directories on
 #             PYTHONPATH (their `src/` when `root` shows one), for a
 #             development shell started in the directory holding python.nix:
 #               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
+#
+# Environments, in linear time (internal function of the `let` below):
+#
+#   mkEnv packages
+#             the Python environment holding `packages`, a list of derivations
+#             of the package set (those of `packages`, or of the set
+#             overridePackages rebuilt, replacements included): exactly the
+#             derivation `python3.withPackages (_: packages)` gives (same drv
+#             path), without nixpkgs' requiredPythonModules, whose nested
+#             `lib.unique` over every package's closure is quadratic or worse in
+#             the closure's size. It is python3.buildEnv.override with
+#             `extraLibs = packages` and a `requiredPythonModules` that, when
+#             the list is closed under its Python dependencies (the plan's
+#             package sets are), returns what nixpkgs' returns then, the
+#             interpreter and the list's modules in order, after checking
+#             closure with one builtins.genericClosure over the packages'
+#             propagatedBuildInputs. A list that is not closed (a replacement
+#             bringing a dependency from elsewhere) gets nixpkgs' own
+#             requiredPythonModules, as before. Use it for every environment
+#             built from planned packages (env, devEnv, overridePackages'
+#             env): `mkEnv (attrValues packages)`.
+#
+#   Each package's own `requiredPythonModules` (what withPackages and
+#   makePythonPath read from it) is likewise one genericClosure over its
+#   propagated Python modules, so `python3.withPackages (_: [ p ])` on one
+#   package is linear in its closure: the same set of modules as nixpkgs'
+#   computation, listed breadth first (nixpkgs lists depth first).
 #
 # How a package is built:
 #   - its source comes from the plan's `src`: `wheel` and `sdist` files with
@@ -366,12 +394,64 @@ let
     in
     if kind == "wheel" || kind == "sdist" || kind == "git"
       || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
-    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs))
+    then withLinearModules (python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs)))
     else if kind == "path"
     then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
       + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")
     else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a source of unknown kind "
       + "'${if isString kind then kind else "(none)"}'; this python.nix needs a newer py2nix");
+
+  # ---------------------------------------------------------------- environments
+
+  # The Python modules among a derivation's propagated inputs, as nixpkgs'
+  # requiredPythonModules takes them (hasPythonModule: built for python3).
+  propagatedModules = drv: filter python3.pkgs.hasPythonModule (drv.propagatedBuildInputs or [ ]);
+
+  # The closure of `drvs` under propagated Python modules, `interpreter` first,
+  # each derivation once (nixpkgs' lib.unique compares derivations by output
+  # path, so the key is the output path), breadth first.
+  moduleClosure = drvs:
+    let
+      entry = drv: { key = drv.outPath; inherit drv; };
+    in
+    map (e: e.drv) (builtins.genericClosure {
+      startSet = map entry (interpreter ++ drvs);
+      operator = e: map entry (propagatedModules e.drv);
+    });
+
+  # nixpkgs' own requiredPythonModules gives `[ python ]` for an empty list:
+  # the very interpreter value withPackages puts first.
+  interpreter = python3.pkgs.requiredPythonModules [ ];
+
+  # requiredPythonModules for an environment: nixpkgs' result, computed in
+  # linear time when `drvs` is closed (the closure adds nothing, no module is
+  # twice in the list and the interpreter is not in it): then nixpkgs'
+  # lib.unique keeps exactly the interpreter and the modules, in order.
+  closedRequiredModules = drvs:
+    let
+      modules = filter python3.pkgs.hasPythonModule drvs;
+    in
+    if builtins.length (moduleClosure modules) == 1 + builtins.length modules
+    then interpreter ++ modules
+    else python3.pkgs.requiredPythonModules drvs;
+
+  # See the header: the environment of a list of planned derivations.
+  mkEnv = packages: python3.buildEnv.override {
+    extraLibs = packages;
+    requiredPythonModules = closedRequiredModules;
+  };
+
+  # A package with its requiredPythonModules computed by one genericClosure
+  # (nixpkgs' toPythonModule sets it to nested lib.unique calls, which the
+  # derivation itself never reads: its drv path does not change).
+  withLinearModules = drv:
+    let
+      required = moduleClosure (propagatedModules drv);
+    in
+    drv // {
+      requiredPythonModules = required;
+      passthru = (drv.passthru or { }) // { requiredPythonModules = required; };
+    };
 
   # The package set as a fixed point: dependencies are looked up in the
   # final set, so `extension` replacements reach their dependents.
@@ -394,7 +474,7 @@ let
         if hasAttr r packages then packages.${r}
         else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
       (target.roots or [ ]);
-    env = python3.withPackages (_: attrValues packages);
+    env = mkEnv (attrValues packages);
   };
 
   outputs = mkOutputs (mkSet (_: _: { }));
@@ -417,7 +497,7 @@ in
   inherit (outputs) packages roots env;
   python = python3;
   overridePackages = extension: mkOutputs (mkSet extension);
-  devEnv = python3.withPackages (_: attrValues (removeAttrs outputs.packages editableNames));
+  devEnv = mkEnv (attrValues (removeAttrs outputs.packages editableNames));
   editableShellHook = concatStringsSep "" (map
     (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
     editableNames);
