@@ -37,73 +37,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-darwin-cp312 = {
         system = "aarch64-darwin";
@@ -116,73 +116,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-darwin-cp313 = {
         system = "aarch64-darwin";
@@ -195,73 +195,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-darwin-cp314 = {
         system = "aarch64-darwin";
@@ -274,73 +274,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-linux-cp311 = {
         system = "aarch64-linux";
@@ -353,73 +353,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-linux-cp312 = {
         system = "aarch64-linux";
@@ -432,73 +432,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-linux-cp313 = {
         system = "aarch64-linux";
@@ -511,73 +511,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       aarch64-linux-cp314 = {
         system = "aarch64-linux";
@@ -590,73 +590,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-darwin-cp311 = {
         system = "x86_64-darwin";
@@ -669,73 +669,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-darwin-cp312 = {
         system = "x86_64-darwin";
@@ -748,73 +748,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-darwin-cp313 = {
         system = "x86_64-darwin";
@@ -827,73 +827,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-darwin-cp314 = {
         system = "x86_64-darwin";
@@ -906,73 +906,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-linux-cp311 = {
         system = "x86_64-linux";
@@ -985,73 +985,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-linux-cp312 = {
         system = "x86_64-linux";
@@ -1064,73 +1064,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-linux-cp313 = {
         system = "x86_64-linux";
@@ -1143,73 +1143,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
       x86_64-linux-cp314 = {
         system = "x86_64-linux";
@@ -1222,73 +1222,73 @@ let
           "click"
           "pytest"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {
+            \"version\": \"8.5.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"click-8.5.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
+              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
+            },
+            \"dependencies\": []
+          },
+          \"iniconfig\": {
+            \"version\": \"2.3.1\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
+              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
+            },
+            \"dependencies\": []
+          },
+          \"packaging\": {
+            \"version\": \"26.3\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"packaging-26.3-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
+              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
+            },
+            \"dependencies\": []
+          },
+          \"pluggy\": {
+            \"version\": \"1.7.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
+              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
+            },
+            \"dependencies\": []
+          },
+          \"pygments\": {
+            \"version\": \"2.21.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
+              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
+            },
+            \"dependencies\": []
+          },
+          \"pytest\": {
+            \"version\": \"9.2.0\",
+            \"src\": {
+              \"kind\": \"wheel\",
+              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
+              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
+              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
+            },
+            \"dependencies\": [
+              \"iniconfig\",
+              \"packaging\",
+              \"pluggy\",
+              \"pygments\"
+            ]
+          }
+        }";
       };
     };
   };
@@ -1316,9 +1316,10 @@ in
 #   packages  attribute set: PEP 503 name -> derivation, one
 #             python3.pkgs.buildPythonPackage per package of the target.
 #   roots     list of the derivations of the target's roots.
-#   env       python3.withPackages with ALL the target's packages (not only
-#             the roots: a package cut out of a dependency cycle is only
-#             importable because the environment holds it directly).
+#   env       the environment python3.withPackages would build with ALL the
+#             target's packages (not only the roots: a package cut out of a
+#             dependency cycle is only importable because the environment
+#             holds it directly), made by `mkEnv` (below).
 #   python    python3, the interpreter the packages are built for.
 #   overridePackages
 #             f: { packages, roots, env }, the same three attributes rebuilt
@@ -1331,13 +1332,40 @@ in
 #                 });
 #               })
 #
-#   devEnv    python3.withPackages with the target's packages except those the
+#   devEnv    the same (`mkEnv`) with the target's packages except those the
 #             plan marks `editable` (local directories the project develops).
 #   editableShellHook
 #             shell code putting the editable packages' directories on
 #             PYTHONPATH (their `src/` when `root` shows one), for a
 #             development shell started in the directory holding python.nix:
 #               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
+#
+# Environments, in linear time (internal function of the `let` below):
+#
+#   mkEnv packages
+#             the Python environment holding `packages`, a list of derivations
+#             of the package set (those of `packages`, or of the set
+#             overridePackages rebuilt, replacements included): exactly the
+#             derivation `python3.withPackages (_: packages)` gives (same drv
+#             path), without nixpkgs' requiredPythonModules, whose nested
+#             `lib.unique` over every package's closure is quadratic or worse in
+#             the closure's size. It is python3.buildEnv.override with
+#             `extraLibs = packages` and a `requiredPythonModules` that, when
+#             the list is closed under its Python dependencies (the plan's
+#             package sets are), returns what nixpkgs' returns then, the
+#             interpreter and the list's modules in order, after checking
+#             closure with one builtins.genericClosure over the packages'
+#             propagatedBuildInputs. A list that is not closed (a replacement
+#             bringing a dependency from elsewhere) gets nixpkgs' own
+#             requiredPythonModules, as before. Use it for every environment
+#             built from planned packages (env, devEnv, overridePackages'
+#             env): `mkEnv (attrValues packages)`.
+#
+#   Each package's own `requiredPythonModules` (what withPackages and
+#   makePythonPath read from it) is likewise one genericClosure over its
+#   propagated Python modules, so `python3.withPackages (_: [ p ])` on one
+#   package is linear in its closure: the same set of modules as nixpkgs'
+#   computation, listed breadth first (nixpkgs lists depth first).
 #
 # How a package is built:
 #   - its source comes from the plan's `src`: `wheel` and `sdist` files with
@@ -1662,12 +1690,64 @@ let
     in
     if kind == "wheel" || kind == "sdist" || kind == "git"
       || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
-    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs))
+    then withLinearModules (python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs)))
     else if kind == "path"
     then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
       + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")
     else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a source of unknown kind "
       + "'${if isString kind then kind else "(none)"}'; this python.nix needs a newer py2nix");
+
+  # ---------------------------------------------------------------- environments
+
+  # The Python modules among a derivation's propagated inputs, as nixpkgs'
+  # requiredPythonModules takes them (hasPythonModule: built for python3).
+  propagatedModules = drv: filter python3.pkgs.hasPythonModule (drv.propagatedBuildInputs or [ ]);
+
+  # The closure of `drvs` under propagated Python modules, `interpreter` first,
+  # each derivation once (nixpkgs' lib.unique compares derivations by output
+  # path, so the key is the output path), breadth first.
+  moduleClosure = drvs:
+    let
+      entry = drv: { key = drv.outPath; inherit drv; };
+    in
+    map (e: e.drv) (builtins.genericClosure {
+      startSet = map entry (interpreter ++ drvs);
+      operator = e: map entry (propagatedModules e.drv);
+    });
+
+  # nixpkgs' own requiredPythonModules gives `[ python ]` for an empty list:
+  # the very interpreter value withPackages puts first.
+  interpreter = python3.pkgs.requiredPythonModules [ ];
+
+  # requiredPythonModules for an environment: nixpkgs' result, computed in
+  # linear time when `drvs` is closed (the closure adds nothing, no module is
+  # twice in the list and the interpreter is not in it): then nixpkgs'
+  # lib.unique keeps exactly the interpreter and the modules, in order.
+  closedRequiredModules = drvs:
+    let
+      modules = filter python3.pkgs.hasPythonModule drvs;
+    in
+    if builtins.length (moduleClosure modules) == 1 + builtins.length modules
+    then interpreter ++ modules
+    else python3.pkgs.requiredPythonModules drvs;
+
+  # See the header: the environment of a list of planned derivations.
+  mkEnv = packages: python3.buildEnv.override {
+    extraLibs = packages;
+    requiredPythonModules = closedRequiredModules;
+  };
+
+  # A package with its requiredPythonModules computed by one genericClosure
+  # (nixpkgs' toPythonModule sets it to nested lib.unique calls, which the
+  # derivation itself never reads: its drv path does not change).
+  withLinearModules = drv:
+    let
+      required = moduleClosure (propagatedModules drv);
+    in
+    drv // {
+      requiredPythonModules = required;
+      passthru = (drv.passthru or { }) // { requiredPythonModules = required; };
+    };
 
   # The package set as a fixed point: dependencies are looked up in the
   # final set, so `extension` replacements reach their dependents.
@@ -1690,7 +1770,7 @@ let
         if hasAttr r packages then packages.${r}
         else throw "py2nix: root '${r}' is not a package of the plan for ${targetLabel}; regenerate python.nix")
       (target.roots or [ ]);
-    env = python3.withPackages (_: attrValues packages);
+    env = mkEnv (attrValues packages);
   };
 
   outputs = mkOutputs (mkSet (_: _: { }));
@@ -1713,7 +1793,7 @@ in
   inherit (outputs) packages roots env;
   python = python3;
   overridePackages = extension: mkOutputs (mkSet extension);
-  devEnv = python3.withPackages (_: attrValues (removeAttrs outputs.packages editableNames));
+  devEnv = mkEnv (attrValues (removeAttrs outputs.packages editableNames));
   editableShellHook = concatStringsSep "" (map
     (name: "export PYTHONPATH=\"$PWD\"/${shellQuote (editableDir name)}\"\${PYTHONPATH:+:$PYTHONPATH}\"\n")
     editableNames);
