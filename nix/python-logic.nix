@@ -63,7 +63,11 @@
 #             bringing a dependency from elsewhere) gets nixpkgs' own
 #             requiredPythonModules, as before. Use it for every environment
 #             built from planned packages (env, devEnv, overridePackages'
-#             env): `mkEnv (attrValues packages)`.
+#             env): `mkEnv (attrValues packages)`. A part of the set stays
+#             linear when it is closed too (all the packages some roots
+#             depend on, e.g. one group's); devEnv, which leaves out the
+#             editable packages, is closed as long as no package it keeps
+#             depends on one of them (else nixpkgs' computation decides).
 #
 #   Each package's own `requiredPythonModules` (what withPackages and
 #   makePythonPath read from it) is likewise one genericClosure over its
