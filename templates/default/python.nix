@@ -38,71 +38,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-darwin-cp312 = {
@@ -117,71 +58,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-darwin-cp313 = {
@@ -196,71 +78,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-darwin-cp314 = {
@@ -275,71 +98,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-linux-cp311 = {
@@ -354,71 +118,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-linux-cp312 = {
@@ -433,71 +138,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-linux-cp313 = {
@@ -512,71 +158,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       aarch64-linux-cp314 = {
@@ -591,71 +178,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-darwin-cp311 = {
@@ -670,71 +198,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-darwin-cp312 = {
@@ -749,71 +218,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-darwin-cp313 = {
@@ -828,71 +238,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-darwin-cp314 = {
@@ -907,71 +258,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-linux-cp311 = {
@@ -986,71 +278,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-linux-cp312 = {
@@ -1065,71 +298,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-linux-cp313 = {
@@ -1144,71 +318,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
       x86_64-linux-cp314 = {
@@ -1223,71 +338,12 @@ let
           "pytest"
         ];
         packages = builtins.fromJSON "{
-          \"click\": {
-            \"version\": \"8.5.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"click-8.5.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",
-              \"hash\": \"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"
-            },
-            \"dependencies\": []
-          },
-          \"iniconfig\": {
-            \"version\": \"2.3.1\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"iniconfig-2.3.1-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",
-              \"hash\": \"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"
-            },
-            \"dependencies\": []
-          },
-          \"packaging\": {
-            \"version\": \"26.3\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"packaging-26.3-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",
-              \"hash\": \"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"
-            },
-            \"dependencies\": []
-          },
-          \"pluggy\": {
-            \"version\": \"1.7.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pluggy-1.7.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",
-              \"hash\": \"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"
-            },
-            \"dependencies\": []
-          },
-          \"pygments\": {
-            \"version\": \"2.21.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pygments-2.21.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",
-              \"hash\": \"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"
-            },
-            \"dependencies\": []
-          },
-          \"pytest\": {
-            \"version\": \"9.2.0\",
-            \"src\": {
-              \"kind\": \"wheel\",
-              \"filename\": \"pytest-9.2.0-py3-none-any.whl\",
-              \"url\": \"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",
-              \"hash\": \"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"
-            },
-            \"dependencies\": [
-              \"iniconfig\",
-              \"packaging\",
-              \"pluggy\",
-              \"pygments\"
-            ]
-          }
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
         }";
       };
     };

@@ -199,26 +199,41 @@ pub(crate) fn write_json(
 
 /// Prints JSON data as `builtins.fromJSON "<the data as JSON>"`: the same Nix value as
 /// [`write_json`] prints, but Nix's parser only scans one string for it, and the value is built
-/// when (and only if) it is used. The JSON is pretty-printed, indented to sit at `depth`, so a
-/// change shows in a diff as the lines it changes. Refuses what [`write_json`] refuses (a number
-/// that is not an integer, a NUL byte in a string or a name), so both forms hold the same values.
+/// when (and only if) it is used. An object is printed one entry per line (its name, then its
+/// value as compact JSON), indented to sit at `depth`, so a changed package shows in a diff as
+/// its line (pretty-printing every field made Nix's parse a third slower). Refuses what
+/// [`write_json`] refuses (a number that is not an integer, a NUL byte in a string or a name),
+/// so both forms hold the same values.
 pub(crate) fn write_json_string(
     out: &mut String,
     value: &serde_json::Value,
     depth: usize,
 ) -> Result<(), NixError> {
     check_printable(value)?;
-    let json = serde_json::to_string_pretty(value).map_err(|error| {
-        NixError::NotData(format!("the data cannot be written as JSON: {error}"))
-    })?;
-    // A JSON string holds no raw newline (it escapes it): every newline lies between tokens,
-    // where indentation changes nothing. They stay raw newlines in the Nix string.
+    let compact = |value: &serde_json::Value| {
+        serde_json::to_string(value).map_err(|error| {
+            NixError::NotData(format!("the data cannot be written as JSON: {error}"))
+        })
+    };
+    // The newlines are raw newlines in the Nix string, between JSON tokens, where whitespace
+    // changes nothing; compact JSON holds none (a JSON string escapes its newlines).
     out.push_str("builtins.fromJSON \"");
-    for (i, line) in json.split('\n').enumerate() {
-        if i > 0 {
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (i, (name, entry)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                escape_into(out, &compact(&serde_json::Value::String(name.clone()))?)?;
+                out.push_str(": ");
+                escape_into(out, &compact(entry)?)?;
+            }
             newline(out, depth);
+            out.push('}');
         }
-        escape_into(out, line)?;
+        other => escape_into(out, &compact(other)?)?,
     }
     out.push('"');
     Ok(())
@@ -344,10 +359,18 @@ mod tests {
             serde_json::json!({"a": ["${x}", "q\"\\\n", -1, i64::MIN, true, null, {}], "é": "✓"});
         let mut out = String::new();
         write_json_string(&mut out, &json, 2).unwrap();
+        assert_eq!(out.lines().count(), 4, "{out}");
         assert!(
-            out.starts_with("builtins.fromJSON \"{\n      \\\"a\\\": [\n        \\\"\\${x}\\\","),
+            out.starts_with("builtins.fromJSON \"{\n      \\\"a\\\": [\\\"\\${x}\\\","),
             "{out}"
         );
+        assert!(
+            out.ends_with(",\n      \\\"é\\\": \\\"✓\\\"\n    }\""),
+            "{out}"
+        );
+        let mut scalar = String::new();
+        write_json_string(&mut scalar, &serde_json::json!([1, "a"]), 2).unwrap();
+        assert_eq!(scalar, "builtins.fromJSON \"[1,\\\"a\\\"]\"");
         assert!(parses(&out), "{out}");
         assert!(out.contains("\\${x}"), "{out}");
         for bad in [
