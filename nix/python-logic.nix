@@ -24,7 +24,8 @@
 #             `selections.main`: what a deployment runs), without the project
 #             itself. A plan from before `selections` holds one choice: all its
 #             packages (a package cut out of a dependency cycle is importable
-#             because the environment holds it directly).
+#             because the environment holds it directly). Made by `mkEnv`
+#             (below), like every environment here.
 #   envWith   { groups ? [ ], extras ? [ ] }: the environment of the main
 #             dependencies and the named groups and extras of the project
 #             (names compare like PEP 735/685 names); a group or extra the
@@ -63,6 +64,37 @@
 #             for a development shell started in the directory holding
 #             python.nix:
 #               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
+#
+# Environments, in linear time (internal function of the `let` below):
+#
+#   mkEnv packages
+#             the Python environment holding `packages`, a list of derivations
+#             of the package set (those of `packages`, or of the set
+#             overridePackages rebuilt, replacements included): exactly the
+#             derivation `python3.withPackages (_: packages)` gives (same drv
+#             path), without nixpkgs' requiredPythonModules, whose nested
+#             `lib.unique` over every package's closure is quadratic or worse in
+#             the closure's size. It is python3.buildEnv.override with
+#             `extraLibs = packages` and a `requiredPythonModules` that, when
+#             the list is closed under its Python dependencies (the plan's
+#             package sets are), returns what nixpkgs' returns then, the
+#             interpreter and the list's modules in order, after checking
+#             closure with one builtins.genericClosure over the packages'
+#             propagatedBuildInputs. A list that is not closed (a replacement
+#             bringing a dependency from elsewhere) gets nixpkgs' own
+#             requiredPythonModules, as before. Use it for every environment
+#             built from planned packages (env, devEnv, overridePackages'
+#             env): `mkEnv (attrValues packages)`. A part of the set stays
+#             linear when it is closed too (all the packages some roots
+#             depend on, e.g. one group's); devEnv, which leaves out the
+#             editable packages, is closed as long as no package it keeps
+#             depends on one of them (else nixpkgs' computation decides).
+#
+#   Each package's own `requiredPythonModules` (what withPackages and
+#   makePythonPath read from it) is likewise one genericClosure over its
+#   propagated Python modules, so `python3.withPackages (_: [ p ])` on one
+#   package is linear in its closure: the same set of modules as nixpkgs'
+#   computation, listed breadth first (nixpkgs lists depth first).
 #
 # How a package is built:
 #   - its source comes from the plan's `src`: `wheel` and `sdist` files with
@@ -414,12 +446,64 @@ let
     in
     if kind == "wheel" || kind == "sdist" || kind == "git"
       || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
-    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs))
+    then withLinearModules (python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs)))
     else if kind == "path"
     then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
       + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")
     else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a source of unknown kind "
       + "'${if isString kind then kind else "(none)"}'; this python.nix needs a newer py2nix");
+
+  # ---------------------------------------------------------------- environments
+
+  # The Python modules among a derivation's propagated inputs, as nixpkgs'
+  # requiredPythonModules takes them (hasPythonModule: built for python3).
+  propagatedModules = drv: filter python3.pkgs.hasPythonModule (drv.propagatedBuildInputs or [ ]);
+
+  # The closure of `drvs` under propagated Python modules, `interpreter` first,
+  # each derivation once (nixpkgs' lib.unique compares derivations by output
+  # path, so the key is the output path), breadth first.
+  moduleClosure = drvs:
+    let
+      entry = drv: { key = drv.outPath; inherit drv; };
+    in
+    map (e: e.drv) (builtins.genericClosure {
+      startSet = map entry (interpreter ++ drvs);
+      operator = e: map entry (propagatedModules e.drv);
+    });
+
+  # nixpkgs' own requiredPythonModules gives `[ python ]` for an empty list:
+  # the very interpreter value withPackages puts first.
+  interpreter = python3.pkgs.requiredPythonModules [ ];
+
+  # requiredPythonModules for an environment: nixpkgs' result, computed in
+  # linear time when `drvs` is closed (the closure adds nothing, no module is
+  # twice in the list and the interpreter is not in it): then nixpkgs'
+  # lib.unique keeps exactly the interpreter and the modules, in order.
+  closedRequiredModules = drvs:
+    let
+      modules = filter python3.pkgs.hasPythonModule drvs;
+    in
+    if builtins.length (moduleClosure modules) == 1 + builtins.length modules
+    then interpreter ++ modules
+    else python3.pkgs.requiredPythonModules drvs;
+
+  # See the header: the environment of a list of planned derivations.
+  mkEnv = packages: python3.buildEnv.override {
+    extraLibs = packages;
+    requiredPythonModules = closedRequiredModules;
+  };
+
+  # A package with its requiredPythonModules computed by one genericClosure
+  # (nixpkgs' toPythonModule sets it to nested lib.unique calls, which the
+  # derivation itself never reads: its drv path does not change).
+  withLinearModules = drv:
+    let
+      required = moduleClosure (propagatedModules drv);
+    in
+    drv // {
+      requiredPythonModules = required;
+      passthru = (drv.passthru or { }) // { requiredPythonModules = required; };
+    };
 
   # The package set as a fixed point: dependencies are looked up in the
   # final set, so `extension` replacements reach their dependents.
@@ -436,9 +520,6 @@ let
     final;
 
   # ---------------------------------------------------------------- selections
-
-  # An environment with exactly these package derivations.
-  mkEnv = packages: python3.withPackages (_: packages);
 
   projectInfo = plan.project or { };
   # Names of `packages`, one attribute each (sorted, without duplicates).

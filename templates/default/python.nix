@@ -23,8 +23,10 @@ let
       py2nix = "0.1.0";
       lock = "uv.lock";
       files = {
-        "pyproject.toml" = "sha256-JlMzwnGtU436SR74Fd2TLn3iODyDu2ryKV7L3Ewm81Q=";
         "uv.lock" = "sha256-qFCjlkjb05d9n9BQFsLOzdOjMxn//7ggTwbXznINFLY=";
+      };
+      pyprojects = {
+        "pyproject.toml" = "sha256-p8RNhyQkzRV+NzaEEabCpm32STW6jyzSTXVrfQKFYHI=";
       };
       overrides = "sha256-MjGatRmPyqe2icqNqb6Ow/9RG1VhVqN9kEluD8YRjHo=";
       options = [ ];
@@ -53,91 +55,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -163,91 +95,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -273,91 +135,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -383,91 +175,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -493,91 +215,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -603,91 +255,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -713,91 +295,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -823,91 +335,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -933,91 +375,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1043,91 +415,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1153,91 +455,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1263,91 +495,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1373,91 +535,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1483,91 +575,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1593,91 +615,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1703,91 +655,21 @@ let
         roots = [
           "click"
         ];
-        packages = {
-          click = {
-            version = "8.5.1";
-            src = {
-              kind = "wheel";
-              filename = "click-8.5.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl";
-              hash = "sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=";
-            };
-            dependencies = [ ];
-          };
-          hello = {
-            version = "0.1.0";
-            src = {
-              kind = "path";
-              path = ".";
-              format = "tree";
-              editable = true;
-            };
-            dependencies = [
-              "click"
-            ];
-            build-system = [
-              "hatchling"
-            ];
-            scripts = {
-              hello = "hello:main";
-            };
-          };
-          iniconfig = {
-            version = "2.3.1";
-            src = {
-              kind = "wheel";
-              filename = "iniconfig-2.3.1-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl";
-              hash = "sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=";
-            };
-            dependencies = [ ];
-          };
-          packaging = {
-            version = "26.3";
-            src = {
-              kind = "wheel";
-              filename = "packaging-26.3-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl";
-              hash = "sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=";
-            };
-            dependencies = [ ];
-          };
-          pluggy = {
-            version = "1.7.0";
-            src = {
-              kind = "wheel";
-              filename = "pluggy-1.7.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl";
-              hash = "sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=";
-            };
-            dependencies = [ ];
-          };
-          pygments = {
-            version = "2.21.0";
-            src = {
-              kind = "wheel";
-              filename = "pygments-2.21.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl";
-              hash = "sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=";
-            };
-            dependencies = [ ];
-          };
-          pytest = {
-            version = "9.2.0";
-            src = {
-              kind = "wheel";
-              filename = "pytest-9.2.0-py3-none-any.whl";
-              url = "https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl";
-              hash = "sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=";
-            };
-            dependencies = [
-              "iniconfig"
-              "packaging"
-              "pluggy"
-              "pygments"
-            ];
-          };
-        };
+        packages = builtins.fromJSON "{
+          \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
+          \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
+          \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
+          \"pygments\": {\"version\":\"2.21.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pygments-2.21.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl\",\"hash\":\"sha256-I2PGm2HEqXyDjaOxMNzWRo9ISJkrIagvKmPsNDdxN9k=\"},\"dependencies\":[]},
+          \"pytest\": {\"version\":\"9.2.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pytest-9.2.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/51/39/1f5d8c8877a0fa327db959c19341d4be61660de1ab6b7391f9eb805bcd67/pytest-9.2.0-py3-none-any.whl\",\"hash\":\"sha256-B6zc+I7BdPkH3AGvcL9S1JsBS7qwP67q3jHJaxjC5Yg=\"},\"dependencies\":[\"iniconfig\",\"packaging\",\"pluggy\",\"pygments\"]}
+        }";
+        build-packages = builtins.fromJSON "{
+          \"hatchling\": {\"version\":\"1.33.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"hatchling-1.33.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/32/64/4afe5dd77b2939a93e8c9513f8082dbd049ecba9c1484a379a0f6ae29d6b/hatchling-1.33.0-py3-none-any.whl\",\"hash\":\"sha256-QVKQuE9GTSiEMD/KiXTTjnuFV5Bp+rAqFdsIKPuxRG0=\"},\"dependencies\":[\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"]},
+          \"pathspec\": {\"version\":\"1.1.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pathspec-1.1.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/f1/d9/7fb5aa316bc299258e68c73ba3bddbc499654a07f151cba08f6153988714/pathspec-1.1.1-py3-none-any.whl\",\"hash\":\"sha256-oAzmQvV3v39HOTIxgFYhK8T4v99TEox4u9WvC5sgsYk=\"},\"dependencies\":[]},
+          \"tomlkit\": {\"version\":\"0.15.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"tomlkit-0.15.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/c3/49/6b0a22e69c844c0b18cb66c206bdd791693d0cf845badc5f84e6448f2192/tomlkit-0.15.3-py3-none-any.whl\",\"hash\":\"sha256-qDzm3jtkjmjdm1CqutrXSbqCPrWLHQJvPAooPEdnqcE=\"},\"dependencies\":[]},
+          \"trove-classifiers\": {\"version\":\"2026.9.21.13\",\"src\":{\"kind\":\"wheel\",\"filename\":\"trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/30/81/0da8afb52a71d0a4f2bd3152357b1a441e393b286374802b9d3addab4ab5/trove_classifiers-2026.9.21.13-py3-none-any.whl\",\"hash\":\"sha256-ix/0+cGRsQQLccN/HkRauZcykR482R3lKDhFOoVNehc=\"},\"dependencies\":[]}
+        }";
         selections = {
           main = [
             "click"
@@ -1833,7 +715,8 @@ in
 #             `selections.main`: what a deployment runs), without the project
 #             itself. A plan from before `selections` holds one choice: all its
 #             packages (a package cut out of a dependency cycle is importable
-#             because the environment holds it directly).
+#             because the environment holds it directly). Made by `mkEnv`
+#             (below), like every environment here.
 #   envWith   { groups ? [ ], extras ? [ ] }: the environment of the main
 #             dependencies and the named groups and extras of the project
 #             (names compare like PEP 735/685 names); a group or extra the
@@ -1872,6 +755,37 @@ in
 #             for a development shell started in the directory holding
 #             python.nix:
 #               mkShell { packages = [ py.devEnv ]; shellHook = py.editableShellHook; }
+#
+# Environments, in linear time (internal function of the `let` below):
+#
+#   mkEnv packages
+#             the Python environment holding `packages`, a list of derivations
+#             of the package set (those of `packages`, or of the set
+#             overridePackages rebuilt, replacements included): exactly the
+#             derivation `python3.withPackages (_: packages)` gives (same drv
+#             path), without nixpkgs' requiredPythonModules, whose nested
+#             `lib.unique` over every package's closure is quadratic or worse in
+#             the closure's size. It is python3.buildEnv.override with
+#             `extraLibs = packages` and a `requiredPythonModules` that, when
+#             the list is closed under its Python dependencies (the plan's
+#             package sets are), returns what nixpkgs' returns then, the
+#             interpreter and the list's modules in order, after checking
+#             closure with one builtins.genericClosure over the packages'
+#             propagatedBuildInputs. A list that is not closed (a replacement
+#             bringing a dependency from elsewhere) gets nixpkgs' own
+#             requiredPythonModules, as before. Use it for every environment
+#             built from planned packages (env, devEnv, overridePackages'
+#             env): `mkEnv (attrValues packages)`. A part of the set stays
+#             linear when it is closed too (all the packages some roots
+#             depend on, e.g. one group's); devEnv, which leaves out the
+#             editable packages, is closed as long as no package it keeps
+#             depends on one of them (else nixpkgs' computation decides).
+#
+#   Each package's own `requiredPythonModules` (what withPackages and
+#   makePythonPath read from it) is likewise one genericClosure over its
+#   propagated Python modules, so `python3.withPackages (_: [ p ])` on one
+#   package is linear in its closure: the same set of modules as nixpkgs'
+#   computation, listed breadth first (nixpkgs lists depth first).
 #
 # How a package is built:
 #   - its source comes from the plan's `src`: `wheel` and `sdist` files with
@@ -2223,12 +1137,64 @@ let
     in
     if kind == "wheel" || kind == "sdist" || kind == "git"
       || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
-    then python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs))
+    then withLinearModules (python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs)))
     else if kind == "path"
     then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
       + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")
     else throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a source of unknown kind "
       + "'${if isString kind then kind else "(none)"}'; this python.nix needs a newer py2nix");
+
+  # ---------------------------------------------------------------- environments
+
+  # The Python modules among a derivation's propagated inputs, as nixpkgs'
+  # requiredPythonModules takes them (hasPythonModule: built for python3).
+  propagatedModules = drv: filter python3.pkgs.hasPythonModule (drv.propagatedBuildInputs or [ ]);
+
+  # The closure of `drvs` under propagated Python modules, `interpreter` first,
+  # each derivation once (nixpkgs' lib.unique compares derivations by output
+  # path, so the key is the output path), breadth first.
+  moduleClosure = drvs:
+    let
+      entry = drv: { key = drv.outPath; inherit drv; };
+    in
+    map (e: e.drv) (builtins.genericClosure {
+      startSet = map entry (interpreter ++ drvs);
+      operator = e: map entry (propagatedModules e.drv);
+    });
+
+  # nixpkgs' own requiredPythonModules gives `[ python ]` for an empty list:
+  # the very interpreter value withPackages puts first.
+  interpreter = python3.pkgs.requiredPythonModules [ ];
+
+  # requiredPythonModules for an environment: nixpkgs' result, computed in
+  # linear time when `drvs` is closed (the closure adds nothing, no module is
+  # twice in the list and the interpreter is not in it): then nixpkgs'
+  # lib.unique keeps exactly the interpreter and the modules, in order.
+  closedRequiredModules = drvs:
+    let
+      modules = filter python3.pkgs.hasPythonModule drvs;
+    in
+    if builtins.length (moduleClosure modules) == 1 + builtins.length modules
+    then interpreter ++ modules
+    else python3.pkgs.requiredPythonModules drvs;
+
+  # See the header: the environment of a list of planned derivations.
+  mkEnv = packages: python3.buildEnv.override {
+    extraLibs = packages;
+    requiredPythonModules = closedRequiredModules;
+  };
+
+  # A package with its requiredPythonModules computed by one genericClosure
+  # (nixpkgs' toPythonModule sets it to nested lib.unique calls, which the
+  # derivation itself never reads: its drv path does not change).
+  withLinearModules = drv:
+    let
+      required = moduleClosure (propagatedModules drv);
+    in
+    drv // {
+      requiredPythonModules = required;
+      passthru = (drv.passthru or { }) // { requiredPythonModules = required; };
+    };
 
   # The package set as a fixed point: dependencies are looked up in the
   # final set, so `extension` replacements reach their dependents.
@@ -2245,9 +1211,6 @@ let
     final;
 
   # ---------------------------------------------------------------- selections
-
-  # An environment with exactly these package derivations.
-  mkEnv = packages: python3.withPackages (_: packages);
 
   projectInfo = plan.project or { };
   # Names of `packages`, one attribute each (sorted, without duplicates).

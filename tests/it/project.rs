@@ -619,3 +619,18 @@ fn a_project_whose_backend_the_index_lacks_is_refused_without_output() {
     );
     assert!(!out.exists(), "no output file");
 }
+
+/// Reviewed snapshots: the Poetry 2 app and the uv workspace, planned for x86_64-linux / 3.11
+/// (the plan's `inputs` left out: they hash the copies' paths and the override database).
+#[test]
+fn project_plans_are_reviewed_snapshots() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    for fixture in ["poetry2-imgapp", "uv-workspace-app"] {
+        let copy = project_copy(fixture, None);
+        let mut plan = plan_of(copy.path(), &server, cache.path(), &[]);
+        plan.as_object_mut().expect("object").remove("inputs");
+        let text = serde_json::to_string_pretty(&plan).expect("JSON");
+        insta::assert_snapshot!(format!("plan-project-{fixture}"), text);
+    }
+}

@@ -21,7 +21,21 @@
 #                 closure of Python modules (like requiredPythonModules), with
 #                 the duplicate check of catchConflicts. The arguments it got
 #                 are kept in `args`.
-#   withPackages  gets the package set, returns the environment's modules.
+#   requiredPythonModules, hasPythonModule (python3.pkgs)
+#                 nixpkgs' algorithm: the interpreter, the modules of the
+#                 list, then each module's own `requiredPythonModules`
+#                 (computed the same way from its propagatedBuildInputs,
+#                 which end with the interpreter as in nixpkgs: here a
+#                 small derivation of its own, not python3), with
+#                 duplicates removed by output path (lib.unique compares
+#                 derivations so), keeping the first.
+#   buildEnv      python3.buildEnv: overridable (`override`) with extraLibs
+#                 and requiredPythonModules as nixpkgs' wrapper.nix; the
+#                 environment's output path depends on the output paths of
+#                 `requiredPythonModules extraLibs`, in order, as the real
+#                 environment's derivation does (its `paths`).
+#   withPackages  buildEnv.override { extraLibs = f python3.pkgs; }, as
+#                 nixpkgs' with-packages.nix.
 #   buildPythonApplication
 #                 buildPythonPackage (nixpkgs' differs only in what it
 #                 propagates, which these stubs do not model).
@@ -160,6 +174,10 @@ let
       inputs = [ src ] ++ buildSystem ++ nativeBuildInputs ++ buildInputs ++ otherPropagated ++ deps ++ patches;
       self = {
         inherit name pname version args hooks;
+        # As nixpkgs' mk-python-derivation: the propagated inputs, the
+        # dependencies, then the interpreter.
+        propagatedBuildInputs = propagatedBuildInputs ++ dependencies ++ [ interpreter ];
+        requiredPythonModules = requiredPythonModules self.propagatedBuildInputs;
         format = checkedFormat;
         pythonModule = interpreterId;
         runsRuntimeDepsCheck = elem "pythonRuntimeDepsCheckHook" hooks
@@ -184,8 +202,42 @@ let
     };
   };
 
+  # The interpreter's derivation (python3 stands for it and its passthru):
+  # what packages propagate and an environment links first.
+  interpreter = { name = "python${pythonVersion}"; outPath = toFile "python${pythonVersion}" "stub interpreter ${interpreterId}"; };
+
+  hasPythonModule = d: isAttrs d && d ? pythonModule && d.pythonModule == interpreterId;
+
+  # nixpkgs' requiredPythonModules (python-packages-base.nix), its lib.unique
+  # comparing by output path.
+  requiredPythonModules = drvs:
+    let
+      modules = builtins.filter hasPythonModule drvs;
+      all = [ interpreter ] ++ modules ++ builtins.concatLists (builtins.catAttrs "requiredPythonModules" modules);
+    in
+    (foldl'
+      (acc: d: let key = "${d}"; in if elem key acc.keys then acc else { keys = acc.keys ++ [ key ]; list = acc.list ++ [ d ]; })
+      { keys = [ ]; list = [ ]; }
+      all).list;
+
+  # nixpkgs' wrapper.nix as python3.buildEnv: callPackage'd, so overridable.
+  mkPythonEnv = { extraLibs ? [ ], requiredPythonModules ? pythonPackages.requiredPythonModules }@envArgs:
+    assert isList extraLibs || throw "stub buildEnv: extraLibs must be a list";
+    let
+      paths = requiredPythonModules extraLibs;
+    in
+    {
+      type = "python-env";
+      extraLibs = map (d: d.pname) extraLibs;
+      # What the environment links, in its order: "python" for the interpreter.
+      paths = map (d: d.pname or "python") paths;
+      closure = mergeClosures true "env" (map (d: d.closure) extraLibs);
+      outPath = toFile "python${pythonVersion}-env" (concatStringsSep "\n" (map (d: "${d}") paths));
+      override = newArgs: mkPythonEnv (envArgs // newArgs);
+    };
+
   pythonPackages = {
-    inherit buildPythonPackage;
+    inherit buildPythonPackage requiredPythonModules hasPythonModule;
     buildPythonApplication = buildPythonPackage;
     # nixpkgs' toPythonApplication: the same package, no longer a Python module.
     toPythonApplication = drv: drv // {
@@ -207,16 +259,12 @@ let
     executable = "python${pythonVersion}";
     sitePackages = "lib/python${pythonVersion}/site-packages";
     pkgs = pythonPackages;
+    buildEnv = mkPythonEnv { };
     withPackages = f:
       let libs = f pythonPackages;
       in
       assert isList libs || throw "stub withPackages: the function must return a list";
-      {
-        type = "python-env";
-        extraLibs = map (d: d.pname) libs;
-        closure = mergeClosures true "env" (map (d: d.closure) libs);
-        outPath = toFile "python${pythonVersion}-env" (concatStringsSep "\n" (map (d: "${d}") libs));
-      };
+      python3.buildEnv.override { extraLibs = libs; };
   };
 
   mkShell = { name ? "nix-shell", packages ? [ ], nativeBuildInputs ? [ ], shellHook ? "", ... }@args:

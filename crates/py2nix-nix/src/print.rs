@@ -88,7 +88,7 @@ pub fn attr_name(name: &str) -> Result<String, NixError> {
 }
 
 /// [`attr_name`] appending to `out`.
-fn write_attr_name(out: &mut String, name: &str) -> Result<(), NixError> {
+pub(crate) fn write_attr_name(out: &mut String, name: &str) -> Result<(), NixError> {
     if is_identifier(name) {
         out.push_str(name);
     } else {
@@ -197,6 +197,71 @@ pub(crate) fn write_json(
     Ok(())
 }
 
+/// Prints JSON data as `builtins.fromJSON "<the data as JSON>"`: the same Nix value as
+/// [`write_json`] prints, but Nix's parser only scans one string for it, and the value is built
+/// when (and only if) it is used. An object is printed one entry per line (its name, then its
+/// value as compact JSON), indented to sit at `depth`, so a changed package shows in a diff as
+/// its line (pretty-printing every field made Nix's parse a third slower). Refuses what
+/// [`write_json`] refuses (a number that is not an integer, a NUL byte in a string or a name),
+/// so both forms hold the same values.
+pub(crate) fn write_json_string(
+    out: &mut String,
+    value: &serde_json::Value,
+    depth: usize,
+) -> Result<(), NixError> {
+    check_printable(value)?;
+    let compact = |value: &serde_json::Value| {
+        serde_json::to_string(value).map_err(|error| {
+            NixError::NotData(format!("the data cannot be written as JSON: {error}"))
+        })
+    };
+    // The newlines are raw newlines in the Nix string, between JSON tokens, where whitespace
+    // changes nothing; compact JSON holds none (a JSON string escapes its newlines).
+    out.push_str("builtins.fromJSON \"");
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (i, (name, entry)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                escape_into(out, &compact(&serde_json::Value::String(name.clone()))?)?;
+                out.push_str(": ");
+                escape_into(out, &compact(entry)?)?;
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+        other => escape_into(out, &compact(other)?)?,
+    }
+    out.push('"');
+    Ok(())
+}
+
+/// What [`write_json`] would refuse in `value`, without printing it.
+fn check_printable(value: &serde_json::Value) -> Result<(), NixError> {
+    use serde_json::Value;
+    let refuse_nul = |text: &str| {
+        if text.contains('\0') {
+            Err(NixError::NulByte(text.to_string()))
+        } else {
+            Ok(())
+        }
+    };
+    match value {
+        Value::Null | Value::Bool(_) => Ok(()),
+        Value::Number(n) if n.as_i64().is_some() => Ok(()),
+        Value::Number(n) => Err(NixError::NotAnInteger(n.to_string())),
+        Value::String(s) => refuse_nul(s),
+        Value::Array(items) => items.iter().try_for_each(check_printable),
+        Value::Object(map) => map.iter().try_for_each(|(name, value)| {
+            refuse_nul(name)?;
+            check_printable(value)
+        }),
+    }
+}
+
 /// Negative numbers are parenthesised in lists, where `[ -1 ]` would still parse but
 /// `[ a -1 ]` means subtraction; keeping one rule is simpler.
 fn write_list_item(out: &mut String, item: &Expr, depth: usize) -> Result<(), NixError> {
@@ -222,7 +287,7 @@ fn write_int(out: &mut String, value: i64) {
     }
 }
 
-fn newline(out: &mut String, depth: usize) {
+pub(crate) fn newline(out: &mut String, depth: usize) {
     out.push('\n');
     for _ in 0..depth {
         out.push_str("  ");
@@ -286,6 +351,38 @@ mod tests {
             write_json(&mut out, &serde_json::json!([1.5]), 0),
             Err(NixError::NotAnInteger("1.5".into()))
         );
+    }
+
+    #[test]
+    fn json_strings_hold_the_data_and_refuse_what_nix_data_refuses() {
+        let json =
+            serde_json::json!({"a": ["${x}", "q\"\\\n", -1, i64::MIN, true, null, {}], "é": "✓"});
+        let mut out = String::new();
+        write_json_string(&mut out, &json, 2).unwrap();
+        assert_eq!(out.lines().count(), 4, "{out}");
+        assert!(
+            out.starts_with("builtins.fromJSON \"{\n      \\\"a\\\": [\\\"\\${x}\\\","),
+            "{out}"
+        );
+        assert!(
+            out.ends_with(",\n      \\\"é\\\": \\\"✓\\\"\n    }\""),
+            "{out}"
+        );
+        let mut scalar = String::new();
+        write_json_string(&mut scalar, &serde_json::json!([1, "a"]), 2).unwrap();
+        assert_eq!(scalar, "builtins.fromJSON \"[1,\\\"a\\\"]\"");
+        assert!(parses(&out), "{out}");
+        assert!(out.contains("\\${x}"), "{out}");
+        for bad in [
+            serde_json::json!({"a": [1.5]}),
+            serde_json::json!({"a\u{0}": 1}),
+            serde_json::json!(["\u{0}"]),
+        ] {
+            let mut out = String::new();
+            let mut direct = String::new();
+            assert!(write_json_string(&mut out, &bad, 0).is_err(), "{bad}");
+            assert!(write_json(&mut direct, &bad, 0).is_err(), "{bad}");
+        }
     }
 
     #[test]

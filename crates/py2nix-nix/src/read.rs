@@ -1,7 +1,10 @@
 //! Reading a plan back from a python.nix: the `plan` literal is parsed with rnix and turned into
 //! the JSON value it was printed from. Only the data forms [`Expr`](crate::Expr) prints are
 //! accepted (attribute sets without `rec` or `inherit`, lists, strings without interpolation,
-//! integers, booleans, `null`); anything else is an error, never evaluated.
+//! integers, booleans, `null`) and `builtins.fromJSON` applied to a string literal (how
+//! python.nix holds each target's package sets), whose JSON is parsed; anything else is an
+//! error, never evaluated. Files of both shapes (package sets as Nix data, as py2nix wrote them
+//! before, or as JSON strings) read back to the same plan.
 
 use rnix::ast::{self, HasEntry};
 use rnix::{NodeOrToken, SyntaxKind, SyntaxNode};
@@ -111,6 +114,18 @@ fn to_json(expr: &ast::Expr) -> Result<serde_json::Value, NixError> {
                 _ => return Err(not_data(expr.syntax())),
             }
         }
+        // How python.nix holds a target's package sets: JSON text, read as data.
+        ast::Expr::Apply(apply) if is_from_json(apply) => match apply.argument() {
+            Some(ast::Expr::Str(string)) => {
+                let text = string_text(&string)?;
+                serde_json::from_str(&text).map_err(|error| {
+                    NixError::NotData(format!(
+                        "the JSON of a `builtins.fromJSON` string does not parse: {error}"
+                    ))
+                })?
+            }
+            _ => return Err(not_data(expr.syntax())),
+        },
         ast::Expr::Ident(ident) => match ident.syntax().text().to_string().as_str() {
             "null" => Value::Null,
             "true" => Value::Bool(true),
@@ -119,6 +134,12 @@ fn to_json(expr: &ast::Expr) -> Result<serde_json::Value, NixError> {
         },
         _ => return Err(not_data(expr.syntax())),
     })
+}
+
+/// Whether `apply` applies exactly `builtins.fromJSON` (to anything).
+fn is_from_json(apply: &ast::Apply) -> bool {
+    matches!(apply.lambda(), Some(ast::Expr::Select(select))
+        if select.syntax().text() == "builtins.fromJSON")
 }
 
 fn integer(node: &SyntaxNode, negative: bool) -> Result<serde_json::Value, NixError> {
@@ -214,9 +235,30 @@ mod tests {
             "{ a = 1; a = 2; }",
             "{ a = 1.5; }",
             "./path",
+            "{ a = builtins.fromJSON (builtins.readFile ./x.json); }",
+            "{ a = builtins.fromJSON \"{\\\"a\\\": ${x}}\"; }",
+            "{ a = builtins.fromJSON \"not json\"; }",
+            "{ a = builtins.fromJSON; }",
+            "{ a = builtins.fromTOML \"a = 1\"; }",
+            "{ a = fromJSON \"{}\"; }",
         ] {
             assert!(nix_to_json(code).is_err(), "accepted: {code}");
         }
+    }
+
+    #[test]
+    fn json_strings_read_as_the_data_they_hold() {
+        let as_json = nix_to_json(
+            r#"{ p = builtins.fromJSON "{\"a\":[1,-2,\"\${x}\"],\"b\":{\"c\":null}}"; }"#,
+        )
+        .unwrap();
+        let as_nix =
+            nix_to_json(r#"{ p = { a = [ 1 (-2) "\${x}" ]; b = { c = null; }; }; }"#).unwrap();
+        assert_eq!(as_json, as_nix);
+        assert_eq!(
+            as_json,
+            serde_json::json!({"p": {"a": [1, -2, "${x}"], "b": {"c": null}}})
+        );
     }
 
     #[test]
