@@ -3,10 +3,12 @@
 //! `build-requires`, `build-packages` and `cargo` from the sdists themselves. The sdists and
 //! crates are downloaded from their real URLs; the index is the recorded one.
 
-use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::common::{fixture_dir, nix, ok, py2nix, strings, IndexServer, Mode};
+use crate::common::{
+    build_closure_sources, download_checked, fixture_dir, nix, ok, py2nix, run_ok as run, strings,
+    IndexServer, Mode,
+};
 
 const NO_BINARY: &str = "cryptography,rpds-py,iniconfig";
 
@@ -246,35 +248,13 @@ fn pip_builds_a_planned_sdist_from_the_planned_build_system_alone() {
     let iniconfig = &target["packages"]["iniconfig"];
     assert_eq!(iniconfig["src"]["kind"], "sdist");
     // The build system's closure, from build-packages first, then packages.
-    let mut wanted: Vec<String> = strings(&iniconfig["build-requires"]);
-    let mut seen = BTreeSet::new();
-    let mut files = vec![iniconfig["src"].clone()];
-    while let Some(name) = wanted.pop() {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let package = target["build-packages"]
-            .get(&name)
-            .or_else(|| target["packages"].get(&name))
-            .unwrap_or_else(|| panic!("{name} is not planned"));
-        files.push(package["src"].clone());
-        wanted.extend(strings(&package["dependencies"]));
-    }
     let work = tempfile::tempdir().expect("tempdir");
     let links = work.path().join("links");
     std::fs::create_dir(&links).expect("mkdir");
-    for src in &files {
-        let filename = src["filename"].as_str().expect("filename");
-        let path = links.join(filename);
-        run(Command::new("curl")
-            .args(["-fsSL", "-o"])
-            .arg(&path)
-            .arg(src["url"].as_str().expect("url")));
-        let bytes = std::fs::read(&path).expect("read");
-        let digest =
-            sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
-        let sri = format!("sha256-{}", crate::common::base64(&digest));
-        assert_eq!(sri, src["hash"].as_str().expect("hash"), "{filename}");
+    let mut sources = build_closure_sources(target, iniconfig);
+    sources.push(iniconfig["src"].clone());
+    for src in &sources {
+        download_checked(src, &links);
     }
     let venv = work.path().join("venv");
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
@@ -306,16 +286,6 @@ fn pip_builds_a_planned_sdist_from_the_planned_build_system_alone() {
             .iter()
             .any(|f| f.starts_with("iniconfig-") && f.ends_with(".whl")),
         "{built:?}"
-    );
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().expect("start command");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
     );
 }
 

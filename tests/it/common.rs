@@ -509,3 +509,81 @@ pub fn assert_fits_the_plan_schema(label: &str, text: &str) {
         problems.join("\n")
     );
 }
+
+/// Runs a command that must succeed; panics with its output otherwise.
+pub fn run_ok(command: &mut std::process::Command) {
+    let output = command.output().expect("start command");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The sources of a package's planned build closure: its `build-requires` and their
+/// dependencies, each from the target's `build-packages`, else its `packages`.
+pub fn build_closure_sources(
+    target: &serde_json::Value,
+    package: &serde_json::Value,
+) -> Vec<serde_json::Value> {
+    let mut wanted = strings(&package["build-requires"]);
+    assert!(
+        !wanted.is_empty(),
+        "no build requirements planned: {package}"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    let mut sources = Vec::new();
+    while let Some(name) = wanted.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let planned = target["build-packages"]
+            .get(&name)
+            .or_else(|| target["packages"].get(&name))
+            .unwrap_or_else(|| panic!("{name} is not planned"));
+        sources.push(planned["src"].clone());
+        wanted.extend(strings(&planned["dependencies"]));
+    }
+    sources
+}
+
+/// Downloads a planned file into `dir` from its URL (once), checked against its planned
+/// hash; returns its path.
+pub fn download_checked(src: &serde_json::Value, dir: &Path) -> PathBuf {
+    let filename = src["filename"].as_str().expect("filename");
+    let path = dir.join(filename);
+    if !path.exists() {
+        run_ok(
+            std::process::Command::new("curl")
+                .args(["-fsSL", "--retry", "3", "-o"])
+                .arg(&path)
+                .arg(src["url"].as_str().expect("url")),
+        );
+    }
+    let bytes = std::fs::read(&path).expect("read");
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
+    let sri = format!("sha256-{}", base64(&digest));
+    assert_eq!(sri, src["hash"].as_str().expect("hash"), "{filename}");
+    path
+}
+
+/// `sha256-<base64>` as lower-case hex; written here independently of py2nix's own code.
+pub fn sri_to_hex(sri: &str) -> String {
+    let b64 = sri.strip_prefix("sha256-").expect("a sha256 SRI hash");
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for c in b64.bytes().filter(|&c| c != b'=') {
+        let value = ALPHABET.iter().position(|&a| a == c).expect("base64 digit") as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

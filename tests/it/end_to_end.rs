@@ -4,31 +4,9 @@
 
 use std::process::Command;
 
-use base64_decode::sri_to_hex;
-
-use crate::common::{fixture_dir, json_plan, linux_311_plan, IndexServer, Mode};
-
-mod base64_decode {
-    /// `sha256-<base64>` as lower-case hex; written here independently of py2nix's own code.
-    pub fn sri_to_hex(sri: &str) -> String {
-        let b64 = sri.strip_prefix("sha256-").expect("a sha256 SRI hash");
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut bits: u32 = 0;
-        let mut count = 0;
-        let mut bytes = Vec::new();
-        for c in b64.bytes().filter(|&c| c != b'=') {
-            let value = ALPHABET.iter().position(|&a| a == c).expect("base64 digit") as u32;
-            bits = (bits << 6) | value;
-            count += 6;
-            if count >= 8 {
-                count -= 8;
-                bytes.push((bits >> count) as u8);
-                bits &= (1 << count) - 1;
-            }
-        }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
+use crate::common::{
+    fixture_dir, json_plan, linux_311_plan, run_ok as run, sri_to_hex, IndexServer, Mode,
+};
 
 fn python311() -> Option<String> {
     for candidate in ["python3.11", "python3"] {
@@ -105,16 +83,6 @@ fn install_plan_and_import(plan: &serde_json::Value, modules: &[&str]) {
         .collect::<Vec<_>>()
         .join("; ");
     run(Command::new(&venv_python).args(["-c", &imports]));
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().expect("start command");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[test]

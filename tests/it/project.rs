@@ -3,12 +3,13 @@
 //! system, hold the lockers' own package sets per group, pass the Nix checks, and build with
 //! pip from their trees, offline, with only the planned build packages; their scripts run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{
-    check_invariants, fixture_dir, ok, py2nix, stderr, strings, IndexServer, Mode,
+    build_closure_sources, check_invariants, download_checked, fixture_dir, ok, py2nix, sri_to_hex,
+    stderr, strings, IndexServer, Mode,
 };
 
 fn path_str(path: &Path) -> &str {
@@ -388,7 +389,9 @@ fn project_python_nix_files_evaluate() {
 fn projects_build_offline_from_their_planned_build_systems_and_their_scripts_run() {
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
-    let cases: [(&str, Option<&str>, &str, &[&str], &str); 6] = [
+    // Fixture, git tag, script, its arguments, what it prints.
+    type Case<'a> = (&'a str, Option<&'a str>, &'a str, &'a [&'a str], &'a str);
+    let cases: [Case; 6] = [
         ("poetry2-imgapp", None, "imgapp", &["--version"], "0.3.0"),
         ("poetry18-imgapp", None, "imgapp", &["--version"], "0.3.0"),
         ("uv-app", None, "uvapp", &["--help"], "Usage"),
@@ -464,7 +467,7 @@ fn projects_build_offline_from_their_planned_build_systems_and_their_scripts_run
                 format!(
                     "{name} @ {} --hash=sha256:{}\n",
                     src["url"].as_str().expect("url"),
-                    hex_of_sri(src["hash"].as_str().expect("hash"))
+                    sri_to_hex(src["hash"].as_str().expect("hash"))
                 )
             })
             .collect();
@@ -522,66 +525,11 @@ fn projects_build_offline_from_their_planned_build_systems_and_their_scripts_run
     }
 }
 
-/// Downloads a package's build requirements and their dependencies (from `build-packages`,
-/// else `packages`) into `links`, each checked against its planned hash.
+/// Downloads a package's build closure into `links`, each file checked against its hash.
 fn download_build_closure(target: &serde_json::Value, package: &serde_json::Value, links: &Path) {
-    let mut wanted = strings(&package["build-requires"]);
-    assert!(
-        !wanted.is_empty(),
-        "no build requirements planned: {package}"
-    );
-    let mut seen = BTreeSet::new();
-    while let Some(name) = wanted.pop() {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let planned = target["build-packages"]
-            .get(&name)
-            .or_else(|| target["packages"].get(&name))
-            .unwrap_or_else(|| panic!("{name} is not planned"));
-        wanted.extend(strings(&planned["dependencies"]));
-        let src = &planned["src"];
-        let filename = src["filename"].as_str().expect("filename");
-        let path = links.join(filename);
-        if path.exists() {
-            continue;
-        }
-        run(
-            Command::new("curl")
-                .args(["-fsSL", "--retry", "3", "-o"])
-                .arg(&path)
-                .arg(src["url"].as_str().expect("url")),
-            filename,
-        );
-        let bytes = std::fs::read(&path).expect("read");
-        let digest =
-            sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
-        let sri = format!("sha256-{}", crate::common::base64(&digest));
-        assert_eq!(sri, src["hash"].as_str().expect("hash"), "{filename}");
+    for src in build_closure_sources(target, package) {
+        download_checked(&src, links);
     }
-}
-
-fn hex_of_sri(sri: &str) -> String {
-    let bytes = base64_decode(sri.strip_prefix("sha256-").expect("sha256"));
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    let mut bytes = Vec::new();
-    for c in text.bytes().filter(|&c| c != b'=') {
-        let value = ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            bytes.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    bytes
 }
 
 fn run(command: &mut Command, what: &str) {
