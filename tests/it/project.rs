@@ -582,3 +582,28 @@ fn project_plans_are_reviewed_snapshots() {
         insta::assert_snapshot!(format!("plan-project-{fixture}"), text);
     }
 }
+
+/// An install list that names the project's own directory (uv's pylock.toml export): that
+/// package is the project's, with pyproject.toml's version and scripts, and no selection holds
+/// it.
+#[test]
+fn a_pylock_naming_the_project_directory_packages_the_project() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let copy = project_copy("uv-app-pylock", None);
+    let plan = plan_of(copy.path(), &server, cache.path(), &[]);
+    check_invariants(&plan);
+    assert_eq!(plan["project"]["package"], "uvapp");
+    assert!(plan["project"].get("no-package").is_none());
+    let target = &plan["targets"][ID];
+    let own = &target["packages"]["uvapp"];
+    assert_eq!(own["version"], "1.4.0");
+    assert_eq!(own["src"]["path"], ".");
+    assert_eq!(strings(&own["build-requires"]), ["hatchling"]);
+    assert_eq!(own["scripts"]["uvapp"], "uvapp.cli:main");
+    let main = strings(&target["selections"]["main"]);
+    assert!(!main.contains(&"uvapp".to_string()));
+    for dependency in strings(&own["dependencies"]) {
+        assert!(main.contains(&dependency), "{dependency}");
+    }
+}

@@ -658,6 +658,16 @@ pub fn resolve_targets(
         }
         if let Some(index) = project_package {
             let name = lock.packages[index].name.clone();
+            // The project is what the environments are built for, not part of them (an
+            // install list lists it like any other package).
+            selections.main.remove(&name);
+            for added in selections
+                .groups
+                .values_mut()
+                .chain(selections.extras.values_mut())
+            {
+                added.remove(&name);
+            }
             closure
                 .packages
                 .entry(name)
@@ -691,13 +701,12 @@ pub fn resolve_targets(
     }
 }
 
-/// The source the project's own package has in the lock: its directory, editable.
+/// The source the project's own package has in the lock: its directory.
 fn is_project_source(source: &PackageSource) -> bool {
     matches!(
         source,
         PackageSource::Path {
             kind: PathKind::Directory,
-            editable: true,
             ..
         }
     )

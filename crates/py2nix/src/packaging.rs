@@ -28,6 +28,13 @@ pub fn add_project_package(
     reporter: &Reporter,
 ) -> anyhow::Result<()> {
     read_members(lock, project, dir)?;
+    if let Some(own) = locked_project_directory(lock, project, metadata, dir, reporter)? {
+        // The lock installs the project's own directory itself (pylock.toml's or a
+        // requirements file's `directory = { path = "." }` / `-e .`): that package is the
+        // project's.
+        project.package = Some(own);
+        return Ok(());
+    }
     let decision = match metadata {
         None => Decision::Nothing("there is no pyproject.toml beside the lock".to_string()),
         Some(metadata) => decide(format, project, metadata),
@@ -84,6 +91,46 @@ pub fn add_project_package(
         scripts,
     });
     Ok(())
+}
+
+/// The package the lock itself installs from the project's directory (`.`), named like the
+/// project, when it has one; a version the lock leaves out (a dynamic one) is found as for a
+/// project the lock does not record.
+fn locked_project_directory(
+    lock: &mut Lock,
+    project: &Project,
+    metadata: Option<&ProjectMetadata>,
+    dir: &Path,
+    reporter: &Reporter,
+) -> anyhow::Result<Option<ProjectPackage>> {
+    let Some(metadata) = metadata else {
+        return Ok(None);
+    };
+    let Some(name) = metadata.name.clone().or_else(|| project.name.clone()) else {
+        return Ok(None);
+    };
+    let Some(package) = lock.packages.iter_mut().find(|p| {
+        p.name == name
+            && matches!(
+                &p.source,
+                PackageSource::Path { path, kind: PathKind::Directory, .. }
+                    if matches!(path.trim_end_matches('/'), "." | "" | "./")
+            )
+    }) else {
+        return Ok(None);
+    };
+    if package.version == Version::new([0]) {
+        package.version = project_version(metadata, None, dir, reporter)?;
+    }
+    Ok(Some(ProjectPackage {
+        name,
+        version: package.version.clone(),
+        scripts: Scripts {
+            console: metadata.scripts.clone(),
+            gui: metadata.gui_scripts.clone(),
+            files: metadata.file_scripts.clone(),
+        },
+    }))
 }
 
 enum Decision<'a> {
