@@ -518,6 +518,67 @@ pub struct TargetResolution {
     pub files: BTreeMap<PackageName, Chosen>,
     /// What each part of the project installs, for choosing at evaluation time.
     pub selections: UnitClosures,
+    /// The groups and extras the plan holds, named one by one.
+    pub held: Selection,
+    /// The groups and extras left out of what the plan holds by default because they cannot
+    /// be installed together with the others (uv's conflicting extras), each with why.
+    pub left_out: Vec<String>,
+}
+
+/// What the plan holds: what the command line names; without names, every group and extra
+/// of the project, or, when they cannot all be installed together (uv's `conflicts`, whose
+/// extras lock different versions of one package), the main dependencies and each group and
+/// extra in name order that can be added to what is already held, the others left out.
+fn held_selection(
+    lock: &Lock,
+    project: &py2nix_lock::Project,
+    selection: &Selection,
+    targets: &[Target],
+    preferred: &BTreeSet<PackageName>,
+) -> Result<(Selection, Vec<String>), PlanError> {
+    if selection.is_explicit() {
+        return Ok((selection.clone(), Vec::new()));
+    }
+    let walks = |candidate: &Selection| -> Result<(), PlanError> {
+        let roots = UnitRoots::of(lock, project, candidate)?;
+        for target in targets {
+            roots.closure(lock, target, preferred)?;
+        }
+        Ok(())
+    };
+    let named = |groups: Vec<String>, extras: Vec<py2nix_lock::ExtraName>| Selection {
+        groups,
+        extras,
+        all_groups: false,
+        all_extras: false,
+        no_default_groups: selection.no_default_groups,
+    };
+    let all_groups: Vec<String> = selection.held().groups_of(project)?.into_iter().collect();
+    let all_extras = selection.held().checked_extras(project)?;
+    let everything = named(all_groups.clone(), all_extras.clone());
+    if walks(&everything).is_ok() {
+        return Ok((everything, Vec::new()));
+    }
+    let mut held = named(Vec::new(), Vec::new());
+    walks(&held)?;
+    let mut left_out = Vec::new();
+    for group in all_groups {
+        let mut candidate = held.clone();
+        candidate.groups.push(group.clone());
+        match walks(&candidate) {
+            Ok(()) => held = candidate,
+            Err(error) => left_out.push(format!("group `{group}`: {error}")),
+        }
+    }
+    for extra in all_extras {
+        let mut candidate = held.clone();
+        candidate.extras.push(extra.clone());
+        match walks(&candidate) {
+            Ok(()) => held = candidate,
+            Err(error) => left_out.push(format!("extra `{extra}`: {error}")),
+        }
+    }
+    Ok((held, left_out))
 }
 
 /// The packages each part of the project installs on one target: the main dependencies'
@@ -583,7 +644,12 @@ pub fn resolve_targets(
     targets: &[Target],
     control: &FormatControl,
 ) -> Result<Vec<TargetResolution>, PlanError> {
-    let held_selection = selection.held();
+    let preferred: BTreeSet<PackageName> = project
+        .dependencies
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    let (held_selection, left_out) = held_selection(lock, project, selection, targets, &preferred)?;
     let asked = UnitRoots::of(lock, project, selection)?;
     let held = if selection.is_explicit() {
         None
@@ -619,11 +685,6 @@ pub fn resolve_targets(
             .iter()
             .position(|p| p.name == package.name && is_project_source(&p.source))
     });
-    let preferred: BTreeSet<PackageName> = project
-        .dependencies
-        .iter()
-        .map(|d| d.name.clone())
-        .collect();
     let mut resolutions = Vec::new();
     let mut errors = Vec::new();
     for target in targets {
@@ -693,6 +754,8 @@ pub fn resolve_targets(
             closure,
             files,
             selections,
+            held: held_selection.clone(),
+            left_out: left_out.clone(),
         });
     }
     match PlanError::collect(errors) {
@@ -927,8 +990,8 @@ pub fn add_project(
     plan: &mut Plan,
     project: &py2nix_lock::Project,
     selection: &Selection,
+    held: &Selection,
 ) -> Result<(), PlanError> {
-    let held = selection.held();
     let mut members = Vec::new();
     let package = project.package.as_ref().map(|p| p.name.to_string());
     let mut scripts: BTreeMap<String, &py2nix_lock::Scripts> = BTreeMap::new();
@@ -958,7 +1021,11 @@ pub fn add_project(
         no_package: project.no_package.clone(),
         members,
         groups: held.groups_of(project)?.into_iter().collect(),
-        dev_groups: selection.dev_groups_of(project)?.into_iter().collect(),
+        dev_groups: selection
+            .dev_groups_of(project)?
+            .intersection(&held.groups_of(project)?)
+            .cloned()
+            .collect(),
         extras: held
             .checked_extras(project)?
             .iter()
@@ -1360,5 +1427,76 @@ env = { APP_WHEEL = "yes" }
             other,
             planned(SourceKind::Wheel, "app-2.0-py3-none-any.whl")
         );
+    }
+
+    /// uv's conflicting extras lock two versions of one package: holding every extra cannot
+    /// work, so the plan holds the main dependencies and what can be added in name order, and
+    /// says what it left out; naming the other extra plans it.
+    #[test]
+    fn conflicting_extras_are_held_as_far_as_they_go_together() {
+        use std::str::FromStr;
+        let wheel = |v: &str, c: char| {
+            format!(
+                "wheels = [{{ url = \"https://example.invalid/torch-{v}-py3-none-any.whl\", hash = \"sha256:{}\" }}]",
+                c.to_string().repeat(64)
+            )
+        };
+        let lock_text = format!(
+            r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "proj"
+version = "0.1.0"
+source = {{ virtual = "." }}
+
+[package.optional-dependencies]
+cpu = [{{ name = "torch", version = "1.0", source = {{ registry = "https://example.invalid/simple" }} }}]
+gpu = [{{ name = "torch", version = "2.0", source = {{ registry = "https://example.invalid/simple" }} }}]
+
+[[package]]
+name = "torch"
+version = "1.0"
+source = {{ registry = "https://example.invalid/simple" }}
+resolution-markers = ["extra == 'extra-4-proj-cpu'"]
+{}
+
+[[package]]
+name = "torch"
+version = "2.0"
+source = {{ registry = "https://example.invalid/simple" }}
+resolution-markers = ["extra == 'extra-4-proj-gpu'"]
+{}
+"#,
+            wheel("1.0", 'a'),
+            wheel("2.0", 'b')
+        );
+        let lock = py2nix_lock::parse_uv_lock(&lock_text).unwrap();
+        let project = lock.project.clone().unwrap();
+        let targets = [Target::new(NixSystem::X86_64Linux, PythonVersion::new(12))];
+        let control = FormatControl::default();
+        let resolutions =
+            resolve_targets(&lock, &project, &Selection::default(), &targets, &control).unwrap();
+        let first = &resolutions[0];
+        assert_eq!(first.held.extras.len(), 1);
+        assert_eq!(first.held.extras[0].as_ref(), "cpu");
+        assert_eq!(first.left_out.len(), 1, "{:?}", first.left_out);
+        assert!(
+            first.left_out[0].starts_with("extra `gpu`"),
+            "{:?}",
+            first.left_out
+        );
+        let torch = &first.closure.packages[&PackageName::from_str("torch").unwrap()];
+        assert_eq!(lock.packages[torch.lock_index].version.to_string(), "1.0");
+        // Named on the command line, the other extra is planned.
+        let gpu = Selection {
+            extras: vec![py2nix_lock::ExtraName::from_str("gpu").unwrap()],
+            ..Selection::default()
+        };
+        let resolutions = resolve_targets(&lock, &project, &gpu, &targets, &control).unwrap();
+        let torch = &resolutions[0].closure.packages[&PackageName::from_str("torch").unwrap()];
+        assert_eq!(lock.packages[torch.lock_index].version.to_string(), "2.0");
+        assert!(resolutions[0].left_out.is_empty());
     }
 }

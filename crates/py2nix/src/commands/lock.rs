@@ -432,7 +432,22 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         }
     }
     let mut plan = assembled.input()?;
-    py2nix_plan::add_project(&mut plan, &project, &settings.selection).input()?;
+    let held = resolutions
+        .first()
+        .map(|r| r.held.clone())
+        .unwrap_or_else(|| settings.selection.held());
+    for left_out in resolutions
+        .first()
+        .map(|r| &r.left_out)
+        .into_iter()
+        .flatten()
+    {
+        reporter.warn(&format!(
+            "the project's groups and extras cannot all be installed together: python.nix leaves out {left_out}; \
+             name the ones to hold with --group/--extra"
+        ));
+    }
+    py2nix_plan::add_project(&mut plan, &project, &settings.selection, &held).input()?;
     crate::buildsys::discover(
         &mut plan,
         &crate::buildsys::Inputs {
