@@ -8,7 +8,7 @@ use std::str::FromStr;
 use pep508_rs::PackageName;
 use serde::Deserialize;
 
-use crate::LockError;
+use crate::{LockError, Scripts};
 
 /// What a pyproject.toml says of the project as a package.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,13 +19,11 @@ pub struct ProjectMetadata {
     pub version: Option<String>,
     /// `"version"` is in `[project] dynamic` (set by the build backend, often from VCS).
     pub dynamic_version: bool,
-    /// Console scripts: `[project.scripts]` and `[tool.poetry.scripts]`, name to entry point
-    /// (`module:object`, `module:object.attr` or `module`).
-    pub scripts: BTreeMap<String, String>,
-    /// `[project.gui-scripts]`.
-    pub gui_scripts: BTreeMap<String, String>,
-    /// Poetry's file scripts (`{ reference = "bin/x", type = "file" }`): installed as they are.
-    pub file_scripts: Vec<String>,
+    /// Its scripts: console scripts from `[project.scripts]` and `[tool.poetry.scripts]` (name
+    /// to entry point: `module:object`, `module:object.attr` or `module`), GUI scripts from
+    /// `[project.gui-scripts]`, Poetry's file scripts (`{ reference = "bin/x", type = "file" }`,
+    /// installed as they are).
+    pub scripts: Scripts,
     /// Whether the file has a `[build-system]` table.
     pub has_build_system: bool,
     /// `[tool.poetry] package-mode`.
@@ -139,23 +137,23 @@ pub fn parse_project_metadata(text: &str) -> Result<ProjectMetadata, LockError> 
     meta.dynamic_version = pep621.is_some_and(|p| p.dynamic.iter().any(|d| d == "version"));
     if let Some(pep621) = pep621 {
         for (name, entry) in &pep621.scripts {
-            add_script(&mut meta.scripts, "[project.scripts]", name, entry)?;
+            add_script(&mut meta.scripts.console, "[project.scripts]", name, entry)?;
         }
         for (name, entry) in &pep621.gui_scripts {
-            add_script(&mut meta.gui_scripts, "[project.gui-scripts]", name, entry)?;
+            add_script(&mut meta.scripts.gui, "[project.gui-scripts]", name, entry)?;
         }
     }
     for (name, script) in poetry.map(|p| &p.scripts).into_iter().flatten() {
         let table = "[tool.poetry.scripts]";
         match script {
             PoetryScriptWire::Reference(entry) => {
-                add_script(&mut meta.scripts, table, name, entry)?
+                add_script(&mut meta.scripts.console, table, name, entry)?
             }
             PoetryScriptWire::Table {
                 kind: Some(kind), ..
             } if kind == "file" => {
                 check_script_name(table, name)?;
-                meta.file_scripts.push(name.clone());
+                meta.scripts.files.push(name.clone());
             }
             PoetryScriptWire::Table {
                 callable: Some(entry),
@@ -164,7 +162,7 @@ pub fn parse_project_metadata(text: &str) -> Result<ProjectMetadata, LockError> 
             | PoetryScriptWire::Table {
                 reference: Some(entry),
                 ..
-            } => add_script(&mut meta.scripts, table, name, entry)?,
+            } => add_script(&mut meta.scripts.console, table, name, entry)?,
             PoetryScriptWire::Table { .. } => {
                 return Err(LockError::Project(format!(
                     "{table} `{name}` names neither a `callable` nor a file `reference`"
@@ -272,8 +270,8 @@ fallback_version = "0.0.1"
         assert_eq!(meta.name.unwrap().as_ref(), "my-app");
         assert_eq!(meta.version, None);
         assert!(meta.dynamic_version);
-        assert_eq!(meta.scripts["myapp"], "my_app.cli:main");
-        assert_eq!(meta.gui_scripts["myapp-gui"], "my_app.gui:run");
+        assert_eq!(meta.scripts.console["myapp"], "my_app.cli:main");
+        assert_eq!(meta.scripts.gui["myapp-gui"], "my_app.gui:run");
         assert!(meta.has_build_system);
         assert_eq!(meta.fallback_version.as_deref(), Some("0.0.1"));
     }
@@ -295,9 +293,9 @@ helper = { reference = "bin/helper.sh", type = "file" }
         .unwrap();
         assert_eq!(meta.version.as_deref(), Some("0.3.0"));
         assert_eq!(meta.poetry_package_mode, Some(true));
-        assert_eq!(meta.scripts.len(), 2);
-        assert_eq!(meta.scripts["tool"], "imgapp.tool:run");
-        assert_eq!(meta.file_scripts, vec!["helper".to_string()]);
+        assert_eq!(meta.scripts.console.len(), 2);
+        assert_eq!(meta.scripts.console["tool"], "imgapp.tool:run");
+        assert_eq!(meta.scripts.files, vec!["helper".to_string()]);
         assert!(!meta.has_build_system);
     }
 

@@ -525,6 +525,17 @@ pub struct TargetResolution {
     pub left_out: Vec<String>,
 }
 
+/// What the plan holds, decided by [`held_selection`].
+struct Held {
+    /// The groups and extras held, named one by one.
+    selection: Selection,
+    /// Those left out, each with why.
+    left_out: Vec<String>,
+    /// Without names on the command line: the closure of what is held, one per target in
+    /// order, as the decision walked it.
+    closures: Option<Vec<Closure>>,
+}
+
 /// What the plan holds: what the command line names; without names, every group and extra
 /// of the project, or, when they cannot all be installed together (uv's `conflicts`, whose
 /// extras lock different versions of one package), the main dependencies and each group and
@@ -535,16 +546,20 @@ fn held_selection(
     selection: &Selection,
     targets: &[Target],
     preferred: &BTreeSet<PackageName>,
-) -> Result<(Selection, Vec<String>), PlanError> {
+) -> Result<Held, PlanError> {
     if selection.is_explicit() {
-        return Ok((selection.clone(), Vec::new()));
+        return Ok(Held {
+            selection: selection.clone(),
+            left_out: Vec::new(),
+            closures: None,
+        });
     }
-    let walks = |candidate: &Selection| -> Result<(), PlanError> {
+    let walks = |candidate: &Selection| -> Result<Vec<Closure>, PlanError> {
         let roots = UnitRoots::of(lock, project, candidate)?;
-        for target in targets {
-            roots.closure(lock, target, preferred)?;
-        }
-        Ok(())
+        targets
+            .iter()
+            .map(|target| roots.closure(lock, target, preferred))
+            .collect()
     };
     let named = |groups: Vec<String>, extras: Vec<py2nix_lock::ExtraName>| Selection {
         groups,
@@ -556,29 +571,41 @@ fn held_selection(
     let all_groups: Vec<String> = selection.held().groups_of(project)?.into_iter().collect();
     let all_extras = selection.held().checked_extras(project)?;
     let everything = named(all_groups.clone(), all_extras.clone());
-    if walks(&everything).is_ok() {
-        return Ok((everything, Vec::new()));
+    if let Ok(closures) = walks(&everything) {
+        return Ok(Held {
+            selection: everything,
+            left_out: Vec::new(),
+            closures: Some(closures),
+        });
     }
     let mut held = named(Vec::new(), Vec::new());
-    walks(&held)?;
+    let mut closures = walks(&held)?;
     let mut left_out = Vec::new();
-    for group in all_groups {
+    let candidates = all_groups
+        .into_iter()
+        .map(|group| (format!("group `{group}`"), Some(group), None))
+        .chain(
+            all_extras
+                .into_iter()
+                .map(|extra| (format!("extra `{extra}`"), None, Some(extra))),
+        );
+    for (label, group, extra) in candidates {
         let mut candidate = held.clone();
-        candidate.groups.push(group.clone());
+        candidate.groups.extend(group);
+        candidate.extras.extend(extra);
         match walks(&candidate) {
-            Ok(()) => held = candidate,
-            Err(error) => left_out.push(format!("group `{group}`: {error}")),
+            Ok(walked) => {
+                held = candidate;
+                closures = walked;
+            }
+            Err(error) => left_out.push(format!("{label}: {error}")),
         }
     }
-    for extra in all_extras {
-        let mut candidate = held.clone();
-        candidate.extras.push(extra.clone());
-        match walks(&candidate) {
-            Ok(()) => held = candidate,
-            Err(error) => left_out.push(format!("extra `{extra}`: {error}")),
-        }
-    }
-    Ok((held, left_out))
+    Ok(Held {
+        selection: held,
+        left_out,
+        closures: Some(closures),
+    })
 }
 
 /// The packages each part of the project installs on one target: the main dependencies'
@@ -649,13 +676,13 @@ pub fn resolve_targets(
         .iter()
         .map(|d| d.name.clone())
         .collect();
-    let (held_selection, left_out) = held_selection(lock, project, selection, targets, &preferred)?;
+    let Held {
+        selection: held_selection,
+        left_out,
+        closures: held_closures,
+    } = held_selection(lock, project, selection, targets, &preferred)?;
+    let mut held_closures = held_closures.map(Vec::into_iter);
     let asked = UnitRoots::of(lock, project, selection)?;
-    let held = if selection.is_explicit() {
-        None
-    } else {
-        Some(UnitRoots::of(lock, project, &held_selection)?)
-    };
     let main_selection = Selection {
         no_default_groups: selection.no_default_groups,
         ..Selection::default()
@@ -689,8 +716,14 @@ pub fn resolve_targets(
     let mut errors = Vec::new();
     for target in targets {
         let asked_closure = asked.closure(lock, target, &preferred)?;
-        let mut closure = match &held {
-            Some(held) => held.closure(lock, target, &preferred)?,
+        // Without groups or extras named, what is asked for is the main dependencies.
+        let main_closure = if selection.is_explicit() {
+            main.closure(lock, target, &preferred)?
+        } else {
+            asked_closure.clone()
+        };
+        let mut closure = match held_closures.as_mut().and_then(Iterator::next) {
+            Some(held) => held,
             None => asked_closure.clone(),
         };
         closure.roots = asked_closure
@@ -698,7 +731,6 @@ pub fn resolve_targets(
             .into_iter()
             .filter(|name| closure.packages.contains_key(name))
             .collect();
-        let main_closure = main.closure(lock, target, &preferred)?;
         let mut selections = UnitClosures {
             main: main_closure.packages.keys().cloned().collect(),
             ..UnitClosures::default()

@@ -63,11 +63,7 @@ pub fn add_project_package(
         return Ok(());
     }
     let version = project_version(metadata, locked_version, dir, reporter)?;
-    let scripts = Scripts {
-        console: metadata.scripts.clone(),
-        gui: metadata.gui_scripts.clone(),
-        files: metadata.file_scripts.clone(),
-    };
+    let scripts = metadata.scripts.clone();
     lock.packages.push(LockedPackage {
         name: name.clone(),
         version: version.clone(),
@@ -125,11 +121,7 @@ fn locked_project_directory(
     Ok(Some(ProjectPackage {
         name,
         version: package.version.clone(),
-        scripts: Scripts {
-            console: metadata.scripts.clone(),
-            gui: metadata.gui_scripts.clone(),
-            files: metadata.file_scripts.clone(),
-        },
+        scripts: metadata.scripts.clone(),
     }))
 }
 
@@ -259,11 +251,7 @@ fn read_members(lock: &Lock, project: &mut Project, dir: &Path) -> anyhow::Resul
                 .with_context(|| format!("failed to read `{}`", pyproject.display()))?;
             let metadata = py2nix_lock::parse_project_metadata(&text)
                 .with_context(|| format!("failed to parse `{}`", pyproject.display()))?;
-            Scripts {
-                console: metadata.scripts,
-                gui: metadata.gui_scripts,
-                files: metadata.file_scripts,
-            }
+            metadata.scripts
         } else {
             Scripts::default()
         };
