@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 fn main() {
@@ -26,10 +25,7 @@ fn main() {
         hasher.update([0]);
         hasher.update(bytes);
     }
-    let digest = format!(
-        "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
-    );
+    let digest = py2nix_dist::sri("sha256", &hasher.finalize());
     println!("cargo:rustc-env=PY2NIX_OVERRIDES_DIGEST={digest}");
 }
 

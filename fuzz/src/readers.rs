@@ -94,7 +94,7 @@ pub fn filename(data: &[u8]) {
     if let Some(wheel) = py2nix_plan::WheelFilename::parse(name) {
         assert!(name.ends_with(".whl"));
         assert!(
-            py2nix_plan::file_is_version(name, &wheel.version),
+            py2nix_plan::file_is_version(name, &wheel.name, &wheel.version),
             "`{name}` parses as version {} but is not that version",
             wheel.version
         );
@@ -113,7 +113,7 @@ pub fn filename(data: &[u8]) {
         }
         let probe = format!("x-{candidate}-py3-none-any.whl");
         if let Some(wheel) = py2nix_plan::WheelFilename::parse(&probe) {
-            let _ = py2nix_plan::file_is_version(name, &wheel.version);
+            let _ = py2nix_plan::file_is_version(name, "x", &wheel.version);
         }
     }
 }

@@ -109,8 +109,8 @@ impl Cache {
     /// A package's file name stem: its normalised name, or a digest of a name that is not
     /// safe as a file name.
     fn page_stem(package: &str) -> String {
-        let name = crate::filename::normalize_name(package);
-        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        let name = py2nix_dist::normalize_name(package);
+        if py2nix_dist::is_normalized(&name) {
             name
         } else {
             hex::encode(&Sha256::digest(package.as_bytes())[..12])

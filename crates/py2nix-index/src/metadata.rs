@@ -105,7 +105,7 @@ impl IndexClient {
         &self,
         request: &MetadataRequest,
     ) -> Result<FetchedMetadata, IndexError> {
-        let wheel = is_wheel(&request.filename);
+        let wheel = py2nix_dist::is_wheel(&request.filename);
         if let Some(reference) = &request.core_metadata {
             match self.pep658(request, reference, wheel).await {
                 Ok(Some(fetched)) => return Ok(fetched),
@@ -260,10 +260,6 @@ fn cache_key(request: &MetadataRequest) -> String {
         redact_url(&request.url),
         expected.to_ascii_lowercase()
     )
-}
-
-pub(crate) fn is_wheel(filename: &str) -> bool {
-    filename.to_ascii_lowercase().ends_with(".whl")
 }
 
 fn check_hash(url: &str, expected: &str, actual: &str) -> Result<(), IndexError> {

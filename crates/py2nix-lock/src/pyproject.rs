@@ -427,20 +427,7 @@ fn expand_group(
 
 /// Group names compare like package names (PEP 735).
 pub fn normalize_group(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut last_was_separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !last_was_separator {
-                out.push('-');
-            }
-            last_was_separator = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            last_was_separator = false;
-        }
-    }
-    out
+    py2nix_dist::normalize_name(name)
 }
 
 #[cfg(test)]

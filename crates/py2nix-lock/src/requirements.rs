@@ -1003,28 +1003,15 @@ fn name_from_target(pin: &Pin, target: &str) -> String {
     path_basename(base).trim_end_matches(".git").to_string()
 }
 
-const ARCHIVE_SUFFIXES: &[&str] = &[
-    ".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar",
-];
-
 /// Whether a file name or path ends like an sdist or a wheel.
 pub(crate) fn is_archive_name(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    ARCHIVE_SUFFIXES.iter().any(|s| lower.ends_with(s))
+    py2nix_dist::is_distribution_filename(path)
 }
 
 /// A wheel's or sdist's name and version from its file name.
 fn split_filename(filename: &str) -> Option<(String, Version)> {
-    let lower = filename.to_ascii_lowercase();
-    let suffix = ARCHIVE_SUFFIXES.iter().find(|s| lower.ends_with(*s))?;
-    let stem = &filename[..filename.len() - suffix.len()];
-    let (name, version) = if *suffix == ".whl" {
-        let mut parts = stem.split('-');
-        (parts.next()?, parts.next()?)
-    } else {
-        stem.rsplit_once('-')?
-    };
-    Some((name.to_string(), Version::from_str(version).ok()?))
+    py2nix_dist::unnamed_filename_version(filename)
+        .map(|(name, version)| (name.to_string(), version))
 }
 
 /// The source a direct reference names, and its `#egg=` name if any.

@@ -23,5 +23,5 @@ mod sonames;
 pub use attributes::{NameKind, NixpkgsNames, UnknownName};
 pub use database::{shard, Entry, Origin, OriginKind, OverrideDb, OverrideError};
 pub use pep440_rs::{Version, VersionSpecifiers};
-pub use rule::{normalize_name, AppliesTo, ArtifactKind, Rule, SCHEMA_VERSION};
+pub use rule::{AppliesTo, ArtifactKind, Rule, SCHEMA_VERSION};
 pub use sonames::{SonameTable, SONAMES_FILE};

@@ -500,13 +500,7 @@ pub(crate) fn check_requirement(text: &str) -> Result<(), String> {
 
 /// A PEP 503 normalised name: lower-case letters, digits and single inner `-`.
 pub(crate) fn is_normalized(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.as_bytes().windows(2).any(|pair| pair == b"--")
+    py2nix_dist::is_normalized(name)
 }
 
 /// A dotted path of Nix identifiers, such as `xorg.libxcb` or `python3Packages.tkinter`.
@@ -603,35 +597,9 @@ pub(crate) fn is_soname(name: &str) -> bool {
             }))
 }
 
-/// PEP 503 normalisation: lower case, every run of `-`, `_` and `.` becomes one `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut separator = false;
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            separator = true;
-            continue;
-        }
-        if separator && !out.is_empty() {
-            out.push('-');
-        }
-        separator = false;
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_normalised_as_pep_503_says() {
-        assert_eq!(normalize_name("PySocks"), "pysocks");
-        assert_eq!(normalize_name("typing_extensions"), "typing-extensions");
-        assert_eq!(normalize_name("zope.interface"), "zope-interface");
-        assert_eq!(normalize_name("a-_.b"), "a-b");
-    }
 
     #[test]
     fn sonames_and_patch_names() {

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use base64::Engine as _;
 use pep508_rs::PackageName;
 use py2nix_lock::{FileHash, GitSource, Lock, LockedFile, LockedPackage, PackageSource, PathKind};
 use py2nix_overrides::{ArtifactKind, OverrideDb};
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::resolve::{cycle_breaks, walk_closure, Closure, Selection};
 use crate::select::{choose_file, FormatControl, SourceKind};
-use crate::tags::{TagPriorities, WheelFilename};
+use crate::tags::TagPriorities;
 use crate::target::{LinuxLibc, Target};
 use crate::PlanError;
 
@@ -1146,13 +1145,7 @@ fn source_of(
 /// A Linux wheel with compiled code links against libraries the manylinux policy lets it
 /// assume; on Nix, autoPatchelfHook points it at nixpkgs' copies of them.
 pub fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename: &str) {
-    if !target.system.is_linux() {
-        return;
-    }
-    let Some(wheel) = WheelFilename::parse(filename) else {
-        return;
-    };
-    if wheel.platform_tags.iter().all(|tag| tag == "any") {
+    if !target.system.is_linux() || !py2nix_dist::is_linux_binary_wheel(filename) {
         return;
     }
     plan.native_build_inputs
@@ -1306,12 +1299,7 @@ fn source_plan(
 /// assert_eq!(py2nix_plan::sri(&hash).unwrap(), "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 /// ```
 pub fn sri(hash: &FileHash) -> Result<String, String> {
-    let bytes = hex::decode(&hash.hex).map_err(|e| format!("hash `{}`: {e}", hash.hex))?;
-    Ok(format!(
-        "{}-{}",
-        hash.algorithm,
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    ))
+    py2nix_dist::sri_of_hex(&hash.algorithm, &hash.hex)
 }
 
 #[cfg(test)]

@@ -100,47 +100,35 @@ fn apply(value: &str, target: &mut Scope, other: &mut Scope) -> Result<(), PlanE
     Ok(())
 }
 
-const SDIST_SUFFIXES: [&str; 6] = [".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"];
-
-fn sdist_stem(filename: &str) -> Option<&str> {
-    SDIST_SUFFIXES
-        .iter()
-        .find_map(|suffix| filename.strip_suffix(suffix))
-}
-
-/// The version a wheel's or sdist's file name carries, where it can be read.
+/// The version a wheel's or sdist's file name carries, read without the project's name
+/// ([`py2nix_dist::unnamed_filename_version`]); prefer [`py2nix_dist::filename_version`].
 pub fn filename_version(filename: &str) -> Option<Version> {
-    if let Some(wheel) = WheelName::parse(filename) {
-        if let Ok(version) = Version::from_str(wheel.version) {
-            return Some(version);
-        }
-    }
-    let stem = sdist_stem(filename)?;
-    stem.match_indices('-')
-        .find_map(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
+    py2nix_dist::unnamed_filename_version(filename).map(|(_, version)| version)
 }
 
 /// Whether `filename` is of `version` (given also as text, as the lock writes it), or does
 /// not say: a file name that spells the version as the lock does needs no parsing.
-fn own_version(filename: &str, version: &Version, text: &str) -> bool {
+fn own_version(filename: &str, package: &PackageName, version: &Version, text: &str) -> bool {
     if let Some(wheel) = WheelName::parse(filename) {
         if wheel.version == text {
             return true;
         }
     }
-    filename_version(filename).is_none_or(|v| v == *version)
+    py2nix_dist::filename_version(filename, package.as_ref()).is_none_or(|v| v == *version)
 }
 
-/// Whether a wheel's or sdist's file name carries `version` (PEP 440 equality).
+/// Whether a wheel's or sdist's file name of project `package` carries `version` (PEP 440
+/// equality).
 ///
 /// ```
 /// let v = "1.0".parse().unwrap();
-/// assert!(py2nix_plan::file_is_version("foo_bar-1.0.0-py3-none-any.whl", &v));
-/// assert!(py2nix_plan::file_is_version("foo-bar-1.0.tar.gz", &v));
-/// assert!(!py2nix_plan::file_is_version("foo-bar-1.0.1.tar.gz", &v));
+/// assert!(py2nix_plan::file_is_version("foo_bar-1.0.0-py3-none-any.whl", "foo-bar", &v));
+/// assert!(py2nix_plan::file_is_version("Foo.Bar-1.0.tar.gz", "foo-bar", &v));
+/// assert!(!py2nix_plan::file_is_version("foo-bar-1.0.1.tar.gz", "foo-bar", &v));
+/// assert!(!py2nix_plan::file_is_version("foo-1.0.tar.gz", "foo-bar", &v));
 /// ```
-pub fn file_is_version(filename: &str, version: &Version) -> bool {
-    filename_version(filename).is_some_and(|v| v == *version)
+pub fn file_is_version(filename: &str, package: &str, version: &Version) -> bool {
+    py2nix_dist::filename_version(filename, package).is_some_and(|v| v == *version)
 }
 
 /// Picks the file `target` installs for `package`: the index of the file in
@@ -157,7 +145,7 @@ pub fn choose_file(
         .files
         .iter()
         .enumerate()
-        .filter(|(_, f)| own_version(&f.filename, &package.version, &version_text))
+        .filter(|(_, f)| own_version(&f.filename, &package.name, &package.version, &version_text))
         .collect();
     let wheels_allowed = control.wheels_allowed(&package.name);
     let sdists_allowed = control.sdists_allowed(&package.name);
@@ -181,9 +169,7 @@ pub fn choose_file(
         let sdist = candidates
             .iter()
             .filter_map(|(i, f)| {
-                let preference = SDIST_SUFFIXES
-                    .iter()
-                    .position(|s| f.filename.ends_with(s))?;
+                let preference = py2nix_dist::sdist_preference(&f.filename)?;
                 Some((preference, &f.filename, *i))
             })
             .min();

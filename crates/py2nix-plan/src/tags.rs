@@ -1,98 +1,11 @@
-//! Wheel filenames (PEP 427) and the compatible tags of a target in priority order
-//! (PEP 425, manylinux per PEP 600 with the legacy aliases, musllinux per PEP 656, macOS).
+//! The compatible tags of a target in priority order (PEP 425, manylinux per PEP 600 with the
+//! legacy aliases, musllinux per PEP 656, macOS); wheel file names are `py2nix_dist`'s.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
-use pep440_rs::Version;
+pub use py2nix_dist::{WheelFilename, WheelName};
 
 use crate::target::{LinuxLibc, NixSystem, Target};
-
-/// A parsed wheel filename.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WheelFilename {
-    pub name: String,
-    pub version: Version,
-    pub build: Option<String>,
-    pub python_tags: Vec<String>,
-    pub abi_tags: Vec<String>,
-    pub platform_tags: Vec<String>,
-}
-
-impl WheelFilename {
-    /// Parses `name-version(-build)?-python-abi-platform.whl`; compressed tag sets (`py2.py3`)
-    /// are split.
-    ///
-    /// ```
-    /// use py2nix_plan::WheelFilename;
-    /// let wheel = WheelFilename::parse("numpy-2.2.6-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
-    /// assert_eq!(wheel.platform_tags, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);
-    /// assert!(WheelFilename::parse("numpy-2.2.6.tar.gz").is_none());
-    /// assert!(WheelFilename::parse("bad.whl").is_none());
-    /// ```
-    pub fn parse(filename: &str) -> Option<WheelFilename> {
-        let parts = WheelName::parse(filename)?;
-        let split = |tag: &str| tag.split('.').map(str::to_string).collect::<Vec<_>>();
-        Some(WheelFilename {
-            name: parts.name.to_string(),
-            version: Version::from_str(parts.version).ok()?,
-            build: parts.build.map(str::to_string),
-            python_tags: split(parts.python),
-            abi_tags: split(parts.abi),
-            platform_tags: split(parts.platform),
-        })
-    }
-}
-
-/// A wheel filename split into its parts, borrowed and unchecked beyond the shape: what
-/// choosing among many files needs without allocating (the version is not parsed; tag sets
-/// stay dotted, `py2.py3`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WheelName<'a> {
-    pub name: &'a str,
-    pub version: &'a str,
-    pub build: Option<&'a str>,
-    pub python: &'a str,
-    pub abi: &'a str,
-    pub platform: &'a str,
-}
-
-impl<'a> WheelName<'a> {
-    /// Splits `name-version(-build)?-python-abi-platform.whl`.
-    ///
-    /// ```
-    /// use py2nix_plan::WheelName;
-    /// let wheel = WheelName::parse("six-1.17.0-1-py2.py3-none-any.whl").unwrap();
-    /// assert_eq!((wheel.version, wheel.build, wheel.python), ("1.17.0", Some("1"), "py2.py3"));
-    /// assert!(WheelName::parse("a-1-py3-none.whl").is_none());
-    /// ```
-    pub fn parse(filename: &'a str) -> Option<WheelName<'a>> {
-        let stem = filename.strip_suffix(".whl")?;
-        let mut parts = stem.split('-');
-        let mut next = || parts.next();
-        let (a, b, c, d, e, f) = (next(), next(), next(), next(), next(), next());
-        if next().is_some() {
-            return None;
-        }
-        let (name, version, build, python, abi, platform) = match (a, b, c, d, e, f) {
-            (Some(n), Some(v), Some(py), Some(abi), Some(plat), None) => {
-                (n, v, None, py, abi, plat)
-            }
-            (Some(n), Some(v), Some(build), Some(py), Some(abi), Some(plat)) => {
-                (n, v, Some(build), py, abi, plat)
-            }
-            _ => return None,
-        };
-        Some(WheelName {
-            name,
-            version,
-            build,
-            python,
-            abi,
-            platform,
-        })
-    }
-}
 
 /// The tags a target's CPython accepts, best first, like `packaging.tags.sys_tags()`.
 #[derive(Debug, Clone)]

@@ -22,6 +22,7 @@ use flate2::read::DeflateDecoder;
 use crate::metadata::{parse_core_metadata, CoreMetadata, MetadataError};
 use zip_directory::{read_directory, read_u16, read_u32, Directory, Entry, Malformed};
 
+pub(crate) use sdist::{sdist_format, SdistFormat};
 pub use sdist::{sdist_metadata, PyprojectRequirements, SdistMetadata, SdistRequirements};
 
 /// The largest core metadata file read, compressed or not: 16 MiB.
@@ -639,7 +640,7 @@ fn choose_wheel_metadata<'a>(
             return false;
         };
         expected.is_some_and(|(expected_name, expected_version)| {
-            normalize_name(name) == normalize_name(expected_name)
+            py2nix_dist::names_equal(name, expected_name)
                 && version.eq_ignore_ascii_case(expected_version)
         })
     });
@@ -665,30 +666,11 @@ fn dist_info_stem(path: &str) -> Option<&str> {
     (!stem.is_empty() && !stem.contains('/')).then_some(stem)
 }
 
-/// The name and version parts of a wheel filename (PEP 427), or `None` if it is not one.
+/// The name and version parts of a wheel filename or path (PEP 427), or `None` if it is not one.
 fn wheel_name_version(filename: &str) -> Option<(&str, &str)> {
     let basename = filename.rsplit('/').next().unwrap_or(filename);
-    let stem = basename.strip_suffix(".whl")?;
-    let parts: Vec<&str> = stem.split('-').collect();
-    match parts.as_slice() {
-        [name, version, _, _, _] | [name, version, _, _, _, _] => Some((name, version)),
-        _ => None,
-    }
-}
-
-/// A name lowercased with each run of `-`, `_` and `.` made one `-` (PEP 503).
-pub(crate) fn normalize_name(name: &str) -> String {
-    let mut normalized = String::with_capacity(name.len());
-    for character in name.chars() {
-        if matches!(character, '-' | '_' | '.') {
-            if !normalized.ends_with('-') {
-                normalized.push('-');
-            }
-        } else {
-            normalized.push(character.to_ascii_lowercase());
-        }
-    }
-    normalized
+    let wheel = py2nix_dist::WheelName::parse(basename)?;
+    Some((wheel.name, wheel.version))
 }
 
 #[cfg(test)]
@@ -715,10 +697,5 @@ mod tests {
         assert_eq!(dist_info_stem("x/a-1.dist-info/METADATA"), None);
         assert_eq!(dist_info_stem("a-1.dist-info/METADATA.bak"), None);
         assert_eq!(dist_info_stem(".dist-info/METADATA"), None);
-    }
-
-    #[test]
-    fn names_normalize() {
-        assert_eq!(normalize_name("Foo__Bar.-baz"), "foo-bar-baz");
     }
 }

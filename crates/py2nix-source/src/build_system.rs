@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
 use flate2::read::MultiGzDecoder;
+use py2nix_dist::normalize_name;
 use serde::{Deserialize, Serialize};
 
-use crate::archive::normalize_name;
+use crate::archive::{sdist_format, SdistFormat};
 use crate::metadata::MetadataError;
 
 /// The largest `pyproject.toml` or `Cargo.lock` read from an sdist: 16 MiB.
@@ -100,19 +101,13 @@ pub fn requirement_name(requirement: &str) -> String {
 /// (`<name>-<version>`, compared normalised), else the only top-level directory holding a
 /// `PKG-INFO`, `pyproject.toml` or `setup.py`.
 pub fn sdist_build_info(bytes: &[u8], filename: &str) -> Result<SdistBuildInfo, MetadataError> {
-    let basename = filename.rsplit('/').next().unwrap_or(filename);
-    let lower = basename.to_ascii_lowercase();
-    let (stem, files) = if let Some(stem) = strip_suffix_ci(basename, &lower, &[".tar.gz", ".tgz"])
-    {
-        (stem, tar_files(MultiGzDecoder::new(bytes), filename)?)
-    } else if let Some(stem) = strip_suffix_ci(basename, &lower, &[".tar"]) {
-        (stem, tar_files(bytes, filename)?)
-    } else if let Some(stem) = strip_suffix_ci(basename, &lower, &[".zip"]) {
-        (stem, zip_files(bytes, filename)?)
-    } else {
-        return Err(MetadataError::UnsupportedSdist {
-            filename: filename.to_owned(),
-        });
+    let (format, stem) = sdist_format(filename).ok_or_else(|| MetadataError::UnsupportedSdist {
+        filename: filename.to_owned(),
+    })?;
+    let files = match format {
+        SdistFormat::TarGz => tar_files(MultiGzDecoder::new(bytes), filename)?,
+        SdistFormat::Tar => tar_files(bytes, filename)?,
+        SdistFormat::Zip => zip_files(bytes, filename)?,
     };
     let directory = project_directory(&files, stem).ok_or_else(|| MetadataError::NoPkgInfo {
         filename: filename.to_owned(),
@@ -179,13 +174,6 @@ pub fn tree_build_info(
         cargo_lock,
         vcs_version: table.vcs_version,
     })
-}
-
-fn strip_suffix_ci<'a>(basename: &'a str, lower: &str, suffixes: &[&str]) -> Option<&'a str> {
-    suffixes
-        .iter()
-        .find(|suffix| lower.ends_with(*suffix))
-        .and_then(|suffix| basename.get(..basename.len() - suffix.len()))
 }
 
 /// What a `pyproject.toml` says about its build.

@@ -19,7 +19,6 @@ use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::path::Path;
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::SourceError;
@@ -34,11 +33,7 @@ pub fn nar_sha256(path: &Path) -> Result<[u8; 32], SourceError> {
 
 /// The SRI form (`sha256-<base64>`) of [`nar_sha256`], as `nix hash path` prints it.
 pub fn nar_sri(path: &Path) -> Result<String, SourceError> {
-    let digest = nar_sha256(path)?;
-    Ok(format!(
-        "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    ))
+    Ok(py2nix_dist::sri("sha256", &nar_sha256(path)?))
 }
 
 fn write_node(hasher: &mut Sha256, path: &Path) -> Result<(), SourceError> {

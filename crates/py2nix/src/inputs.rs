@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
-use base64::Engine as _;
 #[cfg(test)]
 use include_dir::{include_dir, Dir, DirEntry};
 use sha2::{Digest, Sha256};
@@ -191,10 +190,7 @@ pub fn pyproject_digest(path: &Path) -> anyhow::Result<String> {
 
 /// `sha256-<base64>`, the SRI form Nix uses.
 pub fn sri(bytes: &[u8]) -> String {
-    format!(
-        "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-    )
+    py2nix_dist::sha256_sri(bytes)
 }
 
 /// The hash of the embedded override database: [`tree_digest`] of every file of `overrides/`,
@@ -268,10 +264,7 @@ fn tree_digest<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
         hasher.update([0]);
         hasher.update(bytes);
     }
-    format!(
-        "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
-    )
+    py2nix_dist::sri("sha256", &hasher.finalize())
 }
 
 /// `path` made absolute against the working directory, with `.` and `..` resolved lexically.

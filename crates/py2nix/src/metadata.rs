@@ -162,7 +162,7 @@ fn metadata_request(
         .files
         .iter()
         .filter(|f| {
-            py2nix_plan::file_is_version(&f.filename, &package.version)
+            py2nix_plan::file_is_version(&f.filename, package.name.as_ref(), &package.version)
                 || matches!(package.source, PackageSource::Url { .. })
         })
         .collect();
@@ -223,7 +223,7 @@ fn local_metadata(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if filename.ends_with(".whl") {
+            if py2nix_dist::is_wheel(&filename) {
                 let metadata = py2nix_source::wheel_metadata(&bytes, &filename)?;
                 dependencies_of(&metadata).map(Some).map_err(|e| anyhow!(e))
             } else {

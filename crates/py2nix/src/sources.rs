@@ -128,7 +128,7 @@ pub fn index_filename(package: &LockedPackage, file: &LockedFile) -> String {
         .as_deref()
         .map(py2nix_lock::url_filename)
         .filter(|name| name != &file.filename)
-        .filter(|name| py2nix_plan::file_is_version(name, &package.version))
+        .filter(|name| py2nix_plan::file_is_version(name, package.name.as_ref(), &package.version))
         .unwrap_or_else(|| file.filename.clone())
 }
 

@@ -6,7 +6,9 @@ use std::io::Read;
 
 use flate2::read::MultiGzDecoder;
 
-use super::{normalize_name, read_entry, whole_zip_entries, MAX_METADATA_SIZE};
+use py2nix_dist::normalize_name;
+
+use super::{read_entry, whole_zip_entries, MAX_METADATA_SIZE};
 use crate::metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};
 
 /// The most bytes of top-level `PKG-INFO` and `pyproject.toml` files kept from one sdist.
@@ -83,28 +85,24 @@ pub fn sdist_metadata(bytes: &[u8], filename: &str) -> Result<SdistMetadata, Met
 }
 
 #[derive(Debug, Clone, Copy)]
-enum SdistFormat {
+pub(crate) enum SdistFormat {
     TarGz,
     Tar,
     Zip,
 }
 
-/// The format and the stem (`<name>-<version>`) of an sdist filename.
-fn sdist_format(filename: &str) -> Option<(SdistFormat, &str)> {
+/// The format and the stem (`<name>-<version>`) of an sdist filename (or path): of
+/// [`py2nix_dist::SDIST_EXTENSIONS`], the ones this crate reads.
+pub(crate) fn sdist_format(filename: &str) -> Option<(SdistFormat, &str)> {
     let basename = filename.rsplit('/').next().unwrap_or(filename);
-    let lowercase = basename.to_ascii_lowercase();
-    [
-        (".tar.gz", SdistFormat::TarGz),
-        (".tgz", SdistFormat::TarGz),
-        (".tar", SdistFormat::Tar),
-        (".zip", SdistFormat::Zip),
-    ]
-    .into_iter()
-    .find(|(extension, _)| lowercase.ends_with(extension))
-    .and_then(|(extension, format)| {
-        let stem = basename.get(..basename.len() - extension.len())?;
-        Some((format, stem))
-    })
+    let (stem, extension) = py2nix_dist::split_sdist_extension(basename)?;
+    let format = match extension {
+        ".tar.gz" | ".tgz" => SdistFormat::TarGz,
+        ".tar" => SdistFormat::Tar,
+        ".zip" => SdistFormat::Zip,
+        _ => return None,
+    };
+    Some((format, stem))
 }
 
 /// The top-level `PKG-INFO` and `pyproject.toml` files, by directory.

@@ -102,22 +102,9 @@ pub fn this_system() -> &'static str {
     }
 }
 
-/// PEP 503 normalisation: lower case, each run of `-`, `_`, `.` as one `-`.
+/// PEP 503 normalisation of a name given on the command line.
 fn normalise(name: &str) -> String {
-    let mut out = String::new();
-    let mut separator = false;
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            separator = true;
-        } else {
-            if separator && !out.is_empty() {
-                out.push('-');
-            }
-            separator = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
+    py2nix_dist::normalize_name(name.trim())
 }
 
 impl Graph {

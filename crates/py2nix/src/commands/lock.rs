@@ -701,7 +701,11 @@ fn fill_files_from_index(lock: &mut Lock, indexes: &Indexes, pages: &Pages) -> a
                 continue;
             };
             for file in &page.files {
-                if !py2nix_plan::file_is_version(&file.filename, &package.version) {
+                if !py2nix_plan::file_is_version(
+                    &file.filename,
+                    package.name.as_ref(),
+                    &package.version,
+                ) {
                     continue;
                 }
                 let matches = hashes.is_empty()

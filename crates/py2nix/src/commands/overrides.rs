@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use py2nix_overrides::{normalize_name, ArtifactKind, Entry, OverrideDb, Rule, Version};
+use py2nix_overrides::{ArtifactKind, Entry, OverrideDb, Rule, Version};
 
 use crate::output;
 use crate::report::{Classify, Failure, Reporter};
@@ -45,8 +45,8 @@ impl ShowSettings {
             version,
             overrides,
         } = args;
-        let name = normalize_name(&package);
-        if name.is_empty() {
+        let name = py2nix_dist::normalize_name(package.trim());
+        if !py2nix_dist::is_normalized(&name) {
             anyhow::bail!("`{package}` is not a package name");
         }
         let version = version
