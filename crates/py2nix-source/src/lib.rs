@@ -17,7 +17,7 @@ mod metadata;
 mod nar;
 
 pub use archive::{
-    locate_metadata_in_tail, member_fetch_len, read_member, sdist_metadata, wheel_metadata,
+    archive_limits, configure_archive_limits, ArchiveLimits, locate_metadata_in_tail, member_fetch_len, read_member, sdist_metadata, wheel_metadata,
     zip_tail_request_len, Member, PyprojectRequirements, SdistMetadata, SdistRequirements,
     TailResult, MAX_METADATA_SIZE,
 };
