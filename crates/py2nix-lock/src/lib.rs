@@ -28,6 +28,7 @@ pub use freshness::{
     MemberPyproject, PoetryHashAlgorithm, Staleness,
 };
 pub use model::{
+    check_distribution_filename,
     group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
     LockedFile, LockedPackage, PackageSource, PathKind, Project, ProjectPackage, ProjectRoot,
     Scripts,
