@@ -32,7 +32,10 @@ fn read_tar(bytes: &[u8]) {
 }
 
 fn read_zip(bytes: &[u8]) {
-    message(py2nix_source::wheel_metadata(bytes, "x-1.0-py3-none-any.whl"));
+    message(py2nix_source::wheel_metadata(
+        bytes,
+        "x-1.0-py3-none-any.whl",
+    ));
     message(py2nix_source::sdist_metadata(bytes, "x-1.0.zip"));
     message(py2nix_source::sdist_build_info(bytes, "x-1.0.zip"));
     // The range-request path: the tail, then as far back as asked (each step goes back).
@@ -42,7 +45,10 @@ fn read_zip(bytes: &[u8]) {
         let tail = bytes.get(start as usize..).unwrap_or_default();
         match py2nix_source::locate_metadata_in_tail(tail, len, "x-1.0-py3-none-any.whl") {
             Ok(py2nix_source::TailResult::NeedMore { start: earlier }) => {
-                assert!(earlier < start, "NeedMore does not go back: {earlier} >= {start}");
+                assert!(
+                    earlier < start,
+                    "NeedMore does not go back: {earlier} >= {start}"
+                );
                 start = earlier;
             }
             Ok(py2nix_source::TailResult::Member(member)) => {
@@ -62,15 +68,20 @@ fn read_zip(bytes: &[u8]) {
 
 fn message<T, E: std::fmt::Display>(result: Result<T, E>) {
     if let Err(error) = result {
-        assert!(!error.to_string().trim().is_empty(), "an error without a message");
+        assert!(
+            !error.to_string().trim().is_empty(),
+            "an error without a message"
+        );
     }
 }
 
 /// A deterministic choice from the input (the same input gives the same variants).
 fn pick(data: &[u8], salt: usize, n: usize) -> usize {
-    let hash = data.iter().fold(0xcbf2_9ce4_8422_2325u64 ^ salt as u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    let hash = data
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64 ^ salt as u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
     (hash % n as u64) as usize
 }
 
@@ -116,7 +127,10 @@ pub fn zip(data: &[u8]) {
     // Rewrite the size-like fields of every record found: central directory entries, local
     // headers, the end of central directory record.
     let fields: &[(&[u8], &[(usize, usize)])] = &[
-        (b"PK\x01\x02", &[(20, 4), (24, 4), (28, 2), (30, 2), (42, 4)]),
+        (
+            b"PK\x01\x02",
+            &[(20, 4), (24, 4), (28, 2), (30, 2), (42, 4)],
+        ),
         (b"PK\x03\x04", &[(18, 4), (22, 4), (26, 2), (28, 2)]),
         (b"PK\x05\x06", &[(8, 2), (10, 2), (12, 4), (16, 4)]),
         (b"PK\x06\x06", &[(24, 8), (32, 8), (40, 8), (48, 8)]),

@@ -61,7 +61,10 @@ fn assert_refused(output: &Output, project: &Path, fragments: &[&str]) {
     for fragment in fragments {
         assert!(text.contains(fragment), "no `{fragment}` in:\n{text}");
     }
-    assert!(!project.join("python.nix").exists(), "an output file was written");
+    assert!(
+        !project.join("python.nix").exists(),
+        "an output file was written"
+    );
 }
 
 /// A tar header block: `name`, type `kind`, `size` in octal, with its checksum.
@@ -106,14 +109,20 @@ fn an_sdist_with_a_huge_long_name_or_pax_header_is_refused_in_bounded_memory() {
             project,
             "bomb",
             "1.0",
-            &format!("{{ path = \"dist/bomb-1.0.tar.gz\" }}\nsdist = {{ hash = \"sha256:{hex}\" }}"),
+            &format!(
+                "{{ path = \"dist/bomb-1.0.tar.gz\" }}\nsdist = {{ hash = \"sha256:{hex}\" }}"
+            ),
         );
         let started = std::time::Instant::now();
         let output = lock_limited(project, &server, 1_000_000, &[]);
         assert_refused(
             &output,
             project,
-            &["bomb-1.0.tar.gz", "1073741824 bytes", "PY2NIX_ARCHIVE_MAX_HEADER"],
+            &[
+                "bomb-1.0.tar.gz",
+                "1073741824 bytes",
+                "PY2NIX_ARCHIVE_MAX_HEADER",
+            ],
         );
         assert!(started.elapsed() < Duration::from_secs(60), "{label}");
     }
@@ -143,7 +152,10 @@ fn an_overrides_directory_reads_only_its_own_regular_files() {
         (
             "link to /etc/passwd",
             &|patch| std::os::unix::fs::symlink("/etc/passwd", patch).expect("symlink"),
-            &["fix.patch", "symbolic link to `/etc/passwd`, outside the overrides directory"],
+            &[
+                "fix.patch",
+                "symbolic link to `/etc/passwd`, outside the overrides directory",
+            ],
         ),
         (
             "FIFO",
@@ -188,7 +200,11 @@ fn an_overrides_directory_reads_only_its_own_regular_files() {
     assert_refused(
         &output,
         &project,
-        &["[tool.py2nix] overrides", "outside the project directory", "--allow-outside-paths"],
+        &[
+            "[tool.py2nix] overrides",
+            "outside the project directory",
+            "--allow-outside-paths",
+        ],
     );
 }
 
@@ -215,7 +231,11 @@ fn a_local_path_outside_the_project_needs_the_flag() {
     assert_refused(
         &output,
         &project,
-        &["keys", "outside the project directory", "--allow-outside-paths"],
+        &[
+            "keys",
+            "outside the project directory",
+            "--allow-outside-paths",
+        ],
     );
     let output = lock_limited(&project, &server, 4_000_000, &["--allow-outside-paths"]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -239,7 +259,10 @@ fn control_characters_in_names_are_escaped_in_messages() {
     let output = lock_limited(project, &server, 4_000_000, &[]);
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
     assert!(text.contains("\\u{1b}[31mred\\u{7}"), "{text}");
     assert!(
         text.lines().all(|line| !line.starts_with("error: forged")),
@@ -254,11 +277,17 @@ fn file_names_that_are_paths_are_refused() {
     let server = IndexServer::start(Mode::Html);
     let corpus = repo_root().join("tests/corpus/poetry");
     let valid = std::fs::read_to_string(corpus.join("valid.lock")).expect("valid.lock");
-    for bad in ["../../alpha-1.0-py3-none-any.whl", "x/alpha-1.0-py3-none-any.whl"] {
+    for bad in [
+        "../../alpha-1.0-py3-none-any.whl",
+        "x/alpha-1.0-py3-none-any.whl",
+    ] {
         let work = tempfile::tempdir().expect("tempdir");
         let project = work.path();
-        std::fs::copy(corpus.join("pyproject.toml"), project.join("pyproject.toml"))
-            .expect("copy");
+        std::fs::copy(
+            corpus.join("pyproject.toml"),
+            project.join("pyproject.toml"),
+        )
+        .expect("copy");
         write(
             &project.join("poetry.lock"),
             &valid.replace("alpha-1.0-py3-none-any.whl", bad),
@@ -288,7 +317,11 @@ fn deep_python_nix_and_pseudo_file_includes_are_clear_errors() {
     let deep_arg = deep.to_str().expect("utf-8");
     let output = py2nix_with_env(&["diff", deep_arg, deep_arg], cache.path(), &[], None);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("deeper than 256"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("deeper than 256"),
+        "{}",
+        stderr(&output)
+    );
 
     let project = work.path().join("req");
     write(&project.join("requirements.txt"), "-r /proc/self/environ\n");
@@ -301,5 +334,9 @@ fn deep_python_nix_and_pseudo_file_includes_are_clear_errors() {
     );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(!stderr(&output).contains(secret), "{}", stderr(&output));
-    assert!(stderr(&output).contains("is not a regular file"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is not a regular file"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -324,7 +324,10 @@ mod tests {
             let error = nix_to_json(&text).unwrap_err().to_string();
             assert!(error.contains("deeper than 256"), "{error}");
             let file = format!("{{ pkgs }}: let plan = {text}; in plan");
-            assert!(read_plan(&file).unwrap_err().to_string().contains("deeper than 256"));
+            assert!(read_plan(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than 256"));
         }
         // Nesting without brackets is read on the large stack: an error, no crash.
         for chain in ["a: ", "with a; ", "let a = 1; in ", "- ", "assert true; "] {

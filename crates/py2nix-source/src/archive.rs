@@ -224,10 +224,17 @@ fn whole_zip_entries(bytes: &[u8], filename: &str) -> Result<Vec<Entry>, Metadat
 }
 
 /// `entries` when they are no more than [`ArchiveLimits::max_members`].
-pub(crate) fn check_member_count<T>(entries: Vec<T>, filename: &str) -> Result<Vec<T>, MetadataError> {
+pub(crate) fn check_member_count<T>(
+    entries: Vec<T>,
+    filename: &str,
+) -> Result<Vec<T>, MetadataError> {
     let limits = archive_limits();
     if entries.len() as u64 > limits.max_members {
-        return Err(limits.exceeded(filename, limits::LimitKind::Members, entries.len() as u64 + 1));
+        return Err(limits.exceeded(
+            filename,
+            limits::LimitKind::Members,
+            entries.len() as u64 + 1,
+        ));
     }
     Ok(entries)
 }

@@ -203,8 +203,8 @@ impl Walk {
 /// At most `limit` bytes of the regular file `path` (more is an error).
 fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)

@@ -350,12 +350,18 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped_and_lines_indented() {
-        assert_eq!(printable("plain `a-1.0.tar.gz` é"), "plain `a-1.0.tar.gz` é");
+        assert_eq!(
+            printable("plain `a-1.0.tar.gz` é"),
+            "plain `a-1.0.tar.gz` é"
+        );
         assert_eq!(
             printable("a\x1b[31mred\rb\u{7}\u{9b}c\u{202e}d\0"),
             "a\\u{1b}[31mred\\u{d}b\\u{7}\\u{9b}c\\u{202e}d\\u{0}"
         );
-        assert_eq!(printable("one\nerror: forged\n"), "one\n  error: forged\n  ");
+        assert_eq!(
+            printable("one\nerror: forged\n"),
+            "one\n  error: forged\n  "
+        );
         assert_eq!(printable("tab\there"), "tab\there");
     }
 

@@ -286,7 +286,11 @@ pub fn check_inside_project(path: &Path, project_dir: &Path, what: &str) -> anyh
 }
 
 impl LocalPaths {
-    pub fn new(lock_dir: &Path, output: Option<&Path>, allow_outside: bool) -> anyhow::Result<Self> {
+    pub fn new(
+        lock_dir: &Path,
+        output: Option<&Path>,
+        allow_outside: bool,
+    ) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir().context("failed to read the working directory")?;
         let output_dir = match output.and_then(Path::parent) {
             Some(parent) if !parent.as_os_str().is_empty() => cwd.join(parent),

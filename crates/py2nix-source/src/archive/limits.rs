@@ -73,7 +73,10 @@ impl ArchiveLimits {
                 "PY2NIX_ARCHIVE_MAX_MEMBERS",
             ),
             LimitKind::Inflated => (
-                format!("more than {limit} bytes once decompressed", limit = self.max_inflated),
+                format!(
+                    "more than {limit} bytes once decompressed",
+                    limit = self.max_inflated
+                ),
                 self.max_inflated,
                 "PY2NIX_ARCHIVE_MAX_INFLATED",
             ),

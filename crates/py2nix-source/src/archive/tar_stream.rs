@@ -102,7 +102,9 @@ impl<'a, R: Read> TarStream<'a, R> {
         let mut scratch = [0u8; 8 * BLOCK];
         let mut left = len;
         while left > 0 {
-            let chunk = usize::try_from(left).unwrap_or(usize::MAX).min(scratch.len());
+            let chunk = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(scratch.len());
             self.read_exact(scratch.get_mut(..chunk).unwrap_or_default())?;
             left -= chunk as u64;
         }
@@ -261,7 +263,13 @@ fn check_checksum(block: &[u8; BLOCK]) -> Result<(), String> {
     let sum: u64 = block
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     if sum != stored {
         return Err("a header's checksum does not match".to_owned());
@@ -387,7 +395,10 @@ mod tests {
     fn huge_extension_headers_are_refused_before_they_are_read() {
         for kind in [b'L', b'K', b'x', b'g'] {
             // 3 GiB, in octal and in base-256.
-            for size in [&b"30000000000\0"[..], &[0x80, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0]] {
+            for size in [
+                &b"30000000000\0"[..],
+                &[0x80, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0],
+            ] {
                 let bytes = header("././@LongLink", kind, size);
                 let error = entries(&bytes, limits()).unwrap_err();
                 assert!(
@@ -423,7 +434,9 @@ mod tests {
         assert!(entries(&bad, limits()).unwrap_err().contains("64 bits"));
         let cut = header("f", b'0', b"00000000010\0");
         assert!(entries(&cut, limits()).unwrap_err().contains("ends inside"));
-        assert!(entries(&cut[..100], limits()).unwrap_err().contains("ends inside"));
+        assert!(entries(&cut[..100], limits())
+            .unwrap_err()
+            .contains("ends inside"));
         assert_eq!(entries(&[], limits()).unwrap(), []);
     }
 }

@@ -425,8 +425,12 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         pages = fetched?;
         pages.extend(early_fetched?);
     }
-    let paths = LocalPaths::new(&dir, settings.output.as_deref(), settings.allow_outside_paths)
-        .input()?;
+    let paths = LocalPaths::new(
+        &dir,
+        settings.output.as_deref(),
+        settings.allow_outside_paths,
+    )
+    .input()?;
     reporter.step("hashing direct-URL files");
     let url_hashes = network.url_hashes(&lock, &resolutions, reporter)?;
     let gits = resolve_gits(settings, &lock, &resolutions, reporter)?;
@@ -726,8 +730,7 @@ fn fill_files_from_index(lock: &mut Lock, indexes: &Indexes, pages: &Pages) -> a
                             .any(|h| h.algorithm == "sha256" && h.hex.eq_ignore_ascii_case(hex))
                     });
                 if matches {
-                    if let Err(message) = py2nix_lock::check_distribution_filename(&file.filename)
-                    {
+                    if let Err(message) = py2nix_lock::check_distribution_filename(&file.filename) {
                         errors.push(format!(
                             "`{}` {}: the index lists a file that cannot be planned: {message}",
                             package.name, package.version
