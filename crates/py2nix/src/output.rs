@@ -73,16 +73,18 @@ pub fn write_file(path: &Path, text: &str, generated: Generated) -> Result<(), F
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    // Created and listed under the lock, so that a signal never finds it unlisted.
+    let mut listed = TEMPORARY_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let temp = tempfile::Builder::new()
         .prefix(".py2nix-")
         .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))
         .unexpected()?;
     let temp_path = temp.path().to_path_buf();
-    TEMPORARY_FILES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(temp_path.clone());
+    listed.push(temp_path.clone());
+    drop(listed);
     let result = write_temporary(temp, path, text);
     TEMPORARY_FILES
         .lock()

@@ -290,12 +290,24 @@ impl Drop for Reporter {
 /// (`error:`, `warning:`).
 pub fn printable(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
+    let mut line_start = false;
     for c in message.chars() {
+        if line_start && c != ' ' && c != '\t' && c != '\n' {
+            out.push_str("  ");
+        }
+        line_start = c == '\n';
         match c {
-            '\n' => out.push_str("\n  "),
-            '\t' => out.push(c),
+            '\n' | '\t' => out.push(c),
             c if c.is_control()
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+                || matches!(
+                    c,
+                    '\u{2028}'
+                        | '\u{2029}'
+                        | '\u{200e}'
+                        | '\u{200f}'
+                        | '\u{202a}'..='\u{202e}'
+                        | '\u{2066}'..='\u{2069}'
+                ) =>
             {
                 out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
             }
