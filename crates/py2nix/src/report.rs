@@ -370,10 +370,9 @@ mod tests {
             printable("a\x1b[31mred\rb\u{7}\u{9b}c\u{202e}d\0"),
             "a\\u{1b}[31mred\\u{d}b\\u{7}\\u{9b}c\\u{202e}d\\u{0}"
         );
-        assert_eq!(
-            printable("one\nerror: forged\n"),
-            "one\n  error: forged\n  "
-        );
+        assert_eq!(printable("one\nerror: forged\n"), "one\n  error: forged\n");
+        // Lines already indented keep their indentation.
+        assert_eq!(printable("stale:\n  - a\n\tb"), "stale:\n  - a\n\tb");
         assert_eq!(printable("tab\there"), "tab\there");
     }
 
