@@ -6,6 +6,7 @@
 //! The main test suite includes these files by path and replays the committed corpus through
 //! them, so every finding stays a regression test.
 
+pub mod archives;
 pub mod mutate;
 pub mod nix;
 pub mod readers;

@@ -18,6 +18,8 @@ use std::time::Duration;
 use crate::common::{repo_root, stderr};
 use crate::network::{command_for, healthy, run_bounded, FlakyServer};
 
+#[path = "../../fuzz/src/archives.rs"]
+mod archives;
 #[path = "../../fuzz/src/mutate.rs"]
 mod mutate;
 #[path = "../../fuzz/src/readers.rs"]
@@ -332,11 +334,14 @@ fn iterations() -> usize {
 /// Replays `target`'s corpus and mutants on a thread with the stack py2nix's main thread has
 /// (8 MiB, where libtest gives a test 2 MiB).
 fn fuzz_replay(target: &'static str, check: fn(&[u8]), seed: u64) {
+    fuzz_replay_n(target, check, seed, iterations());
+}
+
+fn fuzz_replay_n(target: &'static str, check: fn(&[u8]), seed: u64, iterations: usize) {
     let dir = repo_root().join("fuzz/corpus").join(target);
     let failed = std::env::temp_dir()
         .join("py2nix-fuzz-failures")
         .join(target);
-    let iterations = iterations();
     let ran = std::thread::Builder::new()
         .name(format!("fuzz {target}"))
         .stack_size(8 << 20)
@@ -390,6 +395,19 @@ fn fuzz_corpus_simple_html() {
 #[test]
 fn fuzz_corpus_simple_json() {
     fuzz_replay("simple_json", readers::simple_json, 9);
+}
+
+/// The archive readers: each input also runs with its header size fields rewritten (up to
+/// eight to twelve variants, see fuzz/src/archives.rs), so an eighth of the mutants covers as
+/// many reads as the other targets.
+#[test]
+fn fuzz_corpus_tar() {
+    fuzz_replay_n("tar", archives::tar, 11, iterations() / 8);
+}
+
+#[test]
+fn fuzz_corpus_zip() {
+    fuzz_replay_n("zip", archives::zip, 12, iterations() / 8);
 }
 
 #[test]

@@ -77,6 +77,8 @@ fn pyproject_names_the_overrides_directory() {
             "3.11",
             "--no-binary",
             "markupsafe",
+            // The directory is outside the project (untrusted_files.rs: refused without it).
+            "--allow-outside-paths",
         ],
         &server,
         cache.path(),

@@ -148,13 +148,14 @@ fn killing_py2nix_leaves_the_old_file_or_the_new_one() {
     };
 
     // Coarse: before and during fetching, then every tenth of the stretch after the answers,
-    // with each signal (py2nix installs no handler: each ends it at once).
+    // with each signal (each ends it at once; SIGINT, SIGTERM and SIGHUP remove the temporary
+    // file first).
     let mut outcomes = Vec::new();
     let mut moments = vec![Moment::AtOnce, Moment::Requested(1), Moment::Requested(2)];
     moments.extend((0..=12).map(|tenth| Moment::AfterAnswers(tail * tenth / 10)));
     let (mut last_old, mut first_new) = (Duration::ZERO, tail * 2);
     for moment in moments {
-        for signal in ["-KILL", "-TERM", "-INT"] {
+        for signal in ["-KILL", "-TERM", "-INT", "-HUP"] {
             let (is_new, stray) = attempt(moment, signal);
             if let Moment::AfterAnswers(after) = moment {
                 if is_new {
@@ -186,6 +187,13 @@ fn killing_py2nix_leaves_the_old_file_or_the_new_one() {
         report.join("\n")
     );
     assert!(outcomes.iter().any(|o| !o.2), "no kill came early enough");
+    // Only SIGKILL, which cannot be caught, may leave a temporary file behind.
+    for (moment, signal, _, stray) in &outcomes {
+        assert!(
+            *signal == "-KILL" || *stray == 0,
+            "{moment:?} {signal}: {stray} temporary files left"
+        );
+    }
     // Whatever happened, the next run replaces the file whole.
     let cache = tempfile::tempdir().expect("tempdir");
     let done = run_bounded(

@@ -28,9 +28,9 @@ pub use freshness::{
     MemberPyproject, PoetryHashAlgorithm, Staleness,
 };
 pub use model::{
-    group_extra, Dependency, FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat,
-    LockedFile, LockedPackage, PackageSource, PathKind, Project, ProjectPackage, ProjectRoot,
-    Scripts,
+    check_distribution_filename, group_extra, Dependency, FileHash, GitSource, IndexDecl,
+    InstallSet, Lock, LockFormat, LockedFile, LockedPackage, PackageSource, PathKind, Project,
+    ProjectPackage, ProjectRoot, Scripts,
 };
 pub use package::{entry_point, parse_project_metadata, ProjectMetadata};
 pub use pdm_lock::parse_pdm_lock;

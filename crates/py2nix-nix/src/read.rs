@@ -21,6 +21,56 @@ use crate::NixError;
 /// assert_eq!(py2nix_nix::read_plan(&text).unwrap(), plan);
 /// ```
 pub fn read_plan(text: &str) -> Result<serde_json::Value, NixError> {
+    on_a_large_stack(|| read_plan_here(text))
+}
+
+/// The deepest bracket nesting (`{`, `[`, `(`, `${`) a file read back may have. A python.nix
+/// py2nix writes nests about 20 deep; rnix's parser and the reading here recurse once per
+/// level, so a file nested 20,000 deep would overflow the stack and abort.
+pub const MAX_NESTING: usize = 256;
+
+/// Refuses text nested deeper than [`MAX_NESTING`] brackets, by its tokens (no recursion).
+fn check_nesting(text: &str) -> Result<(), NixError> {
+    use SyntaxKind::*;
+    let mut depth = 0usize;
+    for (kind, _) in rnix::tokenizer::Tokenizer::new(text) {
+        match kind {
+            TOKEN_L_BRACE | TOKEN_L_BRACK | TOKEN_L_PAREN | TOKEN_INTERPOL_START => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(NixError::Unparsable(format!(
+                        "the file nests brackets deeper than {MAX_NESTING} levels; a python.nix py2nix writes does not"
+                    )));
+                }
+            }
+            TOKEN_R_BRACE | TOKEN_R_BRACK | TOKEN_R_PAREN | TOKEN_INTERPOL_END => {
+                depth = depth.saturating_sub(1)
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Runs `read` after the nesting check, on a thread with a 256 MiB stack (reserved, not
+/// used): nesting that brackets do not show (`a: a: …`, `with x; with x; …`) still recurses
+/// in rnix's parser.
+fn on_a_large_stack<T: Send>(
+    read: impl FnOnce() -> Result<T, NixError> + Send,
+) -> Result<T, NixError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("read-nix".to_owned())
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, read)
+            .map_err(|e| NixError::Unparsable(format!("cannot start a reader thread: {e}")))?
+            .join()
+            .map_err(|_| NixError::Unparsable("the reader failed".to_owned()))?
+    })
+}
+
+fn read_plan_here(text: &str) -> Result<serde_json::Value, NixError> {
+    check_nesting(text)?;
     let parsed = rnix::Root::parse(text);
     if let Some(error) = parsed.errors().first() {
         return Err(NixError::Unparsable(error.to_string()));
@@ -61,6 +111,11 @@ pub fn read_plan(text: &str) -> Result<serde_json::Value, NixError> {
 /// assert!(py2nix_nix::nix_to_json("{ a = builtins.abort \"x\"; }").is_err());
 /// ```
 pub fn nix_to_json(text: &str) -> Result<serde_json::Value, NixError> {
+    on_a_large_stack(|| nix_to_json_here(text))
+}
+
+fn nix_to_json_here(text: &str) -> Result<serde_json::Value, NixError> {
+    check_nesting(text)?;
     let parsed = rnix::Root::parse(text);
     if let Some(error) = parsed.errors().first() {
         return Err(NixError::Unparsable(error.to_string()));
@@ -259,6 +314,28 @@ mod tests {
             as_json,
             serde_json::json!({"p": {"a": [1, -2, "${x}"], "b": {"c": null}}})
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = 20_000;
+        for (open, close) in [("[", "]"), ("{ a = ", "; }"), ("(", ")"), ("\"${", "}\"")] {
+            let text = format!("{}1{}", open.repeat(deep), close.repeat(deep));
+            let error = nix_to_json(&text).unwrap_err().to_string();
+            assert!(error.contains("deeper than 256"), "{error}");
+            let file = format!("{{ pkgs }}: let plan = {text}; in plan");
+            assert!(read_plan(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than 256"));
+        }
+        // Nesting without brackets is read on the large stack: an error, no crash.
+        for chain in ["a: ", "with a; ", "let a = 1; in ", "- ", "assert true; "] {
+            let text = format!("{{ pkgs }}: let plan = {}1; in plan", chain.repeat(deep));
+            assert!(read_plan(&text).is_err(), "{chain}");
+        }
+        let fine = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(nix_to_json(&fine).is_ok());
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! A member of a zip held whole can also be inflated only as far as its reader needs
 //! (`open_zip_member`, for the shared objects of a wheel).
 
+pub(crate) mod limits;
 mod sdist;
+pub(crate) mod tar_stream;
 mod zip_directory;
 
 use std::io::Read;
@@ -23,6 +25,7 @@ use crate::metadata::{parse_core_metadata, CoreMetadata, MetadataError};
 use zip_directory::{read_directory, read_u16, read_u32, Directory, Entry, Malformed};
 
 pub(crate) use sdist::{sdist_format, SdistFormat};
+pub use limits::{archive_limits, configure_archive_limits, ArchiveLimits};
 pub use sdist::{sdist_metadata, PyprojectRequirements, SdistMetadata, SdistRequirements};
 
 /// The largest core metadata file read, compressed or not: 16 MiB.
@@ -81,7 +84,7 @@ pub fn locate_metadata_in_tail(
     };
     let entries = match read_directory(tail, file_len).map_err(zip_error)? {
         Directory::NeedMore { start } => return Ok(TailResult::NeedMore { start }),
-        Directory::Entries(entries) => entries,
+        Directory::Entries(entries) => check_member_count(entries, wheel_filename)?,
     };
     let entry = choose_wheel_metadata(&entries, wheel_filename)?;
     check_size(entry)?;
@@ -213,12 +216,28 @@ fn whole_zip_entries(bytes: &[u8], filename: &str) -> Result<Vec<Entry>, Metadat
         message,
     };
     match read_directory(bytes, bytes.len() as u64) {
-        Ok(Directory::Entries(entries)) => Ok(entries),
+        Ok(Directory::Entries(entries)) => check_member_count(entries, filename),
         Ok(Directory::NeedMore { start }) => Err(zip_error(format!(
             "a record points before the start of the file ({start})"
         ))),
         Err(Malformed(message)) => Err(zip_error(message)),
     }
+}
+
+/// `entries` when they are no more than [`ArchiveLimits::max_members`].
+pub(crate) fn check_member_count<T>(
+    entries: Vec<T>,
+    filename: &str,
+) -> Result<Vec<T>, MetadataError> {
+    let limits = archive_limits();
+    if entries.len() as u64 > limits.max_members {
+        return Err(limits.exceeded(
+            filename,
+            limits::LimitKind::Members,
+            entries.len() as u64 + 1,
+        ));
+    }
+    Ok(entries)
 }
 
 /// Reads one member of a zip held whole in memory.

@@ -9,11 +9,15 @@ use flate2::read::MultiGzDecoder;
 use py2nix_dist::normalize_name;
 use serde::{Deserialize, Serialize};
 
+use crate::archive::limits::archive_limits;
+use crate::archive::tar_stream::TarStream;
 use crate::archive::{sdist_format, SdistFormat};
 use crate::metadata::MetadataError;
 
 /// The largest `pyproject.toml` or `Cargo.lock` read from an sdist: 16 MiB.
 const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+/// The most bytes of `pyproject.toml` and `Cargo.lock` files read from one sdist.
+const MAX_KEPT_SIZE: u64 = 4 * MAX_FILE_SIZE;
 /// How many `Cargo.lock` files are kept at most (the shallowest one is used).
 const MAX_CARGO_LOCKS: usize = 64;
 
@@ -287,6 +291,10 @@ fn vcs_version_tool(pyproject: &toml::Table, requires: &[String]) -> Option<VcsV
 struct Files {
     /// Top-level directories seen with a marker file (PKG-INFO, pyproject.toml, setup.py).
     directories: Vec<String>,
+    /// The same, for lookups.
+    seen: std::collections::BTreeSet<String>,
+    /// Bytes of `pyproject.toml` and `Cargo.lock` files read so far.
+    kept: u64,
     /// `<dir>/pyproject.toml` by `<dir>`.
     pyprojects: BTreeMap<String, Vec<u8>>,
     /// Every `Cargo.lock` by path (without a leading `./`).
@@ -337,9 +345,26 @@ impl Files {
     }
 
     fn mark(&mut self, directory: &str) {
-        if !self.directories.iter().any(|d| d == directory) {
+        if self.seen.insert(directory.to_owned()) {
             self.directories.push(directory.to_owned());
         }
+    }
+
+    /// Checks that a file of `size` bytes may be read: at most [`MAX_FILE_SIZE`] each, and
+    /// [`MAX_KEPT_SIZE`] in all.
+    fn reserve(&mut self, path: &str, size: u64) -> Result<(), MetadataError> {
+        if size > MAX_FILE_SIZE {
+            return Err(too_large(path, size));
+        }
+        self.kept = self.kept.saturating_add(size);
+        if self.kept > MAX_KEPT_SIZE {
+            return Err(MetadataError::TooLarge {
+                name: "the sdist's pyproject.toml and Cargo.lock files".to_owned(),
+                size: self.kept,
+                limit: MAX_KEPT_SIZE,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -365,33 +390,21 @@ fn too_large(name: &str, size: u64) -> MetadataError {
 }
 
 fn tar_files(reader: impl Read, filename: &str) -> Result<Files, MetadataError> {
-    let tar_error = |source| MetadataError::Tar {
-        filename: filename.to_owned(),
-        source,
-    };
     let mut files = Files::default();
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries().map_err(tar_error)? {
-        let mut entry = entry.map_err(tar_error)?;
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+    let mut archive = TarStream::new(reader, filename, archive_limits());
+    while let Some(entry) = archive.next_entry()? {
+        if !entry.is_file {
             continue;
         }
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(wanted) = classify(&path) else {
+        let Some(wanted) = classify(&entry.path) else {
             continue;
         };
         let mut contents = Vec::new();
         if !matches!(wanted, Wanted::Marker(_)) {
-            if entry.size() > MAX_FILE_SIZE {
-                return Err(too_large(&path, entry.size()));
-            }
-            (&mut entry)
-                .take(MAX_FILE_SIZE)
-                .read_to_end(&mut contents)
-                .map_err(tar_error)?;
+            files.reserve(&entry.path, entry.size)?;
+            contents = archive.read_data(MAX_FILE_SIZE)?;
         }
-        files.add(&path, wanted, contents);
+        files.add(&entry.path, wanted, contents);
     }
     Ok(files)
 }
@@ -403,6 +416,7 @@ fn zip_files(bytes: &[u8], filename: &str) -> Result<Files, MetadataError> {
     };
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| zip_error(e.to_string()))?;
+    crate::archive::check_member_count(vec![(); archive.len()], filename)?;
     let mut files = Files::default();
     for index in 0..archive.len() {
         let mut entry = archive
@@ -417,9 +431,7 @@ fn zip_files(bytes: &[u8], filename: &str) -> Result<Files, MetadataError> {
         };
         let mut contents = Vec::new();
         if !matches!(wanted, Wanted::Marker(_)) {
-            if entry.size() > MAX_FILE_SIZE {
-                return Err(too_large(&path, entry.size()));
-            }
+            files.reserve(&path, entry.size())?;
             (&mut entry)
                 .take(MAX_FILE_SIZE)
                 .read_to_end(&mut contents)

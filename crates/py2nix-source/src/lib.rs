@@ -17,9 +17,9 @@ mod metadata;
 mod nar;
 
 pub use archive::{
-    locate_metadata_in_tail, member_fetch_len, read_member, sdist_metadata, wheel_metadata,
-    zip_tail_request_len, Member, PyprojectRequirements, SdistMetadata, SdistRequirements,
-    TailResult, MAX_METADATA_SIZE,
+    archive_limits, configure_archive_limits, locate_metadata_in_tail, member_fetch_len,
+    read_member, sdist_metadata, wheel_metadata, zip_tail_request_len, ArchiveLimits, Member,
+    PyprojectRequirements, SdistMetadata, SdistRequirements, TailResult, MAX_METADATA_SIZE,
 };
 pub use build_system::{
     requirement_name, sdist_build_info, tree_build_info, CargoLockFile, SdistBuildInfo,

@@ -103,6 +103,13 @@ pub enum MetadataError {
         #[source]
         source: std::io::Error,
     },
+    #[error("`{filename}` holds {what}: more than py2nix reads (the limit is {limit}; {variable} changes it)")]
+    ArchiveLimit {
+        filename: String,
+        what: String,
+        limit: u64,
+        variable: &'static str,
+    },
     #[error("`{filename}` has no top-level `PKG-INFO`")]
     NoPkgInfo { filename: String },
     #[error(

@@ -199,6 +199,13 @@ pub struct SelectArgs {
     /// overrides in pyproject.toml).
     #[arg(long, value_name = "DIR")]
     pub overrides: Option<PathBuf>,
+
+    /// Let the lock's local path sources and pyproject.toml's [tool.py2nix] overrides name
+    /// directories outside the project directory. Without it they are refused: Nix copies a
+    /// local source into the store, readable by every user of the machine, and a project you
+    /// did not write could name any directory (~/.ssh). See docs/security.md.
+    #[arg(long)]
+    pub allow_outside_paths: bool,
 }
 
 /// Where the package index is and how its answers are kept.

@@ -115,6 +115,8 @@ pub fn normalised_options(select: &SelectArgs, base: &Path) -> anyhow::Result<Ve
         musl,
         macos,
         overrides,
+        // It refuses or allows; it changes no plan.
+        allow_outside_paths: _,
     } = select;
     let mut out = Vec::new();
     let mut push = |flag: &str, value: Option<String>| {

@@ -48,6 +48,14 @@ fn main() -> ExitCode {
         }
     };
     let reporter = Reporter::with_color(cli.quiet, cli.verbose, cli.color);
+    match py2nix_source::ArchiveLimits::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(limits) => py2nix_source::configure_archive_limits(limits),
+        Err(message) => {
+            reporter.error(&anyhow::anyhow!(message));
+            return ExitCode::from(1);
+        }
+    }
+    output::remove_temporary_files_on_signals();
     let result = match cli.command {
         cli::Command::Lock(args) => commands::lock::run(args, &reporter),
         cli::Command::Check(args) => commands::check::run(args, &reporter),

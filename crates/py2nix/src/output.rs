@@ -1,7 +1,8 @@
 //! Writing results: stdout, or a file replaced atomically.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use py2nix_nix::GENERATED_MARKER;
@@ -23,6 +24,38 @@ pub fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// The temporary files being written now: removed by the signal thread before the process
+/// ends on SIGINT, SIGTERM or SIGHUP. (SIGKILL cannot be caught: a `.py2nix-XXXXXX` file may
+/// then stay behind; docs/security.md says so.)
+static TEMPORARY_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Installs the handlers for SIGINT, SIGTERM and SIGHUP: a thread that, on the first of
+/// them, removes the temporary files [`write_file`] is writing and then ends the process as
+/// the signal would have. Without them, a run stopped while writing a large python.nix left
+/// its temporary file (tens of megabytes) beside the output.
+pub fn remove_temporary_files_on_signals() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                // Waits for a rename in progress, so the output is the old file or the new one.
+                let files = TEMPORARY_FILES
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for file in files.iter() {
+                    let _ = std::fs::remove_file(file);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+    }
+}
+
 /// How to recognise a file py2nix wrote.
 #[derive(Debug, Clone, Copy)]
 pub enum Generated {
@@ -40,11 +73,33 @@ pub fn write_file(path: &Path, text: &str, generated: Generated) -> Result<(), F
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::Builder::new()
+    // Created and listed under the lock, so that a signal never finds it unlisted.
+    let mut listed = TEMPORARY_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let temp = tempfile::Builder::new()
         .prefix(".py2nix-")
         .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))
         .unexpected()?;
+    let temp_path = temp.path().to_path_buf();
+    listed.push(temp_path.clone());
+    drop(listed);
+    let result = write_temporary(temp, path, text);
+    TEMPORARY_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|file| file != &temp_path);
+    result
+}
+
+/// Fills `temp` with `text` and renames it over `path` (holding the list of temporary files,
+/// so that a signal waits for the rename).
+fn write_temporary(
+    mut temp: tempfile::NamedTempFile,
+    path: &Path,
+    text: &str,
+) -> Result<(), Failure> {
     // A temporary file is private (0600); the result gets the mode of the file it replaces,
     // else the usual 0644.
     #[cfg(unix)]
@@ -62,6 +117,9 @@ pub fn write_file(path: &Path, text: &str, generated: Generated) -> Result<(), F
         .and_then(|()| temp.as_file().sync_all())
         .with_context(|| format!("failed to write `{}`", path.display()))
         .unexpected()?;
+    let _renaming = TEMPORARY_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     temp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("failed to write `{}`", path.display()))

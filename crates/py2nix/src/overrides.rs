@@ -68,8 +68,17 @@ pub struct UserOverrides {
 /// patches), except that unknown nixpkgs names are warnings. Hidden files and directories
 /// (`.git`, `.DS_Store`) and top-level `*.md`/`*.json` files are skipped.
 pub fn load_user_dir(dir: &Path) -> anyhow::Result<UserOverrides> {
-    let mut files = Vec::new();
-    read_tree(dir, dir, &mut files)?;
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("failed to read the overrides directory `{}`", dir.display()))?;
+    let mut walk = Walk {
+        top: dir.to_path_buf(),
+        root,
+        files: Vec::new(),
+        bytes: 0,
+    };
+    walk.read_tree(dir, 0)?;
+    let mut files = walk.files;
     files.sort();
     let display = dir.display().to_string();
     let db = OverrideDb::from_user_files(&display, files)
@@ -85,41 +94,125 @@ pub fn load_user_dir(dir: &Path) -> anyhow::Result<UserOverrides> {
     Ok(UserOverrides { db, warnings })
 }
 
-fn read_tree(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> anyhow::Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("failed to read the overrides directory `{}`", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let metadata = std::fs::metadata(&path)
-            .with_context(|| format!("failed to read `{}`", path.display()))?;
-        if metadata.is_dir() {
-            read_tree(root, &path, out)?;
-            continue;
-        }
-        let relative = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .components()
-            .map(|part| part.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) if relative.ends_with("override.toml") => {
-                anyhow::bail!("`{}` is not UTF-8 text", path.display())
+/// The largest file of a user's overrides directory (an `override.toml` or a patch): 1 MiB.
+pub const MAX_USER_FILE_SIZE: u64 = 1 << 20;
+/// The most files of a user's overrides directory.
+pub const MAX_USER_FILES: usize = 10_000;
+/// The most bytes of all files of a user's overrides directory: 64 MiB.
+pub const MAX_USER_BYTES: u64 = 64 << 20;
+/// How deep a user's overrides directory is read (`<shard>/<name>/<file>` is 3).
+const MAX_USER_DEPTH: usize = 3;
+
+/// Reading a user's overrides directory: only regular files and directories inside it (a
+/// symbolic link must point inside it too), no devices, FIFOs or sockets, and bounded sizes,
+/// so that the directory can neither put another file of the machine into python.nix nor hang
+/// the run or fill its memory.
+struct Walk {
+    /// The directory as named.
+    top: std::path::PathBuf,
+    /// The directory, symbolic links resolved.
+    root: std::path::PathBuf,
+    files: Vec<(String, String)>,
+    bytes: u64,
+}
+
+impl Walk {
+    fn read_tree(&mut self, dir: &Path, depth: usize) -> anyhow::Result<()> {
+        let entries = std::fs::read_dir(dir).with_context(|| {
+            format!("failed to read the overrides directory `{}`", dir.display())
+        })?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
             }
-            // Reported by the patch check if a rule names it.
-            Err(_) => String::new(),
-        };
-        out.push((relative, text));
+            let path = entry.path();
+            let mut metadata = std::fs::symlink_metadata(&path)
+                .with_context(|| format!("failed to read `{}`", path.display()))?;
+            if metadata.file_type().is_symlink() {
+                let target = path
+                    .canonicalize()
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                if !target.starts_with(&self.root) {
+                    anyhow::bail!(
+                        "`{}` is a symbolic link to `{}`, outside the overrides directory; refusing to read it",
+                        path.display(),
+                        target.display()
+                    );
+                }
+                metadata = std::fs::metadata(&target)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+            }
+            if metadata.is_dir() {
+                if depth + 1 >= MAX_USER_DEPTH {
+                    anyhow::bail!(
+                        "`{}` is a directory nested deeper than an overrides directory's `<shard>/<name>/` layout",
+                        path.display()
+                    );
+                }
+                self.read_tree(&path, depth + 1)?;
+                continue;
+            }
+            if !metadata.is_file() {
+                anyhow::bail!(
+                    "`{}` is not a regular file (a device, FIFO or socket); an overrides directory holds only files",
+                    path.display()
+                );
+            }
+            if metadata.len() > MAX_USER_FILE_SIZE {
+                anyhow::bail!(
+                    "`{}` is larger than {MAX_USER_FILE_SIZE} bytes, more than an override or a patch can be",
+                    path.display()
+                );
+            }
+            if self.files.len() >= MAX_USER_FILES {
+                anyhow::bail!(
+                    "the overrides directory `{}` holds more than {MAX_USER_FILES} files",
+                    self.root.display()
+                );
+            }
+            let relative = path
+                .strip_prefix(&self.top)
+                .unwrap_or(&path)
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let bytes = read_bounded(&path, MAX_USER_FILE_SIZE)?;
+            self.bytes += bytes.len() as u64;
+            if self.bytes > MAX_USER_BYTES {
+                anyhow::bail!(
+                    "the overrides directory `{}` holds more than {MAX_USER_BYTES} bytes",
+                    self.root.display()
+                );
+            }
+            let text = match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) if relative.ends_with("override.toml") => {
+                    anyhow::bail!("`{}` is not UTF-8 text", path.display())
+                }
+                // Reported by the patch check if a rule names it.
+                Err(_) => String::new(),
+            };
+            self.files.push((relative, text));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// At most `limit` bytes of the regular file `path` (more is an error).
+fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!("`{}` is larger than {limit} bytes", path.display());
+    }
+    Ok(bytes)
 }
 
 /// The built-in database, with the entries of a user's directory (if any) replacing the

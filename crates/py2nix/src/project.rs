@@ -160,11 +160,11 @@ fn parse_lock(format: LockFormat, path: &Path) -> anyhow::Result<Lock> {
 /// read relative to the file that names them.
 pub fn parse_lock_text(format: LockFormat, path: &Path, text: &str) -> anyhow::Result<Lock> {
     let context = || format!("failed to parse `{}`", path.display());
-    match format {
-        LockFormat::Poetry => py2nix_lock::parse_poetry_lock(text).with_context(context),
-        LockFormat::Uv => py2nix_lock::parse_uv_lock(text).with_context(context),
-        LockFormat::Pylock => py2nix_lock::parse_pylock(text).with_context(context),
-        LockFormat::Pdm => py2nix_lock::parse_pdm_lock(text).with_context(context),
+    let lock = match format {
+        LockFormat::Poetry => py2nix_lock::parse_poetry_lock(text).with_context(context)?,
+        LockFormat::Uv => py2nix_lock::parse_uv_lock(text).with_context(context)?,
+        LockFormat::Pylock => py2nix_lock::parse_pylock(text).with_context(context)?,
+        LockFormat::Pdm => py2nix_lock::parse_pdm_lock(text).with_context(context)?,
         LockFormat::Requirements => {
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let include = |name: &str, from: &str| -> Result<(String, String), String> {
@@ -173,14 +173,49 @@ pub fn parse_lock_text(format: LockFormat, path: &Path, text: &str) -> anyhow::R
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| base.clone());
                 let included = from_dir.join(name);
-                std::fs::read_to_string(&included)
-                    .map(|text| (text, included.display().to_string()))
-                    .map_err(|e| format!("failed to read `{}`: {e}", included.display()))
+                read_include(&included).map(|text| (text, included.display().to_string()))
             };
             py2nix_lock::parse_requirements(text, &path.display().to_string(), &include)
-                .with_context(context)
+                .with_context(context)?
         }
+    };
+    lock.check_file_names().with_context(context)?;
+    Ok(lock)
+}
+
+/// The largest file a `-r`/`-c` include may be: 16 MiB.
+const MAX_INCLUDE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Reads a requirements file's `-r`/`-c` include. Only a regular file of at most
+/// [`MAX_INCLUDE_SIZE`] bytes whose size the file system knows is read: a device, a FIFO or a
+/// pseudo-file such as `/proc/self/environ` (which says it is empty and is not) is refused
+/// without being echoed, so an include can neither hang the run nor put the environment's
+/// secrets in a message.
+pub fn read_include(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("failed to read `{shown}`: {e}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("failed to read `{shown}`: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!("`{shown}` is not a regular file"));
     }
+    if metadata.len() > MAX_INCLUDE_SIZE {
+        return Err(format!(
+            "`{shown}` is larger than {MAX_INCLUDE_SIZE} bytes; a requirements file is not"
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(metadata.len() + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("failed to read `{shown}`: {e}"))?;
+    if bytes.len() as u64 != metadata.len() {
+        return Err(format!(
+            "`{shown}` is not a regular file on disk (its size changes as it is read)"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("`{shown}` is not UTF-8 text"))
 }
 
 /// What the project asks for: the lock's own record where it has one (uv.lock, pylock.toml),

@@ -246,7 +246,7 @@ impl Reporter {
             }
         };
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        bar.set_message(message.to_string());
+        bar.set_message(printable(message).replace('\n', " "));
         bar.enable_steady_tick(Duration::from_millis(120));
         if let Ok(mut guard) = self.bar.lock() {
             if let Some(old) = guard.replace(bar) {
@@ -256,7 +256,9 @@ impl Reporter {
     }
 
     /// Prints one line, above the progress bar if one is shown. A closed stderr is ignored.
+    /// Every message goes through [`printable`].
     fn line(&self, style: Style, label: &str, message: &str) {
+        let message = printable(message);
         let text = if self.color {
             format!("{style}{label}{style:#} {message}")
         } else {
@@ -277,6 +279,42 @@ impl Drop for Reporter {
     fn drop(&mut self) {
         self.finish_progress();
     }
+}
+
+/// `message` made safe for a terminal or a log, the one function every diagnostic passes
+/// through: control characters (but newlines and tabs), C1 controls, Unicode line and
+/// paragraph separators and the bidirectional overrides are written as `\u{..}` escapes, so
+/// names from a lock, an index or an archive can neither move the cursor, recolour nor
+/// reorder the terminal; and every line after the first is indented by two spaces, so a
+/// newline in such a name cannot start a line that looks like one of py2nix's own
+/// (`error:`, `warning:`).
+pub fn printable(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut line_start = false;
+    for c in message.chars() {
+        if line_start && c != ' ' && c != '\t' && c != '\n' {
+            out.push_str("  ");
+        }
+        line_start = c == '\n';
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}'
+                        | '\u{2029}'
+                        | '\u{200e}'
+                        | '\u{200f}'
+                        | '\u{202a}'..='\u{202e}'
+                        | '\u{2066}'..='\u{2069}'
+                ) =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The message without the `; hint: ...` that some library errors end a line with: the hint
@@ -320,6 +358,22 @@ mod tests {
         let hints = hints(&error);
         assert_eq!(hints[0], "first");
         assert!(hints[1].contains("`--lock poetry.lock`"), "{hints:?}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_lines_indented() {
+        assert_eq!(
+            printable("plain `a-1.0.tar.gz` é"),
+            "plain `a-1.0.tar.gz` é"
+        );
+        assert_eq!(
+            printable("a\x1b[31mred\rb\u{7}\u{9b}c\u{202e}d\0"),
+            "a\\u{1b}[31mred\\u{d}b\\u{7}\\u{9b}c\\u{202e}d\\u{0}"
+        );
+        assert_eq!(printable("one\nerror: forged\n"), "one\n  error: forged\n");
+        // Lines already indented keep their indentation.
+        assert_eq!(printable("stale:\n  - a\n\tb"), "stale:\n  - a\n\tb");
+        assert_eq!(printable("tab\there"), "tab\there");
     }
 
     #[test]

@@ -260,10 +260,37 @@ impl py2nix_plan::Sources for LookedUp<'_> {
 pub struct LocalPaths {
     lock_dir: PathBuf,
     output_dir: PathBuf,
+    /// `--allow-outside-paths`: a path outside `lock_dir` is planned instead of refused.
+    allow_outside: bool,
+}
+
+/// Refuses `path` (`what` names it in the message) unless it resolves, symbolic links
+/// followed, inside `project_dir`: a project's files may not make py2nix read, or Nix copy
+/// into the world-readable store, a directory outside the project without
+/// `--allow-outside-paths`.
+pub fn check_inside_project(path: &Path, project_dir: &Path, what: &str) -> anyhow::Result<()> {
+    let target = path
+        .canonicalize()
+        .with_context(|| format!("{what} `{}` does not exist", path.display()))?;
+    let root = project_dir
+        .canonicalize()
+        .with_context(|| format!("failed to read `{}`", project_dir.display()))?;
+    if target.starts_with(&root) {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "{what} `{}` is outside the project directory `{}`; refusing to read it (Nix would copy a local source into the store, readable by every user); hint: pass --allow-outside-paths if you trust this project's paths, or --overrides DIR for an overrides directory",
+        path.display(),
+        root.display()
+    ))
 }
 
 impl LocalPaths {
-    pub fn new(lock_dir: &Path, output: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn new(
+        lock_dir: &Path,
+        output: Option<&Path>,
+        allow_outside: bool,
+    ) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir().context("failed to read the working directory")?;
         let output_dir = match output.and_then(Path::parent) {
             Some(parent) if !parent.as_os_str().is_empty() => cwd.join(parent),
@@ -272,6 +299,7 @@ impl LocalPaths {
         Ok(LocalPaths {
             lock_dir: cwd.join(lock_dir),
             output_dir,
+            allow_outside,
         })
     }
 
@@ -293,6 +321,9 @@ impl LocalPaths {
             })
             .unwrap_or_else(|| PathBuf::from(path));
         let absolute = self.lock_dir.join(plain);
+        if !self.allow_outside {
+            check_inside_project(&absolute, &self.lock_dir, "the local path")?;
+        }
         let target = absolute
             .canonicalize()
             .with_context(|| format!("the local path `{}` does not exist", absolute.display()))?;

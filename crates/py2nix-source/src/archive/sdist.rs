@@ -8,6 +8,8 @@ use flate2::read::MultiGzDecoder;
 
 use py2nix_dist::normalize_name;
 
+use super::limits::archive_limits;
+use super::tar_stream::TarStream;
 use super::{read_entry, whole_zip_entries, MAX_METADATA_SIZE};
 use crate::metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};
 
@@ -149,29 +151,15 @@ impl TopLevelFiles {
 }
 
 fn tar_files(reader: impl Read, filename: &str) -> Result<TopLevelFiles, MetadataError> {
-    let tar_error = |source| MetadataError::Tar {
-        filename: filename.to_owned(),
-        source,
-    };
     let mut files = TopLevelFiles::default();
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries().map_err(tar_error)? {
-        let mut entry = entry.map_err(tar_error)?;
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+    let mut archive = TarStream::new(reader, filename, archive_limits());
+    while let Some(entry) = archive.next_entry()? {
+        if !entry.is_file || files.slot(&entry.path).is_none() {
             continue;
         }
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if files.slot(&path).is_none() {
-            continue;
-        }
-        files.reserve(&path, entry.size(), filename)?;
-        let mut contents = Vec::new();
-        (&mut entry)
-            .take(MAX_METADATA_SIZE)
-            .read_to_end(&mut contents)
-            .map_err(tar_error)?;
-        if let Some((map, directory)) = files.slot(&path) {
+        files.reserve(&entry.path, entry.size, filename)?;
+        let contents = archive.read_data(MAX_METADATA_SIZE)?;
+        if let Some((map, directory)) = files.slot(&entry.path) {
             map.insert(directory, contents);
         }
     }

@@ -43,6 +43,9 @@ pub struct LockSettings {
     pub overrides: Option<PathBuf>,
     /// `--frozen`: plan the lock without checking it against pyproject.toml.
     pub frozen: bool,
+    /// `--allow-outside-paths`: local sources and pyproject.toml's overrides directory may be
+    /// outside the project directory.
+    pub allow_outside_paths: bool,
 }
 
 impl LockSettings {
@@ -67,6 +70,7 @@ impl LockSettings {
             musl,
             macos,
             overrides,
+            allow_outside_paths,
         } = select.clone();
         let IndexArgs {
             index_url,
@@ -128,6 +132,7 @@ impl LockSettings {
             macos,
             overrides,
             frozen: false,
+            allow_outside_paths,
         })
     }
 }
@@ -267,8 +272,7 @@ pub fn requirements_includes(path: &Path) -> Vec<PathBuf> {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| base.clone());
         let included = from_dir.join(name);
-        let text = std::fs::read_to_string(&included)
-            .map_err(|e| format!("failed to read `{}`: {e}", included.display()))?;
+        let text = crate::project::read_include(&included)?;
         opened.borrow_mut().push(included.clone());
         Ok((text, included.display().to_string()))
     };
@@ -344,6 +348,16 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         );
     }
     let user_overrides = user_overrides_dir(settings.overrides.as_deref(), &dir);
+    if let (None, Some(user_dir)) = (&settings.overrides, &user_overrides) {
+        if !settings.allow_outside_paths {
+            crate::sources::check_inside_project(
+                user_dir,
+                &dir,
+                "pyproject.toml's `[tool.py2nix] overrides` directory",
+            )
+            .input()?;
+        }
+    }
     let (overrides, override_warnings) = match &user_overrides {
         None => (
             crate::overrides::embedded()
@@ -411,7 +425,12 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         pages = fetched?;
         pages.extend(early_fetched?);
     }
-    let paths = LocalPaths::new(&dir, settings.output.as_deref()).input()?;
+    let paths = LocalPaths::new(
+        &dir,
+        settings.output.as_deref(),
+        settings.allow_outside_paths,
+    )
+    .input()?;
     reporter.step("hashing direct-URL files");
     let url_hashes = network.url_hashes(&lock, &resolutions, reporter)?;
     let gits = resolve_gits(settings, &lock, &resolutions, reporter)?;
@@ -715,6 +734,13 @@ fn fill_files_from_index(lock: &mut Lock, indexes: &Indexes, pages: &Pages) -> a
                             .any(|h| h.algorithm == "sha256" && h.hex.eq_ignore_ascii_case(hex))
                     });
                 if matches {
+                    if let Err(message) = py2nix_lock::check_distribution_filename(&file.filename) {
+                        errors.push(format!(
+                            "`{}` {}: the index lists a file that cannot be planned: {message}",
+                            package.name, package.version
+                        ));
+                        continue;
+                    }
                     found.push(py2nix_lock::LockedFile {
                         filename: file.filename.clone(),
                         hash: file.sha256.as_ref().map(|hex| py2nix_lock::FileHash {

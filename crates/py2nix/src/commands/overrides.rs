@@ -2,7 +2,7 @@
 //! for wheels, and which file says it (built in, or a user's directory).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use py2nix_overrides::{ArtifactKind, Entry, OverrideDb, Rule, Version};
@@ -75,12 +75,19 @@ fn from_pyproject(reporter: &Reporter) -> anyhow::Result<Option<PathBuf>> {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&path).context("failed to read `pyproject.toml`")?;
-    Ok(crate::overrides::user_dir_from_pyproject(&text).map(|dir| {
-        reporter.explain(&format!(
-            "user overrides from pyproject.toml's [tool.py2nix]: `{dir}`"
-        ));
-        PathBuf::from(dir)
-    }))
+    let Some(dir) = crate::overrides::user_dir_from_pyproject(&text) else {
+        return Ok(None);
+    };
+    reporter.explain(&format!(
+        "user overrides from pyproject.toml's [tool.py2nix]: `{dir}`"
+    ));
+    let dir = PathBuf::from(dir);
+    crate::sources::check_inside_project(
+        &dir,
+        Path::new("."),
+        "pyproject.toml's `[tool.py2nix] overrides` directory",
+    )?;
+    Ok(Some(dir))
 }
 
 /// Prints what applies to the package and where each rule comes from.
