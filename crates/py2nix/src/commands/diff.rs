@@ -149,7 +149,7 @@ pub fn plan_from_text(text: &str) -> anyhow::Result<Option<Plan>> {
 /// Reads a lock, a plan or a python.nix; a directory stands for the one lock in it.
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let path = if path.is_dir() {
-        crate::project::find_lock(path)?
+        crate::project::find_lock(path, None)?
     } else {
         path.to_path_buf()
     };
@@ -170,7 +170,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             targets: plan_packages(&plan),
         });
     }
-    let format = crate::project::format_of(&path);
+    let format = crate::project::format_of(&path, &text);
     if format == LockFormat::Requirements && text.trim_start().starts_with('{') {
         bail!(
             "`{}` is JSON but not a plan made by py2nix (its `generator` does not name py2nix)",

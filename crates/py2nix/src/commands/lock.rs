@@ -291,7 +291,17 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         mut lock,
         project,
         indexes: declared,
-    } = crate::project::read(&settings.project_dir, settings.lock.as_deref(), reporter).input()?;
+    } = crate::project::read(
+        &settings.project_dir,
+        settings.lock.as_deref(),
+        settings
+            .output
+            .as_deref()
+            .and_then(crate::project::recorded_lock)
+            .as_deref(),
+        reporter,
+    )
+    .input()?;
     let lock_format = lock.format;
     crate::freshness::refuse_stale_lock(lock_format, &lock_path, &dir, settings.frozen, reporter)?;
     reporter.explain(&format!(
