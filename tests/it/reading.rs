@@ -242,3 +242,244 @@ fn the_recorded_lock_is_used_again_when_another_appears_beside_it() {
         stderr(&output)
     );
 }
+
+/// `diff` of two requirements files (locks) that differ only in `edit`: its JSON changes.
+fn lock_diff(old: &str, new: &str) -> serde_json::Value {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (work.path().join("a.txt"), work.path().join("b.txt"));
+    std::fs::write(&a, old).expect("write");
+    std::fs::write(&b, new).expect("write");
+    let output = py2nix(
+        &["diff", path_str(&a), path_str(&b), "--format", "json"],
+        &server,
+        cache.path(),
+    );
+    serde_json::from_str(&ok(&output)).expect("JSON")
+}
+
+/// The one change of a diff, with the names of the details that changed.
+fn only_change(diff: &serde_json::Value) -> (&str, &str, Vec<String>) {
+    let changes = diff["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{diff}");
+    let change = &changes[0];
+    let details = change["details"]
+        .as_object()
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default();
+    (
+        change["package"].as_str().expect("package"),
+        change["change"].as_str().expect("change"),
+        details,
+    )
+}
+
+const SIX: &str =
+    "six==1.17.0 --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274\n";
+
+#[test]
+fn diff_of_locks_reports_git_commit_url_path_and_hash_changes() {
+    let git = |rev: &str| format!("{SIX}dep @ git+https://git.example/dep.git@{rev}\n");
+    let diff = lock_diff(&git(&"a".repeat(40)), &git(&"b".repeat(40)));
+    assert_eq!(
+        only_change(&diff),
+        ("dep", "changed", vec!["rev".to_string()])
+    );
+    assert_eq!(diff["changes"][0]["details"]["rev"]["new"], "b".repeat(40));
+    assert_ne!(diff["summary"], "no differences");
+
+    let url = |host: &str| format!("{SIX}dep @ https://{host}/dep-1.0.tar.gz\n");
+    let diff = lock_diff(&url("a.example"), &url("b.example"));
+    assert_eq!(
+        only_change(&diff),
+        ("dep", "changed", vec!["url".to_string()])
+    );
+
+    let path = |dir: &str| format!("{SIX}-e ./{dir}#egg=dep\n");
+    let diff = lock_diff(&path("one"), &path("two"));
+    assert_eq!(
+        only_change(&diff),
+        ("dep", "changed", vec!["path".to_string()])
+    );
+
+    let hashed = |hash: &str| format!("six==1.17.0 --hash=sha256:{hash}\n");
+    let diff = lock_diff(&hashed(&"1".repeat(64)), &hashed(&"2".repeat(64)));
+    let (package, change, _) = only_change(&diff);
+    assert_eq!((package, change), ("six", "changed"), "{diff}");
+
+    // Nothing that changes the build: no differences.
+    let diff = lock_diff(&git(&"a".repeat(40)), &git(&"a".repeat(40)));
+    assert_eq!(diff["summary"], "no differences");
+}
+
+/// A JSON plan of uv/flask-pillow for x86_64-linux/CPython 3.11, as text.
+fn flask_plan() -> serde_json::Value {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = fixture_dir("uv/flask-pillow");
+    let mut args = vec!["lock", path_str(&dir), "--format", "json"];
+    args.extend(LINUX_311);
+    serde_json::from_str(&ok(&py2nix(&args, &server, cache.path()))).expect("JSON plan")
+}
+
+fn plan_diff(old: &serde_json::Value, new: &serde_json::Value) -> (serde_json::Value, String) {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (work.path().join("a.json"), work.path().join("b.json"));
+    std::fs::write(&a, old.to_string()).expect("write");
+    std::fs::write(&b, new.to_string()).expect("write");
+    let json = py2nix(
+        &["diff", path_str(&a), path_str(&b), "--format", "json"],
+        &server,
+        cache.path(),
+    );
+    let text = py2nix(&["diff", path_str(&a), path_str(&b)], &server, cache.path());
+    (serde_json::from_str(&ok(&json)).expect("JSON"), ok(&text))
+}
+
+#[test]
+fn diff_of_plans_reports_what_changes_a_build() {
+    let plan = flask_plan();
+    let target = "x86_64-linux-cp311";
+    let edits: [(&str, &[&str], fn(&mut serde_json::Value)); 6] = [
+        ("file", &["filename", "hash", "url"], |p| {
+            p["src"]["filename"] = "flask-0-py3-none-any.whl".into();
+            p["src"]["url"] = "https://files.example/flask-0-py3-none-any.whl".into();
+            p["src"]["hash"] = format!("sha256-{}=", "A".repeat(43)).into();
+        }),
+        ("url", &["url"], |p| {
+            p["src"]["url"] = "https://mirror.example/flask.whl".into();
+        }),
+        ("build system", &["build-system"], |p| {
+            p["build-system"] = serde_json::json!(["flit-core"]);
+        }),
+        ("native inputs", &["native-build-inputs"], |p| {
+            p["native-build-inputs"] = serde_json::json!(["pkgs.pkg-config"]);
+        }),
+        ("build inputs", &["build-inputs"], |p| {
+            p["build-inputs"] = serde_json::json!(["pkgs.zlib"]);
+        }),
+        ("kind", &[], |p| {
+            p["src"]["kind"] = "sdist".into();
+        }),
+    ];
+    for (what, expected, edit) in edits {
+        let mut new = plan.clone();
+        edit(&mut new["targets"][target]["packages"]["flask"]);
+        let (diff, text) = plan_diff(&plan, &new);
+        let (package, change, details) = only_change(&diff);
+        assert_eq!((package, change), ("flask", "changed"), "{what}: {diff}");
+        assert_eq!(details, expected.to_vec(), "{what}: {diff}");
+        assert!(text.contains("flask"), "{what}: {text}");
+        assert!(!text.contains("no differences"), "{what}: {text}");
+    }
+    // A git source moved to another commit.
+    let git = |rev: &str, hash: &str| {
+        let mut p = plan.clone();
+        p["targets"][target]["packages"]["flask"]["src"] = serde_json::json!({
+            "kind": "git", "url": "https://git.example/flask.git", "rev": rev, "hash": hash,
+        });
+        p
+    };
+    let old = git(&"a".repeat(40), &format!("sha256-{}=", "A".repeat(43)));
+    let new = git(&"b".repeat(40), &format!("sha256-{}=", "B".repeat(43)));
+    let (diff, text) = plan_diff(&old, &new);
+    assert_eq!(
+        only_change(&diff),
+        (
+            "flask",
+            "changed",
+            vec!["hash".to_string(), "rev".to_string()]
+        )
+    );
+    assert!(
+        text.contains(&format!("rev {} -> {}", "a".repeat(40), "b".repeat(40))),
+        "{text}"
+    );
+    // A path source moved.
+    let path = |to: &str| {
+        let mut p = plan.clone();
+        p["targets"][target]["packages"]["flask"]["src"] =
+            serde_json::json!({"kind": "path", "path": to, "format": "tree"});
+        p
+    };
+    let (diff, _) = plan_diff(&path("./a"), &path("./b"));
+    assert_eq!(
+        only_change(&diff),
+        ("flask", "changed", vec!["path".to_string()])
+    );
+    let (diff, _) = plan_diff(&plan, &plan);
+    assert_eq!(diff["summary"], "no differences");
+}
+
+/// A uv project whose one dependency is a git source at `repo_url`, commit `commit`.
+fn write_git_project(dir: &Path, repo_url: &str, commit: &str) {
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\"gitpkg\"]\n\n[tool.uv]\npackage = false\n\n[tool.uv.sources]\ngitpkg = {{ git = \"{repo_url}\", tag = \"v1\" }}\n"
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("uv.lock"),
+        format!(
+            "version = 1\nrevision = 3\nrequires-python = \">=3.11\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = {{ virtual = \".\" }}\ndependencies = [\n    {{ name = \"gitpkg\" }},\n]\n\n[package.metadata]\nrequires-dist = [{{ name = \"gitpkg\", git = \"{repo_url}?tag=v1\" }}]\n\n[[package]]\nname = \"gitpkg\"\nversion = \"1.0.0\"\nsource = {{ git = \"{repo_url}?tag=v1#{commit}\" }}\n"
+        ),
+    )
+    .expect("write");
+}
+
+#[test]
+fn a_git_network_failure_exits_2_and_an_offline_miss_exits_1() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let project = tempfile::tempdir().expect("tempdir");
+    // Nothing listens on port 9 of the loopback: git cannot connect.
+    write_git_project(
+        project.path(),
+        "http://127.0.0.1:9/repo.git",
+        &"a".repeat(40),
+    );
+    let mut args = vec!["lock", path_str(project.path()), "--format", "json"];
+    args.extend(LINUX_311);
+    let output = py2nix(&args, &server, cache.path());
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    assert!(stderr(&output).contains("`gitpkg`"), "{}", stderr(&output));
+    args.push("--offline");
+    let output = py2nix(&args, &server, cache.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--offline"), "{}", stderr(&output));
+}
+
+#[test]
+fn one_bad_hash_is_one_message_naming_its_targets() {
+    let server = IndexServer::start(Mode::WrongHash(
+        "six-1.17.0-py2.py3-none-any.whl".to_string(),
+    ));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = fixture_dir("pdm/local-path");
+    let output = py2nix(
+        &[
+            "lock",
+            path_str(&dir),
+            "--system",
+            "x86_64-linux",
+            "--system",
+            "aarch64-darwin",
+            "--python",
+            "3.11",
+            "--python",
+            "3.12",
+        ],
+        &server,
+        cache.path(),
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.matches("hash mismatch").count(), 1, "{message}");
+    assert!(message.contains("(on all 4 targets)"), "{message}");
+}

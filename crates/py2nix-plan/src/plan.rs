@@ -921,7 +921,7 @@ pub fn assemble_plan(
             let src = match source_of(package, chosen, sources, &mut warnings) {
                 Ok(src) => src,
                 Err(error) => {
-                    errors.push(error);
+                    errors.push((error, resolution.target.id()));
                     continue;
                 }
             };
@@ -987,7 +987,7 @@ pub fn assemble_plan(
             },
         );
     }
-    if let Some(error) = PlanError::collect(errors) {
+    if let Some(error) = PlanError::collect_per_target(errors, resolutions.len()) {
         return Err(error);
     }
     Ok(Plan {

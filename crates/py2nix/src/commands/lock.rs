@@ -240,6 +240,7 @@ fn hash_mismatches(error: &py2nix_plan::PlanError) -> Vec<String> {
     match error {
         py2nix_plan::PlanError::HashMismatch { package, .. } => vec![package.clone()],
         py2nix_plan::PlanError::Many(errors) => errors.iter().flat_map(hash_mismatches).collect(),
+        py2nix_plan::PlanError::OnTargets { error, .. } => hash_mismatches(error),
         _ => Vec::new(),
     }
 }
@@ -779,6 +780,7 @@ fn resolve_gits(
     let cache_root = settings.cache.as_ref().map(|c| c.root().to_path_buf());
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
+    let mut unexpected = false;
     if !wanted.is_empty() {
         reporter.start_count(wanted.len() as u64, "hashing git checkouts");
     }
@@ -792,17 +794,36 @@ fn resolve_gits(
             Ok(resolved) => {
                 out.insert(key, resolved);
             }
-            Err(error) => errors.push(format!("`{name}`: {error:#}")),
+            Err(error) => {
+                unexpected |= git_failure_is_unexpected(&error);
+                errors.push(format!("`{name}`: {error:#}"));
+            }
         }
     }
     if errors.is_empty() {
         Ok(out)
+    } else if unexpected {
+        Err(Failure::Unexpected(anyhow!(errors.join("\n"))))
     } else {
         Err(Failure::Input(anyhow!(errors.join("\n"))))
     }
 }
 
 type GitKey = (String, Option<String>, Option<String>, bool);
+
+/// Whether a git source failed for a reason outside the input (exit 2, as documented for
+/// network failures): git itself failed (the network, the server, a missing `git`) or a file
+/// could not be read or written. A reference or commit the repository lacks, an invalid URL
+/// or commit id, and a `--offline` miss are the input's.
+fn git_failure_is_unexpected(error: &anyhow::Error) -> bool {
+    use py2nix_source::SourceError;
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<SourceError>(),
+            Some(SourceError::Git { .. } | SourceError::GitNotRunnable(_) | SourceError::Io { .. })
+        )
+    })
+}
 
 /// The requested targets, or the defaults: every system, and the default CPython minors the
 /// project's requires-python allows.
