@@ -483,3 +483,64 @@ fn one_bad_hash_is_one_message_naming_its_targets() {
     assert_eq!(message.matches("hash mismatch").count(), 1, "{message}");
     assert!(message.contains("(on all 4 targets)"), "{message}");
 }
+
+#[test]
+fn poetrys_unlocked_setuptools_is_planned_from_the_index_with_a_warning() {
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = fixture_dir("poetry-legacy/gunicorn20");
+    let mut args = vec!["lock", path_str(&dir), "--format", "json"];
+    args.extend(LINUX_311);
+    let output = py2nix(&args, &server, cache.path());
+    let plan: serde_json::Value = serde_json::from_str(&ok(&output)).expect("JSON plan");
+    let message = stderr(&output);
+    assert!(
+        message.contains("poetry.lock does not lock `setuptools`")
+            && message.contains("needed by gunicorn 20.0.4 (`>=3.0`)")
+            && message.contains("setuptools 84.2.1"),
+        "{message}"
+    );
+    let packages = packages(&plan, "x86_64-linux-cp311");
+    let setuptools = &packages["setuptools"];
+    assert_eq!(setuptools["version"], "84.2.1", "{setuptools}");
+    assert_eq!(
+        setuptools["src"]["filename"],
+        "setuptools-84.2.1-py3-none-any.whl"
+    );
+    assert!(setuptools["src"]["hash"]
+        .as_str()
+        .is_some_and(|h| h.starts_with("sha256-")));
+    let gunicorn = &packages["gunicorn"];
+    assert!(
+        gunicorn["dependencies"].to_string().contains("setuptools"),
+        "{gunicorn}"
+    );
+    // Only those four names: any other package the lock lacks is still a stale lock.
+    let project = fixture_copy("poetry-legacy/gunicorn20");
+    let lock = project.path().join("poetry.lock");
+    let text = std::fs::read_to_string(&lock).expect("read");
+    std::fs::write(
+        &lock,
+        text.replacen(
+            "setuptools = \">=3.0\"",
+            "setuptools = \">=3.0\"\nmissing = \"*\"",
+            1,
+        ),
+    )
+    .expect("write");
+    let mut args = vec![
+        "lock",
+        path_str(project.path()),
+        "--format",
+        "json",
+        "--frozen",
+    ];
+    args.extend(LINUX_311);
+    let output = py2nix(&args, &server, cache.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`missing`, which the lock does not contain"),
+        "{}",
+        stderr(&output)
+    );
+}

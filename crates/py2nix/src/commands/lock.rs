@@ -317,6 +317,14 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
     let indexes = Indexes::new(&settings.index_url, &lock, &declared);
     let credentials = Credentials::from_environment();
     let network = Network::new(settings.cache.clone(), settings.offline, credentials)?;
+    let default_index = indexes.default_index();
+    crate::unlocked::add_poetry_unsafe_packages(
+        &mut lock,
+        &project,
+        &network,
+        (&default_index.url, &default_index.name),
+        reporter,
+    )?;
     let flat = lock.install == InstallSet::Flat;
     let mut pages = Pages::new();
     if flat {
