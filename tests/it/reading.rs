@@ -453,6 +453,11 @@ fn a_git_network_failure_exits_2_and_an_offline_miss_exits_1() {
     let output = py2nix(&args, &server, cache.path());
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("--offline"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("hint: run once without --offline"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

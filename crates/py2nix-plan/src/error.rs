@@ -6,6 +6,14 @@ pub enum PlanError {
     /// The user's request does not fit the project (unknown group, extra, target).
     #[error("{0}")]
     Request(String),
+    /// `--group`/`--extra` names one the project does not have.
+    #[error("the project has no {kind} `{name}` (it has: {known})")]
+    UnknownSelection {
+        /// `group` or `extra`.
+        kind: &'static str,
+        name: String,
+        known: String,
+    },
     #[error("{from} depends on `{package}`, which the lock does not contain; the lock is out of date, re-lock the project")]
     MissingPackage { package: String, from: String },
     #[error("{from} needs `{package}` {constraint} for {target}, but no locked version fits (locked: {locked})")]
@@ -112,6 +120,17 @@ impl PlanError {
                 })
                 .collect(),
         )
+    }
+
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PlanError::UnknownSelection { kind, .. } => Some(format!(
+                "name one of the {kind}s it has, or take them all with --all-{kind}s"
+            )),
+            PlanError::OnTargets { error, .. } => error.hint(),
+            _ => None,
+        }
     }
 
     pub fn collect(mut errors: Vec<PlanError>) -> Option<PlanError> {

@@ -76,13 +76,26 @@ pub fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error
     })
 }
 
-/// Advice for well-known failures, by what their message says; the hints attached with
-/// [`Hint::hint`] come first.
+/// The advice attached to a failure: with [`Hint::hint`] or [`with_hint`] where it was
+/// raised, or carried by the error itself (`PlanError::hint`, a `--offline` miss), in the
+/// order of the cause chain.
 pub fn hints(error: &anyhow::Error) -> Vec<String> {
     let mut out = Vec::new();
     for cause in error.chain() {
         if let Some(hinted) = cause.downcast_ref::<Hinted>() {
             out.push(hinted.hint.clone());
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<py2nix_plan::PlanError>()
+            .and_then(py2nix_plan::PlanError::hint)
+        {
+            out.push(hint);
+        }
+        if cause
+            .downcast_ref::<py2nix_index::IndexError>()
+            .is_some_and(crate::network::is_offline_miss)
+        {
+            out.push(crate::network::OFFLINE_HINT.to_string());
         }
     }
     let text = format!("{error:#}");
@@ -90,18 +103,6 @@ pub fn hints(error: &anyhow::Error) -> Vec<String> {
         if let Some((_, inline)) = line.split_once("; hint: ") {
             out.push(inline.trim().to_string());
         }
-    }
-    if text.contains("the project has no group `") {
-        out.push("name one of the groups it has, or take them all with --all-groups".to_string());
-    }
-    if text.contains("the project has no extra `") {
-        out.push("name one of the extras it has, or take them all with --all-extras".to_string());
-    }
-    if text.contains("--offline: the cache") {
-        out.push(
-            "run once without --offline to fill the cache (PY2NIX_CACHE_DIR or --cache-dir says where it is)"
-                .to_string(),
-        );
     }
     out.dedup();
     out

@@ -50,10 +50,12 @@ pub fn add_poetry_unsafe_packages(
     let results = network.full_pages(&requests);
     let mut errors = Errors::default();
     let mut problems = Vec::new();
+    let mut offline_miss = false;
     for ((name, wants), result) in wanted.iter().zip(results) {
         let page = match result {
             Ok(page) => page,
             Err(error) if is_input_error(&error) => {
+                offline_miss |= crate::network::is_offline_miss(&error);
                 problems.push(format!(
                     "`{name}`, which poetry.lock does not lock ({}): {error}",
                     wants_text(wants)
@@ -100,10 +102,14 @@ pub fn add_poetry_unsafe_packages(
         });
     }
     errors.finish()?;
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Input(anyhow!(problems.join("\n"))))
+    let error = anyhow!(problems.join("\n"));
+    match (problems.is_empty(), offline_miss) {
+        (true, _) => Ok(()),
+        (false, true) => Err(Failure::Input(crate::report::with_hint(
+            error,
+            crate::network::OFFLINE_HINT,
+        ))),
+        (false, false) => Err(Failure::Input(error)),
     }
 }
 

@@ -789,6 +789,7 @@ fn resolve_gits(
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
     let mut unexpected = false;
+    let mut hints: Vec<String> = Vec::new();
     if !wanted.is_empty() {
         reporter.start_count(wanted.len() as u64, "hashing git checkouts");
     }
@@ -804,16 +805,25 @@ fn resolve_gits(
             }
             Err(error) => {
                 unexpected |= git_failure_is_unexpected(&error);
+                for hint in crate::report::hints(&error) {
+                    if !hints.contains(&hint) {
+                        hints.push(hint);
+                    }
+                }
                 errors.push(format!("`{name}`: {error:#}"));
             }
         }
     }
     if errors.is_empty() {
-        Ok(out)
-    } else if unexpected {
-        Err(Failure::Unexpected(anyhow!(errors.join("\n"))))
+        return Ok(out);
+    }
+    let error = hints
+        .into_iter()
+        .fold(anyhow!(errors.join("\n")), crate::report::with_hint);
+    if unexpected {
+        Err(Failure::Unexpected(error))
     } else {
-        Err(Failure::Input(anyhow!(errors.join("\n"))))
+        Err(Failure::Input(error))
     }
 }
 
