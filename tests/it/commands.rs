@@ -244,13 +244,19 @@ fn check_follows_paths_from_the_generated_file() {
     let current = offline_py2nix(&["check", "--file", path_str(&nix)], Some(Path::new("/")));
     assert_eq!(current.status.code(), Some(0), "{}", stdout(&current));
 
+    // Another lock beside the recorded one: the record says which one the file was made from.
     std::fs::write(project.path().join("uv.lock"), "version = 1\n").expect("write");
     let two = offline_py2nix(&["check", "--file", path_str(&nix)], None);
-    assert_eq!(two.status.code(), Some(1));
+    assert_eq!(two.status.code(), Some(0), "{}", stdout(&two));
+    assert!(stdout(&two).contains("poetry.lock"), "{}", stdout(&two));
+    // The recorded lock gone, the other one is the project's lock now.
+    std::fs::remove_file(project.path().join("poetry.lock")).expect("remove");
+    let other = offline_py2nix(&["check", "--file", path_str(&nix)], None);
+    assert_eq!(other.status.code(), Some(1));
     assert!(
-        stdout(&two).contains("holds several lock files"),
+        stdout(&other).contains("the project's lock is now uv.lock"),
         "{}",
-        stdout(&two)
+        stdout(&other)
     );
 }
 

@@ -15,6 +15,7 @@ mod index;
 mod network;
 mod nix;
 mod project;
+mod reading;
 mod secrets;
 mod snapshots;
 mod sources;

@@ -1,4 +1,5 @@
-//! Readers for `poetry.lock` and `pyproject.toml`, into one checked, format-independent model.
+//! Readers for the Python lock formats (one list of them and one entry point, [`parse`]) and
+//! `pyproject.toml`, into one checked, format-independent model.
 //!
 //! Parsing is two-staged: serde "wire" structs mirror each file exactly, then a conversion
 //! checks them into the [`Lock`] and [`Project`] model. This crate reads no files and touches no
@@ -8,6 +9,7 @@
 
 mod constraint;
 mod error;
+mod format;
 mod freshness;
 mod model;
 mod package;
@@ -22,6 +24,7 @@ mod uv_lock;
 
 pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
+pub use format::{parse, DirectoryProject, LockFiles, NoFiles};
 pub use freshness::{
     pdm_content_hash, pdm_lock_freshness, poetry_content_hash, poetry_lock_freshness,
     pyproject_plan_relevant_json, uv_lock_freshness, uv_workspace_globs, LockFreshness,

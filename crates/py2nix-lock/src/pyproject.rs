@@ -174,7 +174,7 @@ fn read_pdm_groups(pdm: &PdmWire, project: &mut Project) -> Result<(), LockError
     for (group, requirements) in &pdm.dev_dependencies {
         let deps = requirements
             .iter()
-            .map(|r| pep508_dependency(r))
+            .map(|r| pdm_dependency(r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| LockError::Project(format!("[tool.pdm.dev-dependencies] {group}: {e}")))?;
         project
@@ -184,6 +184,32 @@ fn read_pdm_groups(pdm: &PdmWire, project: &mut Project) -> Result<(), LockError
             .extend(deps);
     }
     Ok(())
+}
+
+/// A PDM development dependency: a PEP 508 requirement, or an editable one as PDM writes it,
+/// `-e file:///${PROJECT_ROOT}/packages/devtool#egg=devtool` (named by `#egg=`) or
+/// `-e devtool @ file:///${PROJECT_ROOT}/packages/devtool`. The lock says where it comes from.
+fn pdm_dependency(text: &str) -> Result<Dependency, String> {
+    let Some(target) = text
+        .trim_start()
+        .strip_prefix("-e")
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map(str::trim)
+    else {
+        return pep508_dependency(text);
+    };
+    let egg = target.split_once('#').and_then(|(_, fragment)| {
+        fragment
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("egg="))
+    });
+    match egg {
+        Some(name) => pep508_dependency(name),
+        None if target.contains(" @ ") => pep508_dependency(target),
+        None => Err(format!(
+            "editable requirement `{text}` names no package: write `-e <name> @ <url>` or add `#egg=<name>`"
+        )),
+    }
 }
 
 fn project_error(table: &'static str) -> impl Fn(String) -> LockError {
@@ -568,6 +594,15 @@ url = "https://corp.example/simple"
             );
         }
         assert!(pep508_dependency("six>=1.16").is_ok());
+        let editable =
+            pdm_dependency("-e file:///${PROJECT_ROOT}/packages/devtool#egg=devtool").unwrap();
+        assert_eq!(editable.name.as_ref(), "devtool");
+        let named = pdm_dependency("-e devtool[x] @ file:///${PROJECT_ROOT}/d").unwrap();
+        assert_eq!(named.name.as_ref(), "devtool");
+        assert_eq!(named.extras.len(), 1);
+        assert!(pdm_dependency("-e ./d")
+            .unwrap_err()
+            .contains("names no package"));
         assert!(pep508_dependency("a-b.c_d>=1").is_ok());
         assert!(pep508_dependency("requests[socks, use-chardet]>=2; extra == 'a-b'").is_ok());
         assert!(pep508_dependency("x @ https://h.example/a-/b_.whl").is_ok());

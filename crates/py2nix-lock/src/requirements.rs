@@ -36,6 +36,7 @@ use std::str::FromStr;
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerTree, PackageName};
 
+use crate::format::{DirectoryProject, LockFiles};
 use crate::model::{
     FileHash, GitSource, IndexDecl, InstallSet, Lock, LockFormat, LockedFile, LockedPackage,
     PackageSource, PathKind,
@@ -43,8 +44,14 @@ use crate::model::{
 use crate::pylock::{ascii_only, name_list, path_basename, percent_decode, url_basename};
 use crate::{LockError, VersionConstraint};
 
-/// Returns the text and label of an included file, named relative to the including file.
-type Include<'a> = &'a dyn Fn(&str, &str) -> Result<(String, String), String>;
+/// The include callback of [`parse_requirements`], as the [`LockFiles`] the reader takes.
+struct IncludeOnly<'a>(&'a dyn Fn(&str, &str) -> Result<(String, String), String>);
+
+impl LockFiles for IncludeOnly<'_> {
+    fn include(&self, name: &str, from: &str) -> Result<(String, String), String> {
+        (self.0)(name, from)
+    }
+}
 
 /// Reads a requirements file. `label` names it in errors (`requirements.txt:12:5`);
 /// `include` returns the text of a `-r`/`-c` file named relative to the including file,
@@ -55,8 +62,18 @@ pub fn parse_requirements(
     label: &str,
     include: &dyn Fn(&str, &str) -> Result<(String, String), String>,
 ) -> Result<Lock, LockError> {
+    parse_requirements_with(text, label, &IncludeOnly(include))
+}
+
+/// [`parse_requirements`] with every file the requirements name besides themselves through
+/// `files`: includes, and the projects of the local directories installed (`-e .`).
+pub(crate) fn parse_requirements_with(
+    text: &str,
+    label: &str,
+    files: &dyn LockFiles,
+) -> Result<Lock, LockError> {
     let mut reader = Reader {
-        include,
+        files,
         stack: Vec::new(),
         requirements: Vec::new(),
         constraints: Vec::new(),
@@ -121,7 +138,7 @@ impl Entry {
 }
 
 struct Reader<'a> {
-    include: Include<'a>,
+    files: &'a dyn LockFiles,
     /// Labels of the files being read, outermost first (for include cycles).
     stack: Vec<String>,
     requirements: Vec<Entry>,
@@ -232,7 +249,10 @@ impl Reader<'_> {
                 "--requirement" => self.read_include(value, &option, constraint)?,
                 "--constraint" => self.read_include(value, &option, true)?,
                 "--editable" => {
-                    let mut entry = parse_editable(value, &option.value_location)?;
+                    let including = self.stack.last().cloned().unwrap_or_default();
+                    let files = self.files;
+                    let project_in = |path: &str| files.project_in(path, &including);
+                    let mut entry = parse_editable(value, &option.value_location, &project_in)?;
                     entry.location = option.location.clone();
                     self.push(entry, constraint);
                 }
@@ -288,7 +308,7 @@ impl Reader<'_> {
         constraint: bool,
     ) -> Result<(), LockError> {
         let including = self.stack.last().cloned().unwrap_or_default();
-        let (text, label) = (self.include)(path, &including).map_err(|e| {
+        let (text, label) = self.files.include(path, &including).map_err(|e| {
             error(
                 &option.value_location,
                 format!("cannot include `{path}`: {e}"),
@@ -921,15 +941,21 @@ fn parse_extras(text: &str) -> Result<Vec<ExtraName>, String> {
 fn parse_bare_target(text: &str, start: usize, line: &LogicalLine) -> Result<Entry, LockError> {
     let at = |offset: usize| line.location(start + offset);
     let target = text.split_whitespace().next().unwrap_or("");
-    let mut entry = target_entry(target).map_err(|e| error(&at(0), e))?;
+    let mut entry = target_entry(target, &|_| None).map_err(|e| error(&at(0), e))?;
     entry.location = at(0);
     entry.marker = parse_marker_part(&text[target.len()..], |o| at(target.len() + o))?;
     Ok(entry)
 }
 
-/// `-e TARGET`: a directory (or a VCS URL), installed in editable mode.
-fn parse_editable(target: &str, location: &str) -> Result<Entry, LockError> {
-    let mut entry = target_entry(target).map_err(|e| error(location, e))?;
+/// `-e TARGET`: a directory (or a VCS URL), installed in editable mode. A directory without
+/// `#egg=` is named by its own pyproject.toml (`project_in`), as `uv export` writes `-e .`
+/// for the project and `-e ./packages/lib` for a workspace member.
+fn parse_editable(
+    target: &str,
+    location: &str,
+    project_in: &dyn Fn(&str) -> Option<DirectoryProject>,
+) -> Result<Entry, LockError> {
+    let mut entry = target_entry(target, project_in).map_err(|e| error(location, e))?;
     match &mut entry.pin {
         Pin::Direct {
             source: PackageSource::Path { kind, editable, .. },
@@ -949,16 +975,46 @@ fn parse_editable(target: &str, location: &str) -> Result<Entry, LockError> {
     Ok(entry)
 }
 
-/// An entry for a nameless target, named by `#egg=`, its file name or its last path component.
-fn target_entry(target: &str) -> Result<Entry, String> {
+/// An entry for a nameless target, named by `#egg=`, else for a directory by its project
+/// (`project_in`, which also gives its version), else by its file name or its last path
+/// component.
+fn target_entry(
+    target: &str,
+    project_in: &dyn Fn(&str) -> Option<DirectoryProject>,
+) -> Result<Entry, String> {
     let (path_part, extras) = split_path_extras(target)?;
-    let (pin, egg) = direct_pin(path_part)?;
-    let (name_text, egg_extras) = match egg {
-        Some(egg) => {
+    let (mut pin, egg) = direct_pin(path_part)?;
+    let directory_project = match (&egg, &pin) {
+        (
+            None,
+            Pin::Direct {
+                source:
+                    PackageSource::Path {
+                        path,
+                        kind: PathKind::Directory,
+                        ..
+                    },
+                ..
+            },
+        ) => project_in(path),
+        _ => None,
+    };
+    let (name_text, egg_extras) = match (egg, directory_project) {
+        (Some(egg), _) => {
             let (name, extras) = split_path_extras(&egg)?;
             (name.to_string(), extras)
         }
-        None => (name_from_target(&pin, path_part), Vec::new()),
+        (None, Some(project)) => {
+            if let (Pin::Direct { version, .. }, Some(text)) = (&mut pin, &project.version) {
+                *version = Version::from_str(text).map_err(|e| {
+                    format!(
+                        "`{target}`: its project's version `{text}` is not a PEP 440 version: {e}"
+                    )
+                })?;
+            }
+            (project.name, Vec::new())
+        }
+        (None, None) => (name_from_target(&pin, path_part), Vec::new()),
     };
     let name = PackageName::from_str(&name_text)
         .map_err(|e| format!("cannot name `{target}` (`{name_text}`): {e}; add `#egg=<name>`"))?;

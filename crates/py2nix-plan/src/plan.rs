@@ -920,7 +920,7 @@ pub fn assemble_plan(
             let src = match source_of(package, chosen, sources, &mut warnings) {
                 Ok(src) => src,
                 Err(error) => {
-                    errors.push(error);
+                    errors.push((error, resolution.target.id()));
                     continue;
                 }
             };
@@ -986,7 +986,7 @@ pub fn assemble_plan(
             },
         );
     }
-    if let Some(error) = PlanError::collect(errors) {
+    if let Some(error) = PlanError::collect_per_target(errors, resolutions.len()) {
         return Err(error);
     }
     Ok(Plan {

@@ -77,11 +77,7 @@ impl Selection {
         for group in &self.groups {
             let group = py2nix_lock::normalize_group(group);
             if !project.groups.contains_key(&group) {
-                return Err(PlanError::Request(unknown(
-                    "group",
-                    &group,
-                    project.groups.keys(),
-                )));
+                return Err(unknown("group", &group, project.groups.keys()));
             }
             groups.insert(group);
         }
@@ -109,11 +105,11 @@ impl Selection {
         let extras = self.extras_of(project);
         for extra in &extras {
             if !project.extras.contains_key(extra) {
-                return Err(PlanError::Request(unknown(
+                return Err(unknown(
                     "extra",
                     extra.as_ref(),
                     project.extras.keys().map(|e| e.as_ref()),
-                )));
+                ));
             }
         }
         Ok(extras)
@@ -241,17 +237,20 @@ pub fn is_flat(lock: &Lock) -> bool {
 }
 
 fn unknown<'a>(
-    kind: &str,
+    kind: &'static str,
     name: &str,
     known: impl Iterator<Item = impl AsRef<str> + 'a>,
-) -> String {
+) -> PlanError {
     let known: Vec<String> = known.map(|k| k.as_ref().to_string()).collect();
-    let known = if known.is_empty() {
-        "none".to_string()
-    } else {
-        known.join(", ")
-    };
-    format!("the project has no {kind} `{name}` (it has: {known})")
+    PlanError::UnknownSelection {
+        kind,
+        name: name.to_string(),
+        known: if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        },
+    }
 }
 
 /// `myproject[extra]` inside the project's own extras or groups stands for that extra's edges.

@@ -363,12 +363,14 @@ impl Memo {
         let results = inputs.network.full_pages(&wanted);
         let mut errors = Errors::default();
         let mut missing = Vec::new();
+        let mut offline_miss = false;
         for ((_, _, name), result) in wanted.into_iter().zip(results) {
             match result {
                 Ok(page) => {
                     self.pages.insert(name, page);
                 }
                 Err(error) if crate::network::is_input_error(&error) => {
+                    offline_miss |= crate::network::is_offline_miss(&error);
                     let wants = constraints
                         .get(&name)
                         .map(|list| requirers_text(list))
@@ -381,6 +383,11 @@ impl Memo {
         errors.finish()?;
         if missing.is_empty() {
             Ok(())
+        } else if offline_miss {
+            Err(Failure::Input(crate::report::with_hint(
+                anyhow!(missing.join("\n")),
+                crate::network::OFFLINE_HINT,
+            )))
         } else {
             Err(Failure::Input(anyhow!(missing.join("\n"))))
         }

@@ -31,7 +31,9 @@ pub enum Command {
     /// Plan the project's locked packages and print python.nix (or the JSON plan).
     ///
     /// Finds the lock in PROJECT_DIR (poetry.lock, uv.lock, pylock.toml, pdm.lock or a hashed
-    /// requirements.txt; --lock names one), reads pyproject.toml beside it, works out for every
+    /// requirements.txt; the one the output file was made from when there are several; for a
+    /// uv workspace member without a lock, the workspace's uv.lock; --lock names one, of any
+    /// name: its content tells the format), reads pyproject.toml beside it, works out for every
     /// target (a Nix system and a CPython version) exactly which packages to install and which
     /// file of each, looks the files up on the package index, checks their hashes against the
     /// lock, and prints the result on stdout. A lock that no longer records what pyproject.toml
@@ -54,8 +56,11 @@ pub enum Command {
     /// Compare two locks, two plans or two python.nix files.
     ///
     /// Lists the packages added, removed, upgraded and downgraded (per target for plans) and
-    /// calls out a package whose source kind changed (a wheel that became an sdist). A
-    /// directory stands for the one lock in it. The exit code is 0 whether or not they differ.
+    /// calls out a package whose source kind changed (a wheel that became an sdist), and one
+    /// whose build changed otherwise: its file or hash, git commit, URL or path, build system
+    /// or native inputs. A directory stands for the one lock in it; a lock of another name
+    /// (`old.lock`, `<(git show HEAD:uv.lock)`) is told by its content. The exit code is 0
+    /// whether or not they differ.
     Diff(DiffArgs),
 
     /// Draw the dependency graph of one target as Graphviz DOT or Mermaid.

@@ -20,6 +20,7 @@ mod packaging;
 mod project;
 mod report;
 mod sources;
+mod unlocked;
 
 use std::process::ExitCode;
 

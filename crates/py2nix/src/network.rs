@@ -255,10 +255,13 @@ pub struct Slot {
 pub struct Errors {
     input: Vec<String>,
     other: Vec<String>,
+    /// Whether one of them is a `--offline` miss (for the hint).
+    offline_miss: bool,
 }
 
 impl Errors {
     pub fn push(&mut self, error: IndexError) {
+        self.offline_miss |= is_offline_miss(&error);
         if is_input_error(&error) {
             self.input.push(error.to_string());
         } else {
@@ -272,10 +275,29 @@ impl Errors {
             return Err(Failure::Unexpected(anyhow!(self.other.join("\n"))));
         }
         if !self.input.is_empty() {
-            return Err(Failure::Input(anyhow!(self.input.join("\n"))));
+            let error = anyhow!(self.input.join("\n"));
+            return Err(Failure::Input(if self.offline_miss {
+                crate::report::with_hint(error, OFFLINE_HINT)
+            } else {
+                error
+            }));
         }
         Ok(())
     }
+}
+
+/// What to do about a `--offline` miss.
+pub const OFFLINE_HINT: &str =
+    "run once without --offline to fill the cache (PY2NIX_CACHE_DIR or --cache-dir says where it is)";
+
+/// A page, file or URL the cache lacks under `--offline`.
+pub fn is_offline_miss(error: &IndexError) -> bool {
+    matches!(
+        error,
+        IndexError::NotCached { .. }
+            | IndexError::CachedPageIncomplete { .. }
+            | IndexError::NotCachedUrl { .. }
+    )
 }
 
 /// Errors that the user fixes by changing the input or the request, not by retrying.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use py2nix_lock::{IndexDecl, Lock, LockFormat, Project};
+use py2nix_lock::{DirectoryProject, IndexDecl, Lock, LockFiles, LockFormat, Project};
 
 use crate::report::Reporter;
 
@@ -19,60 +19,124 @@ pub struct ProjectFiles {
     pub indexes: Vec<IndexDecl>,
 }
 
-/// The lock format a file name stands for.
-///
-/// `poetry.lock`, `uv.lock`, `pdm.lock`, `pylock.toml` and `pylock.<name>.toml` (PEP 751)
-/// are told by name; any other name is read as a requirements file.
-pub fn format_of(path: &Path) -> LockFormat {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match name.as_str() {
-        "poetry.lock" => LockFormat::Poetry,
-        "uv.lock" => LockFormat::Uv,
-        "pdm.lock" => LockFormat::Pdm,
-        "pylock.toml" => LockFormat::Pylock,
-        _ if name.starts_with("pylock.") && name.ends_with(".toml") => LockFormat::Pylock,
-        _ => LockFormat::Requirements,
+/// The format of the lock at `path` holding `text`: by its name when the name says
+/// (`py2nix_lock::LockFormat::from_file_name`), else by its content (a renamed lock, a
+/// `/dev/fd/N`).
+pub fn format_of(path: &Path, text: &str) -> LockFormat {
+    let name = path.file_name().map(|n| n.to_string_lossy());
+    LockFormat::detect(name.as_deref(), text)
+}
+
+/// The format of the lock file at `path`, read when its name does not say.
+pub fn format_of_file(path: &Path) -> anyhow::Result<LockFormat> {
+    let name = path.file_name().map(|n| n.to_string_lossy());
+    match name.as_deref().and_then(LockFormat::from_file_name) {
+        Some(format) => Ok(format),
+        None => Ok(LockFormat::from_content(&read_text(path)?)),
     }
 }
 
-/// The one lock in `dir`: poetry.lock, uv.lock, pdm.lock, pylock.toml, pylock.*.toml or
-/// requirements.txt. None is an error naming what was looked for; several is an error asking
-/// which (`--lock`).
-pub fn find_lock(dir: &Path) -> anyhow::Result<PathBuf> {
+/// The locks in `dir`, by the names that stand for a format, in name order.
+fn locks_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("failed to read the project directory `{}`", dir.display()))?;
     let mut found: Vec<PathBuf> = Vec::new();
     for entry in entries {
         let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let is_lock = matches!(
-            name.as_str(),
-            "poetry.lock" | "uv.lock" | "pdm.lock" | "pylock.toml" | "requirements.txt"
-        ) || (name.starts_with("pylock.") && name.ends_with(".toml"));
-        if is_lock && entry.path().is_file() {
+        if LockFormat::from_file_name(&name).is_some() && entry.path().is_file() {
             found.push(entry.path());
         }
     }
     found.sort();
+    Ok(found)
+}
+
+/// The one lock in `dir`: poetry.lock, uv.lock, pdm.lock, pylock.toml, pylock.*.toml or
+/// requirements.txt. None is an error naming what was looked for; several is an error asking
+/// which (`--lock`), unless one of them is `recorded` (the lock the file being made again
+/// was made from).
+pub fn find_lock(dir: &Path, recorded: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let mut found = locks_in(dir)?;
+    if found.len() > 1 {
+        if let Some(recorded) = recorded.and_then(|r| r.file_name()) {
+            if let Some(at) = found.iter().position(|p| p.file_name() == Some(recorded)) {
+                return Ok(found.remove(at));
+            }
+        }
+    }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => bail!(
-            "`{}` holds no lock file (looked for poetry.lock, uv.lock, pylock.toml, pylock.*.toml, pdm.lock and requirements.txt); name one with --lock",
-            dir.display()
-        ),
-        _ => bail!(
-            "`{}` holds several lock files: {}; choose one with --lock FILE",
-            dir.display(),
-            found
+        0 => Err(hinted(
+            anyhow!(
+                "`{}` holds no lock file (looked for {}); name one with --lock",
+                dir.display(),
+                looked_for()
+            ),
+            "make a lock with your tool first (`uv lock`, `poetry lock`, `pdm lock`, `pip-compile --generate-hashes`), or name one with --lock FILE",
+        )),
+        _ => {
+            let names: Vec<String> = found
                 .iter()
                 .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+                .collect();
+            Err(hinted(
+                anyhow!(
+                    "`{}` holds several lock files: {}; choose one with --lock FILE",
+                    dir.display(),
+                    names.join(", ")
+                ),
+                format!("choose one with --lock, e.g. `--lock {}`", names[0]),
+            ))
+        }
     }
+}
+
+fn looked_for() -> String {
+    let mut names: Vec<&str> = LockFormat::ALL.iter().map(|f| f.file_name()).collect();
+    names.insert(names.len() - 1, "pylock.*.toml");
+    names.join(", ")
+}
+
+fn hinted(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    crate::report::with_hint(error, hint)
+}
+
+/// Where the lock of the project in `project_dir` is, and the directory its paths are relative
+/// to: the one lock in `project_dir`, else (as uv finds it from a member's directory) the
+/// uv.lock of the nearest enclosing workspace whose members include `project_dir`.
+pub fn locate(project_dir: &Path, recorded: Option<&Path>) -> anyhow::Result<(PathBuf, PathBuf)> {
+    if !locks_in(project_dir)?.is_empty() {
+        return Ok((find_lock(project_dir, recorded)?, project_dir.to_path_buf()));
+    }
+    if let Ok(here) = std::fs::canonicalize(project_dir) {
+        for root in here.ancestors().skip(1) {
+            if !root.join("uv.lock").is_file() {
+                continue;
+            }
+            let Ok(member) = here.strip_prefix(root) else {
+                continue;
+            };
+            let member = member.to_string_lossy().replace('\\', "/");
+            let members = crate::freshness::uv_workspace_pyprojects(root)?;
+            if members.iter().any(|(path, _)| *path == member) {
+                return Ok((root.join("uv.lock"), root.to_path_buf()));
+            }
+        }
+    }
+    Err(find_lock(project_dir, recorded)
+        .err()
+        .unwrap_or_else(|| anyhow!("`{}` holds no lock file", project_dir.display())))
+}
+
+/// The lock the generated file at `output` records it was made from (`inputs.lock`), when
+/// the file exists, is py2nix's and records one.
+pub fn recorded_lock(output: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(output).ok()?;
+    let plan = crate::commands::diff::plan_from_text(&text).ok()??;
+    let inputs = plan.inputs?;
+    let base = crate::inputs::base_dir(Some(output)).ok()?;
+    Some(base.join(inputs.lock))
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -80,13 +144,23 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Reads the lock (found or named) and the project beside it.
+///
+/// `recorded` is the lock the file being made again was made from: it is the one used when
+/// the directory holds several.
 pub fn read(
     project_dir: &Path,
     lock_arg: Option<&Path>,
+    recorded: Option<&Path>,
     reporter: &Reporter,
 ) -> anyhow::Result<ProjectFiles> {
-    let lock_path = match lock_arg {
-        Some(path) => path.to_path_buf(),
+    let (lock_path, dir) = match lock_arg {
+        Some(path) => (
+            path.to_path_buf(),
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        ),
         None => {
             if !project_dir.is_dir() {
                 bail!(
@@ -94,18 +168,19 @@ pub fn read(
                     project_dir.display()
                 );
             }
-            find_lock(project_dir)?
+            let (lock_path, dir) = locate(project_dir, recorded)?;
+            if dir != project_dir {
+                reporter.warn(&format!(
+                    "`{}` holds no lock: planning the workspace's `{}`, which lists it as a member",
+                    project_dir.display(),
+                    lock_path.display()
+                ));
+            }
+            (lock_path, dir)
         }
     };
-    let format = format_of(&lock_path);
-    let dir = match lock_arg {
-        Some(path) => path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from(".")),
-        None => project_dir.to_path_buf(),
-    };
+    let lock_text = read_text(&lock_path)?;
+    let format = format_of(&lock_path, &lock_text);
     reporter.explain(&format!(
         "reading {} as {}",
         lock_path.display(),
@@ -122,7 +197,7 @@ pub fn read(
     } else {
         (None, None)
     };
-    let mut lock = parse_lock(format, &lock_path)?;
+    let mut lock = parse_lock_text(format, &lock_path, &lock_text)?;
     for warning in &lock.warnings {
         reporter.warn(&format!("{}: {warning}", lock_path.display()));
     }
@@ -152,35 +227,20 @@ pub fn read(
     })
 }
 
-fn parse_lock(format: LockFormat, path: &Path) -> anyhow::Result<Lock> {
-    parse_lock_text(format, path, &read_text(path)?)
+/// What a lock names besides itself, read from disk: a requirements file's includes (relative
+/// to the file that names them) and the projects of the local directories it installs.
+struct DiskFiles {
+    /// The lock's directory.
+    base: PathBuf,
 }
 
-/// Reads `text`, the lock at `path`, as `format`; a requirements file's `-r`/`-c` includes are
-/// read relative to the file that names them.
-pub fn parse_lock_text(format: LockFormat, path: &Path, text: &str) -> anyhow::Result<Lock> {
-    let context = || format!("failed to parse `{}`", path.display());
-    let lock = match format {
-        LockFormat::Poetry => py2nix_lock::parse_poetry_lock(text).with_context(context)?,
-        LockFormat::Uv => py2nix_lock::parse_uv_lock(text).with_context(context)?,
-        LockFormat::Pylock => py2nix_lock::parse_pylock(text).with_context(context)?,
-        LockFormat::Pdm => py2nix_lock::parse_pdm_lock(text).with_context(context)?,
-        LockFormat::Requirements => {
-            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let include = |name: &str, from: &str| -> Result<(String, String), String> {
-                let from_dir = Path::new(from)
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| base.clone());
-                let included = from_dir.join(name);
-                read_include(&included).map(|text| (text, included.display().to_string()))
-            };
-            py2nix_lock::parse_requirements(text, &path.display().to_string(), &include)
-                .with_context(context)?
-        }
-    };
-    lock.check_file_names().with_context(context)?;
-    Ok(lock)
+impl DiskFiles {
+    fn dir_of(&self, from: &str) -> PathBuf {
+        Path::new(from)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.base.clone())
+    }
 }
 
 /// The largest file a `-r`/`-c` include may be: 16 MiB.
@@ -216,6 +276,36 @@ pub fn read_include(path: &Path) -> Result<String, String> {
         ));
     }
     String::from_utf8(bytes).map_err(|_| format!("`{shown}` is not UTF-8 text"))
+}
+
+impl LockFiles for DiskFiles {
+    fn include(&self, name: &str, from: &str) -> Result<(String, String), String> {
+        let included = self.dir_of(from).join(name);
+        read_include(&included).map(|text| (text, included.display().to_string()))
+    }
+
+    fn project_in(&self, path: &str, from: &str) -> Option<DirectoryProject> {
+        let pyproject = self.dir_of(from).join(path).join("pyproject.toml");
+        let text = read_include(&pyproject).ok()?;
+        let metadata = py2nix_lock::parse_project_metadata(&text).ok()?;
+        Some(DirectoryProject {
+            name: metadata.name?.to_string(),
+            version: metadata.version.filter(|_| !metadata.dynamic_version),
+        })
+    }
+}
+
+/// Reads `text`, the lock at `path`, as `format` (`py2nix_lock::parse`); a requirements
+/// file's `-r`/`-c` includes are read relative to the file that names them.
+pub fn parse_lock_text(format: LockFormat, path: &Path, text: &str) -> anyhow::Result<Lock> {
+    let files = DiskFiles {
+        base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let context = || format!("failed to parse `{}`", path.display());
+    let lock = py2nix_lock::parse(format, text, &path.display().to_string(), &files)
+        .with_context(context)?;
+    lock.check_file_names().with_context(context)?;
+    Ok(lock)
 }
 
 /// What the project asks for: the lock's own record where it has one (uv.lock, pylock.toml),

@@ -68,13 +68,34 @@ impl<T> Hint<T> for Result<T, Failure> {
     }
 }
 
-/// Advice for well-known failures, by what their message says; the hints attached with
-/// [`Hint::hint`] come first.
+/// `error` with `hint` attached, for errors raised as plain `anyhow::Error`s.
+pub fn with_hint(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hinted {
+        error,
+        hint: hint.into(),
+    })
+}
+
+/// The advice attached to a failure: with [`Hint::hint`] or [`with_hint`] where it was
+/// raised, or carried by the error itself (`PlanError::hint`, a `--offline` miss), in the
+/// order of the cause chain.
 pub fn hints(error: &anyhow::Error) -> Vec<String> {
     let mut out = Vec::new();
     for cause in error.chain() {
         if let Some(hinted) = cause.downcast_ref::<Hinted>() {
             out.push(hinted.hint.clone());
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<py2nix_plan::PlanError>()
+            .and_then(py2nix_plan::PlanError::hint)
+        {
+            out.push(hint);
+        }
+        if cause
+            .downcast_ref::<py2nix_index::IndexError>()
+            .is_some_and(crate::network::is_offline_miss)
+        {
+            out.push(crate::network::OFFLINE_HINT.to_string());
         }
     }
     let text = format!("{error:#}");
@@ -82,30 +103,6 @@ pub fn hints(error: &anyhow::Error) -> Vec<String> {
         if let Some((_, inline)) = line.split_once("; hint: ") {
             out.push(inline.trim().to_string());
         }
-    }
-    if let Some(rest) = text.split("holds several lock files: ").nth(1) {
-        let first = rest.split([';', ',']).next().unwrap_or("").trim();
-        if !first.is_empty() {
-            out.push(format!("choose one with --lock, e.g. `--lock {first}`"));
-        }
-    }
-    if text.contains("holds no lock file") {
-        out.push(
-            "make a lock with your tool first (`uv lock`, `poetry lock`, `pdm lock`, `pip-compile --generate-hashes`), or name one with --lock FILE"
-                .to_string(),
-        );
-    }
-    if text.contains("the project has no group `") {
-        out.push("name one of the groups it has, or take them all with --all-groups".to_string());
-    }
-    if text.contains("the project has no extra `") {
-        out.push("name one of the extras it has, or take them all with --all-extras".to_string());
-    }
-    if text.contains("--offline: the cache") {
-        out.push(
-            "run once without --offline to fill the cache (PY2NIX_CACHE_DIR or --cache-dir says where it is)"
-                .to_string(),
-        );
     }
     out.dedup();
     out
@@ -344,20 +341,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attached_hints_come_first_and_known_messages_get_theirs() {
-        let failure: Result<(), Failure> = Err(Failure::Input(anyhow::anyhow!(
-            "`.` holds several lock files: poetry.lock, uv.lock; choose one with --lock FILE"
-        )));
+    fn attached_hints_come_first_and_hints_deep_in_the_chain_count() {
+        let inner = with_hint(anyhow::anyhow!("`.` holds several lock files"), "inner");
+        let failure: Result<(), Failure> = Err(Failure::Input(inner.context("failed to read")));
         let Err(Failure::Input(error)) = failure.hint("first") else {
             panic!("the kind changed");
         };
-        assert_eq!(
-            error.to_string(),
-            "`.` holds several lock files: poetry.lock, uv.lock; choose one with --lock FILE"
-        );
-        let hints = hints(&error);
-        assert_eq!(hints[0], "first");
-        assert!(hints[1].contains("`--lock poetry.lock`"), "{hints:?}");
+        assert_eq!(error.to_string(), "failed to read");
+        assert_eq!(hints(&error), ["first", "inner"]);
     }
 
     #[test]

@@ -398,9 +398,12 @@ pub fn resolve_git(
         }
     }
     if offline {
-        return Err(anyhow!(
-            "--offline: the cache has no checkout hash for {} at {commit}",
-            py2nix_source::redact_git_url(&git.url)
+        return Err(crate::report::with_hint(
+            anyhow!(
+                "--offline: the cache has no checkout hash for {} at {commit}",
+                py2nix_source::redact_git_url(&git.url)
+            ),
+            crate::network::OFFLINE_HINT,
         ));
     }
     // One checkout gives both the hash and what the tree says about its build.
@@ -609,9 +612,12 @@ pub fn git_tree_files(
         }
     }
     if offline {
-        return Err(anyhow!(
-            "--offline: the cache has no build system of {} at {commit}",
-            py2nix_source::redact_git_url(url)
+        return Err(crate::report::with_hint(
+            anyhow!(
+                "--offline: the cache has no build system of {} at {commit}",
+                py2nix_source::redact_git_url(url)
+            ),
+            crate::network::OFFLINE_HINT,
         ));
     }
     let temporary = tempfile::tempdir().context("failed to create a temporary directory")?;

@@ -209,7 +209,7 @@ fn judge(file: &Path, plan: &Plan, args: &CheckArgs) -> anyhow::Result<Verdict> 
         .unwrap_or_else(|| base.clone());
     let named = recorded.options.iter().any(|o| o == "--lock");
     if !named && lock_dir.is_dir() {
-        match crate::project::find_lock(&lock_dir) {
+        match crate::project::find_lock(&lock_dir, Some(&lock_path)) {
             Ok(found) if found.file_name() != lock_path.file_name() => reasons.push(format!(
                 "the project's lock is now {}, not {}",
                 found.file_name().unwrap_or_default().to_string_lossy(),
@@ -224,7 +224,11 @@ fn judge(file: &Path, plan: &Plan, args: &CheckArgs) -> anyhow::Result<Verdict> 
         }
     }
     // So is a pyproject.toml that appeared beside it, or a new uv workspace member's.
-    let format = crate::project::format_of(&lock_path);
+    let format = if lock_path.is_file() {
+        crate::project::format_of_file(&lock_path)?
+    } else {
+        py2nix_lock::LockFormat::detect(lock_path.file_name().and_then(|n| n.to_str()), "")
+    };
     let mut appeared = Vec::new();
     for pyproject in crate::freshness::project_pyprojects(format, &lock_dir)? {
         let key = inputs::relative_to(&base, &pyproject)?;

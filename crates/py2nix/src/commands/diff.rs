@@ -1,6 +1,9 @@
 //! `py2nix diff OLD NEW`: what changed between two locks, two plans or two python.nix files.
 //! Locks are compared by package (with the kind of source: index, URL, git, path); plans per
-//! target, with the kind of the planned file (wheel, sdist, git, path).
+//! target, with the kind of the planned file (wheel, sdist, git, path). Besides versions and
+//! kinds, everything else that changes a build is compared too (`Side::details`): a lock's
+//! files and hashes, git URL, reference and commit, URL and path; a plan's file, URL, hash,
+//! git revision, path, build system, native inputs, patches and the rest of its package.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,6 +26,9 @@ pub struct Side {
     /// Source kind: for plans `wheel`, `sdist`, `git`, `path`; for locks `index`, `url`,
     /// `git`, `path`.
     pub kind: String,
+    /// Everything else about the package that changes its build, by name (`rev`, `hash`,
+    /// `url`, `path`, `filename`, `build-system`, `native-build-inputs`, `file <name>`, ...).
+    pub details: BTreeMap<String, String>,
 }
 
 /// What a file holds, for comparison: packages per target (a lock has one, unnamed, target).
@@ -71,6 +77,45 @@ impl Change {
     /// The source kind changed (a wheel that became an sdist, an index package now from git).
     pub fn kind_changed(&self) -> bool {
         matches!((&self.old, &self.new), (Some(a), Some(b)) if a.kind != b.kind)
+    }
+
+    /// What changed besides the version and kind, when those two did not: each detail that
+    /// differs, with its old and new values (`None` where a side lacks it).
+    pub fn details(&self) -> Vec<(&str, Option<&str>, Option<&str>)> {
+        let (Some(a), Some(b)) = (&self.old, &self.new) else {
+            return Vec::new();
+        };
+        if a.version != b.version || a.kind != b.kind {
+            return Vec::new();
+        }
+        let keys: BTreeSet<&String> = a.details.keys().chain(b.details.keys()).collect();
+        keys.into_iter()
+            .filter_map(|key| {
+                let (old, new) = (a.details.get(key), b.details.get(key));
+                (old != new).then(|| {
+                    (
+                        key.as_str(),
+                        old.map(String::as_str),
+                        new.map(String::as_str),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The details that changed, for people: `rev abc -> def; hash X -> Y`.
+    fn details_text(&self) -> String {
+        self.details()
+            .iter()
+            .map(|(key, old, new)| {
+                format!(
+                    "{key} {} -> {}",
+                    old.unwrap_or("(none)"),
+                    new.unwrap_or("(none)")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -149,7 +194,7 @@ pub fn plan_from_text(text: &str) -> anyhow::Result<Option<Plan>> {
 /// Reads a lock, a plan or a python.nix; a directory stands for the one lock in it.
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let path = if path.is_dir() {
-        crate::project::find_lock(path)?
+        crate::project::find_lock(path, None)?
     } else {
         path.to_path_buf()
     };
@@ -170,7 +215,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             targets: plan_packages(&plan),
         });
     }
-    let format = crate::project::format_of(&path);
+    let format = crate::project::format_of(&path, &text);
     if format == LockFormat::Requirements && text.trim_start().starts_with('{') {
         bail!(
             "`{}` is JSON but not a plan made by py2nix (its `generator` does not name py2nix)",
@@ -178,22 +223,41 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         );
     }
     let lock = crate::project::parse_lock_text(format, &path, &text)?;
-    let mut packages: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut packages: BTreeMap<String, Vec<&py2nix_lock::LockedPackage>> = BTreeMap::new();
     for package in &lock.packages {
-        let entry = packages.entry(package.name.to_string()).or_default();
-        entry.0.insert(package.version.to_string());
-        entry.1.insert(lock_source_kind(&package.source));
+        packages
+            .entry(package.name.to_string())
+            .or_default()
+            .push(package);
     }
     let packages = packages
         .into_iter()
-        .map(|(name, (versions, kinds))| {
-            let mut versions: Vec<String> = versions.into_iter().collect();
-            versions.sort_by(|a, b| compare_versions(a, b).unwrap_or(a.cmp(b)));
+        .map(|(name, mut of_name)| {
+            of_name.sort_by(|a, b| a.version.cmp(&b.version));
+            let mut versions: Vec<String> = of_name.iter().map(|p| p.version.to_string()).collect();
+            versions.dedup();
+            let kinds: BTreeSet<String> = of_name
+                .iter()
+                .map(|p| lock_source_kind(&p.source))
+                .collect();
+            let several = of_name.len() > 1;
+            let mut details = BTreeMap::new();
+            for package in &of_name {
+                let prefix = if several {
+                    format!("{} ", package.version)
+                } else {
+                    String::new()
+                };
+                for (key, value) in lock_details(package) {
+                    details.insert(format!("{prefix}{key}"), value);
+                }
+            }
             (
                 name,
                 Side {
                     version: versions.join(", "),
                     kind: kinds.into_iter().collect::<Vec<_>>().join(", "),
+                    details,
                 },
             )
         })
@@ -204,6 +268,66 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         is_plan: false,
         targets: [(String::new(), packages)].into(),
     })
+}
+
+/// What a locked package says that changes its build, besides its version and kind of source.
+fn lock_details(package: &py2nix_lock::LockedPackage) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut put = |key: &str, value: Option<&str>| {
+        if let Some(value) = value {
+            out.push((key.to_string(), value.to_string()));
+        }
+    };
+    match &package.source {
+        PackageSource::DefaultIndex => {}
+        PackageSource::Index { url, .. } => put("index", Some(url)),
+        PackageSource::Url { url, subdirectory } => {
+            put("url", Some(url));
+            put("subdirectory", subdirectory.as_deref());
+        }
+        PackageSource::Git(git) => {
+            put("url", Some(&git.url));
+            put("reference", git.reference.as_deref());
+            put("rev", git.commit.as_deref());
+            put("subdirectory", git.subdirectory.as_deref());
+            put("submodules", git.submodules.then_some("true"));
+        }
+        PackageSource::Path {
+            path,
+            kind,
+            editable,
+        } => {
+            put("path", Some(path));
+            put("path-kind", Some(&format!("{kind:?}").to_lowercase()));
+            put("editable", editable.then_some("true"));
+        }
+        PackageSource::Unsupported { url, .. } => put("url", Some(url)),
+    }
+    for file in &package.files {
+        let hash = file
+            .hash
+            .as_ref()
+            .map(|h| format!("{}:{}", h.algorithm, h.hex))
+            .unwrap_or_default();
+        put(&format!("file {}", file.filename), Some(&hash));
+    }
+    if let Some(hashes) = &package.index_hashes {
+        let mut hashes: Vec<String> = hashes
+            .iter()
+            .map(|h| format!("{}:{}", h.algorithm, h.hex))
+            .collect();
+        hashes.sort();
+        put("hashes", Some(&hashes.join(", ")));
+    }
+    let mut dependencies: Vec<String> = package
+        .dependencies
+        .iter()
+        .map(|d| d.name.to_string())
+        .collect();
+    dependencies.sort();
+    dependencies.dedup();
+    put("dependencies", Some(&dependencies.join(", ")));
+    out
 }
 
 fn lock_source_kind(source: &PackageSource) -> String {
@@ -228,6 +352,7 @@ pub fn plan_packages(plan: &Plan) -> BTreeMap<String, BTreeMap<String, Side>> {
                     let side = Side {
                         version: package.version.clone(),
                         kind: package.src.kind_name().to_string(),
+                        details: plan_details(package),
                     };
                     (name.clone(), side)
                 })
@@ -235,6 +360,53 @@ pub fn plan_packages(plan: &Plan) -> BTreeMap<String, BTreeMap<String, Side>> {
             (id.clone(), sides)
         })
         .collect()
+}
+
+/// The fields of a planned package that change its build besides its version and kind, by
+/// their names in the plan: the source's (`url`, `hash`, `rev`, `path`, `filename`, ...) and
+/// `PLAN_BUILD_FIELDS`. Lists of strings are joined with `, `. (`build-requires` is left
+/// out: plans made before it existed lack it, and `build-system` says the same.)
+fn plan_details(package: &py2nix_plan::PackagePlan) -> BTreeMap<String, String> {
+    fn text(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        }
+    }
+    const PLAN_BUILD_FIELDS: [&str; 10] = [
+        "dependencies",
+        "extras",
+        "build-system",
+        "native-build-inputs",
+        "build-inputs",
+        "propagated-build-inputs",
+        "patches",
+        "build-flags",
+        "env",
+        "cargo",
+    ];
+    let mut details = BTreeMap::new();
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(package) else {
+        return details;
+    };
+    for (key, value) in &fields {
+        if PLAN_BUILD_FIELDS.contains(&key.as_str()) {
+            details.insert(key.clone(), text(value));
+        }
+    }
+    if let Some(serde_json::Value::Object(src)) = fields.get("src") {
+        for (key, value) in src {
+            if key != "kind" {
+                details.insert(key.clone(), text(value));
+            }
+        }
+    }
+    details
 }
 
 fn compare_versions(a: &str, b: &str) -> Option<std::cmp::Ordering> {
@@ -275,8 +447,17 @@ pub fn compare(old: Loaded, new: Loaded, old_path: PathBuf, new_path: PathBuf) -
                 },
                 (None, None) => continue,
             };
+            // Details are compared only where version and kind are the same; elsewhere they
+            // would keep one change on several targets apart (each target's wheel).
+            let (mut a, mut b) = (a.cloned(), b.cloned());
+            let same = matches!((&a, &b), (Some(a), Some(b)) if a.version == b.version && a.kind == b.kind);
+            if !same {
+                for side in [&mut a, &mut b].into_iter().flatten() {
+                    side.details.clear();
+                }
+            }
             merged
-                .entry((kind, name.clone(), a.cloned(), b.cloned()))
+                .entry((kind, name.clone(), a, b))
                 .or_default()
                 .push(id.clone());
         }
@@ -405,6 +586,10 @@ pub fn render_text(comparison: &Comparison) -> String {
         if change.kind_changed() {
             line.push_str("  [source kind changed]");
         }
+        let details = change.details_text();
+        if !details.is_empty() {
+            line.push_str(&format!("  [{details}]"));
+        }
         if let Some(where_) = comparison.where_(change) {
             line.push_str(&format!("  ({where_})"));
         }
@@ -450,10 +635,14 @@ pub fn render_markdown(comparison: &Comparison) -> String {
     });
     for change in &comparison.changes {
         let show_kind = change.kind_changed();
+        let details = change.details();
         let what = if show_kind {
             let old = change.old.as_ref().map(|s| s.kind.as_str()).unwrap_or("");
             let new = change.new.as_ref().map(|s| s.kind.as_str()).unwrap_or("");
             format!("{}, **{old} → {new}**", change.change.as_str())
+        } else if !details.is_empty() {
+            let names: Vec<&str> = details.iter().map(|(key, _, _)| *key).collect();
+            format!("{}: {}", change.change.as_str(), names.join(", "))
         } else {
             change.change.as_str().to_string()
         };
@@ -489,6 +678,16 @@ pub fn render_json(comparison: &Comparison) -> serde_json::Value {
                 "new": side(&c.new),
                 "source-kind-changed": c.kind_changed(),
             });
+            let details = c.details();
+            if !details.is_empty() {
+                value["details"] = details
+                    .iter()
+                    .map(|(key, old, new)| {
+                        (key.to_string(), serde_json::json!({"old": old, "new": new}))
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
             if comparison.old.is_plan {
                 value["targets"] = serde_json::json!(c.targets);
             }
@@ -536,6 +735,7 @@ mod tests {
                                     Side {
                                         version: v.to_string(),
                                         kind: k.to_string(),
+                                        details: BTreeMap::new(),
                                     },
                                 )
                             })

@@ -245,6 +245,7 @@ fn hash_mismatches(error: &py2nix_plan::PlanError) -> Vec<String> {
     match error {
         py2nix_plan::PlanError::HashMismatch { package, .. } => vec![package.clone()],
         py2nix_plan::PlanError::Many(errors) => errors.iter().flat_map(hash_mismatches).collect(),
+        py2nix_plan::PlanError::OnTargets { error, .. } => hash_mismatches(error),
         _ => Vec::new(),
     }
 }
@@ -295,7 +296,17 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         mut lock,
         project,
         indexes: declared,
-    } = crate::project::read(&settings.project_dir, settings.lock.as_deref(), reporter).input()?;
+    } = crate::project::read(
+        &settings.project_dir,
+        settings.lock.as_deref(),
+        settings
+            .output
+            .as_deref()
+            .and_then(crate::project::recorded_lock)
+            .as_deref(),
+        reporter,
+    )
+    .input()?;
     let lock_format = lock.format;
     crate::freshness::refuse_stale_lock(lock_format, &lock_path, &dir, settings.frozen, reporter)?;
     reporter.explain(&format!(
@@ -310,6 +321,14 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
     let indexes = Indexes::new(&settings.index_url, &lock, &declared);
     let credentials = Credentials::from_environment();
     let network = Network::new(settings.cache.clone(), settings.offline, credentials)?;
+    let default_index = indexes.default_index();
+    crate::unlocked::add_poetry_unsafe_packages(
+        &mut lock,
+        &project,
+        &network,
+        (&default_index.url, &default_index.name),
+        reporter,
+    )?;
     let flat = lock.install == InstallSet::Flat;
     let mut pages = Pages::new();
     if flat {
@@ -799,6 +818,8 @@ fn resolve_gits(
     let cache_root = settings.cache.as_ref().map(|c| c.root().to_path_buf());
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
+    let mut unexpected = false;
+    let mut hints: Vec<String> = Vec::new();
     if !wanted.is_empty() {
         reporter.start_count(wanted.len() as u64, "hashing git checkouts");
     }
@@ -812,17 +833,45 @@ fn resolve_gits(
             Ok(resolved) => {
                 out.insert(key, resolved);
             }
-            Err(error) => errors.push(format!("`{name}`: {error:#}")),
+            Err(error) => {
+                unexpected |= git_failure_is_unexpected(&error);
+                for hint in crate::report::hints(&error) {
+                    if !hints.contains(&hint) {
+                        hints.push(hint);
+                    }
+                }
+                errors.push(format!("`{name}`: {error:#}"));
+            }
         }
     }
     if errors.is_empty() {
-        Ok(out)
+        return Ok(out);
+    }
+    let error = hints
+        .into_iter()
+        .fold(anyhow!(errors.join("\n")), crate::report::with_hint);
+    if unexpected {
+        Err(Failure::Unexpected(error))
     } else {
-        Err(Failure::Input(anyhow!(errors.join("\n"))))
+        Err(Failure::Input(error))
     }
 }
 
 type GitKey = (String, Option<String>, Option<String>, bool);
+
+/// Whether a git source failed for a reason outside the input (exit 2, as documented for
+/// network failures): git itself failed (the network, the server, a missing `git`) or a file
+/// could not be read or written. A reference or commit the repository lacks, an invalid URL
+/// or commit id, and a `--offline` miss are the input's.
+fn git_failure_is_unexpected(error: &anyhow::Error) -> bool {
+    use py2nix_source::SourceError;
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<SourceError>(),
+            Some(SourceError::Git { .. } | SourceError::GitNotRunnable(_) | SourceError::Io { .. })
+        )
+    })
+}
 
 /// The requested targets, or the defaults: every system, and the default CPython minors the
 /// project's requires-python allows.
