@@ -30,7 +30,8 @@
 //! their [`LockedPackage::marker`] is the OR of them, and edges to them name the `version`.
 //! A member whose version is dynamic has no `version` key: it is read as version `0`.
 //! uv.lock records no per-package `requires-python`, so every package allows any Python.
-//! Not read: `[options]`, `conflicts`, `supported-markers`, `[package.metadata]`, upload times,
+//! `conflicts`, `supported-markers` and `required-markers` go to the project's
+//! [`crate::UvSettings`]. Not read: `[options]`, `[package.metadata]`, upload times,
 //! and an edge's `source` (only its `version` tells same-named packages apart).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,6 +64,12 @@ struct UvLockWire {
     version: u32,
     revision: Option<u32>,
     requires_python: Option<String>,
+    #[serde(default)]
+    conflicts: Vec<Vec<crate::uv_settings::ConflictItemWire>>,
+    #[serde(default)]
+    supported_markers: Vec<String>,
+    #[serde(default)]
+    required_markers: Vec<String>,
     #[serde(default)]
     manifest: ManifestWire,
     #[serde(default, rename = "package", alias = "distribution")]
@@ -209,6 +216,7 @@ fn from_parts(
         None => virtual_root_project(&wire.manifest, &nodes, &inliner)?,
     };
     project.requires_python = requires_python;
+    project.uv = lock_settings(&wire)?;
     Ok(Lock {
         format: LockFormat::Uv,
         lock_version: wire.version.to_string(),
@@ -218,6 +226,31 @@ fn from_parts(
         install: InstallSet::Graph,
         indexes: Vec::new(),
     })
+}
+
+/// What uv.lock records of uv's settings: `conflicts`, `supported-markers` (the
+/// environments) and `required-markers`.
+fn lock_settings(wire: &UvLockWire) -> Result<crate::UvSettings, LockError> {
+    let lock_error = |key: &str, message: String| {
+        LockError::Project(format!("uv.lock `{key}`: {message}"))
+    };
+    let mut settings = crate::UvSettings::default();
+    for set in &wire.conflicts {
+        settings
+            .conflicts
+            .push(crate::uv_settings::conflict_set(set).map_err(|e| lock_error("conflicts", e))?);
+    }
+    settings.environments = wire
+        .supported_markers
+        .iter()
+        .map(|text| parse_marker(text).map_err(|e| lock_error("supported-markers", format!("`{text}`: {e}"))))
+        .collect::<Result<_, _>>()?;
+    settings.environments_text = wire.supported_markers.clone();
+    for text in &wire.required_markers {
+        parse_marker(text).map_err(|e| lock_error("required-markers", format!("`{text}`: {e}")))?;
+    }
+    settings.required_environments = wire.required_markers.clone();
+    Ok(settings)
 }
 
 /// A large file's wire struct (without its packages) and its packages' nodes, parsed and
@@ -395,6 +428,15 @@ fn convert_source(wire: &SourceWire) -> Result<(PackageSource, Role), String> {
             role
         }
     };
+    if let Some(dir) = wire.registry.as_ref().filter(|r| !r.contains("://")) {
+        // A local `find-links` directory: its files are planned as local paths.
+        let source = PackageSource::Path {
+            path: dir.clone(),
+            kind: PathKind::FindLinks,
+            editable: false,
+        };
+        return Ok((source, Role::Package));
+    }
     if let Some(url) = &wire.registry {
         let source = PackageSource::Index {
             name: String::new(),
@@ -480,6 +522,24 @@ fn parse_git_source(text: &str) -> Result<GitSource, String> {
 /// The sdist and the wheels. A file without a location of its own is the source's archive
 /// (a direct URL or a local path).
 fn convert_files(wire: &PackageWire, source: &PackageSource) -> Result<Vec<LockedFile>, String> {
+    if let PackageSource::Path {
+        kind: PathKind::FindLinks,
+        ..
+    } = source
+    {
+        for file in wire.sdist.iter().chain(&wire.wheels) {
+            match (&file.path, &file.url) {
+                (Some(path), _) if !path.contains(['/', '\\']) => {}
+                (None, Some(_)) => {}
+                _ => {
+                    return Err(
+                        "has a find-links file that is not named by its file name in the directory"
+                            .to_string(),
+                    )
+                }
+            }
+        }
+    }
     let (source_url, source_path) = match source {
         PackageSource::Url { url, .. } => (Some(url.as_str()), None),
         PackageSource::Path {

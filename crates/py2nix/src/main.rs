@@ -20,6 +20,7 @@ mod packaging;
 mod project;
 mod report;
 mod sources;
+mod uv_settings;
 
 use std::process::ExitCode;
 
