@@ -262,3 +262,49 @@ fn a_local_find_links_directory_is_planned_as_local_files() {
         "wheel"
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    let mut content = std::fs::read_to_string(path).expect("read");
+    content.push_str(text);
+    std::fs::write(path, content).expect("write");
+}
+
+#[test]
+fn workspace_members_settings_are_read_and_conflicting_values_refused() {
+    let server = IndexServer::start(Mode::Html);
+    let work = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixture_dir("uv/workspace"), work.path());
+    let member = work.path().join("packages/app/pyproject.toml");
+    append(&member, "\n[tool.uv]\nno-binary-package = [\"six\"]\n");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().to_str().expect("utf-8");
+    let args = ["lock", dir, "--format", "json", "--frozen", "--system", "x86_64-linux", "--python", "3.12"];
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(&py2nix(&args, &server, cache.path()))).expect("json");
+    assert_eq!(packages(&plan, TARGET)["six"]["src"]["kind"], "sdist", "{plan}");
+    // The root says `no-build = false`, the member `true`: uv's workspace reader refuses that.
+    let root = work.path().join("pyproject.toml");
+    let text = std::fs::read_to_string(&root).expect("read");
+    std::fs::write(&root, text.replace("[tool.uv]\n", "[tool.uv]\nno-build = false\n")).expect("write");
+    append(&member, "no-build = true\n");
+    let output = py2nix(&args, &server, cache.path());
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(stdout(&output).is_empty());
+    assert!(
+        err.contains("packages/app/pyproject.toml: [tool.uv] no-build conflicts with the value another pyproject.toml of the workspace gives it"),
+        "{err}"
+    );
+}
