@@ -308,3 +308,58 @@ fn workspace_members_settings_are_read_and_conflicting_values_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_find_links_url_is_planned_with_the_locks_urls_without_an_index() {
+    // No index page is fetched for a find-links package (a find-links page is not a Simple
+    // API): the server below answers nothing of it, and the host does not exist.
+    let server = IndexServer::start(Mode::Html);
+    let work = tempfile::tempdir().expect("tempdir");
+    let links = "https://links.example.invalid/wheels/";
+    std::fs::write(
+        work.path().join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"fl\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\"attrs\"]\n\n[tool.uv]\npackage = false\nfind-links = [\"{links}\"]\n"
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        work.path().join("uv.lock"),
+        format!(
+            r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "attrs"
+version = "23.1.0"
+source = {{ registry = "{links}" }}
+wheels = [
+    {{ url = "{links}attrs-23.1.0-py3-none-any.whl", hash = "sha256:1f28b4522cdc2fb4256ac1a020c78acf9cba2c6b461ccd2c126f3aa8e8335d04", size = 61160 }},
+]
+
+[[package]]
+name = "fl"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [
+    {{ name = "attrs" }},
+]
+"#
+        ),
+    )
+    .expect("write");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().to_str().expect("utf-8");
+    let output = py2nix(
+        &["lock", dir, "--format", "json", "--frozen", "--system", "x86_64-linux", "--python", "3.12"],
+        &server,
+        cache.path(),
+    );
+    let plan: serde_json::Value = serde_json::from_str(&ok(&output)).expect("json");
+    let src = &packages(&plan, TARGET)["attrs"]["src"];
+    assert_eq!(src["kind"], "wheel");
+    assert_eq!(src["url"], format!("{links}attrs-23.1.0-py3-none-any.whl"));
+    assert_eq!(src["hash"], "sha256-Hyi0UizcL7QlasGgIMeKz5y6LGtGHM0sEm86qOgzXQQ=");
+    assert_eq!(server.requests(), 0);
+}

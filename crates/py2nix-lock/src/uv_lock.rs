@@ -1929,4 +1929,49 @@ source = { hg = "https://example.org/lib" }
         assert!(parse_in_pieces(&inline).is_none());
         assert!(parse_uv_lock(&inline).is_err());
     }
+
+    #[test]
+    fn the_locks_conflicts_and_environments_are_read() {
+        let conflicts = parse_uv_lock(include_str!("../../../fixtures/uv2nix/conflicts/uv.lock")).unwrap();
+        let settings = &conflicts.project.as_ref().unwrap().uv;
+        assert_eq!(settings.conflicts.len(), 1);
+        let items: Vec<String> = settings.conflicts[0].iter().map(ToString::to_string).collect();
+        assert_eq!(
+            items,
+            ["extra `extra-a` of `conflicts`", "extra `extra-b` of `conflicts`", "group `group-c` of `conflicts`"]
+        );
+        let envs = parse_uv_lock(include_str!("../../../fixtures/uv2nix/with-supported-environments/uv.lock")).unwrap();
+        let settings = &envs.project.as_ref().unwrap().uv;
+        assert_eq!(settings.environments.len(), 2);
+        assert_eq!(settings.environments_text, ["sys_platform == 'darwin'", "sys_platform == 'linux'"]);
+        let required = parse_uv_lock(include_str!("../../../fixtures/uv2nix/with-required-markers/uv.lock")).unwrap();
+        assert_eq!(required.project.as_ref().unwrap().uv.required_environments.len(), 4);
+        let bad = "version = 1\nsupported-markers = [\"sys_platform ==\"]\n";
+        assert!(parse_uv_lock(bad).unwrap_err().to_string().contains("supported-markers"));
+        let bad = "version = 1\nconflicts = [[{ extra = \"a\" }]]\n";
+        assert!(parse_uv_lock(bad).unwrap_err().to_string().contains("uv.lock `conflicts`"));
+    }
+
+    #[test]
+    fn a_local_find_links_registry_is_a_directory_of_files() {
+        let lock = parse_uv_lock(include_str!("../../../fixtures/uv2nix/overriden-registry/uv.lock")).unwrap();
+        let urllib3 = lock.packages.iter().find(|p| p.name.as_ref() == "urllib3").unwrap();
+        assert_eq!(
+            urllib3.source,
+            PackageSource::Path {
+                path: "../kitchen-sink".into(),
+                kind: PathKind::FindLinks,
+                editable: false,
+            }
+        );
+        assert_eq!(urllib3.files.len(), 1);
+        assert_eq!(urllib3.files[0].filename, "urllib3-2.2.3-py3-none-any.whl");
+        assert_eq!(urllib3.files[0].url, None);
+        // A URL registry stays an index.
+        let attrs = lock.packages.iter().find(|p| p.name.as_ref() == "attrs").unwrap();
+        assert!(matches!(attrs.source, PackageSource::Index { .. }));
+        // A file in a subdirectory of the find-links directory is refused, not misplanned.
+        let nested = "version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { registry = \"wheels\" }\nwheels = [{ path = \"sub/a-1-py3-none-any.whl\" }]\n";
+        assert!(parse_uv_lock(nested).unwrap_err().to_string().contains("find-links file"));
+    }
 }

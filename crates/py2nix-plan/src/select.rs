@@ -301,4 +301,28 @@ mod tests {
         assert!(only.wheels_allowed(&name("flask")));
         assert!(FormatControl::parse(&["not a name".into()], &[]).is_err());
     }
+
+    #[test]
+    fn uv_settings_under_the_command_line() {
+        let name = |s: &str| PackageName::from_str(s).unwrap();
+        let settings = py2nix_lock::parse_uv_settings(
+            "[tool.uv]\nno-binary-package = [\"urllib3\"]\nno-build-package = [\"arpeggio\"]\n",
+        )
+        .unwrap();
+        let control = FormatControl::default().with_uv(&settings, None).unwrap();
+        assert!(!control.wheels_allowed(&name("urllib3")));
+        assert!(control.sdists_allowed(&name("urllib3")));
+        assert!(!control.sdists_allowed(&name("arpeggio")));
+        assert!(control.build_refused(&name("arpeggio")));
+        assert!(!control.build_refused(&name("urllib3")));
+        // --only-binary on the command line takes urllib3 back to wheels.
+        let cli = FormatControl::parse(&[], &["urllib3".into()]).unwrap();
+        let control = cli.with_uv(&settings, None).unwrap();
+        assert!(control.wheels_allowed(&name("urllib3")));
+        // `no-build = true` spares the project.
+        let all = py2nix_lock::parse_uv_settings("[tool.uv]\nno-build = true\n").unwrap();
+        let control = FormatControl::default().with_uv(&all, Some(&name("proj"))).unwrap();
+        assert!(control.build_refused(&name("flask")));
+        assert!(!control.build_refused(&name("proj")));
+    }
 }
