@@ -20,6 +20,6 @@ mod snapshots;
 mod sources;
 mod stale_locks;
 mod tree_builds;
-mod uv_settings;
 mod user_overrides;
+mod uv_settings;
 mod writes;

@@ -36,7 +36,11 @@ fn planned_file(plan: &serde_json::Value, name: &str) -> String {
 }
 
 /// Runs `lock` on a fixture and returns (exit code, stdout, stderr).
-fn lock_fails(fixture: &str, extra: &[&str], server: &IndexServer) -> (Option<i32>, String, String) {
+fn lock_fails(
+    fixture: &str,
+    extra: &[&str],
+    server: &IndexServer,
+) -> (Option<i32>, String, String) {
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = fixture_dir(&format!("uv2nix/{fixture}"));
     let mut args = vec!["lock", dir.to_str().expect("utf-8"), "--format", "json"];
@@ -53,16 +57,29 @@ fn no_binary_and_no_build_choose_the_files_uv2nix_expects() {
     assert_eq!(planned_file(&plan, "arpeggio"), "Arpeggio-2.0.2.tar.gz");
     // testNoBuildPref*: the wheel.
     let plan = plan_of("no-build", &[], &server);
-    assert_eq!(planned_file(&plan, "arpeggio"), "Arpeggio-2.0.2-py2.py3-none-any.whl");
+    assert_eq!(
+        planned_file(&plan, "arpeggio"),
+        "Arpeggio-2.0.2-py2.py3-none-any.whl"
+    );
     // The project itself is still built (uv builds it only to install it; `env` does not).
     assert_eq!(planned_file(&plan, "no-build"), "path");
     // testNoBinaryPackagesPref*: per package.
     let plan = plan_of("no-build-no-binary-packages", &[], &server);
-    assert_eq!(planned_file(&plan, "arpeggio"), "Arpeggio-2.0.2-py2.py3-none-any.whl");
+    assert_eq!(
+        planned_file(&plan, "arpeggio"),
+        "Arpeggio-2.0.2-py2.py3-none-any.whl"
+    );
     assert_eq!(planned_file(&plan, "urllib3"), "urllib3-2.2.2.tar.gz");
     // The command line still has the last word: --only-binary takes urllib3 back to its wheel.
-    let plan = plan_of("no-build-no-binary-packages", &["--only-binary", "urllib3"], &server);
-    assert_eq!(planned_file(&plan, "urllib3"), "urllib3-2.2.2-py3-none-any.whl");
+    let plan = plan_of(
+        "no-build-no-binary-packages",
+        &["--only-binary", "urllib3"],
+        &server,
+    );
+    assert_eq!(
+        planned_file(&plan, "urllib3"),
+        "urllib3-2.2.2-py3-none-any.whl"
+    );
 }
 
 #[test]
@@ -83,7 +100,10 @@ fn no_binary_with_no_build_is_refused_with_uvs_reason() {
         &server,
     );
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("`arpeggio` can't be installed because it is marked as both"), "{err}");
+    assert!(
+        err.contains("`arpeggio` can't be installed because it is marked as both"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -111,7 +131,17 @@ fn a_no_build_package_without_a_wheel_is_refused() {
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = work.path().to_str().expect("utf-8");
     let output = py2nix(
-        &["lock", dir, "--format", "json", "--frozen", "--system", "x86_64-linux", "--python", "3.12"],
+        &[
+            "lock",
+            dir,
+            "--format",
+            "json",
+            "--frozen",
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.12",
+        ],
         &server,
         cache.path(),
     );
@@ -153,8 +183,15 @@ fn conflicting_selections_are_refused_and_recorded() {
     // One of a set at a time is fine (uv2nix's conflicts-group-a, dependency-group-conflicts-b
     // and -bc checks), and picks that side's version.
     let plan = plan_of("conflicts", &["--extra", "extra-b"], &server);
-    assert_eq!(planned_file(&plan, "arpeggio"), "Arpeggio-2.0.1-py2.py3-none-any.whl");
-    let plan = plan_of("dependency-group-conflicts", &["--group", "group-b", "--group", "group-c"], &server);
+    assert_eq!(
+        planned_file(&plan, "arpeggio"),
+        "Arpeggio-2.0.1-py2.py3-none-any.whl"
+    );
+    let plan = plan_of(
+        "dependency-group-conflicts",
+        &["--group", "group-b", "--group", "group-c"],
+        &server,
+    );
     let mut names: Vec<&String> = packages(&plan, TARGET).keys().collect();
     names.sort();
     assert_eq!(names, ["arpeggio", "dependency-group-conflicts", "tqdm"]);
@@ -167,7 +204,10 @@ fn conflicting_selections_are_refused_and_recorded() {
             [{"group": "group-a"}, {"group": "group-c"}]
         ])
     );
-    assert_eq!(plan["project"]["groups"], serde_json::json!(["group-a", "group-b", "group-c"]));
+    assert_eq!(
+        plan["project"]["groups"],
+        serde_json::json!(["group-a", "group-b", "group-c"])
+    );
 }
 
 #[test]
@@ -178,7 +218,11 @@ fn the_locks_environments_decide_the_targets() {
     // only the Linux systems.
     let dir = fixture_dir("uv2nix/with-tool-uv-environments");
     let plan = json_plan(&dir, &["--python", "3.12"], &server, cache.path());
-    let mut targets: Vec<&String> = plan["targets"].as_object().expect("targets").keys().collect();
+    let mut targets: Vec<&String> = plan["targets"]
+        .as_object()
+        .expect("targets")
+        .keys()
+        .collect();
     targets.sort();
     assert_eq!(targets, ["aarch64-linux-cp312", "x86_64-linux-cp312"]);
     // Linux and macOS: all four.
@@ -211,13 +255,22 @@ fn build_settings_reach_the_projects_build() {
     );
     // with-extra-build-variables: FOO=BAR in the build's env.
     let plan = plan_of("with-extra-build-variables", &[], &server);
-    assert_eq!(packages(&plan, TARGET)["with-extra-build-variables"]["env"]["FOO"], "BAR");
+    assert_eq!(
+        packages(&plan, TARGET)["with-extra-build-variables"]["env"]["FOO"],
+        "BAR"
+    );
     // with-extra-build-dependencies: setuptools joins uv_build in the build requirements,
     // and is planned as a build package.
     let plan = plan_of("with-extra-build-dependencies", &[], &server);
     let project = &packages(&plan, TARGET)["with-extra-build-dependencies"];
-    assert_eq!(project["build-requires"], serde_json::json!(["setuptools", "uv-build"]));
-    assert!(plan["targets"][TARGET]["build-packages"]["setuptools"].is_object(), "{plan}");
+    assert_eq!(
+        project["build-requires"],
+        serde_json::json!(["setuptools", "uv-build"])
+    );
+    assert!(
+        plan["targets"][TARGET]["build-packages"]["setuptools"].is_object(),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -257,10 +310,7 @@ fn a_local_find_links_directory_is_planned_as_local_files() {
         out.path().display()
     );
     // attrs comes from the index as before.
-    assert_eq!(
-        packages(&plan, TARGET)["attrs"]["src"]["kind"],
-        "wheel"
-    );
+    assert_eq!(packages(&plan, TARGET)["attrs"]["src"]["kind"], "wheel");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -290,14 +340,32 @@ fn workspace_members_settings_are_read_and_conflicting_values_refused() {
     append(&member, "\n[tool.uv]\nno-binary-package = [\"six\"]\n");
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = work.path().to_str().expect("utf-8");
-    let args = ["lock", dir, "--format", "json", "--frozen", "--system", "x86_64-linux", "--python", "3.12"];
+    let args = [
+        "lock",
+        dir,
+        "--format",
+        "json",
+        "--frozen",
+        "--system",
+        "x86_64-linux",
+        "--python",
+        "3.12",
+    ];
     let plan: serde_json::Value =
         serde_json::from_str(&ok(&py2nix(&args, &server, cache.path()))).expect("json");
-    assert_eq!(packages(&plan, TARGET)["six"]["src"]["kind"], "sdist", "{plan}");
+    assert_eq!(
+        packages(&plan, TARGET)["six"]["src"]["kind"],
+        "sdist",
+        "{plan}"
+    );
     // The root says `no-build = false`, the member `true`: uv's workspace reader refuses that.
     let root = work.path().join("pyproject.toml");
     let text = std::fs::read_to_string(&root).expect("read");
-    std::fs::write(&root, text.replace("[tool.uv]\n", "[tool.uv]\nno-build = false\n")).expect("write");
+    std::fs::write(
+        &root,
+        text.replace("[tool.uv]\n", "[tool.uv]\nno-build = false\n"),
+    )
+    .expect("write");
     append(&member, "no-build = true\n");
     let output = py2nix(&args, &server, cache.path());
     let err = stderr(&output);
@@ -352,7 +420,17 @@ dependencies = [
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = work.path().to_str().expect("utf-8");
     let output = py2nix(
-        &["lock", dir, "--format", "json", "--frozen", "--system", "x86_64-linux", "--python", "3.12"],
+        &[
+            "lock",
+            dir,
+            "--format",
+            "json",
+            "--frozen",
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.12",
+        ],
         &server,
         cache.path(),
     );
@@ -360,6 +438,9 @@ dependencies = [
     let src = &packages(&plan, TARGET)["attrs"]["src"];
     assert_eq!(src["kind"], "wheel");
     assert_eq!(src["url"], format!("{links}attrs-23.1.0-py3-none-any.whl"));
-    assert_eq!(src["hash"], "sha256-Hyi0UizcL7QlasGgIMeKz5y6LGtGHM0sEm86qOgzXQQ=");
+    assert_eq!(
+        src["hash"],
+        "sha256-Hyi0UizcL7QlasGgIMeKz5y6LGtGHM0sEm86qOgzXQQ="
+    );
     assert_eq!(server.requests(), 0);
 }

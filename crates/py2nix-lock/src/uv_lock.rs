@@ -231,9 +231,8 @@ fn from_parts(
 /// What uv.lock records of uv's settings: `conflicts`, `supported-markers` (the
 /// environments) and `required-markers`.
 fn lock_settings(wire: &UvLockWire) -> Result<crate::UvSettings, LockError> {
-    let lock_error = |key: &str, message: String| {
-        LockError::Project(format!("uv.lock `{key}`: {message}"))
-    };
+    let lock_error =
+        |key: &str, message: String| LockError::Project(format!("uv.lock `{key}`: {message}"));
     let mut settings = crate::UvSettings::default();
     for set in &wire.conflicts {
         settings
@@ -243,7 +242,10 @@ fn lock_settings(wire: &UvLockWire) -> Result<crate::UvSettings, LockError> {
     settings.environments = wire
         .supported_markers
         .iter()
-        .map(|text| parse_marker(text).map_err(|e| lock_error("supported-markers", format!("`{text}`: {e}"))))
+        .map(|text| {
+            parse_marker(text)
+                .map_err(|e| lock_error("supported-markers", format!("`{text}`: {e}")))
+        })
         .collect::<Result<_, _>>()?;
     settings.environments_text = wire.supported_markers.clone();
     for text in &wire.required_markers {
@@ -1932,30 +1934,69 @@ source = { hg = "https://example.org/lib" }
 
     #[test]
     fn the_locks_conflicts_and_environments_are_read() {
-        let conflicts = parse_uv_lock(include_str!("../../../fixtures/uv2nix/conflicts/uv.lock")).unwrap();
+        let conflicts =
+            parse_uv_lock(include_str!("../../../fixtures/uv2nix/conflicts/uv.lock")).unwrap();
         let settings = &conflicts.project.as_ref().unwrap().uv;
         assert_eq!(settings.conflicts.len(), 1);
-        let items: Vec<String> = settings.conflicts[0].iter().map(ToString::to_string).collect();
+        let items: Vec<String> = settings.conflicts[0]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             items,
-            ["extra `extra-a` of `conflicts`", "extra `extra-b` of `conflicts`", "group `group-c` of `conflicts`"]
+            [
+                "extra `extra-a` of `conflicts`",
+                "extra `extra-b` of `conflicts`",
+                "group `group-c` of `conflicts`"
+            ]
         );
-        let envs = parse_uv_lock(include_str!("../../../fixtures/uv2nix/with-supported-environments/uv.lock")).unwrap();
+        let envs = parse_uv_lock(include_str!(
+            "../../../fixtures/uv2nix/with-supported-environments/uv.lock"
+        ))
+        .unwrap();
         let settings = &envs.project.as_ref().unwrap().uv;
         assert_eq!(settings.environments.len(), 2);
-        assert_eq!(settings.environments_text, ["sys_platform == 'darwin'", "sys_platform == 'linux'"]);
-        let required = parse_uv_lock(include_str!("../../../fixtures/uv2nix/with-required-markers/uv.lock")).unwrap();
-        assert_eq!(required.project.as_ref().unwrap().uv.required_environments.len(), 4);
+        assert_eq!(
+            settings.environments_text,
+            ["sys_platform == 'darwin'", "sys_platform == 'linux'"]
+        );
+        let required = parse_uv_lock(include_str!(
+            "../../../fixtures/uv2nix/with-required-markers/uv.lock"
+        ))
+        .unwrap();
+        assert_eq!(
+            required
+                .project
+                .as_ref()
+                .unwrap()
+                .uv
+                .required_environments
+                .len(),
+            4
+        );
         let bad = "version = 1\nsupported-markers = [\"sys_platform ==\"]\n";
-        assert!(parse_uv_lock(bad).unwrap_err().to_string().contains("supported-markers"));
+        assert!(parse_uv_lock(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("supported-markers"));
         let bad = "version = 1\nconflicts = [[{ extra = \"a\" }]]\n";
-        assert!(parse_uv_lock(bad).unwrap_err().to_string().contains("uv.lock `conflicts`"));
+        assert!(parse_uv_lock(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("uv.lock `conflicts`"));
     }
 
     #[test]
     fn a_local_find_links_registry_is_a_directory_of_files() {
-        let lock = parse_uv_lock(include_str!("../../../fixtures/uv2nix/overriden-registry/uv.lock")).unwrap();
-        let urllib3 = lock.packages.iter().find(|p| p.name.as_ref() == "urllib3").unwrap();
+        let lock = parse_uv_lock(include_str!(
+            "../../../fixtures/uv2nix/overriden-registry/uv.lock"
+        ))
+        .unwrap();
+        let urllib3 = lock
+            .packages
+            .iter()
+            .find(|p| p.name.as_ref() == "urllib3")
+            .unwrap();
         assert_eq!(
             urllib3.source,
             PackageSource::Path {
@@ -1968,10 +2009,17 @@ source = { hg = "https://example.org/lib" }
         assert_eq!(urllib3.files[0].filename, "urllib3-2.2.3-py3-none-any.whl");
         assert_eq!(urllib3.files[0].url, None);
         // A URL registry stays an index.
-        let attrs = lock.packages.iter().find(|p| p.name.as_ref() == "attrs").unwrap();
+        let attrs = lock
+            .packages
+            .iter()
+            .find(|p| p.name.as_ref() == "attrs")
+            .unwrap();
         assert!(matches!(attrs.source, PackageSource::Index { .. }));
         // A file in a subdirectory of the find-links directory is refused, not misplanned.
         let nested = "version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { registry = \"wheels\" }\nwheels = [{ path = \"sub/a-1-py3-none-any.whl\" }]\n";
-        assert!(parse_uv_lock(nested).unwrap_err().to_string().contains("find-links file"));
+        assert!(parse_uv_lock(nested)
+            .unwrap_err()
+            .to_string()
+            .contains("find-links file"));
     }
 }

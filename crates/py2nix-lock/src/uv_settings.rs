@@ -162,9 +162,7 @@ fn names(list: &[String], key: &str) -> Result<BTreeSet<PackageName>, LockError>
         .map_err(settings_error(key))
 }
 
-fn config_values(
-    map: &BTreeMap<String, ConfigValueWire>,
-) -> BTreeMap<String, Vec<String>> {
+fn config_values(map: &BTreeMap<String, ConfigValueWire>) -> BTreeMap<String, Vec<String>> {
     map.iter()
         .map(|(key, value)| {
             let values = match value {
@@ -199,11 +197,7 @@ pub(crate) fn conflict_set(items: &[ConflictItemWire]) -> Result<Vec<ConflictIte
                     ExtraName::from_str(extra).map_err(|e| format!("extra `{extra}`: {e}"))?,
                 ),
                 (None, Some(group)) => ConflictKind::Group(normalize_group(group)),
-                _ => {
-                    return Err(
-                        "each item names exactly one of `extra` and `group`".to_string()
-                    )
-                }
+                _ => return Err("each item names exactly one of `extra` and `group`".to_string()),
             };
             Ok(ConflictItem { package, kind })
         })
@@ -253,7 +247,9 @@ pub fn parse_uv_settings(text: &str) -> Result<UvSettings, LockError> {
     }
     for (name, variables) in &uv.extra_build_variables {
         let name = package_name(name).map_err(settings_error("extra-build-variables"))?;
-        settings.extra_build_variables.insert(name, variables.clone());
+        settings
+            .extra_build_variables
+            .insert(name, variables.clone());
     }
     for (name, values) in &uv.config_settings_package {
         let name = package_name(name).map_err(settings_error("config-settings-package"))?;
@@ -293,14 +289,20 @@ impl UvSettings {
         merge_flag(&mut self.no_build, other.no_build).map_err(|_| conflicting("no-build"))?;
         self.no_binary_package.extend(other.no_binary_package);
         self.no_build_package.extend(other.no_build_package);
-        merge_map(&mut self.extra_build_dependencies, other.extra_build_dependencies)
-            .map_err(|_| conflicting("extra-build-dependencies"))?;
+        merge_map(
+            &mut self.extra_build_dependencies,
+            other.extra_build_dependencies,
+        )
+        .map_err(|_| conflicting("extra-build-dependencies"))?;
         merge_map(&mut self.extra_build_variables, other.extra_build_variables)
             .map_err(|_| conflicting("extra-build-variables"))?;
         merge_map(&mut self.config_settings, other.config_settings)
             .map_err(|_| conflicting("config-settings"))?;
-        merge_map(&mut self.config_settings_package, other.config_settings_package)
-            .map_err(|_| conflicting("config-settings-package"))?;
+        merge_map(
+            &mut self.config_settings_package,
+            other.config_settings_package,
+        )
+        .map_err(|_| conflicting("config-settings-package"))?;
         for set in other.conflicts {
             if !self.conflicts.contains(&set) {
                 self.conflicts.push(set);
@@ -326,9 +328,10 @@ impl UvSettings {
         chosen: &[ConflictItem],
     ) -> Option<(&'a ConflictItem, &'a ConflictItem)> {
         let held = |item: &ConflictItem| {
-            chosen
-                .iter()
-                .any(|c| c.kind == item.kind && (item.package.is_none() || c.package.is_none() || c.package == item.package))
+            chosen.iter().any(|c| {
+                c.kind == item.kind
+                    && (item.package.is_none() || c.package.is_none() || c.package == item.package)
+            })
         };
         for set in &self.conflicts {
             let on: Vec<&ConflictItem> = set.iter().filter(|item| held(item)).collect();
@@ -399,7 +402,10 @@ find-links = ["../wheels"]
         );
         assert_eq!(settings.extra_build_variables[&name("pkg-a")]["FOO"], "BAR");
         assert_eq!(settings.config_settings["flags"], ["-a", "-b"]);
-        assert_eq!(settings.config_settings_package[&name("pkg-a")]["foo"], ["bar"]);
+        assert_eq!(
+            settings.config_settings_package[&name("pkg-a")]["foo"],
+            ["bar"]
+        );
         assert_eq!(settings.environments.len(), 1);
         assert_eq!(settings.required_environments, ["sys_platform == 'darwin'"]);
         assert_eq!(
@@ -416,20 +422,40 @@ find-links = ["../wheels"]
             ]]
         );
         assert_eq!(settings.find_links, ["../wheels"]);
-        assert!(parse_uv_settings("[project]\nname = \"x\"\n").unwrap().is_empty());
+        assert!(parse_uv_settings("[project]\nname = \"x\"\n")
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn bad_settings_name_the_key() {
         for (text, key) in [
-            ("[tool.uv]\nno-binary-package = [\"not a name\"]\n", "no-binary-package"),
-            ("[tool.uv]\nenvironments = [\"sys_platform ==\"]\n", "environments"),
-            ("[tool.uv]\nconflicts = [[{ extra = \"a\" }]]\n", "conflicts"),
-            ("[tool.uv]\nconflicts = [[{ extra = \"a\", group = \"b\" }, { extra = \"c\" }]]\n", "conflicts"),
-            ("[tool.uv]\nextra-build-dependencies = { a = [\"not valid ===\"] }\n", "extra-build-dependencies"),
+            (
+                "[tool.uv]\nno-binary-package = [\"not a name\"]\n",
+                "no-binary-package",
+            ),
+            (
+                "[tool.uv]\nenvironments = [\"sys_platform ==\"]\n",
+                "environments",
+            ),
+            (
+                "[tool.uv]\nconflicts = [[{ extra = \"a\" }]]\n",
+                "conflicts",
+            ),
+            (
+                "[tool.uv]\nconflicts = [[{ extra = \"a\", group = \"b\" }, { extra = \"c\" }]]\n",
+                "conflicts",
+            ),
+            (
+                "[tool.uv]\nextra-build-dependencies = { a = [\"not valid ===\"] }\n",
+                "extra-build-dependencies",
+            ),
         ] {
             let error = parse_uv_settings(text).unwrap_err().to_string();
-            assert!(error.contains(&format!("[tool.uv] {key}")), "{text}: {error}");
+            assert!(
+                error.contains(&format!("[tool.uv] {key}")),
+                "{text}: {error}"
+            );
         }
     }
 
@@ -440,18 +466,34 @@ find-links = ["../wheels"]
             "[tool.uv]\nno-build = true\nno-binary-package = [\"x\"]\nconfig-settings = { editable_mode = \"compat\" }\n",
         )
         .unwrap();
-        root.merge_member(member, "packages/a/pyproject.toml").unwrap();
+        root.merge_member(member, "packages/a/pyproject.toml")
+            .unwrap();
         assert_eq!((root.no_build, root.no_binary), (Some(true), Some(true)));
         let unbuilt = parse_uv_settings("[tool.uv]\nno-binary = false\n").unwrap();
-        let error = root.clone().merge_member(unbuilt, "m/pyproject.toml").unwrap_err().to_string();
-        assert!(error.contains("m/pyproject.toml: [tool.uv] no-binary conflicts"), "{error}");
-        assert!(root.no_binary_package.contains(&PackageName::from_str("x").unwrap()));
-        let clash = parse_uv_settings("[tool.uv]\nextra-build-variables = { pkg-a = { FOO = \"OTHER\" } }\n").unwrap();
+        let error = root
+            .clone()
+            .merge_member(unbuilt, "m/pyproject.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("m/pyproject.toml: [tool.uv] no-binary conflicts"),
+            "{error}"
+        );
+        assert!(root
+            .no_binary_package
+            .contains(&PackageName::from_str("x").unwrap()));
+        let clash = parse_uv_settings(
+            "[tool.uv]\nextra-build-variables = { pkg-a = { FOO = \"OTHER\" } }\n",
+        )
+        .unwrap();
         let error = root
             .merge_member(clash, "packages/b/pyproject.toml")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("packages/b/pyproject.toml") && error.contains("extra-build-variables"), "{error}");
+        assert!(
+            error.contains("packages/b/pyproject.toml") && error.contains("extra-build-variables"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -465,8 +507,11 @@ find-links = ["../wheels"]
             package: Some(PackageName::from_str("proj").unwrap()),
             kind: ConflictKind::Group("group-c".into()),
         };
-        assert!(settings.first_conflict(&[extra.clone()]).is_none());
+        assert!(settings.first_conflict(std::slice::from_ref(&extra)).is_none());
         let (first, second) = settings.first_conflict(&[group, extra]).unwrap();
-        assert_eq!((first.to_string(), second.to_string()), ("extra `a`".into(), "group `group-c`".into()));
+        assert_eq!(
+            (first.to_string(), second.to_string()),
+            ("extra `a`".into(), "group `group-c`".into())
+        );
     }
 }

@@ -30,12 +30,12 @@ pub use resolve::{
     Closure, ClosurePackage, Selection,
 };
 pub use select::{choose_file, file_is_version, filename_version, FormatControl, SourceKind};
-pub use uv::{
-    apply_build_settings, check_selection, conflicts_plan, supports_target, unsupported_reason,
-    ConflictPlan,
-};
 pub use tags::{platform_tags, TagPriorities, WheelFilename, WheelName};
 pub use target::{
     LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS,
     DEFAULT_PYTHON_MINORS,
+};
+pub use uv::{
+    apply_build_settings, check_selection, conflicts_plan, supports_target, unsupported_reason,
+    ConflictPlan,
 };

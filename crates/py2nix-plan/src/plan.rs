@@ -1105,7 +1105,14 @@ fn source_of(
                 subdirectory: git.subdirectory.clone(),
             }))
         }
-        (PackageSource::Path { path, editable, kind }, chosen) => {
+        (
+            PackageSource::Path {
+                path,
+                editable,
+                kind,
+            },
+            chosen,
+        ) => {
             let path = match (kind, chosen) {
                 // A file of a find-links directory.
                 (PathKind::FindLinks, Chosen::File { index, .. }) => format!(

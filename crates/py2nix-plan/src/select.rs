@@ -108,7 +108,8 @@ impl FormatControl {
 
     /// Whether uv's `no-build` refuses to build the package from source.
     pub fn build_refused(&self, name: &PackageName) -> bool {
-        self.exempt.as_ref() != Some(name) && (self.no_build.all || self.no_build.names.contains(name))
+        self.exempt.as_ref() != Some(name)
+            && (self.no_build.all || self.no_build.names.contains(name))
     }
 
     /// uv's reason for refusing a package that has only sources to build.
@@ -321,7 +322,9 @@ mod tests {
         assert!(control.wheels_allowed(&name("urllib3")));
         // `no-build = true` spares the project.
         let all = py2nix_lock::parse_uv_settings("[tool.uv]\nno-build = true\n").unwrap();
-        let control = FormatControl::default().with_uv(&all, Some(&name("proj"))).unwrap();
+        let control = FormatControl::default()
+            .with_uv(&all, Some(&name("proj")))
+            .unwrap();
         assert!(control.build_refused(&name("flask")));
         assert!(!control.build_refused(&name("proj")));
     }

@@ -190,7 +190,7 @@ pub fn apply_build_settings(plan: &mut Plan, settings: &UvSettings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NixSystem, PackagePlan, PythonVersion, SourcePlan, SourceKind, TargetPlan};
+    use crate::{NixSystem, PackagePlan, PythonVersion, SourceKind, SourcePlan, TargetPlan};
 
     fn project(settings: &str) -> Project {
         let mut project = py2nix_lock::parse_pyproject(
@@ -220,7 +220,12 @@ mod tests {
             "Groups `a` and `b` are incompatible with the conflicts: {`proj:a`, `proj:b`} ([tool.uv] conflicts); name at most one of them"
         );
         let error = check_selection(&project, &select(&["c"], &["x"])).unwrap_err();
-        assert!(error.to_string().starts_with("Extra `x` and group `c` are incompatible"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("Extra `x` and group `c` are incompatible"),
+            "{error}"
+        );
         check_selection(&project, &select(&["a", "c"], &["y"])).unwrap();
         // Without names the plan holds everything for choosing at evaluation time.
         check_selection(&project, &Selection::default()).unwrap();
@@ -237,9 +242,10 @@ mod tests {
 
     #[test]
     fn environments_choose_the_targets() {
-        let settings =
-            py2nix_lock::parse_uv_settings("[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n")
-                .unwrap();
+        let settings = py2nix_lock::parse_uv_settings(
+            "[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n",
+        )
+        .unwrap();
         let linux = Target::new(NixSystem::X86_64Linux, PythonVersion::new(12));
         let mac = Target::new(NixSystem::Aarch64Darwin, PythonVersion::new(12));
         assert!(supports_target(&settings, &linux));
@@ -254,8 +260,22 @@ mod tests {
             "[tool.uv]\nextra-build-variables = { built = { FOO = \"BAR\" }, wheel = { NO = \"1\" } }\nconfig-settings = { mode = \"compat\", many = [\"1\", \"2\"] }\nconfig-settings-package = { built = { mode = \"strict\" } }\n",
         )
         .unwrap();
-        let sdist = SourcePlan::file(SourceKind::Sdist, "built-1.tar.gz".into(), "u".into(), "h".into(), None, None);
-        let wheel = SourcePlan::file(SourceKind::Wheel, "wheel-1-py3-none-any.whl".into(), "u".into(), "h".into(), None, None);
+        let sdist = SourcePlan::file(
+            SourceKind::Sdist,
+            "built-1.tar.gz".into(),
+            "u".into(),
+            "h".into(),
+            None,
+            None,
+        );
+        let wheel = SourcePlan::file(
+            SourceKind::Wheel,
+            "wheel-1-py3-none-any.whl".into(),
+            "u".into(),
+            "h".into(),
+            None,
+            None,
+        );
         let mut plan = Plan {
             schema: crate::PLAN_SCHEMA,
             generator: String::new(),
@@ -270,8 +290,14 @@ mod tests {
                     platform: BTreeMap::new(),
                     roots: Vec::new(),
                     packages: BTreeMap::from([
-                        ("built".to_string(), PackagePlan::new("1".into(), sdist, Vec::new())),
-                        ("wheel".to_string(), PackagePlan::new("1".into(), wheel, Vec::new())),
+                        (
+                            "built".to_string(),
+                            PackagePlan::new("1".into(), sdist, Vec::new()),
+                        ),
+                        (
+                            "wheel".to_string(),
+                            PackagePlan::new("1".into(), wheel, Vec::new()),
+                        ),
                     ]),
                     build_packages: BTreeMap::new(),
                     selections: None,
@@ -281,7 +307,10 @@ mod tests {
         apply_build_settings(&mut plan, &settings);
         let packages = &plan.targets["t"].packages;
         assert_eq!(packages["built"].env["FOO"], "BAR");
-        assert_eq!(packages["built"].build_flags, ["-Cmany=1", "-Cmany=2", "-Cmode=strict"]);
+        assert_eq!(
+            packages["built"].build_flags,
+            ["-Cmany=1", "-Cmany=2", "-Cmode=strict"]
+        );
         assert!(packages["wheel"].env.is_empty() && packages["wheel"].build_flags.is_empty());
     }
 }

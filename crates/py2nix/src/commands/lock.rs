@@ -310,8 +310,13 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         lock.packages.len(),
         lock_path.display()
     ));
-    let targets = supported_targets(settings, &project, choose_targets(settings, &project).input()?, reporter)
-        .input()?;
+    let targets = supported_targets(
+        settings,
+        &project,
+        choose_targets(settings, &project).input()?,
+        reporter,
+    )
+    .input()?;
     for target in &targets {
         reporter.explain(&format!("target {} ({})", target.id(), target.describe()));
     }
