@@ -552,9 +552,19 @@ let
           + "unless `py2nix lock` was given --group/--extra");
       groupNames = map (check "group" heldGroups) groups;
       extraNames = map (check "extra" heldExtras) extras;
+      # uv's `conflicts`: the first set of which the choice holds two items, if any.
+      chosenItem = item:
+        (item ? group && elem item.group groupNames) || (item ? extra && elem item.extra extraNames);
+      describeItem = item: if item ? group then "group '${item.group}'" else "extra '${item.extra}'";
+      clashes = filter (set: builtins.length (filter chosenItem set) > 1) (projectInfo.conflicts or [ ]);
     in
     if unknownArgs != { } then
       throw "py2nix: envWith takes { groups = [ ... ]; extras = [ ... ]; }, not ${concatStringsSep ", " (attrNames unknownArgs)}"
+    else if clashes != [ ] then
+      throw ("py2nix: envWith: "
+        + concatStringsSep " and " (map describeItem (filter chosenItem (builtins.head clashes)))
+        + " cannot be installed together: the project declares them conflicting ([tool.uv] conflicts: "
+        + concatStringsSep ", " (map describeItem (builtins.head clashes)) + ")")
     else if selections == null then
       (if groups == [ ] && extras == [ ] then allNames
       else throw "py2nix: envWith: this python.nix was generated before groups and extras could be chosen at evaluation time; regenerate it with py2nix lock")

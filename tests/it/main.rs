@@ -23,4 +23,5 @@ mod stale_locks;
 mod tree_builds;
 mod untrusted_files;
 mod user_overrides;
+mod uv_settings;
 mod writes;

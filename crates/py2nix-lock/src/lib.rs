@@ -21,6 +21,7 @@ mod pyproject;
 mod python_json;
 mod requirements;
 mod uv_lock;
+mod uv_settings;
 
 pub use constraint::{parse_poetry_constraint, VersionConstraint};
 pub use error::LockError;
@@ -43,3 +44,4 @@ pub use pylock::parse_pylock;
 pub use pyproject::{normalize_group, parse_pyproject, pep508_dependency};
 pub use requirements::parse_requirements;
 pub use uv_lock::{parse_uv_lock, url_filename};
+pub use uv_settings::{parse_uv_settings, ConflictItem, ConflictKind, UvSettings};

@@ -144,6 +144,9 @@ pub enum PathKind {
     Directory,
     /// An sdist or wheel file.
     Archive,
+    /// A directory of sdists and wheels (uv's local `find-links`): `files` are in it, each
+    /// named by its file name.
+    FindLinks,
 }
 
 /// Checks that `filename`, a wheel's or an sdist's name from a lock or an index, is one
@@ -312,6 +315,8 @@ pub struct Project {
     pub no_package: Option<String>,
     /// The workspace members other than the project itself, with their scripts.
     pub members: BTreeMap<PackageName, Scripts>,
+    /// uv's locker settings (`[tool.uv]` and what uv.lock records of them).
+    pub uv: crate::UvSettings,
 }
 
 /// The project itself as a package: its name and version, and the scripts it installs.

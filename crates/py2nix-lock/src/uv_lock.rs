@@ -30,7 +30,8 @@
 //! their [`LockedPackage::marker`] is the OR of them, and edges to them name the `version`.
 //! A member whose version is dynamic has no `version` key: it is read as version `0`.
 //! uv.lock records no per-package `requires-python`, so every package allows any Python.
-//! Not read: `[options]`, `conflicts`, `supported-markers`, `[package.metadata]`, upload times,
+//! `conflicts`, `supported-markers` and `required-markers` go to the project's
+//! [`crate::UvSettings`]. Not read: `[options]`, `[package.metadata]`, upload times,
 //! and an edge's `source` (only its `version` tells same-named packages apart).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,6 +64,12 @@ struct UvLockWire {
     version: u32,
     revision: Option<u32>,
     requires_python: Option<String>,
+    #[serde(default)]
+    conflicts: Vec<Vec<crate::uv_settings::ConflictItemWire>>,
+    #[serde(default)]
+    supported_markers: Vec<String>,
+    #[serde(default)]
+    required_markers: Vec<String>,
     #[serde(default)]
     manifest: ManifestWire,
     #[serde(default, rename = "package", alias = "distribution")]
@@ -209,6 +216,7 @@ fn from_parts(
         None => virtual_root_project(&wire.manifest, &nodes, &inliner)?,
     };
     project.requires_python = requires_python;
+    project.uv = lock_settings(&wire)?;
     Ok(Lock {
         format: LockFormat::Uv,
         lock_version: wire.version.to_string(),
@@ -218,6 +226,33 @@ fn from_parts(
         install: InstallSet::Graph,
         indexes: Vec::new(),
     })
+}
+
+/// What uv.lock records of uv's settings: `conflicts`, `supported-markers` (the
+/// environments) and `required-markers`.
+fn lock_settings(wire: &UvLockWire) -> Result<crate::UvSettings, LockError> {
+    let lock_error =
+        |key: &str, message: String| LockError::Project(format!("uv.lock `{key}`: {message}"));
+    let mut settings = crate::UvSettings::default();
+    for set in &wire.conflicts {
+        settings
+            .conflicts
+            .push(crate::uv_settings::conflict_set(set).map_err(|e| lock_error("conflicts", e))?);
+    }
+    settings.environments = wire
+        .supported_markers
+        .iter()
+        .map(|text| {
+            parse_marker(text)
+                .map_err(|e| lock_error("supported-markers", format!("`{text}`: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    settings.environments_text = wire.supported_markers.clone();
+    for text in &wire.required_markers {
+        parse_marker(text).map_err(|e| lock_error("required-markers", format!("`{text}`: {e}")))?;
+    }
+    settings.required_environments = wire.required_markers.clone();
+    Ok(settings)
 }
 
 /// A large file's wire struct (without its packages) and its packages' nodes, parsed and
@@ -395,6 +430,15 @@ fn convert_source(wire: &SourceWire) -> Result<(PackageSource, Role), String> {
             role
         }
     };
+    if let Some(dir) = wire.registry.as_ref().filter(|r| !r.contains("://")) {
+        // A local `find-links` directory: its files are planned as local paths.
+        let source = PackageSource::Path {
+            path: dir.clone(),
+            kind: PathKind::FindLinks,
+            editable: false,
+        };
+        return Ok((source, Role::Package));
+    }
     if let Some(url) = &wire.registry {
         let source = PackageSource::Index {
             name: String::new(),
@@ -480,6 +524,24 @@ fn parse_git_source(text: &str) -> Result<GitSource, String> {
 /// The sdist and the wheels. A file without a location of its own is the source's archive
 /// (a direct URL or a local path).
 fn convert_files(wire: &PackageWire, source: &PackageSource) -> Result<Vec<LockedFile>, String> {
+    if let PackageSource::Path {
+        kind: PathKind::FindLinks,
+        ..
+    } = source
+    {
+        for file in wire.sdist.iter().chain(&wire.wheels) {
+            match (&file.path, &file.url) {
+                (Some(path), _) if !path.contains(['/', '\\']) => {}
+                (None, Some(_)) => {}
+                _ => {
+                    return Err(
+                        "has a find-links file that is not named by its file name in the directory"
+                            .to_string(),
+                    )
+                }
+            }
+        }
+    }
     let (source_url, source_path) = match source {
         PackageSource::Url { url, .. } => (Some(url.as_str()), None),
         PackageSource::Path {
@@ -1868,5 +1930,96 @@ source = { hg = "https://example.org/lib" }
         );
         assert!(parse_in_pieces(&inline).is_none());
         assert!(parse_uv_lock(&inline).is_err());
+    }
+
+    #[test]
+    fn the_locks_conflicts_and_environments_are_read() {
+        let conflicts =
+            parse_uv_lock(include_str!("../../../fixtures/uv2nix/conflicts/uv.lock")).unwrap();
+        let settings = &conflicts.project.as_ref().unwrap().uv;
+        assert_eq!(settings.conflicts.len(), 1);
+        let items: Vec<String> = settings.conflicts[0]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            items,
+            [
+                "extra `extra-a` of `conflicts`",
+                "extra `extra-b` of `conflicts`",
+                "group `group-c` of `conflicts`"
+            ]
+        );
+        let envs = parse_uv_lock(include_str!(
+            "../../../fixtures/uv2nix/with-supported-environments/uv.lock"
+        ))
+        .unwrap();
+        let settings = &envs.project.as_ref().unwrap().uv;
+        assert_eq!(settings.environments.len(), 2);
+        assert_eq!(
+            settings.environments_text,
+            ["sys_platform == 'darwin'", "sys_platform == 'linux'"]
+        );
+        let required = parse_uv_lock(include_str!(
+            "../../../fixtures/uv2nix/with-required-markers/uv.lock"
+        ))
+        .unwrap();
+        assert_eq!(
+            required
+                .project
+                .as_ref()
+                .unwrap()
+                .uv
+                .required_environments
+                .len(),
+            4
+        );
+        let bad = "version = 1\nsupported-markers = [\"sys_platform ==\"]\n";
+        assert!(parse_uv_lock(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("supported-markers"));
+        let bad = "version = 1\nconflicts = [[{ extra = \"a\" }]]\n";
+        assert!(parse_uv_lock(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("uv.lock `conflicts`"));
+    }
+
+    #[test]
+    fn a_local_find_links_registry_is_a_directory_of_files() {
+        let lock = parse_uv_lock(include_str!(
+            "../../../fixtures/uv2nix/overriden-registry/uv.lock"
+        ))
+        .unwrap();
+        let urllib3 = lock
+            .packages
+            .iter()
+            .find(|p| p.name.as_ref() == "urllib3")
+            .unwrap();
+        assert_eq!(
+            urllib3.source,
+            PackageSource::Path {
+                path: "../kitchen-sink".into(),
+                kind: PathKind::FindLinks,
+                editable: false,
+            }
+        );
+        assert_eq!(urllib3.files.len(), 1);
+        assert_eq!(urllib3.files[0].filename, "urllib3-2.2.3-py3-none-any.whl");
+        assert_eq!(urllib3.files[0].url, None);
+        // A URL registry stays an index.
+        let attrs = lock
+            .packages
+            .iter()
+            .find(|p| p.name.as_ref() == "attrs")
+            .unwrap();
+        assert!(matches!(attrs.source, PackageSource::Index { .. }));
+        // A file in a subdirectory of the find-links directory is refused, not misplanned.
+        let nested = "version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { registry = \"wheels\" }\nwheels = [{ path = \"sub/a-1-py3-none-any.whl\" }]\n";
+        assert!(parse_uv_lock(nested)
+            .unwrap_err()
+            .to_string()
+            .contains("find-links file"));
     }
 }

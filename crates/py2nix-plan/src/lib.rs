@@ -15,6 +15,7 @@ mod schema;
 mod select;
 mod tags;
 mod target;
+mod uv;
 
 pub use error::PlanError;
 pub use plan::{
@@ -33,4 +34,8 @@ pub use tags::{platform_tags, TagPriorities, WheelFilename, WheelName};
 pub use target::{
     LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS,
     DEFAULT_PYTHON_MINORS,
+};
+pub use uv::{
+    apply_build_settings, check_selection, conflicts_plan, supports_target, unsupported_reason,
+    ConflictPlan,
 };

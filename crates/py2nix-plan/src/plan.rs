@@ -100,6 +100,10 @@ pub struct ProjectPlan {
     /// The project's extras the plan holds (each target's `selections.extras`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extras: Vec<String>,
+    /// Sets of groups and extras of which no two may be installed together (uv's
+    /// `conflicts`); `envWith` refuses such a choice. Added within schema 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Vec<crate::ConflictPlan>>,
 }
 
 /// What each part of the project installs on one target: names of `packages`.
@@ -822,6 +826,17 @@ fn choose(
         | PackageSource::Path {
             kind: PathKind::Directory,
             ..
+        } if control.build_refused(&package.name) => Err(PlanError::NoUsableFile {
+            package: package.name.to_string(),
+            version: package.version.to_string(),
+            target: target.describe(),
+            reason: FormatControl::no_build_reason(&package.name),
+            files: Vec::new(),
+        }),
+        PackageSource::Git(_)
+        | PackageSource::Path {
+            kind: PathKind::Directory,
+            ..
         } => Ok(Chosen::Tree),
         _ => choose_file(package, tags, control, target)
             .map(|(index, format)| Chosen::File { index, format }),
@@ -1062,6 +1077,7 @@ pub fn add_project(
             .iter()
             .map(ToString::to_string)
             .collect(),
+        conflicts: crate::conflicts_plan(project),
     });
     Ok(())
 }
@@ -1088,8 +1104,24 @@ fn source_of(
                 subdirectory: git.subdirectory.clone(),
             }))
         }
-        (PackageSource::Path { path, editable, .. }, chosen) => {
-            let path = sources.local_path(package, path)?;
+        (
+            PackageSource::Path {
+                path,
+                editable,
+                kind,
+            },
+            chosen,
+        ) => {
+            let path = match (kind, chosen) {
+                // A file of a find-links directory.
+                (PathKind::FindLinks, Chosen::File { index, .. }) => format!(
+                    "{}/{}",
+                    path.trim_end_matches('/'),
+                    package.files[index].filename
+                ),
+                _ => path.clone(),
+            };
+            let path = sources.local_path(package, &path)?;
             Ok(SourcePlan::Path(match chosen {
                 Chosen::Tree => PathSourcePlan {
                     filename: None,
@@ -1111,6 +1143,8 @@ fn source_of(
         }
         (PackageSource::Url { url, subdirectory }, Chosen::File { index, format }) => {
             let file = &package.files[index];
+            // A file of a find-links page has its own URL; a direct URL's file is the URL.
+            let url = file.url.as_ref().unwrap_or(url);
             let hash = match &file.hash {
                 Some(hash) if matches!(hash.algorithm.as_str(), "sha256" | "sha512") => sri(hash),
                 _ => sri(&FileHash {

@@ -33,11 +33,19 @@ struct Scope {
     names: BTreeSet<PackageName>,
 }
 
-/// Which packages may use wheels and which sdists, like pip's `FormatControl`.
+/// Which packages may use wheels and which sdists, like pip's `FormatControl`, with uv's
+/// `no-build` on top (which, unlike `--only-binary`, also refuses source trees).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormatControl {
     no_binary: Scope,
     only_binary: Scope,
+    no_build: Scope,
+    /// The project itself, built even under `no-build` (uv refuses to install it then, but
+    /// installs its dependencies with `--no-install-project`; the environments of a plan do
+    /// not hold the project).
+    exempt: Option<PackageName>,
+    /// The `--no-binary` and `--only-binary` values as given, for [`FormatControl::with_uv`].
+    args: (Vec<String>, Vec<String>),
 }
 
 impl FormatControl {
@@ -52,7 +60,10 @@ impl FormatControl {
     /// assert!(!control.wheels_allowed(&"flask".parse().unwrap()));
     /// ```
     pub fn parse(no_binary: &[String], only_binary: &[String]) -> Result<FormatControl, PlanError> {
-        let mut control = FormatControl::default();
+        let mut control = FormatControl {
+            args: (no_binary.to_vec(), only_binary.to_vec()),
+            ..FormatControl::default()
+        };
         for value in no_binary {
             apply(value, &mut control.no_binary, &mut control.only_binary)?;
         }
@@ -60,6 +71,52 @@ impl FormatControl {
             apply(value, &mut control.only_binary, &mut control.no_binary)?;
         }
         Ok(control)
+    }
+
+    /// The command line's `--no-binary`/`--only-binary` over uv's settings: `no-binary` and
+    /// `no-binary-package` as if given first with `--no-binary`, `no-build` and
+    /// `no-build-package` refusing every build of the package (sdists and source trees)
+    /// but the project's own (`project`).
+    ///
+    /// ```
+    /// let settings = py2nix_lock::parse_uv_settings("[tool.uv]\nno-build = true\n").unwrap();
+    /// let cli = py2nix_plan::FormatControl::parse(&[], &[]).unwrap();
+    /// let control = cli.with_uv(&settings, None).unwrap();
+    /// assert!(!control.sdists_allowed(&"flask".parse().unwrap()));
+    /// assert!(control.build_refused(&"flask".parse().unwrap()));
+    /// ```
+    pub fn with_uv(
+        &self,
+        settings: &py2nix_lock::UvSettings,
+        project: Option<&PackageName>,
+    ) -> Result<FormatControl, PlanError> {
+        let (no_binary, only_binary) = &self.args;
+        let mut uv_no_binary: Vec<String> = Vec::new();
+        if settings.no_binary == Some(true) {
+            uv_no_binary.push(":all:".to_string());
+        }
+        uv_no_binary.extend(settings.no_binary_package.iter().map(ToString::to_string));
+        uv_no_binary.extend(no_binary.iter().cloned());
+        let mut control = FormatControl::parse(&uv_no_binary, only_binary)?;
+        control.no_build = Scope {
+            all: settings.no_build == Some(true),
+            names: settings.no_build_package.clone(),
+        };
+        control.exempt = project.cloned();
+        Ok(control)
+    }
+
+    /// Whether uv's `no-build` refuses to build the package from source.
+    pub fn build_refused(&self, name: &PackageName) -> bool {
+        self.exempt.as_ref() != Some(name)
+            && (self.no_build.all || self.no_build.names.contains(name))
+    }
+
+    /// uv's reason for refusing a package that has only sources to build.
+    pub fn no_build_reason(name: &PackageName) -> String {
+        format!(
+            "`{name}` can't be installed because it is marked as `--no-build` but has no binary distribution ([tool.uv] no-build)"
+        )
     }
 
     pub fn wheels_allowed(&self, name: &PackageName) -> bool {
@@ -70,6 +127,9 @@ impl FormatControl {
     }
 
     pub fn sdists_allowed(&self, name: &PackageName) -> bool {
+        if self.build_refused(name) {
+            return false;
+        }
         if self.no_binary.names.contains(name) {
             return true;
         }
@@ -177,17 +237,22 @@ pub fn choose_file(
             return Ok((index, SourceKind::Sdist));
         }
     }
+    let name = &package.name;
     let reason = match (wheels_allowed, sdists_allowed) {
-        (true, true) => "no wheel matches the target and there is no sdist",
-        (true, false) => "no wheel matches the target and --only-binary forbids the sdist",
-        (false, true) => "--no-binary forbids wheels and there is no sdist",
-        (false, false) => "--no-binary and --only-binary together forbid every file",
+        (false, false) if control.build_refused(name) => format!(
+            "`{name}` can't be installed because it is marked as both `--no-binary` and `--no-build` ([tool.uv] no-binary and no-build)"
+        ),
+        (true, false) if control.build_refused(name) => FormatControl::no_build_reason(name),
+        (true, true) => "no wheel matches the target and there is no sdist".to_string(),
+        (true, false) => "no wheel matches the target and --only-binary forbids the sdist".to_string(),
+        (false, true) => "--no-binary forbids wheels and there is no sdist".to_string(),
+        (false, false) => "--no-binary and --only-binary together forbid every file".to_string(),
     };
     Err(PlanError::NoUsableFile {
         package: package.name.to_string(),
         version: package.version.to_string(),
         target: target.describe(),
-        reason: reason.to_string(),
+        reason,
         files: candidates.iter().map(|(_, f)| f.filename.clone()).collect(),
     })
 }
@@ -222,5 +287,31 @@ mod tests {
         assert!(!only.sdists_allowed(&name("flask")));
         assert!(only.wheels_allowed(&name("flask")));
         assert!(FormatControl::parse(&["not a name".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn uv_settings_under_the_command_line() {
+        let name = |s: &str| PackageName::from_str(s).unwrap();
+        let settings = py2nix_lock::parse_uv_settings(
+            "[tool.uv]\nno-binary-package = [\"urllib3\"]\nno-build-package = [\"arpeggio\"]\n",
+        )
+        .unwrap();
+        let control = FormatControl::default().with_uv(&settings, None).unwrap();
+        assert!(!control.wheels_allowed(&name("urllib3")));
+        assert!(control.sdists_allowed(&name("urllib3")));
+        assert!(!control.sdists_allowed(&name("arpeggio")));
+        assert!(control.build_refused(&name("arpeggio")));
+        assert!(!control.build_refused(&name("urllib3")));
+        // --only-binary on the command line takes urllib3 back to wheels.
+        let cli = FormatControl::parse(&[], &["urllib3".into()]).unwrap();
+        let control = cli.with_uv(&settings, None).unwrap();
+        assert!(control.wheels_allowed(&name("urllib3")));
+        // `no-build = true` spares the project.
+        let all = py2nix_lock::parse_uv_settings("[tool.uv]\nno-build = true\n").unwrap();
+        let control = FormatControl::default()
+            .with_uv(&all, Some(&name("proj")))
+            .unwrap();
+        assert!(control.build_refused(&name("flask")));
+        assert!(!control.build_refused(&name("proj")));
     }
 }

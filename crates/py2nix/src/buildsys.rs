@@ -54,6 +54,8 @@ pub struct Inputs<'a> {
     pub offline: bool,
     /// Where the plan's local paths (relative to the generated file) are on this machine.
     pub paths: &'a LocalPaths,
+    /// uv's settings (`extra-build-dependencies` join a package's build requirements).
+    pub uv: &'a py2nix_lock::UvSettings,
 }
 
 /// The crate registry's download URL of one crate (`{name}`, `{version}` replaced).
@@ -583,8 +585,12 @@ fn resolve_target(
         };
         let requirer = format!("{name} {}", package.version);
         let rule = sdist_rule(inputs.overrides, name, &package.version);
-        let requirements = sdist_requirements(facts, rule, target, &requirer)
+        let mut requirements = sdist_requirements(facts, rule, target, &requirer)
             .map_err(|e| Failure::Input(anyhow!(e)))?;
+        requirements.extend(
+            crate::uv_settings::extra_build_requirements(inputs.uv, name, target)
+                .map_err(|e| Failure::Input(anyhow!(e)))?,
+        );
         roots.push((name.clone(), requirements));
     }
     if roots.is_empty() {

@@ -21,6 +21,7 @@ mod project;
 mod report;
 mod sources;
 mod unlocked;
+mod uv_settings;
 
 use std::process::ExitCode;
 

@@ -231,6 +231,8 @@ fn local_metadata(
                 sdist_dependencies(&metadata).map_err(|e| anyhow!(e))
             }
         }
+        // Only uv.lock names find-links directories, and it records the dependencies.
+        PathKind::FindLinks => Ok(None),
         PathKind::Directory => {
             let pyproject = path.join("pyproject.toml");
             let Ok(text) = std::fs::read_to_string(&pyproject) else {

@@ -29,6 +29,9 @@ pub struct LockSettings {
     /// Where the result is written (local paths in the plan are relative to it).
     pub output: Option<PathBuf>,
     pub systems: Vec<NixSystem>,
+    /// Whether `--system` named the systems (else every system, less those the lock's
+    /// environments do not support).
+    pub systems_given: bool,
     pub pythons: Vec<PythonVersion>,
     /// Without --python: only the first CPython the project allows (for `graph`).
     pub first_python_only: bool,
@@ -78,6 +81,7 @@ impl LockSettings {
             no_cache,
             offline,
         } = index.clone();
+        let systems_given = !systems.is_empty();
         let systems = if systems.is_empty() {
             NixSystem::ALL.to_vec()
         } else {
@@ -115,6 +119,7 @@ impl LockSettings {
             lock,
             output,
             systems,
+            systems_given,
             pythons,
             first_python_only: false,
             selection: Selection {
@@ -294,7 +299,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         dir,
         lock_path,
         mut lock,
-        project,
+        mut project,
         indexes: declared,
     } = crate::project::read(
         &settings.project_dir,
@@ -308,13 +313,25 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
     )
     .input()?;
     let lock_format = lock.format;
+    crate::uv_settings::gather(lock_format, &dir, &mut lock, &mut project).input()?;
+    py2nix_plan::check_selection(&project, &settings.selection).input()?;
+    let format_control = settings
+        .format_control
+        .with_uv(&project.uv, project.package.as_ref().map(|p| &p.name))
+        .input()?;
     crate::freshness::refuse_stale_lock(lock_format, &lock_path, &dir, settings.frozen, reporter)?;
     reporter.explain(&format!(
         "{} packages in {}",
         lock.packages.len(),
         lock_path.display()
     ));
-    let targets = choose_targets(settings, &project).input()?;
+    let targets = supported_targets(
+        settings,
+        &project,
+        choose_targets(settings, &project).input()?,
+        reporter,
+    )
+    .input()?;
     for target in &targets {
         reporter.explain(&format!("target {} ({})", target.id(), target.describe()));
     }
@@ -353,7 +370,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         &project,
         &settings.selection,
         &targets,
-        &settings.format_control,
+        &format_control,
     )
     .input()?;
     if reporter.is_verbose() {
@@ -362,7 +379,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             &project,
             &settings.selection,
             &resolutions,
-            &settings.format_control,
+            &format_control,
             reporter,
         );
     }
@@ -496,9 +513,11 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             overrides: &overrides,
             offline: settings.offline,
             paths: &paths,
+            uv: &project.uv,
         },
         reporter,
     )?;
+    py2nix_plan::apply_build_settings(&mut plan, &project.uv);
     crate::elf::map_wheel_libraries(&mut plan, &elf_inputs, prefetched, reporter)?;
     // Built-in entries are parsed on first use; one that fails to is a build defect.
     overrides
@@ -936,6 +955,43 @@ fn choose_targets(settings: &LockSettings, project: &Project) -> anyhow::Result<
         }
     }
     Ok(targets)
+}
+
+/// The targets the lock supports (uv's `environments`, uv.lock's `supported-markers`): by
+/// default the supported ones of `targets`; a system named with `--system` that the lock
+/// does not support is refused, as is a choice that leaves no target.
+fn supported_targets(
+    settings: &LockSettings,
+    project: &Project,
+    targets: Vec<Target>,
+    reporter: &Reporter,
+) -> anyhow::Result<Vec<Target>> {
+    let uv = &project.uv;
+    let (supported, unsupported): (Vec<Target>, Vec<Target>) = targets
+        .into_iter()
+        .partition(|target| py2nix_plan::supports_target(uv, target));
+    if let Some(target) = unsupported.first() {
+        if settings.systems_given {
+            return Err(anyhow!(
+                "cannot plan {}: {}",
+                target.id(),
+                py2nix_plan::unsupported_reason(uv, target)
+            ));
+        }
+        for target in &unsupported {
+            reporter.explain(&format!(
+                "not planning {}: the lock does not support it",
+                target.id()
+            ));
+        }
+        if supported.is_empty() {
+            return Err(anyhow!(
+                "the lock supports none of the default targets: {}; name a supported system with --system",
+                py2nix_plan::unsupported_reason(uv, target)
+            ));
+        }
+    }
+    Ok(supported)
 }
 
 fn requires_python_text(project: &Project) -> String {
