@@ -20,5 +20,6 @@ mod snapshots;
 mod sources;
 mod stale_locks;
 mod tree_builds;
+mod untrusted_net;
 mod user_overrides;
 mod writes;

@@ -43,6 +43,10 @@ pub struct LockSettings {
     pub overrides: Option<PathBuf>,
     /// `--frozen`: plan the lock without checking it against pyproject.toml.
     pub frozen: bool,
+    /// `--max-download-size`: the most bytes of a download whose size the lock does not give.
+    pub max_download: u64,
+    /// `--allow-cargo-git-host`: hosts whose git crates an sdist's Cargo.lock may name.
+    pub cargo_git_hosts: Vec<String>,
 }
 
 impl LockSettings {
@@ -73,6 +77,8 @@ impl LockSettings {
             cache_dir,
             no_cache,
             offline,
+            max_download_size,
+            cargo_git_hosts,
         } = index.clone();
         let systems = if systems.is_empty() {
             NixSystem::ALL.to_vec()
@@ -128,6 +134,12 @@ impl LockSettings {
             macos,
             overrides,
             frozen: false,
+            max_download: max_download_size.unwrap_or(py2nix_index::DEFAULT_MAX_DOWNLOAD),
+            cargo_git_hosts: cargo_git_hosts
+                .iter()
+                .map(|host| host.trim().to_ascii_lowercase())
+                .filter(|host| !host.is_empty())
+                .collect(),
         })
     }
 }
@@ -305,7 +317,8 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
     }
     let indexes = Indexes::new(&settings.index_url, &lock, &declared);
     let credentials = Credentials::from_environment();
-    let network = Network::new(settings.cache.clone(), settings.offline, credentials)?;
+    let network = Network::new(settings.cache.clone(), settings.offline, credentials)?
+        .with_download_limits(settings.max_download, &lock);
     let flat = lock.install == InstallSet::Flat;
     let mut pages = Pages::new();
     if flat {
@@ -458,6 +471,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             overrides: &overrides,
             offline: settings.offline,
             paths: &paths,
+            cargo_git_hosts: &settings.cargo_git_hosts,
         },
         reporter,
     )?;
