@@ -293,3 +293,50 @@ impl IndexClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_archives_are_bounded_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-1.0.tar.gz");
+        std::fs::write(&file, vec![7u8; 100]).unwrap();
+        assert_eq!(read_local_file(&file, 100).unwrap().len(), 100);
+        let error = read_local_file(&file, 99).unwrap_err();
+        assert!(
+            error.ends_with("is larger than 99 bytes (--max-download-size)"),
+            "{error}"
+        );
+        let link = dir.path().join("zero.tar.gz");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let error = read_local_file(&link, 1 << 20).unwrap_err();
+        assert!(error.ends_with("is not a regular file"), "{error}");
+        assert!(read_local_file(dir.path(), 1 << 20)
+            .unwrap_err()
+            .ends_with("is not a regular file"));
+        assert!(read_local_file(&dir.path().join("missing"), 1)
+            .unwrap_err()
+            .starts_with("failed to read"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1"), Ok(1));
+        assert_eq!(parse_size(" 64M "), Ok(64 << 20));
+        assert_eq!(parse_size("3k"), Ok(3 << 10));
+        assert_eq!(parse_size("1TiB"), Ok(1 << 40));
+        for bad in [
+            "",
+            "M",
+            "-1",
+            "1.5G",
+            "1X",
+            "99999999999999999999",
+            "16777216T",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}

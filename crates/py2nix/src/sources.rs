@@ -702,6 +702,40 @@ mod tests {
     }
 
     #[test]
+    fn cargo_git_crates_come_only_from_allowed_network_hosts() {
+        let allowed = vec!["github.com".to_string(), "git.corp.example".to_string()];
+        assert_eq!(
+            check_cargo_git("https://github.com/PyO3/pyo3", &allowed),
+            Ok(())
+        );
+        assert_eq!(check_cargo_git("https://GitHub.com/o/r", &allowed), Ok(()));
+        assert_eq!(
+            check_cargo_git("ssh://git@git.corp.example/r.git", &allowed),
+            Ok(())
+        );
+        let elsewhere = check_cargo_git("https://u:tok@evil.example/r", &allowed).unwrap_err();
+        assert!(
+            elsewhere.contains("--allow-cargo-git-host evil.example"),
+            "{elsewhere}"
+        );
+        assert!(!elsewhere.contains("tok"), "{elsewhere}");
+        // Local repositories, whatever is allowed.
+        let everything = vec!["localhost".to_string(), String::new(), "/srv".to_string()];
+        for local in [
+            "file:///srv/r.git",
+            "file://localhost/srv/r.git",
+            "/srv/r.git",
+            "../r",
+        ] {
+            let refused = check_cargo_git(local, &everything).unwrap_err();
+            assert!(
+                refused.contains("not a network repository"),
+                "{local}: {refused}"
+            );
+        }
+    }
+
+    #[test]
     fn relative_paths() {
         let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b)).unwrap();
         assert_eq!(rel("/a/b", "/a/c/d"), "../c/d");
