@@ -101,8 +101,12 @@
 #     fetchurl (with a netrc built from PY2NIX_INDEX_<NAME>_USERNAME and
 #     _PASSWORD in the Nix daemon's environment when `src.index` names an
 #     index that needs credentials; <NAME> is the index name upper-cased,
-#     every other character than an ASCII letter or digit made "_"), `git`
-#     checkouts with pkgs.fetchgit, and `path` sources (a wheel, an sdist or
+#     every other character than an ASCII letter or digit made "_"; only
+#     files on the index's origin carry `src.index`), `git` checkouts with
+#     pkgs.fetchgit (with a netrc built likewise from
+#     PY2NIX_GIT_<HOST>_USERNAME and _PASSWORD when `src.credentials` names
+#     the host of a repository whose lock URL carried credentials), and
+#     `path` sources (a wheel, an sdist or
 #     a source tree) copied with builtins.path from `root`; a source tree
 #     leaves out version-control and tool directories (.git, .venv,
 #     __pycache__, .tox, ...), bytecode, `result` links and, at its top, the
@@ -254,6 +258,29 @@ let
           '';
         };
 
+  # fetchgit arguments that build a netrc at fetch time for a repository
+  # whose lock URL carried credentials (`src.credentials`, its host; the plan
+  # holds the URL without them): PY2NIX_GIT_<HOST>_USERNAME and _PASSWORD
+  # from the (daemon's) environment, given to that host only.
+  gitAuthFor = pname: src:
+    if !(src ? credentials) then { }
+    else
+      let
+        var = "PY2NIX_GIT_${envName src.credentials}";
+        user = "${var}_USERNAME";
+        password = "${var}_PASSWORD";
+      in
+      {
+        netrcImpureEnvVars = [ user password ];
+        netrcPhase = ''
+          if [ -z "''${${user}:-}" ]; then
+            echo ${shellQuote "py2nix: fetching ${pname} from git needs credentials for ${src.credentials}: set ${user} and ${password} in the environment of the Nix daemon (or of nix, for a single-user install)"} >&2
+            exit 1
+          fi
+          printf 'machine %s\nlogin %s\npassword %s\n' ${shellQuote src.credentials} "''$${user}" "''${${password}:-}" > netrc
+        '';
+      };
+
   # ---------------------------------------------------------------- target
 
   targets = plan.targets or { };
@@ -363,11 +390,11 @@ let
         if kind == "wheel" || kind == "sdist" then
           fetchurl ({ inherit (src) url hash; name = srcName; } // authFor pname src)
         else if kind == "git" then
-          pkgs.fetchgit {
+          pkgs.fetchgit ({
             inherit (src) url rev hash;
             fetchSubmodules = src.submodules or false;
             name = storeName "${pname}-source";
-          }
+          } // gitAuthFor pname src)
         else localSource;
 
       common = {

@@ -22,6 +22,7 @@ mod sources;
 mod stale_locks;
 mod tree_builds;
 mod untrusted_files;
+mod untrusted_net;
 mod user_overrides;
 mod uv_settings;
 mod writes;

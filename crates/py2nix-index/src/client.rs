@@ -7,7 +7,7 @@ use futures::stream::{self, StreamExt};
 use crate::cache::PageEntry;
 use crate::filename::matches_version;
 use crate::page::{parse_json, HtmlStream, Page, PageFile};
-use crate::transport::{next_chunk, seconds, transient, HttpPolicy};
+use crate::transport::{next_chunk, HttpPolicy};
 use crate::{redact_url, Cache, Credentials, IndexError};
 
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
@@ -37,6 +37,10 @@ pub struct IndexClient {
     concurrency: usize,
     /// Per origin: open once the first page request there has its answer (see `get_primed`).
     primed: std::sync::Mutex<std::collections::HashMap<String, Gate>>,
+    /// The most bytes of a download whose size the lock does not give.
+    pub(crate) max_download: u64,
+    /// The lock's file sizes, by sha256 (lower-case hex): each file's download limit.
+    pub(crate) known_sizes: std::collections::HashMap<String, u64>,
 }
 
 type Gate = std::sync::Arc<tokio::sync::OnceCell<()>>;
@@ -56,6 +60,8 @@ impl IndexClient {
             policy: HttpPolicy::from_env()?,
             concurrency: 16,
             primed: Default::default(),
+            max_download: crate::DEFAULT_MAX_DOWNLOAD,
+            known_sizes: Default::default(),
         })
     }
 
@@ -237,47 +243,37 @@ impl IndexClient {
             url: endpoint.url.clone(),
             message,
         };
-        let deadline = self.policy.page_deadline();
         let result = self
-            .retrying(|| async {
-              let attempt = async {
-                let mut response = self.get_primed(&endpoint, Some(ACCEPT)).await?;
-                let final_url = response.url().to_string();
-                let json = match page_kind(&response) {
-                    Ok(kind) => kind == PageKind::Json,
-                    Err(content_type) => return Err(parse_error(format!(
-                        "it is served as `{content_type}`, not as a Simple API page (text/html or application/vnd.pypi.simple.v1+json)"
-                    ))),
-                };
-                if json {
-                    let body = response
-                        .text()
-                        .await
-                        .map_err(|e| self.transport_error(&endpoint, &e))?;
-                    let mut page = parse_json(&body, &final_url).map_err(parse_error)?;
-                    page.files.retain(|file| keep(&file.filename));
-                    return Ok(page);
-                }
-                let mut stream = HtmlStream::new(&final_url).map_err(parse_error)?;
-                let mut files = Vec::new();
-                let mut push = |file: PageFile| files.push(file);
-                while let Some(chunk) = next_chunk(&endpoint, &mut response).await? {
-                    stream.feed_kept(&chunk, keep, &mut push).map_err(parse_error)?;
-                }
-                stream.finish_kept(keep, &mut push).map_err(parse_error)?;
-                Ok(Page { files })
-              };
-              // However slowly the bytes trickle in, a page arrives whole in bounded time.
-              match tokio::time::timeout(deadline, attempt).await {
-                  Ok(result) => result,
-                  Err(_) => Err(transient(
-                      &endpoint,
-                      format!(
-                          "the page did not arrive whole within {} (ten times PY2NIX_HTTP_TIMEOUT)",
-                          seconds(deadline)
-                      ),
-                  )),
-              }
+            .retrying(|| {
+                self.within_deadline(&endpoint, async {
+                    let mut response = self.get_primed(&endpoint, Some(ACCEPT)).await?;
+                    let final_url = response.url().to_string();
+                    let json = match page_kind(&response) {
+                        Ok(kind) => kind == PageKind::Json,
+                        Err(content_type) => return Err(parse_error(format!(
+                            "it is served as `{content_type}`, not as a Simple API page (text/html or application/vnd.pypi.simple.v1+json)"
+                        ))),
+                    };
+                    let limit = self.page_limit();
+                    if json {
+                        let body = crate::metadata::read_all(&endpoint, response, &limit).await?;
+                        let body = String::from_utf8_lossy(&body);
+                        let mut page = parse_json(&body, &final_url).map_err(parse_error)?;
+                        page.files.retain(|file| keep(&file.filename));
+                        return Ok(page);
+                    }
+                    let mut stream = HtmlStream::new(&final_url).map_err(parse_error)?;
+                    let mut files = Vec::new();
+                    let mut push = |file: PageFile| files.push(file);
+                    let mut read = 0u64;
+                    while let Some(chunk) = next_chunk(&endpoint, &mut response).await? {
+                        read = read.saturating_add(chunk.len() as u64);
+                        limit.check(&endpoint, read)?;
+                        stream.feed_kept(&chunk, keep, &mut push).map_err(parse_error)?;
+                    }
+                    stream.finish_kept(keep, &mut push).map_err(parse_error)?;
+                    Ok(Page { files })
+                })
             })
             .await;
         match result {

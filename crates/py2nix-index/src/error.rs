@@ -54,6 +54,14 @@ pub enum IndexError {
         expected: String,
         actual: String,
     },
+    /// A download (or a page) longer than it may be: abandoned at the first byte too many,
+    /// or at once when it announced more.
+    #[error("{url} is larger than {limit} bytes ({why}); the download was abandoned")]
+    TooLarge {
+        url: String,
+        limit: u64,
+        why: String,
+    },
     /// The file was downloaded but its core metadata could not be read from it.
     #[error("the core metadata of {url} could not be read: {message}")]
     Metadata { url: String, message: String },

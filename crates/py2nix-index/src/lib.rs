@@ -21,7 +21,9 @@ mod transport;
 pub use cache::Cache;
 pub use client::{IndexClient, PageRequest};
 pub use credentials::{env_name, resolve, Auth, Credentials};
-pub use download::{FileDigest, FileRequest};
+pub use download::{
+    parse_size, read_local_file, FileDigest, FileRequest, Limit, DEFAULT_MAX_DOWNLOAD,
+};
 pub use error::IndexError;
 pub use metadata::{FetchedMetadata, MetadataBytes, MetadataFrom, MetadataRequest};
 pub use netrc::netrc_lookup;
@@ -40,6 +42,22 @@ pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple/";
 /// ```
 pub fn page_url(index_url: &str, package: &str) -> String {
     format!("{}/{package}/", index_url.trim_end_matches('/'))
+}
+
+/// Whether two URLs have the same origin (scheme, host and port, the default port of the
+/// scheme when none is written): credentials are given to their index's origin only.
+///
+/// ```
+/// assert!(py2nix_index::same_origin("https://a.example/simple/", "https://A.example:443/f/x.whl"));
+/// assert!(!py2nix_index::same_origin("http://127.0.0.1:8000/simple/", "http://localhost:8000/x.whl"));
+/// assert!(!py2nix_index::same_origin("https://a.example/", "http://a.example/x"));
+/// assert!(!py2nix_index::same_origin("https://a.example/", "https://a.example:8443/x"));
+/// ```
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => credentials::same_origin(&a, &b),
+        _ => false,
+    }
 }
 
 /// The URL with any `user:password@` removed, for messages, plans and cache keys.

@@ -14,7 +14,7 @@ use crate::cache::METADATA_FORMAT;
 use crate::metadata_cache::MetadataEntry;
 use crate::ranges::RangeOutcome;
 use crate::transport::{next_chunk, Endpoint};
-use crate::{redact_url, CoreMetadataRef, IndexClient, IndexError};
+use crate::{redact_url, CoreMetadataRef, IndexClient, IndexError, Limit};
 
 /// One distribution file whose core metadata is wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,8 +139,9 @@ impl IndexClient {
         let base = request.url.split('#').next().unwrap_or_default();
         let url = format!("{base}.metadata");
         let endpoint = self.file_endpoint(&url, &request.index_name, &request.index_url);
+        let limit = Limit::new(MAX_PEP658_SIZE, "the most py2nix reads of a metadata file");
         let bytes = self
-            .retrying(|| self.read_body(&endpoint, MAX_PEP658_SIZE))
+            .retrying(|| self.within_deadline(&endpoint, self.read_body(&endpoint, &limit)))
             .await?;
         if let Some(expected) = &reference.sha256 {
             check_hash(
@@ -172,10 +173,13 @@ impl IndexClient {
         request: &MetadataRequest,
     ) -> Result<Vec<u8>, IndexError> {
         let hashing = request.expected_sha256.is_some();
+        let limit = self.file_limit(request.expected_sha256.as_deref(), request.size);
         let (bytes, actual) = self
-            .retrying(|| async {
-                let response = self.get(endpoint, None).await?;
-                read_all_hashed(endpoint, response, u64::MAX, hashing).await
+            .retrying(|| {
+                self.within_deadline(endpoint, async {
+                    let response = self.get(endpoint, None).await?;
+                    read_all_hashed(endpoint, response, &limit, hashing).await
+                })
             })
             .await?;
         if let (Some(expected), Some(actual)) = (&request.expected_sha256, actual) {
@@ -199,8 +203,8 @@ impl IndexClient {
         }
     }
 
-    /// A GET's whole body, refused past `limit` bytes.
-    async fn read_body(&self, endpoint: &Endpoint, limit: u64) -> Result<Vec<u8>, IndexError> {
+    /// A GET's whole body, refused past `limit`.
+    async fn read_body(&self, endpoint: &Endpoint, limit: &Limit) -> Result<Vec<u8>, IndexError> {
         let response = self.get(endpoint, None).await?;
         read_all(endpoint, response, limit).await
     }
@@ -213,11 +217,12 @@ const MAX_PEP658_SIZE: u64 = py2nix_source::MAX_METADATA_SIZE;
 /// grows its buffer as it arrives, so a false length cannot reserve much.
 const MAX_PRESIZE: u64 = 64 * 1024 * 1024;
 
-/// A response's body, refused (as an `Http` error) past `limit` bytes.
+/// A response's body, refused ([`IndexError::TooLarge`]) past `limit`: at once when its
+/// `Content-Length` announces more, else at the first byte too many.
 pub(crate) async fn read_all(
     endpoint: &Endpoint,
     response: reqwest::Response,
-    limit: u64,
+    limit: &Limit,
 ) -> Result<Vec<u8>, IndexError> {
     Ok(read_all_hashed(endpoint, response, limit, false).await?.0)
 }
@@ -228,23 +233,22 @@ pub(crate) async fn read_all(
 async fn read_all_hashed(
     endpoint: &Endpoint,
     mut response: reqwest::Response,
-    limit: u64,
+    limit: &Limit,
     hash: bool,
 ) -> Result<(Vec<u8>, Option<String>), IndexError> {
+    limit.check_announced(endpoint, &response)?;
     let presize = response
         .content_length()
         .unwrap_or(0)
-        .min(limit)
+        .min(limit.bytes)
         .min(MAX_PRESIZE);
     let mut body = Vec::with_capacity(usize::try_from(presize).unwrap_or(0));
     let mut hasher = hash.then(Sha256::new);
     while let Some(chunk) = next_chunk(endpoint, &mut response).await? {
-        if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
-            return Err(IndexError::Metadata {
-                url: endpoint.url.clone(),
-                message: format!("the response is larger than {limit} bytes"),
-            });
-        }
+        limit.check(
+            endpoint,
+            (body.len() as u64).saturating_add(chunk.len() as u64),
+        )?;
         if let Some(hasher) = &mut hasher {
             hasher.update(&chunk);
         }

@@ -12,7 +12,7 @@ use py2nix_source::{
 
 use crate::metadata::{metadata_error, read_all, MetadataRequest};
 use crate::transport::{check_status, Endpoint};
-use crate::{IndexClient, IndexError};
+use crate::{IndexClient, IndexError, Limit};
 
 /// What the range requests gave.
 pub(crate) enum RangeOutcome {
@@ -42,7 +42,9 @@ impl IndexClient {
             return Ok(RangeOutcome::Unsupported);
         }
         let tail = self
-            .retrying(|| self.fetch_tail(endpoint, request, tail_len))
+            .retrying(|| {
+                self.within_deadline(endpoint, self.fetch_tail(endpoint, request, tail_len))
+            })
             .await?;
         let (mut tail, file_len) = match tail {
             Tail::Range { bytes, file_len } => (bytes, file_len),
@@ -117,19 +119,26 @@ impl IndexClient {
             return Ok(Some(Vec::new()));
         }
         let header = format!("bytes={start}-{}", end - 1);
-        self.retrying(|| async {
-            let response = self.send(endpoint, None, Some(&header)).await?;
-            if response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
-                return check_status(endpoint, response).map(|_| None);
-            }
-            let served = content_range(&response);
-            let bytes = read_all(endpoint, response, end - start).await?;
-            match served {
-                Some((first, _)) if first == start && bytes.len() as u64 == end - start => {
-                    Ok(Some(bytes))
+        // However large a range the zip's directory asks for, no more than the cap is read.
+        let limit = Limit::new(
+            (end - start).min(self.max_download),
+            "the range asked for, at most --max-download-size",
+        );
+        self.retrying(|| {
+            self.within_deadline(endpoint, async {
+                let response = self.send(endpoint, None, Some(&header)).await?;
+                if response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+                    return check_status(endpoint, response).map(|_| None);
                 }
-                _ => Ok(None),
-            }
+                let served = content_range(&response);
+                let bytes = read_all(endpoint, response, &limit).await?;
+                match served {
+                    Some((first, _)) if first == start && bytes.len() as u64 == end - start => {
+                        Ok(Some(bytes))
+                    }
+                    _ => Ok(None),
+                }
+            })
         })
         .await
     }
@@ -145,7 +154,8 @@ impl IndexClient {
         match response.status().as_u16() {
             206 => {
                 let served = content_range(&response);
-                let bytes = read_all(endpoint, response, tail_len).await?;
+                let limit = Limit::new(tail_len, "the range asked for");
+                let bytes = read_all(endpoint, response, &limit).await?;
                 Ok(match served {
                     Some((start, Some(total)))
                         if start.checked_add(bytes.len() as u64) == Some(total) =>
@@ -159,7 +169,8 @@ impl IndexClient {
                 })
             }
             200 => {
-                let bytes = read_all(endpoint, response, u64::MAX).await?;
+                let limit = self.file_limit(request.expected_sha256.as_deref(), request.size);
+                let bytes = read_all(endpoint, response, &limit).await?;
                 self.check_whole(endpoint, request, &bytes)?;
                 Ok(Tail::Whole(bytes))
             }

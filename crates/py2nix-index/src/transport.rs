@@ -13,11 +13,15 @@
 //!   page or file), too many redirects, a page that is not HTML or PEP 691 JSON;
 //! - between attempts py2nix waits the backoff, doubled each time (with jitter), at most the
 //!   longest wait; so a request ends after at most `retries + 1` attempts, each bounded by the
-//!   timeout (per read; a page must also arrive whole within [`HttpPolicy::page_deadline`]).
+//!   timeout (per read);
+//! - whatever the reads, one attempt at a request (its answer and its whole body) ends at the
+//!   deadline ([`HttpPolicy::deadline`]), and that is final: a server that slow is not asked
+//!   again, so a body that drips a byte at a time cannot hold py2nix for ever.
 //!
 //! The environment sets the numbers: `PY2NIX_HTTP_TIMEOUT` (seconds, default 30),
 //! `PY2NIX_HTTP_RETRIES` (default 4), `PY2NIX_HTTP_BACKOFF` (seconds, the first wait, default
-//! 0.5) and `PY2NIX_HTTP_MAX_WAIT` (seconds, default 60).
+//! 0.5), `PY2NIX_HTTP_MAX_WAIT` (seconds, default 60) and `PY2NIX_HTTP_DEADLINE` (seconds,
+//! default 600).
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -140,6 +144,26 @@ impl IndexClient {
         check_status(endpoint, response)
     }
 
+    /// One attempt at a request, ended at the policy's deadline (a final [`IndexError::Http`]
+    /// naming it): however slowly the bytes trickle in, a request ends in bounded time.
+    pub(crate) async fn within_deadline<T>(
+        &self,
+        endpoint: &Endpoint,
+        attempt: impl Future<Output = Result<T, IndexError>>,
+    ) -> Result<T, IndexError> {
+        let deadline = self.policy.deadline;
+        match tokio::time::timeout(deadline, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(IndexError::Http {
+                url: endpoint.url.clone(),
+                message: format!(
+                    "it did not arrive whole within {} (PY2NIX_HTTP_DEADLINE); not retried",
+                    seconds(deadline)
+                ),
+            }),
+        }
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or has failed transiently
     /// `retries + 1` times, waiting between attempts as the policy says. A transient error
     /// never leaves this function: the last one becomes [`IndexError::Http`], saying how many
@@ -202,6 +226,8 @@ pub(crate) struct HttpPolicy {
     /// The longest wait before a retry, from the backoff or from `Retry-After`.
     pub max_wait: Duration,
     pub max_redirects: usize,
+    /// The longest one attempt at a request may take, answer and body together.
+    pub deadline: Duration,
 }
 
 impl Default for HttpPolicy {
@@ -212,6 +238,7 @@ impl Default for HttpPolicy {
             backoff: Duration::from_millis(500),
             max_wait: Duration::from_secs(60),
             max_redirects: 10,
+            deadline: Duration::from_secs(600),
         }
     }
 }
@@ -248,6 +275,9 @@ impl HttpPolicy {
         if let Some(max_wait) = secs("PY2NIX_HTTP_MAX_WAIT", false)? {
             policy.max_wait = max_wait;
         }
+        if let Some(deadline) = secs("PY2NIX_HTTP_DEADLINE", true)? {
+            policy.deadline = deadline;
+        }
         if let Some(text) = get("PY2NIX_HTTP_RETRIES") {
             policy.retries = text
                 .trim()
@@ -261,11 +291,6 @@ impl HttpPolicy {
                 })?;
         }
         Ok(policy)
-    }
-
-    /// How long a project page may take to arrive whole: ten timeouts.
-    pub(crate) fn page_deadline(&self) -> Duration {
-        self.timeout.saturating_mul(10)
     }
 
     /// The wait before retry number `retry` (1 for the first): the backoff doubled each time,
@@ -480,19 +505,21 @@ mod tests {
             ("PY2NIX_HTTP_RETRIES", "0"),
             ("PY2NIX_HTTP_BACKOFF", "0"),
             ("PY2NIX_HTTP_MAX_WAIT", " 5 "),
+            ("PY2NIX_HTTP_DEADLINE", "2.5"),
         ])
         .unwrap();
         assert_eq!(set.timeout, Duration::from_millis(250));
         assert_eq!(set.retries, 0);
         assert_eq!(set.backoff, Duration::ZERO);
         assert_eq!(set.max_wait, Duration::from_secs(5));
-        assert_eq!(set.page_deadline(), Duration::from_millis(2500));
+        assert_eq!(set.deadline, Duration::from_millis(2500));
         for (name, value) in [
             ("PY2NIX_HTTP_TIMEOUT", "0"),
             ("PY2NIX_HTTP_TIMEOUT", "-1"),
             ("PY2NIX_HTTP_TIMEOUT", "NaN"),
             ("PY2NIX_HTTP_TIMEOUT", "1e9"),
             ("PY2NIX_HTTP_MAX_WAIT", "soon"),
+            ("PY2NIX_HTTP_DEADLINE", "0"),
             ("PY2NIX_HTTP_RETRIES", "1.5"),
             ("PY2NIX_HTTP_RETRIES", "1000"),
         ] {

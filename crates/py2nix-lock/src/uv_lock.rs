@@ -483,6 +483,22 @@ fn convert_source(wire: &SourceWire) -> Result<(PackageSource, Role), String> {
     }
 }
 
+/// A URL for a message: the `user:token@` of its authority left out, so that credentials in
+/// a lock's git URL reach no message.
+fn without_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://") else {
+        return text.to_string();
+    };
+    let (scheme, after) = text.split_at(start + 3);
+    let end = after
+        .find(|c: char| matches!(c, '/' | '?' | '#'))
+        .unwrap_or(after.len());
+    match after[..end].rfind('@') {
+        Some(at) => format!("{scheme}{}", &after[at + 1..]),
+        None => text.to_string(),
+    }
+}
+
 fn is_workspace_root(path: &str) -> bool {
     matches!(path.trim_end_matches('/'), "." | "")
 }
@@ -490,14 +506,15 @@ fn is_workspace_root(path: &str) -> bool {
 /// `https://host/repo?rev=main&subdirectory=x#<commit>`; uv writes the reference as `rev`,
 /// `tag` or `branch` (none for the default branch) and always the commit.
 fn parse_git_source(text: &str) -> Result<GitSource, String> {
+    let shown = without_userinfo(text);
     let (rest, commit) = text
         .rsplit_once('#')
-        .ok_or_else(|| format!("git source `{text}` does not end in `#<commit>`"))?;
+        .ok_or_else(|| format!("git source `{shown}` does not end in `#<commit>`"))?;
     let is_commit =
         matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit());
     if !is_commit {
         return Err(format!(
-            "git source `{text}` has `{commit}` where a full commit id belongs"
+            "git source `{shown}` has `{commit}` where a full commit id belongs"
         ));
     }
     let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -962,6 +979,15 @@ fn default_groups(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn git_source_errors_name_the_url_without_its_credentials() {
+        let error =
+            super::parse_git_source("https://me:t0k@h.example/r.git?rev=main#main").unwrap_err();
+        assert_eq!(error, "git source `https://h.example/r.git?rev=main#main` has `main` where a full commit id belongs");
+        let error = super::parse_git_source("https://t0k@h.example/r.git").unwrap_err();
+        assert!(!error.contains("t0k"), "{error}");
+    }
+
     use std::collections::{BTreeSet, VecDeque};
 
     use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};

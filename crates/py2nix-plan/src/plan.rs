@@ -328,7 +328,8 @@ pub struct SdistSourcePlan {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct GitSourcePlan {
-    /// The repository's URL.
+    /// The repository's URL, without the user information (`user:token@`) the lock may give
+    /// it: credentials never reach the plan.
     pub url: String,
     /// The SRI hash of the checkout's NAR serialisation (as `fetchgit` takes it).
     #[cfg_attr(test, schemars(regex(pattern = FILE_HASH_PATTERN)))]
@@ -341,6 +342,67 @@ pub struct GitSourcePlan {
     /// The project's directory inside the checkout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subdirectory: Option<String>,
+    /// Set when the lock's URL carried credentials (left out of `url`): the name fetching
+    /// the repository finds them under, `PY2NIX_GIT_<NAME>_USERNAME` and `_PASSWORD` in the
+    /// builder's environment (`<NAME>` upper-cased, every character but an ASCII letter or
+    /// digit made `_`). It is the repository's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
+}
+
+/// A git URL without its user information, and the host it was for when it had some (see
+/// [`GitSourcePlan::credentials`]): `https://user:token@host:8443/r.git` is
+/// `https://host:8443/r.git` with credentials for `host`. Over HTTP(S) any user information
+/// is a credential (a token is often the user name); over other schemes (`ssh://git@host`)
+/// a user without a password names no secret and is kept. An scp-like
+/// `user:token@host:path` loses its `user:token@` too.
+///
+/// ```
+/// use py2nix_plan::git_url_without_credentials as split;
+/// assert_eq!(split("https://me:secret@git.example.org:8443/r.git?x#y"),
+///     ("https://git.example.org:8443/r.git?x#y".to_string(), Some("git.example.org".to_string())));
+/// assert_eq!(split("https://git.example.org/r.git"), ("https://git.example.org/r.git".to_string(), None));
+/// assert_eq!(split("ssh://git@h/r.git"), ("ssh://git@h/r.git".to_string(), None));
+/// assert_eq!(split("ssh://git:pw@h/r.git"), ("ssh://h/r.git".to_string(), Some("h".to_string())));
+/// assert_eq!(split("http://token@[::1]:80/r"), ("http://[::1]:80/r".to_string(), Some("::1".to_string())));
+/// assert_eq!(split("git@h:o/r.git"), ("git@h:o/r.git".to_string(), None));
+/// assert_eq!(split("u:p@h:o/r.git"), ("h:o/r.git".to_string(), Some("h".to_string())));
+/// ```
+pub fn git_url_without_credentials(url: &str) -> (String, Option<String>) {
+    let Some(scheme_end) = url.find("://") else {
+        if let Some((userinfo, rest)) = url.split_once('@') {
+            if userinfo.contains(':') && !userinfo.contains('/') {
+                let host = rest.split(':').next().unwrap_or_default().to_string();
+                return (rest.to_string(), Some(host));
+            }
+        }
+        return (url.to_string(), None);
+    };
+    let (scheme, after) = url.split_at(scheme_end + 3);
+    let authority_end = after
+        .find(|c: char| matches!(c, '/' | '?' | '#'))
+        .unwrap_or(after.len());
+    let (authority, rest) = after.split_at(authority_end);
+    let http = matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "http://" | "https://" | "git+http://" | "git+https://"
+    );
+    match authority.rfind('@') {
+        Some(at) if !http && !authority[..at].contains(':') => (url.to_string(), None),
+        None => (url.to_string(), None),
+        Some(at) => {
+            let host_port = &authority[at + 1..];
+            let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+                bracketed.split(']').next().unwrap_or_default()
+            } else {
+                host_port.split(':').next().unwrap_or_default()
+            };
+            (
+                format!("{scheme}{host_port}{rest}"),
+                Some(host.to_ascii_lowercase()),
+            )
+        }
+    }
 }
 
 /// `kind` `path`: a local file or directory.
@@ -1096,12 +1158,14 @@ fn source_of(
     match (&package.source, chosen) {
         (PackageSource::Git(git), _) => {
             let resolved = sources.git(package, git)?;
+            let (url, credentials) = git_url_without_credentials(&git.url);
             Ok(SourcePlan::Git(GitSourcePlan {
-                url: git.url.clone(),
+                url,
                 hash: resolved.hash,
                 rev: resolved.commit,
                 submodules: git.submodules,
                 subdirectory: git.subdirectory.clone(),
+                credentials,
             }))
         }
         (

@@ -56,6 +56,9 @@ pub struct Inputs<'a> {
     pub paths: &'a LocalPaths,
     /// uv's settings (`extra-build-dependencies` join a package's build requirements).
     pub uv: &'a py2nix_lock::UvSettings,
+    /// `--allow-cargo-git-host`: the hosts whose git crates a Cargo.lock py2nix did not
+    /// find in the project's own files may name.
+    pub cargo_git_hosts: &'a [String],
 }
 
 /// The crate registry's download URL of one crate (`{name}`, `{version}` replaced).
@@ -479,8 +482,8 @@ fn read_tree(
         SourcePlan::Path(local) => {
             let path = inputs.paths.planned(&local.path);
             if local.format == py2nix_plan::PathFormat::Sdist {
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                let bytes = py2nix_index::read_local_file(&path, inputs.network.max_download())
+                    .map_err(|e| anyhow!(e))?;
                 let filename = local
                     .filename
                     .clone()
@@ -913,7 +916,9 @@ fn finish(
             candidate.file.url.clone(),
             hash.clone(),
             None,
-            (!inputs.index.name.is_empty()).then(|| inputs.index.name.clone()),
+            (!inputs.index.name.is_empty()
+                && py2nix_index::same_origin(&candidate.file.url, &inputs.index.url))
+            .then(|| inputs.index.name.clone()),
         );
         let mut plan = PackagePlan::new(
             candidate.version.to_string(),
@@ -993,6 +998,12 @@ fn add_cargo(
                 version: locked.version,
             }),
             py2nix_source::CrateSource::Git { url, commit } => {
+                // Only the project's own Cargo.lock may name any repository.
+                if !matches!(plan.src, SourcePlan::Path(_)) {
+                    crate::sources::check_cargo_git(&url, inputs.cargo_git_hosts).map_err(|e| {
+                        format!("git crate {} {} of its Cargo.lock: {e}", locked.name, locked.version)
+                    })?;
+                }
                 let key = (url.clone(), commit.clone());
                 let hash = match git_commits.get(&key) {
                     Some(hash) => hash.clone(),
@@ -1362,6 +1373,7 @@ mod tests {
                     rev: "0".repeat(40),
                     submodules: false,
                     subdirectory: None,
+                    credentials: None,
                 })
             };
             PackagePlan::new("1.2.3".into(), src, Vec::new())

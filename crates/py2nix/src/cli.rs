@@ -236,6 +236,28 @@ pub struct IndexArgs {
     /// Use only the cache; fail, naming what is missing, instead of asking the index.
     #[arg(long)]
     pub offline: bool,
+
+    /// The most bytes py2nix reads of one download whose size the lock does not record (a
+    /// file the lock gives a size for is read up to that size), of a project page, and of a
+    /// local archive: bytes, or with K, M, G (powers of 1024). [default: 2G]
+    #[arg(
+        long,
+        env = "PY2NIX_MAX_DOWNLOAD_SIZE",
+        value_name = "SIZE",
+        value_parser = py2nix_index::parse_size
+    )]
+    pub max_download_size: Option<u64>,
+
+    /// A host whose git repositories an sdist's Cargo.lock may name (git crates are cloned to
+    /// hash them); repeat, or separate with commas. Git crates on other hosts, and `file://`
+    /// repositories always, are refused, naming the package and the source.
+    #[arg(
+        long = "allow-cargo-git-host",
+        env = "PY2NIX_CARGO_GIT_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub cargo_git_hosts: Vec<String>,
 }
 
 /// How `check` answers.

@@ -43,7 +43,8 @@ pub fn derive_dependencies(
         }
         match &package.source {
             PackageSource::Path { path, kind, .. } => {
-                let local = local_metadata(package, &lock_dir.join(path), *kind);
+                let local =
+                    local_metadata(package, &lock_dir.join(path), *kind, network.max_download());
                 match local {
                     Ok(Some(deps)) => set_dependencies(package, deps),
                     Ok(None) => warn_unknown(
@@ -214,11 +215,11 @@ fn local_metadata(
     package: &LockedPackage,
     path: &Path,
     kind: PathKind,
+    max_size: u64,
 ) -> anyhow::Result<Option<Vec<Dependency>>> {
     match kind {
         PathKind::Archive => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| anyhow!("failed to read `{}`: {e}", path.display()))?;
+            let bytes = py2nix_index::read_local_file(path, max_size).map_err(|e| anyhow!(e))?;
             let filename = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

@@ -38,6 +38,29 @@ impl Network {
         Ok(Network { client, runtime })
     }
 
+    /// Downloads bounded by the lock's file sizes (by sha256), else by `max_download` bytes.
+    pub(crate) fn with_download_limits(mut self, max_download: u64, lock: &Lock) -> Self {
+        let sizes = lock
+            .packages
+            .iter()
+            .flat_map(|package| &package.files)
+            .filter_map(|file| {
+                let hash = file.hash.as_ref().filter(|h| h.algorithm == "sha256")?;
+                Some((hash.hex.to_ascii_lowercase(), file.size?))
+            })
+            .collect();
+        self.client = self
+            .client
+            .with_max_download(max_download)
+            .with_known_sizes(sizes);
+        self
+    }
+
+    /// The most bytes of a download (or local archive) whose size the lock does not give.
+    pub fn max_download(&self) -> u64 {
+        self.client.max_download()
+    }
+
     /// Where credentials come from (the same as the client's).
     pub fn credentials(&self) -> &Credentials {
         self.client.credentials()
@@ -309,5 +332,6 @@ pub fn is_input_error(error: &IndexError) -> bool {
             | IndexError::CachedPageIncomplete { .. }
             | IndexError::Unauthorized { .. }
             | IndexError::NotCachedUrl { .. }
+            | IndexError::TooLarge { .. }
     )
 }

@@ -189,10 +189,14 @@ impl py2nix_plan::Sources for LookedUp<'_> {
                 continue;
             };
             if let Some(listed) = listed_file(page, package, file) {
-                let needs_auth = self
-                    .credentials
-                    .for_index(&index.name, &index.url)
-                    .is_some();
+                // The index's credentials belong to its origin: a file the page links on
+                // another host, port or scheme (or reached through a redirect there) is
+                // fetched without them, by py2nix and by python.nix alike.
+                let needs_auth = py2nix_index::same_origin(&listed.url, &index.url)
+                    && self
+                        .credentials
+                        .for_index(&index.name, &index.url)
+                        .is_some();
                 let auth_index = needs_auth.then(|| {
                     if index.name.is_empty() {
                         "default".to_string()
@@ -243,7 +247,10 @@ impl py2nix_plan::Sources for LookedUp<'_> {
             .cloned()
             .ok_or_else(|| PlanError::Source {
                 package: package.name.to_string(),
-                message: format!("the git source {} was not resolved", git.url),
+                message: format!(
+                    "the git source {} was not resolved",
+                    py2nix_source::redact_git_url(&git.url)
+                ),
             })
     }
 
@@ -364,6 +371,61 @@ fn relative_path(base: &Path, target: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// The lock's git URLs (with their credentials, if any) by the URL the plan writes (without
+/// them), so that reading a planned git tree again can still clone a private repository.
+static GIT_URLS: std::sync::Mutex<BTreeMap<String, String>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+fn remember_git_url(url: &str) {
+    let (planned, credentials) = py2nix_plan::git_url_without_credentials(url);
+    if credentials.is_some() {
+        GIT_URLS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(planned, url.to_string());
+    }
+}
+
+/// The URL to clone for a git URL as the plan writes it: the lock's, credentials included.
+fn lock_git_url(planned: &str) -> String {
+    GIT_URLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(planned)
+        .cloned()
+        .unwrap_or_else(|| planned.to_string())
+}
+
+/// Whether py2nix may clone the git repository at `url`, named by a Cargo.lock the user did
+/// not write (in a downloaded sdist or a git checkout): never a local one (`file://`, a
+/// path), and on the network only from the hosts in `allowed` (`--allow-cargo-git-host`).
+pub fn check_cargo_git(url: &str, allowed: &[String]) -> Result<(), String> {
+    let shown = py2nix_source::redact_git_url(url);
+    let parsed = url::Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .filter(|u| matches!(u.scheme(), "https" | "http" | "ssh" | "git"))
+        .and_then(|u| u.host_str())
+        .map(|h| {
+            h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase()
+        });
+    let Some(host) = host else {
+        return Err(format!(
+            "it comes from `{shown}`, which is not a network repository (https, ssh or git); \
+             py2nix never clones local repositories named by a downloaded sdist"
+        ));
+    };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(&host)) {
+        return Ok(());
+    }
+    Err(format!(
+        "it comes from the git repository {shown}, on `{host}`, a host you did not allow; \
+         pass --allow-cargo-git-host {host} (or set PY2NIX_CARGO_GIT_HOSTS) to let py2nix clone it"
+    ))
+}
+
 /// Resolves and hashes a git source, with the result cached under `cache_root` (a commit's
 /// checkout never changes, so the cache entry never goes stale).
 pub fn resolve_git(
@@ -371,6 +433,7 @@ pub fn resolve_git(
     cache_root: Option<&Path>,
     offline: bool,
 ) -> anyhow::Result<ResolvedGit> {
+    remember_git_url(&git.url);
     let commit = match &git.commit {
         Some(commit) => commit.clone(),
         None if offline => {
@@ -622,7 +685,7 @@ pub fn git_tree_files(
     }
     let temporary = tempfile::tempdir().context("failed to create a temporary directory")?;
     let dest = temporary.path().join("source");
-    py2nix_source::checkout(url, commit, submodules, &dest)?;
+    py2nix_source::checkout(&lock_git_url(url), commit, submodules, &dest)?;
     let files = read_git_subdirectory(&dest, subdirectory)?;
     write_cached_tree_files(cache_root, url, commit, submodules, subdirectory, &files);
     Ok(files)
@@ -673,6 +736,40 @@ mod tests {
         assert!(read_git_subdirectory(root.path(), Some("../x")).is_err());
         assert!(read_git_subdirectory(root.path(), Some("/etc")).is_err());
         assert!(read_tree_files(&root.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn cargo_git_crates_come_only_from_allowed_network_hosts() {
+        let allowed = vec!["github.com".to_string(), "git.corp.example".to_string()];
+        assert_eq!(
+            check_cargo_git("https://github.com/PyO3/pyo3", &allowed),
+            Ok(())
+        );
+        assert_eq!(check_cargo_git("https://GitHub.com/o/r", &allowed), Ok(()));
+        assert_eq!(
+            check_cargo_git("ssh://git@git.corp.example/r.git", &allowed),
+            Ok(())
+        );
+        let elsewhere = check_cargo_git("https://u:tok@evil.example/r", &allowed).unwrap_err();
+        assert!(
+            elsewhere.contains("--allow-cargo-git-host evil.example"),
+            "{elsewhere}"
+        );
+        assert!(!elsewhere.contains("tok"), "{elsewhere}");
+        // Local repositories, whatever is allowed.
+        let everything = vec!["localhost".to_string(), String::new(), "/srv".to_string()];
+        for local in [
+            "file:///srv/r.git",
+            "file://localhost/srv/r.git",
+            "/srv/r.git",
+            "../r",
+        ] {
+            let refused = check_cargo_git(local, &everything).unwrap_err();
+            assert!(
+                refused.contains("not a network repository"),
+                "{local}: {refused}"
+            );
+        }
     }
 
     #[test]

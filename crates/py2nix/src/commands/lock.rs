@@ -49,6 +49,10 @@ pub struct LockSettings {
     /// `--allow-outside-paths`: local sources and pyproject.toml's overrides directory may be
     /// outside the project directory.
     pub allow_outside_paths: bool,
+    /// `--max-download-size`: the most bytes of a download whose size the lock does not give.
+    pub max_download: u64,
+    /// `--allow-cargo-git-host`: hosts whose git crates an sdist's Cargo.lock may name.
+    pub cargo_git_hosts: Vec<String>,
 }
 
 impl LockSettings {
@@ -80,6 +84,8 @@ impl LockSettings {
             cache_dir,
             no_cache,
             offline,
+            max_download_size,
+            cargo_git_hosts,
         } = index.clone();
         let systems_given = !systems.is_empty();
         let systems = if systems.is_empty() {
@@ -138,6 +144,12 @@ impl LockSettings {
             overrides,
             frozen: false,
             allow_outside_paths,
+            max_download: max_download_size.unwrap_or(py2nix_index::DEFAULT_MAX_DOWNLOAD),
+            cargo_git_hosts: cargo_git_hosts
+                .iter()
+                .map(|host| host.trim().to_ascii_lowercase())
+                .filter(|host| !host.is_empty())
+                .collect(),
         })
     }
 }
@@ -337,7 +349,8 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
     }
     let indexes = Indexes::new(&settings.index_url, &lock, &declared);
     let credentials = Credentials::from_environment();
-    let network = Network::new(settings.cache.clone(), settings.offline, credentials)?;
+    let network = Network::new(settings.cache.clone(), settings.offline, credentials)?
+        .with_download_limits(settings.max_download, &lock);
     let default_index = indexes.default_index();
     crate::unlocked::add_poetry_unsafe_packages(
         &mut lock,
@@ -514,6 +527,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             offline: settings.offline,
             paths: &paths,
             uv: &project.uv,
+            cargo_git_hosts: &settings.cargo_git_hosts,
         },
         reporter,
     )?;
