@@ -65,6 +65,41 @@ fn the_soname_table_passes_every_check() {
     );
 }
 
+/// The libraries GPU wheels link without bundling them (NVSHMEM's bootstraps and transports,
+/// cuFile, mpi4py, OpenCV's Qt plugin) map to the nixpkgs packages that build those sonames.
+#[test]
+fn the_hpc_and_gpu_wheel_libraries_map_to_their_packages() {
+    let table = sonames();
+    for (soname, attr) in [
+        ("libibverbs.so.1", "rdma-core"),
+        ("librdmacm.so.1", "rdma-core"),
+        ("libmlx5.so.1", "rdma-core"),
+        ("libfabric.so.1", "libfabric"),
+        ("libucp.so.0", "ucx"),
+        ("libucs.so.0", "ucx"),
+        ("libuct.so.0", "ucx"),
+        ("libpmix.so.2", "pmix"),
+        ("libmpi.so.40", "openmpi"),
+        ("liboshmem.so.40", "openmpi"),
+        ("libmpi.so.12", "mpich"),
+        ("libXext.so.6", "libxext"),
+        ("libSM.so.6", "libsm"),
+        ("libICE.so.6", "libice"),
+    ] {
+        assert_eq!(table.get(soname), Some(attr), "{soname}");
+    }
+    // The GPU driver's libraries come from the host's driver, never from nixpkgs, and the
+    // CUDA toolkit's from the plan's own nvidia-* wheels: the table maps none of them.
+    for soname in [
+        "libcuda.so.1",
+        "libnvidia-ml.so.1",
+        "libcudart.so.12",
+        "libcublas.so.13",
+    ] {
+        assert_eq!(table.get(soname), None, "{soname}");
+    }
+}
+
 fn names() -> NixpkgsNames {
     let text = std::fs::read_to_string(overrides_dir().join("NIXPKGS-ATTRIBUTES.md")).unwrap();
     NixpkgsNames::parse(&text).unwrap_or_else(|e| panic!("overrides/NIXPKGS-ATTRIBUTES.md: {e}"))
