@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use py2nix_overrides::{NixpkgsNames, OverrideDb, SonameTable};
+use py2nix_overrides::{ArtifactKind, NixpkgsNames, OverrideDb, SonameTable, Version};
 
 fn overrides_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../overrides")
@@ -63,6 +63,67 @@ fn the_soname_table_passes_every_check() {
         unknown.is_empty(),
         "add these attribute paths of overrides/SONAMES.toml to overrides/NIXPKGS-ATTRIBUTES.md: {unknown:?}"
     );
+}
+
+/// The libraries GPU wheels link without bundling them (NVSHMEM's bootstraps and transports,
+/// cuFile, mpi4py, OpenCV's Qt plugin) map to the nixpkgs packages that build those sonames.
+#[test]
+fn the_hpc_and_gpu_wheel_libraries_map_to_their_packages() {
+    let table = sonames();
+    for (soname, attr) in [
+        ("libibverbs.so.1", "rdma-core"),
+        ("librdmacm.so.1", "rdma-core"),
+        ("libmlx5.so.1", "rdma-core"),
+        ("libfabric.so.1", "libfabric"),
+        ("libucp.so.0", "ucx"),
+        ("libucs.so.0", "ucx"),
+        ("libuct.so.0", "ucx"),
+        ("libpmix.so.2", "pmix"),
+        ("libmpi.so.40", "openmpi"),
+        ("liboshmem.so.40", "openmpi"),
+        ("libmpi.so.12", "mpich"),
+        ("libXext.so.6", "libxext"),
+        ("libSM.so.6", "libsm"),
+        ("libICE.so.6", "libice"),
+    ] {
+        assert_eq!(table.get(soname), Some(attr), "{soname}");
+    }
+    // The GPU driver's libraries come from the host's driver, never from nixpkgs, and the
+    // CUDA toolkit's from the plan's own nvidia-* wheels: the table maps none of them.
+    for soname in [
+        "libcuda.so.1",
+        "libnvidia-ml.so.1",
+        "libcudart.so.12",
+        "libcublas.so.13",
+    ] {
+        assert_eq!(table.get(soname), None, "{soname}");
+    }
+}
+
+/// The data-science entries apply where they should: PyTorch's wheels (it has no sdists) are
+/// kept unstripped; DuckDB's sdists from 1.4 are CMake builds under scikit-build-core, older
+/// ones have no rule (and so get the setuptools warning); PyAV links nixpkgs' FFmpeg.
+#[test]
+fn the_gpu_and_data_science_entries_apply_where_they_should() {
+    let db = database();
+    let v = |s: &str| s.parse::<Version>().unwrap();
+    for name in ["torch", "torchvision", "torchaudio"] {
+        let wheel = db.lookup(name, &v("2.15.0"), ArtifactKind::Wheel).unwrap();
+        assert_eq!(wheel.env.get("dontStrip").map(String::as_str), Some("1"), "{name}");
+        assert!(db.lookup(name, &v("2.15.0"), ArtifactKind::Sdist).is_none(), "{name}");
+    }
+    let duckdb = db.lookup("duckdb", &v("2.0.1"), ArtifactKind::Sdist).unwrap();
+    assert_eq!(duckdb.build_system, ["scikit-build-core", "pybind11", "setuptools-scm"]);
+    assert_eq!(duckdb.native_build_inputs, ["cmake", "ninja"]);
+    assert!(db.lookup("duckdb", &v("1.3.2"), ArtifactKind::Sdist).is_none());
+    assert!(db.lookup("duckdb", &v("2.0.1"), ArtifactKind::Wheel).is_none());
+    let av = db.lookup("av", &v("19.0.2"), ArtifactKind::Sdist).unwrap();
+    assert_eq!(av.build_inputs, ["ffmpeg-headless"]);
+    for name in ["opencv-python", "opencv-python-headless"] {
+        let rule = db.lookup(name, &v("5.1.0.95"), ArtifactKind::Sdist).unwrap();
+        assert!(rule.build_requires_replace, "{name}");
+        assert!(db.lookup(name, &v("5.1.0.95"), ArtifactKind::Wheel).is_none(), "{name}");
+    }
 }
 
 fn names() -> NixpkgsNames {
