@@ -48,6 +48,10 @@ const MAX_ROUNDS: usize = 8;
 /// How much of a member is inflated first: enough for the ELF header and the program headers
 /// of any ordinary object.
 const FIRST_READ: u64 = 4096;
+/// The most bytes of one member kept in memory to read it: real libraries need their headers,
+/// the segment holding the string table and the dynamic section (a few MiB, tens for the
+/// largest CUDA libraries); a hostile member wanting more is unreadable instead.
+const MAX_KEPT: u64 = 256 << 20;
 /// The fewest bytes worth skipping (inflating without keeping them) between the first segment
 /// and the dynamic section.
 const MIN_SKIP: u64 = 64 * 1024;
@@ -523,9 +527,29 @@ struct Inflated {
 /// were skipped, the member is inflated again from its start, keeping everything.
 fn read_inflating<T>(
     data: &mut MemberData,
+    max_kept: u64,
     read: impl Fn(&View) -> T,
-) -> Result<(T, Inflated), crate::MetadataError> {
-    data.fill(FIRST_READ)?;
+) -> Result<(T, Inflated), String> {
+    let text = |e: crate::MetadataError| e.to_string();
+    // What would be kept after inflating up to `end` (the head, and the tail from its start).
+    let keep = |data: &MemberData, end: u64| -> Result<(), String> {
+        if data.is_stored() {
+            return Ok(());
+        }
+        let kept = match data.tail() {
+            Some((tail_start, _)) => {
+                (data.head().len() as u64).saturating_add(end.saturating_sub(tail_start))
+            }
+            None => end.min(data.total().unwrap_or(end)),
+        };
+        if kept > max_kept {
+            return Err(format!(
+                "reading its dynamic section would keep more than {max_kept} bytes of it"
+            ));
+        }
+        Ok(())
+    };
+    data.fill(FIRST_READ).map_err(text)?;
     let mut may_skip = true;
     let mut rounds = 0;
     loop {
@@ -547,20 +571,24 @@ fn read_inflating<T>(
                 data.restart();
             }
             may_skip = false;
-            data.fill(if rounds >= MAX_ROUNDS { u64::MAX } else { end })?;
+            let end = if rounds >= MAX_ROUNDS { u64::MAX } else { end };
+            keep(data, end)?;
+            data.fill(end).map_err(text)?;
             continue;
         }
         if may_skip && skipped.is_none() {
-            let keep = first_segment_end(&view).max(FIRST_READ);
-            if start.saturating_sub(keep.max(data.inflated())) >= MIN_SKIP {
-                data.fill(keep)?;
-                data.skip_to(start)?;
+            let first = first_segment_end(&view).max(FIRST_READ);
+            if start.saturating_sub(first.max(data.inflated())) >= MIN_SKIP {
+                keep(data, first)?;
+                data.fill(first).map_err(text)?;
+                data.skip_to(start).map_err(text)?;
             }
         }
+        keep(data, end)?;
         // `end` lies past what is inflated (a want below it was in the head or the tail,
         // which are contiguous up to there, or was handled above), so each round inflates
         // more or reaches the end.
-        data.fill(end)?;
+        data.fill(end).map_err(text)?;
     }
 }
 
@@ -783,7 +811,7 @@ impl WheelObjects {
             .ok_or_else(|| ElfError(format!("the wheel has no shared object {index}")))?;
         let in_member = |e: &dyn std::fmt::Display| ElfError(format!("`{}`: {e}", member.name));
         let mut data = open_zip_member(bytes, member, limit).map_err(|e| in_member(&e))?;
-        let (read, inflated) = read_inflating(&mut data, |view| {
+        let (read, inflated) = read_inflating(&mut data, MAX_KEPT, |view| {
             view.is_elf().then(|| read_dynamic(view)).transpose()
         })
         .map_err(|e| in_member(&e))?;
@@ -1405,7 +1433,7 @@ mod tests {
         let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
         let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
         let rounds = Cell::new(0);
-        let (read, inflated) = read_inflating(&mut data, |view| {
+        let (read, inflated) = read_inflating(&mut data, MAX_KEPT, |view| {
             rounds.set(rounds.get() + 1);
             // Far past the start first (so the bytes before are skipped), then before that.
             let far = view.get(250_000, 100)?;
@@ -1420,6 +1448,39 @@ mod tests {
         assert_eq!(rounds.get(), 4);
         assert_eq!(inflated.kept, inflated.inflated);
         assert_eq!(inflated.inflated, 250_100);
+    }
+
+    /// What is kept of a member is bounded: a string table at the end of a large member
+    /// (patchelf's place) makes it unreadable when keeping it would pass the bound, and the
+    /// same member reads with a bound above what it needs.
+    #[test]
+    fn what_is_kept_of_a_member_is_bounded() {
+        let object = build_with(&Shape {
+            wide: true,
+            needed: &["libz.so.1"],
+            sections: true,
+            program: true,
+            padding: 200_000,
+            strtab: Strtab::Last,
+            ..Shape::default()
+        });
+        let bytes = zip_of(&[("a/liba.so", &object, true)]);
+        let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
+        let read = |max_kept| {
+            let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
+            read_inflating(&mut data, max_kept, |view| read_dynamic(view)).map(|(read, _)| read)
+        };
+        let error = read(64 * 1024).unwrap_err();
+        assert!(
+            error.contains("would keep more than 65536 bytes"),
+            "{error}"
+        );
+        assert_eq!(read(1 << 20).unwrap().unwrap().needed, ["libz.so.1"]);
+        // Stored, nothing is copied: no bound applies.
+        let stored = zip_of(&[("a/liba.so", &object, false)]);
+        let objects = WheelObjects::list(&stored, "a.whl").unwrap();
+        let mut data = open_zip_member(&stored, &objects.members[0], 1 << 24).unwrap();
+        assert!(read_inflating(&mut data, 1024, |view| read_dynamic(view)).is_ok());
     }
 
     /// A program header table far larger than the first read is inflated in one round, not
@@ -1444,7 +1505,7 @@ mod tests {
         let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
         let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
         let rounds = Cell::new(0);
-        let (read, _) = read_inflating(&mut data, |view| {
+        let (read, _) = read_inflating(&mut data, MAX_KEPT, |view| {
             rounds.set(rounds.get() + 1);
             read_dynamic(view)
         })

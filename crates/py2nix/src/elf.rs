@@ -439,6 +439,166 @@ fn write_cached(root: Option<&Path>, sri: &str, scan: &WheelScan) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use py2nix_plan::{NixSystem, PythonVersion, TargetPlan, WheelSourcePlan};
+
+    /// A minimal ELF64 shared object: one `PT_LOAD` for the whole file, a `PT_DYNAMIC`, the
+    /// dynamic entries and the string table.
+    fn shared_object(needed: &[&str], soname: Option<&str>) -> Vec<u8> {
+        let mut strtab = vec![0u8];
+        let mut name = |text: &str| {
+            let at = strtab.len() as u64;
+            strtab.extend_from_slice(text.as_bytes());
+            strtab.push(0);
+            at
+        };
+        let mut entries: Vec<(u64, u64)> = needed.iter().map(|n| (1, name(n))).collect();
+        if let Some(soname) = soname {
+            entries.push((14, name(soname)));
+        }
+        let dynamic_at: u64 = 64 + 2 * 56;
+        let strtab_at = dynamic_at + (entries.len() as u64 + 3) * 16;
+        entries.push((5, strtab_at));
+        entries.push((10, strtab.len() as u64));
+        entries.push((0, 0));
+        let total = strtab_at + strtab.len() as u64;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"\x7fELF\x02\x01\x01");
+        out.resize(16, 0);
+        out.extend_from_slice(&3u16.to_le_bytes()); // ET_DYN
+        out.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes()); // entry
+        out.extend_from_slice(&64u64.to_le_bytes()); // phoff
+        out.extend_from_slice(&0u64.to_le_bytes()); // shoff
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for half in [64u16, 56, 2, 64, 0, 0] {
+            out.extend_from_slice(&half.to_le_bytes());
+        }
+        let dynamic_size = (entries.len() as u64) * 16;
+        for (kind, offset, size) in [(1u32, 0, total), (2, dynamic_at, dynamic_size)] {
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&6u32.to_le_bytes());
+            for word in [offset, offset, offset, size, size, 8] {
+                out.extend_from_slice(&word.to_le_bytes());
+            }
+        }
+        for (tag, value) in entries {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.extend_from_slice(&strtab);
+        out
+    }
+
+    fn wheel_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in members {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zip, data).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn scan(bytes: &[u8], filename: &str) -> WheelScan {
+        let read = py2nix_source::wheel_libraries(bytes, filename, MAX_OBJECT_SIZE, 1).unwrap();
+        WheelScan {
+            needed: read.needed,
+            provided: read.provided,
+        }
+    }
+
+    fn package(filename: &str, dependencies: &[&str]) -> PackagePlan {
+        let mut plan = PackagePlan::new(
+            "1.0".into(),
+            SourcePlan::Wheel(WheelSourcePlan {
+                filename: filename.into(),
+                url: format!("https://files.example.org/{filename}"),
+                hash: format!("sha256-{filename}"),
+                index: None,
+            }),
+            dependencies.iter().map(|d| d.to_string()).collect(),
+        );
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(12));
+        py2nix_plan::add_binary_wheel_inputs(&mut plan, &target, filename);
+        plan
+    }
+
+    /// Small wheels, read and mapped: the app's libraries come from its dependency's wheel,
+    /// from its own `.libs` directory (hashed name), from the driver and from the table.
+    #[test]
+    fn a_library_from_a_dependency_a_bundled_one_and_the_drivers() {
+        let app_name = "app-1.0-cp312-cp312-manylinux_2_17_x86_64.whl";
+        let dep_name = "dep-1.0-py3-none-manylinux_2_17_x86_64.whl";
+        let app = wheel_of(&[
+            (
+                "app/_core.cpython-312-x86_64-linux-gnu.so",
+                shared_object(
+                    &[
+                        "libdep.so.2",
+                        "libcrypto-5409cd36.so.1.1.1k",
+                        "libcuda.so.1",
+                        "libz.so.1",
+                        "libc.so.6",
+                    ],
+                    None,
+                ),
+            ),
+            (
+                "app.libs/libcrypto-5409cd36.so.1.1.1k",
+                shared_object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k")),
+            ),
+            ("app/__init__.py", Vec::new()),
+        ]);
+        let dep = wheel_of(&[
+            (
+                "dep/lib/libdep.so.2",
+                shared_object(&["libstdc++.so.6"], Some("libdep.so.2")),
+            ),
+            ("dep/__init__.py", Vec::new()),
+        ]);
+        let scans: BTreeMap<String, Result<WheelScan, String>> = [
+            (format!("sha256-{app_name}"), Ok(scan(&app, app_name))),
+            (format!("sha256-{dep_name}"), Ok(scan(&dep, dep_name))),
+        ]
+        .into();
+        let mut target_plan: TargetPlan = serde_json::from_value(serde_json::json!({
+            "system": "x86_64-linux", "python": "3.12", "python-full-version": "3.12.1",
+            "platform": {}, "roots": ["app"], "packages": {}
+        }))
+        .unwrap();
+        target_plan
+            .packages
+            .insert("app".into(), package(app_name, &["dep"]));
+        target_plan
+            .packages
+            .insert("dep".into(), package(dep_name, &[]));
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(12));
+        let table = soname_table().unwrap();
+        map_target_libraries(
+            &mut target_plan,
+            &target,
+            &scans,
+            &OverrideDb::default(),
+            table,
+        );
+        let app = &target_plan.packages["app"];
+        let providers: Vec<_> = app
+            .library_providers
+            .iter()
+            .map(|p| (p.package.as_str(), p.directory.as_str(), p.sonames.clone()))
+            .collect();
+        assert_eq!(
+            providers,
+            [("dep", "dep/lib", vec!["libdep.so.2".to_string()])]
+        );
+        assert_eq!(app.driver_libraries, ["libcuda.so.1"]);
+        assert_eq!(app.build_inputs, ["zlib"]);
+        assert!(app.unknown_sonames.is_empty(), "{:?}", app.unknown_sonames);
+        let dep = &target_plan.packages["dep"];
+        assert_eq!(dep.build_inputs, ["stdenv.cc.cc.lib"]);
+        assert!(dep.library_providers.is_empty());
+    }
 
     /// The embedded soname table loads, and a cache entry round-trips (and is refused under
     /// another hash).
