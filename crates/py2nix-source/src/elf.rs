@@ -48,10 +48,12 @@ const MAX_ROUNDS: usize = 8;
 /// How much of a member is inflated first: enough for the ELF header and the program headers
 /// of any ordinary object.
 const FIRST_READ: u64 = 4096;
-/// The most bytes of one member kept in memory to read it: real libraries need their headers,
-/// the segment holding the string table and the dynamic section (a few MiB, tens for the
-/// largest CUDA libraries); a hostile member wanting more is unreadable instead.
-const MAX_KEPT: u64 = 256 << 20;
+/// The most bytes of one member kept in memory to read it: its headers, the segment holding
+/// the string table and the dynamic section. The largest CUDA libraries keep several hundred
+/// MiB this way (their first segment holds the string table and GPU code, and the dynamic
+/// section lies past it), so the bound is the largest member read at all (the caller's
+/// limit, 1 GiB in py2nix); a member wanting more is unreadable instead.
+const MAX_KEPT: u64 = 1 << 30;
 /// The fewest bytes worth skipping (inflating without keeping them) between the first segment
 /// and the dynamic section.
 const MIN_SKIP: u64 = 64 * 1024;
