@@ -830,6 +830,13 @@ in
 #     list of packages (as "pythonManylinuxPackages.manylinux2014" does)
 #     contributes each of them; `env` becomes the derivation's `env` (plain
 #     strings);
+#   - a Linux wheel's `library-providers` (libraries other wheels of its
+#     dependency closure install) become build inputs, and a preFixup adds
+#     each providing directory of their site-packages to autoPatchelf's
+#     search path; its `driver-libraries` (the GPU driver's) become
+#     autoPatchelfIgnoreMissingDeps, with the driver's directory
+#     (addDriverRunpath.driverLink, /run/opengl-driver) appended to the
+#     runpath (appendRunpaths);
 #   - a package built from source gets the plan's `patches` (each one's text
 #     written to the store with builtins.toFile) and its `build-flags`
 #     after --skip-dependency-check in pypaBuildFlags (a flag holding
@@ -1035,6 +1042,31 @@ let
         || match ".*[.]py[co]" name != null
         || (dirOf path == top && (match ".*[.]nix" name != null || name == "flake.lock")));
 
+  # ---------------------------------------------------------------- libraries
+
+  # Shell code (a preFixup, run before autoPatchelf's postFixup hook) adding
+  # each provider's directory to autoPatchelf's search path: `providers` are
+  # the plan's `library-providers` entries, each with `drv`, the providing
+  # package's derivation. A directory the derivation lacks (a replacement
+  # from overridePackages) is reported, and autoPatchelf then names the
+  # missing library.
+  librarySearchPaths = pname: providers: concatStringsSep "" (map
+    (p:
+      let
+        dir = "${p.drv}/${python3.sitePackages}${if p.directory == "" then "" else "/${p.directory}"}";
+      in
+      ''
+        if [ -d ${shellQuote dir} ]; then
+          addAutoPatchelfSearchPath ${shellQuote dir}
+        else
+          echo ${shellQuote "py2nix: ${pname}: ${p.package} has no ${dir} (for ${concatStringsSep ", " p.sonames})"} >&2
+        fi
+      '')
+    providers);
+
+  # Where the GPU driver's libraries are at run time (nixpkgs' addDriverRunpath).
+  driverLink = pkgs.addDriverRunpath.driverLink or "/run/opengl-driver";
+
   # ---------------------------------------------------------------- packages
 
   # `final`: the set runtime dependencies are taken from; `buildFinal`: the
@@ -1124,6 +1156,28 @@ let
         '';
       });
 
+      # Libraries of other packages' wheels (the plan's `library-providers`):
+      # the providing packages as build inputs, and autoPatchelf pointed at the
+      # directories of their site-packages that hold them. The GPU driver's
+      # libraries (`driver-libraries`) are left missing at build time and
+      # found at run time in the driver's directory.
+      libraryProviders = spec.library-providers or [ ];
+      driverLibraries = spec.driver-libraries or [ ];
+      providerOf = p:
+        if hasAttr p.package final then final.${p.package}
+        else throw ("py2nix: package '${pname}' needs libraries of '${p.package}', which the plan for ${targetLabel} "
+          + "does not hold; the plan is inconsistent, regenerate python.nix");
+      providerNames = attrNames (nameSet (map (p: p.package) libraryProviders));
+      libraryAttrs =
+        (if libraryProviders == [ ] then { } else {
+          buildInputs = common.buildInputs ++ map (package: providerOf { inherit package; }) providerNames;
+          preFixup = librarySearchPaths pname (map (p: p // { drv = providerOf p; }) libraryProviders);
+        })
+        // (if driverLibraries == [ ] then { } else {
+          autoPatchelfIgnoreMissingDeps = driverLibraries;
+          appendRunpaths = [ "${driverLink}/lib" ];
+        });
+
       cargo = spec.cargo or null;
       cargoAttrs =
         if cargo == null then { }
@@ -1164,7 +1218,7 @@ let
     in
     if kind == "wheel" || kind == "sdist" || kind == "git"
       || (kind == "path" && (format == "wheel" || format == "sdist" || format == "tree"))
-    then withLinearModules (python3.pkgs.buildPythonPackage (common // (if isWheel then wheel else sdist // cargoAttrs)))
+    then withLinearModules (python3.pkgs.buildPythonPackage (common // (if isWheel then wheel // libraryAttrs else sdist // cargoAttrs)))
     else if kind == "path"
     then throw ("py2nix: package '${pname}' (plan ${targetLabel}) has a local path source of unknown format "
       + "'${if isString format then format else "(none)"}'; this python.nix needs a newer py2nix")

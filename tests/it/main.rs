@@ -10,6 +10,7 @@ mod commands;
 mod end_to_end;
 mod errors;
 mod formats;
+mod gpu;
 mod hostile;
 mod index;
 mod network;

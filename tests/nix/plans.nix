@@ -131,4 +131,40 @@ rec {
     roots = [ "flat" "gitpkg" "gitsub" "hostile" "private-sdist" "private-wheel" "spaced" "srclayout" "tiny-sdist" "tree" "epoch" ];
     packages = sourcePackages;
   };
+
+  # Wheels whose libraries come from other wheels of the plan (torch's from
+  # nvidia-cudnn, one directory with a quote in its name; torchvision's from
+  # torch's site-packages top) and from the GPU driver.
+  libraries = h.mkPlan {
+    roots = [ "torchvision" ];
+    packages = {
+      nvidia-cudnn = {
+        version = "9.1";
+        src = wheel "nvidia_cudnn-9.1-py3-none-manylinux_2_27_x86_64.whl";
+        dependencies = [ ];
+        native-build-inputs = [ "autoPatchelfHook" ];
+      };
+      torch = {
+        version = "2.9";
+        src = wheel "torch-2.9-cp311-cp311-manylinux_2_28_x86_64.whl";
+        dependencies = [ "nvidia-cudnn" ];
+        native-build-inputs = [ "autoPatchelfHook" ];
+        library-providers = [
+          { package = "nvidia-cudnn"; directory = "nvidia/cudnn/lib"; sonames = [ "libcudnn.so.9" ]; }
+          { package = "nvidia-cudnn"; directory = "nvidia/cudnn/it's here"; sonames = [ "libcudnn_ops.so.9" ]; }
+        ];
+        driver-libraries = [ "libcuda.so.1" "libnvidia-ml.so.1" ];
+      };
+      torchvision = {
+        version = "0.24";
+        src = wheel "torchvision-0.24-cp311-cp311-manylinux_2_28_x86_64.whl";
+        dependencies = [ "torch" ];
+        native-build-inputs = [ "autoPatchelfHook" ];
+        build-inputs = [ "zlib" ];
+        library-providers = [
+          { package = "torch"; directory = ""; sonames = [ "libtorch.so" ]; }
+        ];
+      };
+    };
+  };
 }

@@ -277,6 +277,46 @@ netrc_run() { # name package env...: runs the package's netrcPhase; status, stdo
     HOME=/nonexistent "$@" bash -eu "$tmp/phase") >"$tmp/out" 2>&1
 }
 
+# preFixup of a wheel whose libraries other wheels provide, run in bash against
+# a fake tree: the providers' store paths are mapped into $tmp/store, where
+# their site-packages hold the libraries (one directory with a quote in its
+# name, and a second provider's directory missing). A stand-in for the hook's
+# addAutoPatchelfSearchPath records each directory it is given and the
+# libraries in it.
+if selected "shell/library-search-paths"; then
+  libs="let h = import $here/lib.nix; r = h.evalPlan { plan = (import $here/plans.nix).libraries; }; in"
+  if nixstr "$libs r.packages.torch.args.preFixup" >"$tmp/prefixup" 2>"$tmp/err" \
+    && cudnn=$(nixstr "$libs \"\${r.packages.nvidia-cudnn}\"" 2>>"$tmp/err") \
+    && nixstr "$libs r.packages.torchvision.args.preFixup" >"$tmp/prefixup-vision" 2>>"$tmp/err"; then
+    store="$tmp/store"
+    site="$store/${cudnn#/nix/store/}/lib/python3.11/site-packages"
+    mkdir -p "$site/nvidia/cudnn/lib" "$site/nvidia/cudnn/it's here"
+    touch "$site/nvidia/cudnn/lib/libcudnn.so.9" "$site/nvidia/cudnn/it's here/libcudnn_ops.so.9"
+    run_prefixup() {
+      sed "s|/nix/store/|$store/|g" "$1" >"$tmp/phase"
+      (bash -euo pipefail -c '
+        addAutoPatchelfSearchPath() { for d in "$@"; do printf "%s:" "${d#"$STORE"/}"; (cd "$d" && ls -1 | tr "\n" " "); echo; done; }
+        . "$1"' phase "$tmp/phase") 2>&1
+    }
+    got=$(STORE="$store" run_prefixup "$tmp/prefixup")
+    want="${cudnn#/nix/store/}/lib/python3.11/site-packages/nvidia/cudnn/lib:libcudnn.so.9 
+${cudnn#/nix/store/}/lib/python3.11/site-packages/nvidia/cudnn/it's here:libcudnn_ops.so.9 "
+    # torch's tree is not there: the phase says so and goes on.
+    got_missing=$(STORE="$store" run_prefixup "$tmp/prefixup-vision")
+    if [ "$got" = "$want" ] && [[ "$got_missing" == "py2nix: torchvision: torch has no "*"(for libtorch.so)" ]]; then
+      pass "shell/library-search-paths"
+    else
+      fail "shell/library-search-paths" "got:
+$got
+$got_missing
+want:
+$want"
+    fi
+  else
+    fail "shell/library-search-paths" "$(tail -n 20 "$tmp/err")"
+  fi
+fi
+
 if selected "shell/netrc-phase"; then
   netrc_run netrc private-wheel PY2NIX_INDEX_MY_CORP_INTERNAL_USERNAME=alice 'PY2NIX_INDEX_MY_CORP_INTERNAL_PASSWORD=p w$(x)'
   status=$?

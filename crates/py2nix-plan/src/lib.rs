@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
+mod libraries;
 mod plan;
 mod resolve;
 #[cfg(test)]
@@ -18,10 +19,15 @@ mod target;
 mod uv;
 
 pub use error::PlanError;
+pub use libraries::{
+    binary_linux_wheel_hash, is_binary_linux_wheel, is_driver_library, map_target_libraries,
+    provided_by_libc, WheelScan, DRIVER_LIBRARIES, MANYLINUX,
+};
 pub use plan::{
     add_binary_wheel_inputs, add_project, apply_overrides, apply_wheel_overrides, assemble_plan,
     chosen_files, git_url_without_credentials, is_index_source, resolve_targets, sri, CargoCrate,
-    CargoPlan, Chosen, GitSourcePlan, IndexedFile, PackagePlan, PatchPlan, PathFormat,
+    CargoPlan, Chosen, GitSourcePlan, IndexedFile, LibraryProvider, PackagePlan, PatchPlan,
+    PathFormat,
     PathSourcePlan, Plan, PlanInputs, ProjectPlan, ResolvedGit, SdistSourcePlan, SelectionsPlan,
     SourcePlan, Sources, TargetPlan, TargetResolution, UnitClosures, WheelSourcePlan, PLAN_SCHEMA,
 };

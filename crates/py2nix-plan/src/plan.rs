@@ -189,6 +189,16 @@ pub struct PackagePlan {
     /// nor the soname table maps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_sonames: Vec<String>,
+    /// For Linux binary wheels: the libraries they need that the wheels of packages in their
+    /// dependency closure hold, by providing package and directory (relative to that
+    /// package's site-packages), for autoPatchelf to search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub library_providers: Vec<LibraryProvider>,
+    /// For Linux binary wheels: the GPU driver's libraries they need, which no package
+    /// provides: found at run time in the driver's directory (`/run/opengl-driver/lib` on
+    /// NixOS), left unresolved when building. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub driver_libraries: Vec<String>,
     /// For sdists with Rust code: the crates of its `Cargo.lock`, to vendor offline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cargo: Option<CargoPlan>,
@@ -200,6 +210,22 @@ pub struct PackagePlan {
     /// For the project and its workspace members: GUI scripts, name to entry point.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub gui_scripts: BTreeMap<String, String>,
+}
+
+/// Libraries a wheel needs that another package of the plan installs: its wheel's shared
+/// objects in one directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct LibraryProvider {
+    /// The providing package: a key of the same target's `packages` (of `build-packages` or
+    /// `packages` for a build package) in the needing package's dependency closure.
+    pub package: String,
+    /// The directory of the libraries relative to the providing package's site-packages
+    /// (`nvidia/cudnn/lib`, `torch/lib`; `""` for site-packages itself).
+    pub directory: String,
+    /// The needed libraries found there, by file name, sorted.
+    pub sonames: Vec<String>,
 }
 
 /// One patch of the override database, carried whole so that the plan is self-contained.
@@ -233,6 +259,8 @@ impl PackagePlan {
             patches: Vec::new(),
             build_flags: Vec::new(),
             unknown_sonames: Vec::new(),
+            library_providers: Vec::new(),
+            driver_libraries: Vec::new(),
             cargo: None,
             warnings: Vec::new(),
             scripts: BTreeMap::new(),
@@ -1250,7 +1278,7 @@ pub fn add_binary_wheel_inputs(plan: &mut PackagePlan, target: &Target, filename
         .push("autoPatchelfHook".to_string());
     if matches!(target.linux_libc, LinuxLibc::Glibc { .. }) {
         plan.build_inputs
-            .push("pythonManylinuxPackages.manylinux2014".to_string());
+            .push(crate::libraries::MANYLINUX.to_string());
     }
 }
 

@@ -443,11 +443,8 @@ impl Kept {
     fn fill(&mut self, decoder: &mut Decoder, len: usize, cap: usize) -> Result<(), String> {
         let len = len.min(cap);
         if self.buffer.len() < len {
-            if self.buffer.capacity() < len {
-                // All that may be needed at once, so that the buffer moves at most once; only
-                // what is written to is mapped.
-                self.buffer.reserve_exact(cap - self.buffer.len());
-            }
+            // Grown as needed (doubling), not to the declared size at once: a member may
+            // declare far more than is ever kept of it.
             self.buffer.resize(len, 0);
         }
         let out = self.buffer.get_mut(self.filled..len).unwrap_or_default();
@@ -584,6 +581,11 @@ impl MemberData<'_> {
         }
         inflating.tail = Some((decoder.inflated, Kept::default()));
         self.check()
+    }
+
+    /// Whether the member is stored: its bytes are borrowed, never copied.
+    pub(crate) fn is_stored(&self) -> bool {
+        matches!(self.contents, Contents::Stored(_))
     }
 
     /// Starts inflating over, keeping everything from the start.

@@ -21,7 +21,7 @@
 //! wheel's objects can also be read by several threads at once (see [`wheel_libraries`]).
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::archive::{open_zip_member, Member, MemberData};
 
@@ -34,8 +34,13 @@ const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
 const DT_STRSZ: u64 = 10;
 const DT_SONAME: u64 = 14;
-/// The longest library name read from a string table.
-const MAX_NAME_LEN: usize = 4096;
+/// The longest library name read from a string table: a library is found by its file name,
+/// which Linux file systems keep to 255 bytes.
+const MAX_NAME_LEN: usize = 255;
+/// The most `DT_NEEDED` entries one object may list (real libraries list a few dozen).
+const MAX_NEEDED_PER_OBJECT: usize = 256;
+/// The most distinct libraries one wheel may need from outside it.
+const MAX_NEEDED_PER_WHEEL: usize = 1024;
 /// How many times a member is read from what is kept before it is inflated whole: the reader
 /// needs the header, the program headers, the dynamic section and the string table (and
 /// failing that the section headers, and the section and table they name).
@@ -43,6 +48,12 @@ const MAX_ROUNDS: usize = 8;
 /// How much of a member is inflated first: enough for the ELF header and the program headers
 /// of any ordinary object.
 const FIRST_READ: u64 = 4096;
+/// The most bytes of one member kept in memory to read it: its headers, the segment holding
+/// the string table and the dynamic section. The largest CUDA libraries keep several hundred
+/// MiB this way (their first segment holds the string table and GPU code, and the dynamic
+/// section lies past it), so the bound is the largest member read at all (the caller's
+/// limit, 1 GiB in py2nix); a member wanting more is unreadable instead.
+const MAX_KEPT: u64 = 1 << 30;
 /// The fewest bytes worth skipping (inflating without keeping them) between the first segment
 /// and the dynamic section.
 const MIN_SKIP: u64 = 64 * 1024;
@@ -463,7 +474,15 @@ fn collect(
             .iter()
             .take(MAX_NAME_LEN + 1)
             .position(|b| *b == 0)
-            .ok_or_else(|| ElfError(format!("string {offset} is not terminated")))?;
+            .ok_or_else(|| {
+                if slice.len() > MAX_NAME_LEN {
+                    ElfError(format!(
+                        "string {offset} is longer than {MAX_NAME_LEN} bytes"
+                    ))
+                } else {
+                    ElfError(format!("string {offset} is not terminated"))
+                }
+            })?;
         let text = std::str::from_utf8(slice.get(..len).unwrap_or_default())
             .map_err(|_| ElfError(format!("string {offset} is not UTF-8")))?;
         if text.is_empty() {
@@ -475,6 +494,11 @@ fn collect(
     for (tag, value) in entries {
         match *tag {
             DT_NEEDED => {
+                if out.needed.len() >= MAX_NEEDED_PER_OBJECT {
+                    return error(format!(
+                        "more than {MAX_NEEDED_PER_OBJECT} needed libraries (DT_NEEDED)"
+                    ));
+                }
                 let name = string(*value)?;
                 if !out.needed.contains(&name) {
                     out.needed.push(name);
@@ -505,9 +529,29 @@ struct Inflated {
 /// were skipped, the member is inflated again from its start, keeping everything.
 fn read_inflating<T>(
     data: &mut MemberData,
+    max_kept: u64,
     read: impl Fn(&View) -> T,
-) -> Result<(T, Inflated), crate::MetadataError> {
-    data.fill(FIRST_READ)?;
+) -> Result<(T, Inflated), String> {
+    let text = |e: crate::MetadataError| e.to_string();
+    // What would be kept after inflating up to `end` (the head, and the tail from its start).
+    let keep = |data: &MemberData, end: u64| -> Result<(), String> {
+        if data.is_stored() {
+            return Ok(());
+        }
+        let kept = match data.tail() {
+            Some((tail_start, _)) => {
+                (data.head().len() as u64).saturating_add(end.saturating_sub(tail_start))
+            }
+            None => end.min(data.total().unwrap_or(end)),
+        };
+        if kept > max_kept {
+            return Err(format!(
+                "reading its dynamic section would keep more than {max_kept} bytes of it"
+            ));
+        }
+        Ok(())
+    };
+    data.fill(FIRST_READ).map_err(text)?;
     let mut may_skip = true;
     let mut rounds = 0;
     loop {
@@ -529,20 +573,24 @@ fn read_inflating<T>(
                 data.restart();
             }
             may_skip = false;
-            data.fill(if rounds >= MAX_ROUNDS { u64::MAX } else { end })?;
+            let end = if rounds >= MAX_ROUNDS { u64::MAX } else { end };
+            keep(data, end)?;
+            data.fill(end).map_err(text)?;
             continue;
         }
         if may_skip && skipped.is_none() {
-            let keep = first_segment_end(&view).max(FIRST_READ);
-            if start.saturating_sub(keep.max(data.inflated())) >= MIN_SKIP {
-                data.fill(keep)?;
-                data.skip_to(start)?;
+            let first = first_segment_end(&view).max(FIRST_READ);
+            if start.saturating_sub(first.max(data.inflated())) >= MIN_SKIP {
+                keep(data, first)?;
+                data.fill(first).map_err(text)?;
+                data.skip_to(start).map_err(text)?;
             }
         }
+        keep(data, end)?;
         // `end` lies past what is inflated (a want below it was in the head or the tail,
         // which are contiguous up to there, or was handled above), so each round inflates
         // more or reaches the end.
-        data.fill(end)?;
+        data.fill(end).map_err(text)?;
     }
 }
 
@@ -583,18 +631,25 @@ fn first_segment_end(view: &View) -> u64 {
         .unwrap_or(0)
 }
 
-/// What a wheel's shared objects need from outside it.
+/// What a wheel's shared objects need from outside it, and what they offer to other wheels.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WheelLibraries {
     /// Sonames some shared object of the wheel needs that the wheel does not hold: neither
-    /// a file of that name anywhere in it (auditwheel's `<name>.libs/` included) nor an object
-    /// whose `DT_SONAME` it is. Sorted.
+    /// a file of that name anywhere in it (auditwheel's `<name>.libs/` included, whatever its
+    /// hashed name) nor an object whose `DT_SONAME` it is. Sorted; at most
+    /// [`MAX_NEEDED_PER_WHEEL`].
     pub needed: BTreeSet<String>,
+    /// The ELF shared objects the wheel installs under site-packages, by file name (what the
+    /// dynamic loader and autoPatchelf look a library up by), each with its directory
+    /// relative to site-packages (`torch/lib`, `nvidia/cudnn/lib`; `""` at the top). A name
+    /// in several directories keeps the first in sorted order.
+    pub provided: BTreeMap<String, String>,
     /// How many ELF shared objects the wheel holds.
     pub objects: usize,
 }
 
-/// Whether a zip member's name is a shared object's: `*.so` or `*.so.<digits>…`.
+/// Whether a zip member's name is a shared object's: `*.so`, or `*.so.` followed by version
+/// parts that start with a digit (`libz.so.1.2.13`, OpenSSL's `libcrypto-5409cd36.so.1.1.1k`).
 pub fn is_shared_object_name(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
     let Some(at) = base.find(".so") else {
@@ -604,10 +659,36 @@ pub fn is_shared_object_name(path: &str) -> bool {
     at > 0
         && (rest.is_empty()
             || rest.strip_prefix('.').is_some_and(|numbers| {
-                numbers
-                    .split('.')
-                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                numbers.split('.').all(|n| {
+                    n.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                        && n.bytes().all(|b| b.is_ascii_alphanumeric())
+                })
             }))
+}
+
+/// Where a wheel member is installed relative to site-packages: its directory there, or
+/// `None` for a member installed elsewhere (`.data/scripts`, `.data/headers`, `.data/data`)
+/// or with a path no installer would write (`..`, empty or control characters).
+fn site_packages_dir(member: &str) -> Option<String> {
+    let mut parts: Vec<&str> = member.split('/').collect();
+    parts.pop()?;
+    if let Some(first) = parts.first() {
+        if first.ends_with(".data") {
+            match parts.get(1) {
+                Some(&"purelib") | Some(&"platlib") => {
+                    parts.drain(..2);
+                }
+                _ => return None,
+            }
+        }
+    }
+    let clean = parts.iter().all(|part| {
+        !part.is_empty()
+            && *part != "."
+            && *part != ".."
+            && !part.chars().any(|c| c.is_control() || c == '\\')
+    });
+    clean.then(|| parts.join("/"))
 }
 
 /// Reads every shared object of a wheel held whole in `bytes` (its zip members named `*.so`
@@ -682,18 +763,21 @@ struct WheelObjects {
 impl WheelObjects {
     /// The members of the wheel `filename` (whole in `bytes`) named like shared objects.
     fn list(bytes: &[u8], filename: &str) -> Result<Self, ElfError> {
-        let members = crate::archive::zip_members(bytes, filename)
-            .map_err(|e| ElfError(e.to_string()))?
-            .into_iter()
-            .filter(|member| !member.name.ends_with('/') && is_shared_object_name(&member.name))
-            .collect::<Vec<_>>();
-        let bundled = members
+        let all =
+            crate::archive::zip_members(bytes, filename).map_err(|e| ElfError(e.to_string()))?;
+        // Any file of the wheel may be a library it bundles, whatever its name.
+        let bundled = all
             .iter()
+            .filter(|member| !member.name.ends_with('/'))
             .map(|member| {
                 let base = member.name.rsplit('/').next().unwrap_or(&member.name);
                 base.to_string()
             })
             .collect();
+        let members = all
+            .into_iter()
+            .filter(|member| !member.name.ends_with('/') && is_shared_object_name(&member.name))
+            .collect::<Vec<_>>();
         Ok(WheelObjects { members, bundled })
     }
 
@@ -729,7 +813,7 @@ impl WheelObjects {
             .ok_or_else(|| ElfError(format!("the wheel has no shared object {index}")))?;
         let in_member = |e: &dyn std::fmt::Display| ElfError(format!("`{}`: {e}", member.name));
         let mut data = open_zip_member(bytes, member, limit).map_err(|e| in_member(&e))?;
-        let (read, inflated) = read_inflating(&mut data, |view| {
+        let (read, inflated) = read_inflating(&mut data, MAX_KEPT, |view| {
             view.is_elf().then(|| read_dynamic(view)).transpose()
         })
         .map_err(|e| in_member(&e))?;
@@ -744,8 +828,9 @@ impl WheelObjects {
     ) -> Result<WheelLibraries, ElfError> {
         let mut bundled = self.bundled.clone();
         let mut needed = BTreeSet::new();
+        let mut provided = BTreeMap::new();
         let mut objects = 0;
-        for dynamic in read {
+        for (member, dynamic) in self.members.iter().zip(read) {
             let Some(dynamic) = dynamic? else {
                 continue;
             };
@@ -754,12 +839,33 @@ impl WheelObjects {
                 bundled.insert(soname);
             }
             needed.extend(dynamic.needed);
+            let base = member.name.rsplit('/').next().unwrap_or(&member.name);
+            if let Some(dir) = site_packages_dir(&member.name) {
+                provided
+                    .entry(base.to_string())
+                    .and_modify(|kept: &mut String| {
+                        if dir < *kept {
+                            kept.clone_from(&dir);
+                        }
+                    })
+                    .or_insert(dir);
+            }
         }
-        let needed = needed
+        let needed: BTreeSet<String> = needed
             .into_iter()
             .filter(|name| !bundled.contains(name))
             .collect();
-        Ok(WheelLibraries { needed, objects })
+        if needed.len() > MAX_NEEDED_PER_WHEEL {
+            return error(format!(
+                "its shared objects need {} libraries from outside it, more than {MAX_NEEDED_PER_WHEEL}",
+                needed.len()
+            ));
+        }
+        Ok(WheelLibraries {
+            needed,
+            provided,
+            objects,
+        })
     }
 }
 
@@ -1329,7 +1435,7 @@ mod tests {
         let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
         let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
         let rounds = Cell::new(0);
-        let (read, inflated) = read_inflating(&mut data, |view| {
+        let (read, inflated) = read_inflating(&mut data, MAX_KEPT, |view| {
             rounds.set(rounds.get() + 1);
             // Far past the start first (so the bytes before are skipped), then before that.
             let far = view.get(250_000, 100)?;
@@ -1344,6 +1450,39 @@ mod tests {
         assert_eq!(rounds.get(), 4);
         assert_eq!(inflated.kept, inflated.inflated);
         assert_eq!(inflated.inflated, 250_100);
+    }
+
+    /// What is kept of a member is bounded: a string table at the end of a large member
+    /// (patchelf's place) makes it unreadable when keeping it would pass the bound, and the
+    /// same member reads with a bound above what it needs.
+    #[test]
+    fn what_is_kept_of_a_member_is_bounded() {
+        let object = build_with(&Shape {
+            wide: true,
+            needed: &["libz.so.1"],
+            sections: true,
+            program: true,
+            padding: 200_000,
+            strtab: Strtab::Last,
+            ..Shape::default()
+        });
+        let bytes = zip_of(&[("a/liba.so", &object, true)]);
+        let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
+        let read = |max_kept| {
+            let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
+            read_inflating(&mut data, max_kept, |view| read_dynamic(view)).map(|(read, _)| read)
+        };
+        let error = read(64 * 1024).unwrap_err();
+        assert!(
+            error.contains("would keep more than 65536 bytes"),
+            "{error}"
+        );
+        assert_eq!(read(1 << 20).unwrap().unwrap().needed, ["libz.so.1"]);
+        // Stored, nothing is copied: no bound applies.
+        let stored = zip_of(&[("a/liba.so", &object, false)]);
+        let objects = WheelObjects::list(&stored, "a.whl").unwrap();
+        let mut data = open_zip_member(&stored, &objects.members[0], 1 << 24).unwrap();
+        assert!(read_inflating(&mut data, 1024, |view| read_dynamic(view)).is_ok());
     }
 
     /// A program header table far larger than the first read is inflated in one round, not
@@ -1368,7 +1507,7 @@ mod tests {
         let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
         let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
         let rounds = Cell::new(0);
-        let (read, _) = read_inflating(&mut data, |view| {
+        let (read, _) = read_inflating(&mut data, MAX_KEPT, |view| {
             rounds.set(rounds.get() + 1);
             read_dynamic(view)
         })
@@ -1482,16 +1621,156 @@ mod tests {
         }
     }
 
+    /// What a wheel provides: its ELF objects by file name, in their site-packages directory;
+    /// a bundled library under auditwheel's hashed OpenSSL-style name is not needed.
+    #[test]
+    fn a_wheel_provides_its_objects_and_bundles_hashed_names() {
+        let object = |needed: &'static [&'static str], soname: Option<&'static str>| {
+            build_with(&Shape {
+                wide: true,
+                needed,
+                soname,
+                sections: true,
+                program: true,
+                ..Shape::default()
+            })
+        };
+        let cv2 = object(
+            &["libcrypto-5409cd36.so.1.1.1k", "libtorch.so", "libc.so.6"],
+            None,
+        );
+        let crypto = object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k"));
+        let cudnn = object(&["libcudart.so.13"], Some("libcudnn.so.9"));
+        let bytes = zip_of(&[
+            ("cv2/cv2.abi3.so", &cv2, true),
+            (
+                "opencv_python_headless.libs/libcrypto-5409cd36.so.1.1.1k",
+                &crypto,
+                true,
+            ),
+            ("nvidia/cudnn/lib/libcudnn.so.9", &cudnn, true),
+            ("x-1.0.data/platlib/top/libtop.so", &crypto, false),
+            ("x-1.0.data/data/lib/libdata.so", &crypto, false),
+            ("nvidia/cudnn/include/cudnn.h", b"", true),
+        ]);
+        let read = wheel_libraries(&bytes, "x.whl", 1 << 24, 1).unwrap();
+        assert_eq!(read.objects, 5);
+        assert_eq!(
+            read.needed.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["libc.so.6", "libcudart.so.13", "libtorch.so"]
+        );
+        let provided: Vec<(&str, &str)> = read
+            .provided
+            .iter()
+            .map(|(name, dir)| (name.as_str(), dir.as_str()))
+            .collect();
+        assert_eq!(
+            provided,
+            [
+                ("cv2.abi3.so", "cv2"),
+                (
+                    "libcrypto-5409cd36.so.1.1.1k",
+                    "opencv_python_headless.libs"
+                ),
+                ("libcudnn.so.9", "nvidia/cudnn/lib"),
+                ("libtop.so", "top"),
+            ]
+        );
+        for (member, dir) in [
+            ("a/b/libx.so", Some("a/b")),
+            ("libx.so", Some("")),
+            ("x-1.0.data/purelib/a/libx.so", Some("a")),
+            ("x-1.0.data/scripts/libx.so", None),
+            ("a/../libx.so", None),
+            ("a//libx.so", None),
+            ("a/\u{1b}b/libx.so", None),
+        ] {
+            assert_eq!(site_packages_dir(member).as_deref(), dir, "{member}");
+        }
+    }
+
+    /// A hostile object's library list is bounded: too many names, or too long a name, make
+    /// the wheel unreadable rather than a huge result.
+    #[test]
+    fn library_lists_are_bounded() {
+        let many: Vec<String> = (0..=MAX_NEEDED_PER_OBJECT)
+            .map(|i| format!("lib{i}.so"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let long = format!("lib{}.so", "x".repeat(MAX_NAME_LEN));
+        let just = format!("lib{}.so", "x".repeat(MAX_NAME_LEN - 6));
+        for (needed, problem) in [
+            (&many[..], Some("more than 256 needed libraries")),
+            (&many[..MAX_NEEDED_PER_OBJECT], None),
+            (&[long.as_str()][..], Some("longer than 255 bytes")),
+            (&[just.as_str()][..], None),
+        ] {
+            let object = build_with(&Shape {
+                wide: true,
+                needed,
+                sections: true,
+                program: true,
+                ..Shape::default()
+            });
+            let bytes = zip_of(&[("a/liba.so", &object, true)]);
+            let read = wheel_libraries(&bytes, "a.whl", 1 << 24, 1);
+            match problem {
+                Some(problem) => {
+                    let error = read.unwrap_err();
+                    assert!(error.0.contains(problem), "{error}");
+                }
+                None => assert_eq!(read.unwrap().needed.len(), needed.len()),
+            }
+        }
+        // The union over a wheel's objects is bounded too.
+        let names: Vec<String> = (0..MAX_NEEDED_PER_WHEEL + 1)
+            .map(|i| format!("lib{i}.so"))
+            .collect();
+        let objects: Vec<Vec<u8>> = names
+            .chunks(MAX_NEEDED_PER_OBJECT)
+            .map(|chunk| {
+                let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                build_with(&Shape {
+                    wide: true,
+                    needed: &chunk,
+                    sections: true,
+                    program: true,
+                    ..Shape::default()
+                })
+            })
+            .collect();
+        let members: Vec<(String, &[u8])> = objects
+            .iter()
+            .enumerate()
+            .map(|(i, object)| (format!("a/lib_{i}.so"), object.as_slice()))
+            .collect();
+        let members: Vec<(&str, &[u8], bool)> = members
+            .iter()
+            .map(|(name, object)| (name.as_str(), *object, true))
+            .collect();
+        let bytes = zip_of(&members);
+        let error = wheel_libraries(&bytes, "a.whl", 1 << 24, 1).unwrap_err();
+        assert!(error.0.contains("more than 1024"), "{error}");
+    }
+
     #[test]
     fn shared_object_names() {
         for good in [
+            "opencv_python_headless.libs/libcrypto-5409cd36.so.1.1.1k",
             "a/_x.cpython-311-x86_64-linux-gnu.so",
             "numpy.libs/libgfortran-040039e1.so.5.0.0",
             "libz.so",
         ] {
             assert!(is_shared_object_name(good), "{good}");
         }
-        for bad in ["a/x.py", "libz.so.1a", ".so", "x.sox", "a/b.so.d/"] {
+        for bad in [
+            "a/x.py",
+            "libz.so.a1",
+            ".so",
+            "x.sox",
+            "a/b.so.d/",
+            "a.so.1.k",
+        ] {
             assert!(!is_shared_object_name(bad), "{bad}");
         }
     }

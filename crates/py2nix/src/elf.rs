@@ -1,15 +1,11 @@
-//! The libraries of Linux binary wheels: each chosen Linux wheel with compiled code is
-//! downloaded once (hash-checked), the `DT_NEEDED` entries of its shared objects read, what the
-//! wheel bundles (auditwheel's `<name>.libs/`, any file of that name, any object with that
-//! `DT_SONAME`) and what the C library provides subtracted, and the rest mapped to nixpkgs
-//! attribute paths: first by the package's own wheel rule (`sonames`), then by the built-in
-//! table `overrides/SONAMES.toml`. The mapped attributes become the wheel's `build-inputs`
-//! (where autoPatchelfHook finds them) in place of the blanket
-//! `pythonManylinuxPackages.manylinux2014`, which stays only when some soname is unknown (it
-//! is then listed in `unknown-sonames`, with a warning).
+//! The libraries of Linux binary wheels, read: each chosen Linux wheel with compiled code is
+//! downloaded once (hash-checked), and what its shared objects need from outside it and what
+//! they install (`py2nix_source::wheel_libraries`) handed to the planner, which maps them
+//! (`py2nix_plan::map_target_libraries`: the C library, the GPU driver, the wheels of the
+//! package's dependency closure, its wheel rule, the soname table).
 //!
-//! The result of a wheel (its soname list, not the wheel) is cached by its hash
-//! (`wheel-sonames-v1/`), so a warm run downloads nothing.
+//! The result of a wheel (its library lists, not the wheel) is cached by its hash
+//! (`wheel-libraries-v2/`), so a warm run downloads nothing.
 //!
 //! A cold run hashes each wheel as it streams in, and worker threads read the wheels as they
 //! arrive while the others download (at most [`HELD`] in memory at once); a wheel with several
@@ -21,18 +17,16 @@ use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use anyhow::anyhow;
-use py2nix_overrides::{ArtifactKind, OverrideDb, SonameTable};
-use py2nix_plan::{LinuxLibc, PackagePlan, Plan, SourcePlan, Target, WheelFilename};
+use py2nix_overrides::{OverrideDb, SonameTable};
+use py2nix_plan::{map_target_libraries, PackagePlan, Plan, SourcePlan, Target, WheelScan};
 use sha2::Digest;
 
 use crate::network::{Errors, Network, Slot};
 use crate::report::{Failure, Reporter};
 use crate::sources::IndexChoice;
 
-/// The cache directory of wheels' soname lists, by the wheel's hash.
-const CACHE_FORMAT: &str = "wheel-sonames-v1";
-/// The blanket input of glibc wheels whose libraries are not all known.
-pub const MANYLINUX: &str = "pythonManylinuxPackages.manylinux2014";
+/// The cache directory of wheels' library lists, by the wheel's hash.
+const CACHE_FORMAT: &str = "wheel-libraries-v2";
 /// The largest shared object read from a wheel.
 const MAX_OBJECT_SIZE: u64 = 1 << 30;
 /// Wheels downloading or waiting to be read or being read at once, so at most this many are
@@ -54,30 +48,6 @@ pub fn soname_table() -> Result<&'static SonameTable, Failure> {
         })
 }
 
-/// Whether the C library (glibc or musl) provides `soname`, or the interpreter does: no
-/// wheel bundles these, and stdenv brings them. (The manylinux policies list the same glibc
-/// libraries; libcrypt.so.1 is not among them, as glibc no longer builds it.)
-pub fn provided_by_libc(soname: &str) -> bool {
-    const GLIBC: [&str; 10] = [
-        "libc.so.6",
-        "libm.so.6",
-        "libpthread.so.0",
-        "libdl.so.2",
-        "librt.so.1",
-        "libutil.so.1",
-        "libresolv.so.2",
-        "libnsl.so.1",
-        "libanl.so.1",
-        "libmvec.so.1",
-    ];
-    GLIBC.contains(&soname)
-        || soname.starts_with("ld-linux")
-        || soname.starts_with("ld64.so.")
-        || soname.starts_with("ld-musl-")
-        || soname.starts_with("libc.musl-")
-        || soname.starts_with("libpython3")
-}
-
 /// What the step needs from the pipeline.
 pub struct Inputs<'a> {
     pub network: &'a Network,
@@ -97,13 +67,7 @@ pub struct Job {
     index: Option<String>,
 }
 
-/// Whether `filename` is a wheel with compiled code for Linux `target` (a platform tag other
-/// than `any`): the wheels this module reads.
-pub fn is_binary_linux_wheel(target: &Target, filename: &str) -> bool {
-    target.system.is_linux()
-        && WheelFilename::parse(filename)
-            .is_some_and(|wheel| wheel.platform_tags.iter().any(|tag| tag != "any"))
-}
+pub use py2nix_plan::is_binary_linux_wheel;
 
 /// Whether a package of `target` is a Linux wheel with compiled code.
 fn binary_linux_wheel(target: &Target, package: &PackagePlan) -> Option<Job> {
@@ -154,31 +118,34 @@ pub fn map_wheel_libraries(
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
             continue;
         };
-        for (name, package) in target_plan
-            .packages
-            .iter_mut()
-            .chain(target_plan.build_packages.iter_mut())
-        {
-            let Some(job) = binary_linux_wheel(target, package) else {
-                continue;
-            };
-            match read.get(&job.hash) {
-                Some(Ok(needed)) => apply(package, name, target, needed, inputs.overrides, table),
-                Some(Err(problem)) => package.warnings.push(format!(
-                    "the shared objects of `{}` cannot be read ({problem}); its libraries are not known",
-                    job.filename
-                )),
-                None => {}
+        map_target_libraries(target_plan, target, &read, inputs.overrides, table);
+    }
+    explain_driver_libraries(plan, reporter);
+    Ok(())
+}
+
+/// With `-v`: which GPU driver libraries the plan's wheels need from the machine.
+fn explain_driver_libraries(plan: &Plan, reporter: &Reporter) {
+    for (id, target_plan) in &plan.targets {
+        let mut needed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (name, package) in &target_plan.packages {
+            for soname in &package.driver_libraries {
+                needed.entry(soname).or_default().push(name);
             }
         }
+        for (soname, users) in needed {
+            reporter.explain(&format!(
+                "{id}: {} need {soname} from the GPU driver at run time (on NixOS, /run/opengl-driver/lib)",
+                users.join(", ")
+            ));
+        }
     }
-    Ok(())
 }
 
 /// Wheels read ahead of the plan ([`prefetch`]), by SRI hash: what their shared objects need,
 /// or why they cannot be read.
 #[derive(Default)]
-pub struct Prefetched(BTreeMap<String, Result<BTreeSet<String>, String>>);
+pub struct Prefetched(BTreeMap<String, Result<WheelScan, String>>);
 
 /// A Linux binary wheel the lock itself gives a URL and a sha256 for (uv.lock does), to read
 /// while the index's pages are still being fetched: `(file name, URL, sha256 hex)`.
@@ -218,55 +185,6 @@ pub fn prefetch(jobs: Vec<Job>, inputs: &Inputs) -> Prefetched {
     }
 }
 
-/// Maps a wheel's needed sonames into its plan.
-fn apply(
-    package: &mut PackagePlan,
-    name: &str,
-    target: &Target,
-    needed: &BTreeSet<String>,
-    overrides: &OverrideDb,
-    table: &SonameTable,
-) {
-    let rule = package
-        .version
-        .parse()
-        .ok()
-        .and_then(|version| overrides.lookup(name, &version, ArtifactKind::Wheel));
-    let mut mapped = BTreeSet::new();
-    let mut unknown = Vec::new();
-    for soname in needed.iter().filter(|soname| !provided_by_libc(soname)) {
-        let attr = rule
-            .and_then(|rule| rule.sonames.get(soname).map(String::as_str))
-            .or_else(|| table.get(soname));
-        match attr {
-            Some(attr) => {
-                mapped.insert(attr.to_string());
-            }
-            None => unknown.push(soname.clone()),
-        }
-    }
-    let glibc = matches!(target.linux_libc, LinuxLibc::Glibc { .. });
-    if unknown.is_empty() {
-        package.build_inputs.retain(|input| input != MANYLINUX);
-    }
-    for attr in mapped {
-        if !package.build_inputs.contains(&attr) {
-            package.build_inputs.push(attr);
-        }
-    }
-    for soname in &unknown {
-        let fallback = if glibc {
-            format!(": keeping {MANYLINUX}")
-        } else {
-            String::new()
-        };
-        package.warnings.push(format!(
-            "needs {soname}, which the soname table does not map{fallback}"
-        ));
-    }
-    package.unknown_sonames = unknown;
-}
-
 /// Every job's needed sonames (or why the wheel cannot be read), from the cache or by
 /// downloading the wheel. Wheels are read by a few worker threads as they arrive, while the
 /// others download (see [`Network::download_each`]); at most [`HELD`] are in memory at once.
@@ -274,13 +192,13 @@ fn read_all(
     jobs: BTreeMap<String, Job>,
     inputs: &Inputs,
     reporter: &Reporter,
-) -> Result<BTreeMap<String, Result<BTreeSet<String>, String>>, Failure> {
+) -> Result<BTreeMap<String, Result<WheelScan, String>>, Failure> {
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for (hash, job) in jobs {
         match read_cached(inputs.cache_root, &hash) {
-            Some(needed) => {
-                out.insert(hash, Ok(needed));
+            Some(scan) => {
+                out.insert(hash, Ok(scan));
             }
             None => missing.push(job),
         }
@@ -344,8 +262,8 @@ fn read_all(
     for (position, result) in read {
         let job = &missing[position];
         match result {
-            Read::Needed(needed) => {
-                out.insert(job.hash.clone(), Ok(needed));
+            Read::Scanned(scan) => {
+                out.insert(job.hash.clone(), Ok(scan));
             }
             Read::Unreadable(problem) => {
                 out.insert(job.hash.clone(), Err(problem));
@@ -363,8 +281,8 @@ fn read_all(
 
 /// What became of a downloaded wheel.
 enum Read {
-    /// The sonames it needs (cached).
-    Needed(BTreeSet<String>),
+    /// What it needs and provides (cached).
+    Scanned(WheelScan),
     /// Why its shared objects cannot be read.
     Unreadable(String),
     /// It is not the file the plan names.
@@ -381,8 +299,12 @@ fn read_wheel(bytes: &[u8], job: &Job, verified: bool, threads: usize, inputs: &
     }
     match py2nix_source::wheel_libraries(bytes, &job.filename, MAX_OBJECT_SIZE, threads) {
         Ok(libraries) => {
-            write_cached(inputs.cache_root, &job.hash, &libraries.needed);
-            Read::Needed(libraries.needed)
+            let scan = WheelScan {
+                needed: libraries.needed,
+                provided: libraries.provided,
+            };
+            write_cached(inputs.cache_root, &job.hash, &scan);
+            Read::Scanned(scan)
         }
         Err(error) => Read::Unreadable(error.to_string()),
     }
@@ -478,27 +400,35 @@ fn cache_path(root: &Path, sri: &str) -> std::path::PathBuf {
     root.join(CACHE_FORMAT).join(format!("{key}.json"))
 }
 
+/// One cache entry: a wheel's library lists, under its SRI hash. Also the format of the
+/// recorded lists that tests load into a cache directory.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Cached {
+#[serde(rename_all = "kebab-case")]
+struct CachedScan {
     hash: String,
     needed: BTreeSet<String>,
+    provided: BTreeMap<String, String>,
 }
 
-fn read_cached(root: Option<&Path>, sri: &str) -> Option<BTreeSet<String>> {
+fn read_cached(root: Option<&Path>, sri: &str) -> Option<WheelScan> {
     let text = std::fs::read(cache_path(root?, sri)).ok()?;
-    let cached: Cached = serde_json::from_slice(&text).ok()?;
-    (cached.hash == sri).then_some(cached.needed)
+    let cached: CachedScan = serde_json::from_slice(&text).ok()?;
+    (cached.hash == sri).then_some(WheelScan {
+        needed: cached.needed,
+        provided: cached.provided,
+    })
 }
 
 /// Stores a result; a cache that cannot be written only costs a later run a download.
-fn write_cached(root: Option<&Path>, sri: &str, needed: &BTreeSet<String>) {
+fn write_cached(root: Option<&Path>, sri: &str, scan: &WheelScan) {
     let Some(root) = root else {
         return;
     };
     let path = cache_path(root, sri);
-    let Ok(body) = serde_json::to_vec(&Cached {
+    let Ok(body) = serde_json::to_vec(&CachedScan {
         hash: sri.to_string(),
-        needed: needed.clone(),
+        needed: scan.needed.clone(),
+        provided: scan.provided.clone(),
     }) else {
         return;
     };
@@ -509,120 +439,185 @@ fn write_cached(root: Option<&Path>, sri: &str, needed: &BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use py2nix_plan::{NixSystem, PythonVersion, SourcePlan, WheelSourcePlan};
+    use py2nix_plan::{NixSystem, PythonVersion, TargetPlan, WheelSourcePlan};
 
-    fn wheel(filename: &str) -> PackagePlan {
+    /// A minimal ELF64 shared object: one `PT_LOAD` for the whole file, a `PT_DYNAMIC`, the
+    /// dynamic entries and the string table.
+    fn shared_object(needed: &[&str], soname: Option<&str>) -> Vec<u8> {
+        let mut strtab = vec![0u8];
+        let mut name = |text: &str| {
+            let at = strtab.len() as u64;
+            strtab.extend_from_slice(text.as_bytes());
+            strtab.push(0);
+            at
+        };
+        let mut entries: Vec<(u64, u64)> = needed.iter().map(|n| (1, name(n))).collect();
+        if let Some(soname) = soname {
+            entries.push((14, name(soname)));
+        }
+        let dynamic_at: u64 = 64 + 2 * 56;
+        let strtab_at = dynamic_at + (entries.len() as u64 + 3) * 16;
+        entries.push((5, strtab_at));
+        entries.push((10, strtab.len() as u64));
+        entries.push((0, 0));
+        let total = strtab_at + strtab.len() as u64;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"\x7fELF\x02\x01\x01");
+        out.resize(16, 0);
+        out.extend_from_slice(&3u16.to_le_bytes()); // ET_DYN
+        out.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes()); // entry
+        out.extend_from_slice(&64u64.to_le_bytes()); // phoff
+        out.extend_from_slice(&0u64.to_le_bytes()); // shoff
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for half in [64u16, 56, 2, 64, 0, 0] {
+            out.extend_from_slice(&half.to_le_bytes());
+        }
+        let dynamic_size = (entries.len() as u64) * 16;
+        for (kind, offset, size) in [(1u32, 0, total), (2, dynamic_at, dynamic_size)] {
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&6u32.to_le_bytes());
+            for word in [offset, offset, offset, size, size, 8] {
+                out.extend_from_slice(&word.to_le_bytes());
+            }
+        }
+        for (tag, value) in entries {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.extend_from_slice(&strtab);
+        out
+    }
+
+    fn wheel_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in members {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zip, data).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn scan(bytes: &[u8], filename: &str) -> WheelScan {
+        let read = py2nix_source::wheel_libraries(bytes, filename, MAX_OBJECT_SIZE, 1).unwrap();
+        WheelScan {
+            needed: read.needed,
+            provided: read.provided,
+        }
+    }
+
+    fn package(filename: &str, dependencies: &[&str]) -> PackagePlan {
         let mut plan = PackagePlan::new(
-            "2.0".into(),
+            "1.0".into(),
             SourcePlan::Wheel(WheelSourcePlan {
                 filename: filename.into(),
                 url: format!("https://files.example.org/{filename}"),
-                hash: format!("sha256-{}=", "A".repeat(43)),
+                hash: format!("sha256-{filename}"),
                 index: None,
             }),
-            Vec::new(),
+            dependencies.iter().map(|d| d.to_string()).collect(),
         );
-        plan.native_build_inputs = vec!["autoPatchelfHook".into()];
-        plan.build_inputs = vec![MANYLINUX.into()];
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(12));
+        py2nix_plan::add_binary_wheel_inputs(&mut plan, &target, filename);
         plan
     }
 
-    fn set(items: &[&str]) -> BTreeSet<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
+    /// Small wheels, read and mapped: the app's libraries come from its dependency's wheel,
+    /// from its own `.libs` directory (hashed name), from the driver and from the table.
     #[test]
-    fn mapped_sonames_replace_the_manylinux_blanket() {
-        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
+    fn a_library_from_a_dependency_a_bundled_one_and_the_drivers() {
+        let app_name = "app-1.0-cp312-cp312-manylinux_2_17_x86_64.whl";
+        let dep_name = "dep-1.0-py3-none-manylinux_2_17_x86_64.whl";
+        let app = wheel_of(&[
+            (
+                "app/_core.cpython-312-x86_64-linux-gnu.so",
+                shared_object(
+                    &[
+                        "libdep.so.2",
+                        "libcrypto-5409cd36.so.1.1.1k",
+                        "libcuda.so.1",
+                        "libz.so.1",
+                        "libc.so.6",
+                    ],
+                    None,
+                ),
+            ),
+            (
+                "app.libs/libcrypto-5409cd36.so.1.1.1k",
+                shared_object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k")),
+            ),
+            ("app/__init__.py", Vec::new()),
+        ]);
+        let dep = wheel_of(&[
+            (
+                "dep/lib/libdep.so.2",
+                shared_object(&["libstdc++.so.6"], Some("libdep.so.2")),
+            ),
+            ("dep/__init__.py", Vec::new()),
+        ]);
+        let scans: BTreeMap<String, Result<WheelScan, String>> = [
+            (format!("sha256-{app_name}"), Ok(scan(&app, app_name))),
+            (format!("sha256-{dep_name}"), Ok(scan(&dep, dep_name))),
+        ]
+        .into();
+        let mut target_plan: TargetPlan = serde_json::from_value(serde_json::json!({
+            "system": "x86_64-linux", "python": "3.12", "python-full-version": "3.12.1",
+            "platform": {}, "roots": ["app"], "packages": {}
+        }))
+        .unwrap();
+        target_plan
+            .packages
+            .insert("app".into(), package(app_name, &["dep"]));
+        target_plan
+            .packages
+            .insert("dep".into(), package(dep_name, &[]));
+        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(12));
         let table = soname_table().unwrap();
-        let db = OverrideDb::default();
-        let mut plan = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
-        apply(
-            &mut plan,
-            "a",
+        map_target_libraries(
+            &mut target_plan,
             &target,
-            &set(&[
-                "libc.so.6",
-                "libz.so.1",
-                "libstdc++.so.6",
-                "libgcc_s.so.1",
-                "ld-linux-x86-64.so.2",
-                "libm.so.6",
-            ]),
-            &db,
+            &scans,
+            &OverrideDb::default(),
             table,
         );
-        assert_eq!(plan.build_inputs, ["stdenv.cc.cc.lib", "zlib"]);
-        assert!(plan.unknown_sonames.is_empty() && plan.warnings.is_empty());
-        // Only the C library: no input at all.
-        let mut bare = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
-        apply(
-            &mut bare,
-            "a",
-            &target,
-            &set(&["libc.so.6", "libpthread.so.0"]),
-            &db,
-            table,
-        );
-        assert!(bare.build_inputs.is_empty());
-    }
-
-    #[test]
-    fn an_unknown_soname_keeps_the_blanket_and_warns() {
-        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
-        let table = soname_table().unwrap();
-        let db = OverrideDb::default();
-        let mut plan = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
-        apply(
-            &mut plan,
-            "a",
-            &target,
-            &set(&["libfoo.so.3", "libz.so.1"]),
-            &db,
-            table,
-        );
-        assert_eq!(plan.build_inputs, [MANYLINUX, "zlib"]);
-        assert_eq!(plan.unknown_sonames, ["libfoo.so.3"]);
+        let app = &target_plan.packages["app"];
+        let providers: Vec<_> = app
+            .library_providers
+            .iter()
+            .map(|p| (p.package.as_str(), p.directory.as_str(), p.sonames.clone()))
+            .collect();
         assert_eq!(
-            plan.warnings,
-            ["needs libfoo.so.3, which the soname table does not map: keeping pythonManylinuxPackages.manylinux2014"]
+            providers,
+            [("dep", "dep/lib", vec!["libdep.so.2".to_string()])]
         );
+        assert_eq!(app.driver_libraries, ["libcuda.so.1"]);
+        assert_eq!(app.build_inputs, ["zlib"]);
+        assert!(app.unknown_sonames.is_empty(), "{:?}", app.unknown_sonames);
+        let dep = &target_plan.packages["dep"];
+        assert_eq!(dep.build_inputs, ["stdenv.cc.cc.lib"]);
+        assert!(dep.library_providers.is_empty());
     }
 
+    /// The embedded soname table loads, and a cache entry round-trips (and is refused under
+    /// another hash).
     #[test]
-    fn a_packages_wheel_rule_maps_first() {
-        let target = Target::new(NixSystem::X86_64Linux, PythonVersion::new(11));
-        let table = soname_table().unwrap();
-        let db = OverrideDb::from_files([(
-            "a/a/override.toml",
-            "schema-version = 1\n[[rule]]\napplies-to = \"wheel\"\nsonames = { \"libfoo.so.3\" = \"foo\", \"libz.so.1\" = \"zlib-ng\" }\n",
-        )]);
-        // The shard of `a` is `a`.
-        let db = db.unwrap();
-        let mut plan = wheel("a-2.0-cp311-cp311-manylinux_2_17_x86_64.whl");
-        apply(
-            &mut plan,
-            "a",
-            &target,
-            &set(&["libfoo.so.3", "libz.so.1"]),
-            &db,
-            table,
-        );
-        assert_eq!(plan.build_inputs, ["foo", "zlib-ng"]);
-        assert!(plan.unknown_sonames.is_empty());
-    }
-
-    #[test]
-    fn the_c_library_is_not_mapped() {
-        for soname in [
-            "libc.so.6",
-            "ld-linux-aarch64.so.1",
-            "libc.musl-x86_64.so.1",
-            "libpython3.11.so.1.0",
-        ] {
-            assert!(provided_by_libc(soname), "{soname}");
-        }
-        assert!(!provided_by_libc("libstdc++.so.6"));
-        assert!(!provided_by_libc("libcrypt.so.1"));
+    fn the_table_loads_and_the_cache_round_trips() {
+        assert!(soname_table().unwrap().get("libz.so.1").is_some());
+        let dir = tempfile::tempdir().unwrap();
+        let scan = WheelScan {
+            needed: ["libcudart.so.13".to_string()].into(),
+            provided: [("libtorch.so".to_string(), "torch/lib".to_string())].into(),
+        };
+        write_cached(Some(dir.path()), "sha256-a", &scan);
+        assert_eq!(read_cached(Some(dir.path()), "sha256-a"), Some(scan));
+        assert_eq!(read_cached(Some(dir.path()), "sha256-b"), None);
+        std::fs::copy(
+            cache_path(dir.path(), "sha256-a"),
+            cache_path(dir.path(), "sha256-b"),
+        )
+        .unwrap();
+        assert_eq!(read_cached(Some(dir.path()), "sha256-b"), None);
     }
 }

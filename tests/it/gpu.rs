@@ -1,0 +1,160 @@
+//! The GPU fixture (`fixtures/gpu/torch-cuda`: torch, torchvision and JAX with their CUDA
+//! wheels, locked by uv): its x86_64-linux plan, made from the wheels' library lists recorded
+//! in `wheel-libraries.json` (loaded into the cache, so that no wheel is downloaded), finds
+//! every library the CUDA wheels need in the wheels they depend on, in the driver, bundled or
+//! in the soname table.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::Digest;
+
+use crate::common::{ok, repo_root, IndexServer, Mode};
+
+/// One wheel's recorded library lists, keyed in the file by the wheel's sha256 (hex).
+#[derive(serde::Deserialize)]
+struct Recorded {
+    needed: Vec<String>,
+    provided: BTreeMap<String, String>,
+}
+
+/// Writes the recorded lists into `cache` as py2nix's wheel-library cache entries.
+fn load_recorded(dir: &Path, cache: &Path) -> usize {
+    let text = std::fs::read_to_string(dir.join("wheel-libraries.json")).expect("recorded lists");
+    let recorded: BTreeMap<String, Recorded> = serde_json::from_str(&text).expect("JSON");
+    let entries = cache.join("wheel-libraries-v2");
+    std::fs::create_dir_all(&entries).expect("cache dir");
+    for (sha256, lists) in &recorded {
+        let digest: Vec<u8> = (0..sha256.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&sha256[i..i + 2], 16).expect("hex"))
+            .collect();
+        let sri = format!(
+            "sha256-{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest)
+        );
+        let key: String = sha2::Sha256::digest(sri.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let entry = serde_json::json!({
+            "hash": sri,
+            "needed": lists.needed,
+            "provided": lists.provided,
+        });
+        std::fs::write(entries.join(format!("{key}.json")), entry.to_string()).expect("write");
+    }
+    recorded.len()
+}
+
+fn plan_json(format: &str) -> String {
+    let dir = repo_root().join("fixtures/gpu/torch-cuda");
+    let server = IndexServer::start(Mode::Html);
+    let cache = tempfile::tempdir().expect("tempdir");
+    assert!(load_recorded(&dir, cache.path()) > 0);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_py2nix"))
+        .args([
+            "lock",
+            dir.to_str().expect("utf-8"),
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.12",
+            "--format",
+            format,
+            "-v",
+        ])
+        .env("PY2NIX_INDEX_URL", &server.url)
+        .env("PY2NIX_CACHE_DIR", cache.path())
+        .env_remove("XDG_CACHE_HOME")
+        // A wheel missing from the recorded lists would be downloaded from the real index:
+        // fail fast instead.
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("https_proxy", "http://127.0.0.1:9")
+        .env("PY2NIX_HTTP_RETRIES", "0")
+        .output()
+        .expect("run py2nix");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !stderr.contains("downloading"),
+        "a wheel's libraries are not recorded:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("need libcuda.so.1 from the GPU driver"),
+        "-v names the driver libraries:\n{stderr}"
+    );
+    ok(&output)
+}
+
+#[test]
+fn the_cuda_wheels_find_their_libraries_in_the_plan() {
+    let json = plan_json("json");
+    crate::common::assert_fits_the_plan_schema("gpu/torch-cuda", &json);
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let packages = plan["targets"]["x86_64-linux-cp312"]["packages"]
+        .as_object()
+        .expect("packages");
+    let mut unknown = Vec::new();
+    for (name, package) in packages {
+        for soname in package["unknown-sonames"].as_array().into_iter().flatten() {
+            unknown.push(format!("{name}: {soname}"));
+        }
+    }
+    // The HPC libraries (libnvshmem's, libmlx5, libibverbs, …) are the soname table's to map;
+    // everything else is found.
+    for entry in &unknown {
+        assert!(
+            !entry.contains("libcu")
+                && !entry.contains("libnv")
+                && !entry.contains("libtorch")
+                && !entry.contains("libc10"),
+            "{entry} is provided by a wheel of the plan or the driver:\n{unknown:#?}"
+        );
+    }
+    let providers = |name: &str| -> Vec<(String, String)> {
+        packages[name]["library-providers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    p["package"].as_str().unwrap_or_default().to_string(),
+                    p["directory"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert!(providers("torchvision").contains(&("torch".to_string(), "torch/lib".to_string())));
+    assert!(
+        providers("torch")
+            .iter()
+            .any(|(package, dir)| package.starts_with("nvidia-") && dir.starts_with("nvidia/")),
+        "{:?}",
+        providers("torch")
+    );
+    assert_eq!(
+        packages["torch"]["driver-libraries"],
+        serde_json::json!(["libcuda.so.1"])
+    );
+    insta::assert_snapshot!(
+        "gpu-torch-cuda-plan",
+        crate::common::mask_overrides_hash(&json)
+    );
+}
+
+#[test]
+fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
+    let nix = plan_json("nix");
+    let logic = std::fs::read_to_string(repo_root().join("nix/python-logic.nix")).expect("logic");
+    let tail = format!(
+        "in\n(\n{}\n) {{ inherit plan pkgs stdenv fetchurl python3; root = ./.; }}\n",
+        logic.trim_end()
+    );
+    let head = nix
+        .strip_suffix(&tail)
+        .expect("python.nix ends with the logic");
+    insta::assert_snapshot!(
+        "gpu-torch-cuda-nix",
+        crate::common::mask_overrides_hash(head)
+    );
+}
