@@ -458,6 +458,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             overrides: &overrides,
             offline: settings.offline,
             paths: &paths,
+            extra_build_requires: std::collections::BTreeMap::new(),
         },
         reporter,
     )?;
