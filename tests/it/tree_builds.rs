@@ -540,7 +540,9 @@ fn local_sdist(project: &Path, staging: &Path, name: &'static str, requires: &st
     Member {
         name,
         version,
-        source: format!("{{ path = \"dist/{stem}.tar.gz\" }}\nsdist = {{ hash = \"sha256:{hex}\" }}"),
+        source: format!(
+            "{{ path = \"dist/{stem}.tar.gz\" }}\nsdist = {{ hash = \"sha256:{hex}\" }}"
+        ),
     }
 }
 
@@ -556,13 +558,25 @@ fn two_sdists_needing_different_versions_of_one_build_tool_get_their_own_environ
     let server = IndexServer::start(Mode::Html);
     let project = work.path().join("app");
     let staging = work.path().join("staging");
-    let new = local_sdist(&project, &staging, "newtool", "\"setuptools>=70\", \"hatchling\"");
-    let old = local_sdist(&project, &staging, "oldtool", "\"setuptools<70\", \"hatchling\"");
+    let new = local_sdist(
+        &project,
+        &staging,
+        "newtool",
+        "\"setuptools>=70\", \"hatchling\"",
+    );
+    let old = local_sdist(
+        &project,
+        &staging,
+        "oldtool",
+        "\"setuptools<70\", \"hatchling\"",
+    );
     write_uv_project(&project, &[new, old]);
     let output = lock(&project, &server, cache.path(), &LINUX_312, &[]);
     let plan = plan_of(&output);
     let target = &plan["targets"][ID_312];
-    let build = target["build-packages"].as_object().expect("build-packages");
+    let build = target["build-packages"]
+        .as_object()
+        .expect("build-packages");
     let closure = |name: &str| strings(&target["packages"][name]["build-closure"]);
     let setuptools_of = |name: &str| -> String {
         let keys: Vec<String> = closure(name)
@@ -629,7 +643,14 @@ fn two_sdists_needing_different_versions_of_one_build_tool_get_their_own_environ
     );
     let evaluated = crate::common::nix(
         "nix-instantiate",
-        &["--eval", "--strict", "--json", "--readonly-mode", "--expr", &expression],
+        &[
+            "--eval",
+            "--strict",
+            "--json",
+            "--readonly-mode",
+            "--expr",
+            &expression,
+        ],
     );
     assert!(
         evaluated.status.success(),
@@ -653,4 +674,31 @@ fn two_sdists_needing_different_versions_of_one_build_tool_get_their_own_environ
     assert_eq!(strings(&result["new"]), expected("newtool"));
     assert_eq!(strings(&result["old"]), expected("oldtool"));
     assert_eq!(result["shared"], true);
+}
+
+/// A build requirement no version meets is an error naming the package, the requirement and
+/// the versions tried, with nothing written.
+#[test]
+fn an_unmeetable_build_requirement_names_the_package_the_requirement_and_the_versions_tried() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let server = IndexServer::start(Mode::Html);
+    let project = work.path().join("app");
+    let staging = work.path().join("staging");
+    let good = local_sdist(&project, &staging, "goodtool", "\"setuptools>=70\"");
+    let bad = local_sdist(&project, &staging, "badtool", "\"setuptools>=70,<69\"");
+    write_uv_project(&project, &[good, bad]);
+    let output = lock(&project, &server, cache.path(), &LINUX_312, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let message = stderr(&output);
+    for part in [
+        "x86_64-linux-cp312",
+        "the build requirement `setuptools`",
+        "badtool 1.0 (to build it) wants `<69, >=70`",
+        "versions tried: ",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    assert!(!message.contains("goodtool"), "{message}");
 }
