@@ -121,10 +121,12 @@
 #     an unpack phase of our own;
 #   - a wheel is installed as is (format = "wheel"); an sdist, a git
 #     checkout or a source tree is built with the PEP 517 hooks
-#     (pyproject = true). Its build system is the plan's `build-requires`
-#     when present: packages of the target's own `build-packages`, else of
-#     `packages` (built like any other package of the plan, in a second
-#     fixed point that sees the first); without `build-requires`, its
+#     (pyproject = true). Its build system is its own build environment,
+#     the plan's `build-closure` (else, in older plans, `build-requires`):
+#     keys of the target's own `build-packages`, else names of `packages`
+#     (built like any other package of the plan, in a second fixed point
+#     that sees the first; each build package once, whichever environments
+#     share it); without either, its
 #     `build-system` names taken from python3.pkgs (setuptools when the
 #     plan names none: the PEP 517 fallback for a project without a
 #     build-system table). The versions of the build requirements are not
@@ -506,8 +508,11 @@ let
 
       sdist = {
         pyproject = true;
+        # Its own build environment: `build-closure` (plans from before it: the
+        # requirements alone, which bring their dependencies along).
         build-system =
-          if spec ? build-requires then map buildRequirement spec.build-requires
+          if spec ? build-closure then map buildRequirement spec.build-closure
+          else if spec ? build-requires then map buildRequirement spec.build-requires
           else map fromPythonPkgs (spec.build-system or [ "setuptools" ]);
         # The build system comes from nixpkgs, whose versions need not meet
         # the pins of the project's build requirements ("setuptools<70"):
@@ -590,15 +595,20 @@ let
   # final set, so `extension` replacements reach their dependents.
   # The build packages (`build-packages`) form a second set over the first:
   # their dependencies and build requirements are looked up in it, then in
-  # the runtime packages.
+  # the runtime packages. Each is one derivation, shared by every build
+  # environment (`build-closure`) naming its key; a key is the package's name,
+  # or `<name>@<version>` (`#<n>` after it) when several are planned.
   mkSet = extension:
     let
       prev = mapAttrs (mkPackage final buildFinal) (target.packages or { });
       final = prev // extension final prev;
-      buildPackages = mapAttrs (mkPackage buildFinal buildFinal) (target.build-packages or { });
+      buildPackages = mapAttrs (key: mkPackage buildFinal buildFinal (keyName key)) (target.build-packages or { });
       buildFinal = final // buildPackages;
     in
     final;
+
+  # The package name of a `build-packages` key: what comes before its "@".
+  keyName = key: head (split "@" key);
 
   # ---------------------------------------------------------------- selections
 

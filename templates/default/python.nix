@@ -57,7 +57,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -97,7 +97,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -137,7 +137,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -177,7 +177,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -217,7 +217,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -257,7 +257,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -297,7 +297,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -337,7 +337,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -377,7 +377,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -417,7 +417,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -457,7 +457,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -497,7 +497,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -537,7 +537,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -577,7 +577,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -617,7 +617,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -657,7 +657,7 @@ let
         ];
         packages = builtins.fromJSON "{
           \"click\": {\"version\":\"8.5.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"click-8.5.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/31/7d/164b7ffc8624fe9efb4221bf9af485d5c1e41b9ae118045d2b6dc5457d8b/click-8.5.1-py3-none-any.whl\",\"hash\":\"sha256-i7U3bSAGlQOG+MZCdhMzSirK3F9VnLgOY40AtN+Vfjc=\"},\"dependencies\":[]},
-          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"scripts\":{\"hello\":\"hello:main\"}},
+          \"hello\": {\"version\":\"0.1.0\",\"src\":{\"kind\":\"path\",\"path\":\".\",\"format\":\"tree\",\"editable\":true},\"dependencies\":[\"click\"],\"build-system\":[\"hatchling\"],\"build-requires\":[\"hatchling\"],\"build-closure\":[\"hatchling\",\"packaging\",\"pathspec\",\"pluggy\",\"tomlkit\",\"trove-classifiers\"],\"scripts\":{\"hello\":\"hello:main\"}},
           \"iniconfig\": {\"version\":\"2.3.1\",\"src\":{\"kind\":\"wheel\",\"filename\":\"iniconfig-2.3.1-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/56/43/4ca9e49d27a1fcf6bece6f6aec0ea46bb9112489b93d4b688fb415457bdb/iniconfig-2.3.1-py3-none-any.whl\",\"hash\":\"sha256-kSHiwf2zVSMklb4xlMjf6HzMLV3uRZR7eOaPSZeQ16c=\"},\"dependencies\":[]},
           \"packaging\": {\"version\":\"26.3\",\"src\":{\"kind\":\"wheel\",\"filename\":\"packaging-26.3-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/63/34/ba1c580383c9eada3711951fef0795c80b829a078d72188184bcab9dd527/packaging-26.3-py3-none-any.whl\",\"hash\":\"sha256-1xk/fI5Ok/RE/eAmK/kK8w4W+grQrUTLVTyHM5sjzRw=\"},\"dependencies\":[]},
           \"pluggy\": {\"version\":\"1.7.0\",\"src\":{\"kind\":\"wheel\",\"filename\":\"pluggy-1.7.0-py3-none-any.whl\",\"url\":\"https://files.pythonhosted.org/packages/40/9e/2b38731e0fc536806f16490e1a12d7f0dc2a1235aa8cc07bcc75416a7daa/pluggy-1.7.0-py3-none-any.whl\",\"hash\":\"sha256-fdew2IMro8tjLDBpJt7RI0KSEbg2QbNdxcQa0tNPm+w=\"},\"dependencies\":[]},
@@ -812,10 +812,12 @@ in
 #     an unpack phase of our own;
 #   - a wheel is installed as is (format = "wheel"); an sdist, a git
 #     checkout or a source tree is built with the PEP 517 hooks
-#     (pyproject = true). Its build system is the plan's `build-requires`
-#     when present: packages of the target's own `build-packages`, else of
-#     `packages` (built like any other package of the plan, in a second
-#     fixed point that sees the first); without `build-requires`, its
+#     (pyproject = true). Its build system is its own build environment,
+#     the plan's `build-closure` (else, in older plans, `build-requires`):
+#     keys of the target's own `build-packages`, else names of `packages`
+#     (built like any other package of the plan, in a second fixed point
+#     that sees the first; each build package once, whichever environments
+#     share it); without either, its
 #     `build-system` names taken from python3.pkgs (setuptools when the
 #     plan names none: the PEP 517 fallback for a project without a
 #     build-system table). The versions of the build requirements are not
@@ -1197,8 +1199,11 @@ let
 
       sdist = {
         pyproject = true;
+        # Its own build environment: `build-closure` (plans from before it: the
+        # requirements alone, which bring their dependencies along).
         build-system =
-          if spec ? build-requires then map buildRequirement spec.build-requires
+          if spec ? build-closure then map buildRequirement spec.build-closure
+          else if spec ? build-requires then map buildRequirement spec.build-requires
           else map fromPythonPkgs (spec.build-system or [ "setuptools" ]);
         # The build system comes from nixpkgs, whose versions need not meet
         # the pins of the project's build requirements ("setuptools<70"):
@@ -1281,15 +1286,20 @@ let
   # final set, so `extension` replacements reach their dependents.
   # The build packages (`build-packages`) form a second set over the first:
   # their dependencies and build requirements are looked up in it, then in
-  # the runtime packages.
+  # the runtime packages. Each is one derivation, shared by every build
+  # environment (`build-closure`) naming its key; a key is the package's name,
+  # or `<name>@<version>` (`#<n>` after it) when several are planned.
   mkSet = extension:
     let
       prev = mapAttrs (mkPackage final buildFinal) (target.packages or { });
       final = prev // extension final prev;
-      buildPackages = mapAttrs (mkPackage buildFinal buildFinal) (target.build-packages or { });
+      buildPackages = mapAttrs (key: mkPackage buildFinal buildFinal (keyName key)) (target.build-packages or { });
       buildFinal = final // buildPackages;
     in
     final;
+
+  # The package name of a `build-packages` key: what comes before its "@".
+  keyName = key: head (split "@" key);
 
   # ---------------------------------------------------------------- selections
 

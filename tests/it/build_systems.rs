@@ -73,9 +73,10 @@ fn check_build_closure(plan: &serde_json::Value) {
                     "{id}: build package {name} depends on {dependency}, not planned"
                 );
             }
+            let plain = name.split('@').next().unwrap_or_default();
             assert!(
                 !packages
-                    .get(name)
+                    .get(plain)
                     .is_some_and(|p| p["version"] == package["version"]),
                 "{id}: build package {name} duplicates the package of the same version"
             );

@@ -379,11 +379,54 @@ pub fn check_invariants(plan: &serde_json::Value) {
                 built,
                 "{id}: {name}: build-requires exactly for packages built from source"
             );
-            for requirement in strings(&package["build-requires"]) {
+            check_build_closure_of(id, name, package, target);
+        }
+        for (key, package) in target["build-packages"].as_object().into_iter().flatten() {
+            check_build_closure_of(id, key, package, target);
+        }
+    }
+}
+
+/// A package's `build-closure`: every key is planned (a build package, else a package), the
+/// closure holds every build requirement by name, once per name, and every dependency of its
+/// build packages.
+fn check_build_closure_of(
+    id: &str,
+    name: &str,
+    package: &serde_json::Value,
+    target: &serde_json::Value,
+) {
+    let closure = strings(&package["build-closure"]);
+    let requires = strings(&package["build-requires"]);
+    assert_eq!(
+        closure.is_empty(),
+        requires.is_empty(),
+        "{id}: {name}: build-closure exactly when build-requires"
+    );
+    let key_name = |key: &str| key.split('@').next().unwrap_or_default().to_string();
+    let names: Vec<String> = closure.iter().map(|k| key_name(k)).collect();
+    let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "{id}: {name}: one version per name: {closure:?}"
+    );
+    for requirement in &requires {
+        assert!(
+            names.contains(requirement),
+            "{id}: {name} needs {requirement} to build, not in its closure {closure:?}"
+        );
+    }
+    for key in &closure {
+        let planned = target["build-packages"]
+            .get(key)
+            .or_else(|| target["packages"].get(key))
+            .unwrap_or_else(|| panic!("{id}: {name}: {key} of its build closure is not planned"));
+        if target["build-packages"].get(key).is_some() {
+            for dependency in strings(&planned["dependencies"]) {
                 assert!(
-                    packages.contains_key(&requirement)
-                        || target["build-packages"].get(&requirement).is_some(),
-                    "{id}: {name} needs {requirement} to build, not planned"
+                    closure.contains(&dependency),
+                    "{id}: {name}: {key} depends on {dependency}, not in the closure {closure:?}"
                 );
             }
         }
@@ -521,13 +564,14 @@ pub fn run_ok(command: &mut std::process::Command) {
     );
 }
 
-/// The sources of a package's planned build closure: its `build-requires` and their
-/// dependencies, each from the target's `build-packages`, else its `packages`.
+/// The sources of a package's planned build environment: its `build-closure` and the
+/// dependencies of the target's packages in it, each from the target's `build-packages`,
+/// else its `packages`.
 pub fn build_closure_sources(
     target: &serde_json::Value,
     package: &serde_json::Value,
 ) -> Vec<serde_json::Value> {
-    let mut wanted = strings(&package["build-requires"]);
+    let mut wanted = strings(&package["build-closure"]);
     assert!(
         !wanted.is_empty(),
         "no build requirements planned: {package}"

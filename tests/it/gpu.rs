@@ -22,7 +22,7 @@ struct Recorded {
 fn load_recorded(dir: &Path, cache: &Path) -> usize {
     let text = std::fs::read_to_string(dir.join("wheel-libraries.json")).expect("recorded lists");
     let recorded: BTreeMap<String, Recorded> = serde_json::from_str(&text).expect("JSON");
-    let entries = cache.join("wheel-libraries-v2");
+    let entries = cache.join("wheel-libraries-v3");
     std::fs::create_dir_all(&entries).expect("cache dir");
     for (sha256, lists) in &recorded {
         let digest: Vec<u8> = (0..sha256.len())
@@ -38,9 +38,8 @@ fn load_recorded(dir: &Path, cache: &Path) -> usize {
             .map(|b| format!("{b:02x}"))
             .collect();
         let entry = serde_json::json!({
-            "hash": sri,
-            "needed": lists.needed,
-            "provided": lists.provided,
+            "key": sri,
+            "value": { "needed": lists.needed, "provided": lists.provided },
         });
         std::fs::write(entries.join(format!("{key}.json")), entry.to_string()).expect("write");
     }

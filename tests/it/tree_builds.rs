@@ -504,3 +504,201 @@ fn check_calls_a_plan_stale_when_a_local_trees_pyproject_changes() {
         "stale: libs/flitpkg/pyproject.toml changed since python.nix was made\n"
     );
 }
+
+/// A local sdist `dist/<name>-<version>.tar.gz` under `project` whose `[build-system]
+/// requires` is `requires`, as a uv.lock member with its hash.
+fn local_sdist(project: &Path, staging: &Path, name: &'static str, requires: &str) -> Member {
+    let version = "1.0";
+    let stem = format!("{name}-{version}");
+    let sdist = project.join(format!("dist/{stem}.tar.gz"));
+    std::fs::create_dir_all(sdist.parent().expect("parent")).expect("mkdir");
+    write_files(
+        &staging.join(&stem),
+        &[
+            (
+                "pyproject.toml",
+                &format!("[build-system]\nrequires = [{requires}]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"{name}\"\nversion = \"{version}\"\n"),
+            ),
+            (
+                "PKG-INFO",
+                &format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+            ),
+        ],
+    );
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&sdist)
+        .arg("-C")
+        .arg(staging)
+        .arg(&stem)
+        .status()
+        .expect("run tar");
+    assert!(status.success());
+    let bytes = std::fs::read(&sdist).expect("read sdist");
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Member {
+        name,
+        version,
+        source: format!(
+            "{{ path = \"dist/{stem}.tar.gz\" }}\nsdist = {{ hash = \"sha256:{hex}\" }}"
+        ),
+    }
+}
+
+/// Two sdists of one target whose build requirements disagree on setuptools (`>=70` and
+/// `<70`) each get their own build environment, both planned: two versions of setuptools
+/// under `setuptools@<version>` keys, the hatchling both need once; python.nix gives each
+/// sdist exactly its closure (evaluated against the stubs), sharing the one hatchling
+/// derivation.
+#[test]
+fn two_sdists_needing_different_versions_of_one_build_tool_get_their_own_environments() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let server = IndexServer::start(Mode::Html);
+    let project = work.path().join("app");
+    let staging = work.path().join("staging");
+    let new = local_sdist(
+        &project,
+        &staging,
+        "newtool",
+        "\"setuptools>=70\", \"hatchling\"",
+    );
+    let old = local_sdist(
+        &project,
+        &staging,
+        "oldtool",
+        "\"setuptools<70\", \"hatchling\"",
+    );
+    write_uv_project(&project, &[new, old]);
+    let output = lock(&project, &server, cache.path(), &LINUX_312, &[]);
+    let plan = plan_of(&output);
+    let target = &plan["targets"][ID_312];
+    let build = target["build-packages"]
+        .as_object()
+        .expect("build-packages");
+    let closure = |name: &str| strings(&target["packages"][name]["build-closure"]);
+    let setuptools_of = |name: &str| -> String {
+        let keys: Vec<String> = closure(name)
+            .into_iter()
+            .filter(|k| k.starts_with("setuptools@"))
+            .collect();
+        assert_eq!(keys.len(), 1, "{name}: {:?}", closure(name));
+        keys[0].clone()
+    };
+    let (new_key, old_key) = (setuptools_of("newtool"), setuptools_of("oldtool"));
+    assert_ne!(new_key, old_key);
+    let version = |key: &str| -> Vec<u64> {
+        let text = build[key]["version"].as_str().expect("version");
+        assert_eq!(key, format!("setuptools@{text}"));
+        text.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+    };
+    assert!(version(&new_key) >= vec![70], "{new_key}");
+    assert!(version(&old_key) < vec![70], "{old_key}");
+    // No plain `setuptools` key: two versions are planned, each under its version.
+    assert!(!build.contains_key("setuptools"));
+    // hatchling and its dependencies: one build package each, in both closures.
+    assert!(closure("newtool").contains(&"hatchling".to_string()));
+    assert!(closure("oldtool").contains(&"hatchling".to_string()));
+    for dependency in strings(&build["hatchling"]["dependencies"]) {
+        assert!(closure("newtool").contains(&dependency), "{dependency}");
+        assert!(closure("oldtool").contains(&dependency), "{dependency}");
+    }
+    // Every build package is used by some closure.
+    for key in build.keys() {
+        assert!(
+            closure("newtool").contains(key) || closure("oldtool").contains(key),
+            "{key} is in no build environment"
+        );
+    }
+
+    // python.nix: each sdist's build system is exactly its closure; hatchling is one
+    // derivation in both.
+    let nix_file = project.join("python.nix");
+    let output = py2nix_with_env(
+        &[
+            "lock",
+            project.to_str().expect("utf-8"),
+            "-o",
+            nix_file.to_str().expect("utf-8"),
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.12",
+        ],
+        cache.path(),
+        &[("PY2NIX_INDEX_URL", &server.url)],
+        None,
+    );
+    ok(&output);
+    let stubs = crate::common::repo_root().join("tests/nix");
+    let expression = format!(
+        "let s = import {stubs}/stubs.nix {{ system = \"x86_64-linux\"; pythonVersion = \"3.12\"; }};
+             r = import {file} s.args;
+             names = p: map (d: d.pname + \"-\" + d.version) r.packages.${{p}}.args.build-system;
+             hatch = p: (builtins.head (builtins.filter (d: d.pname == \"hatchling\") r.packages.${{p}}.args.build-system)).outPath;
+         in {{ new = names \"newtool\"; old = names \"oldtool\"; shared = hatch \"newtool\" == hatch \"oldtool\"; }}",
+        stubs = stubs.display(),
+        file = nix_file.display()
+    );
+    let evaluated = crate::common::nix(
+        "nix-instantiate",
+        &[
+            "--eval",
+            "--strict",
+            "--json",
+            "--readonly-mode",
+            "--expr",
+            &expression,
+        ],
+    );
+    assert!(
+        evaluated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&evaluated.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&evaluated.stdout).expect("JSON");
+    let expected = |name: &str| -> Vec<String> {
+        closure(name)
+            .iter()
+            .map(|key| {
+                let package = build.get(key).unwrap_or(&target["packages"][key]);
+                format!(
+                    "{}-{}",
+                    key.split('@').next().expect("name"),
+                    package["version"].as_str().expect("version")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strings(&result["new"]), expected("newtool"));
+    assert_eq!(strings(&result["old"]), expected("oldtool"));
+    assert_eq!(result["shared"], true);
+}
+
+/// A build requirement no version meets is an error naming the package, the requirement and
+/// the versions tried, with nothing written.
+#[test]
+fn an_unmeetable_build_requirement_names_the_package_the_requirement_and_the_versions_tried() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let server = IndexServer::start(Mode::Html);
+    let project = work.path().join("app");
+    let staging = work.path().join("staging");
+    let good = local_sdist(&project, &staging, "goodtool", "\"setuptools>=70\"");
+    let bad = local_sdist(&project, &staging, "badtool", "\"setuptools>=70,<69\"");
+    write_uv_project(&project, &[good, bad]);
+    let output = lock(&project, &server, cache.path(), &LINUX_312, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let message = stderr(&output);
+    for part in [
+        "x86_64-linux-cp312",
+        "the build requirement `setuptools`",
+        "badtool 1.0 (to build it) wants `<69, >=70`",
+        "versions tried: ",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    assert!(!message.contains("goodtool"), "{message}");
+}

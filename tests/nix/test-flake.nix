@@ -116,7 +116,8 @@ in
       application = true;
       pyproject = true;
       mainProgram = "hello";
-      build-system = [ "hatchling" ];
+      # Its own build environment: hatchling and what hatchling needs (`build-closure`).
+      build-system = [ "hatchling" "packaging" "pathspec" "pluggy" "tomlkit" "trove-classifiers" ];
       dependencies = [ "click" ];
       python = "cpython-3.14-x86_64-linux";
       src = [ "hello-source" ];

@@ -134,8 +134,11 @@ pub struct TargetPlan {
     pub platform: BTreeMap<String, String>,
     pub roots: Vec<String>,
     pub packages: BTreeMap<String, PackagePlan>,
-    /// The build systems of the packages built from sdists that `packages` does not hold:
-    /// resolved from the index, closed over their own dependencies (see `build-requires`).
+    /// The distinct packages of the build environments (`build-closure`) that `packages`
+    /// does not hold at the version chosen: resolved from the index, per package built from
+    /// source. Keyed by name, or `<name>@<version>` when `packages` also holds the name or
+    /// another version of it is planned here (`<name>@<version>#<n>` for a second one of a
+    /// version with other dependencies).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_packages: BTreeMap<String, PackagePlan>,
     /// What the main dependencies, each group and each extra install, for choosing at
@@ -167,6 +170,11 @@ pub struct PackagePlan {
     /// `packages`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_requires: Vec<String>,
+    /// For packages built from source: the whole build environment, the build requirements
+    /// and everything they need, resolved for this package alone: keys of the target's
+    /// `build-packages`, else names of its `packages`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_closure: Vec<String>,
     /// For sdists: nixpkgs attribute paths of build tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub native_build_inputs: Vec<String>,
@@ -252,6 +260,7 @@ impl PackagePlan {
             extras: Vec::new(),
             build_system: Vec::new(),
             build_requires: Vec::new(),
+            build_closure: Vec::new(),
             native_build_inputs: Vec::new(),
             build_inputs: Vec::new(),
             propagated_build_inputs: Vec::new(),

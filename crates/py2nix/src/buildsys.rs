@@ -19,26 +19,24 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
 use base64::Engine as _;
-use pep440_rs::{Version, VersionSpecifiers};
+use pep440_rs::Version;
 use py2nix_index::{MetadataRequest, Page, PageFile};
-use py2nix_lock::{Dependency, ExtraName};
+use py2nix_lock::Dependency;
 use py2nix_overrides::{ArtifactKind, OverrideDb, Rule};
-use py2nix_plan::{
-    PackagePlan, Plan, SourceKind, SourcePlan, TagPriorities, Target, WheelFilename,
-};
+use py2nix_plan::{PackagePlan, Plan, SourceKind, SourcePlan, TagPriorities, Target};
 use py2nix_source::SdistBuildInfo;
 use sha2::Digest;
 
+use crate::buildenv::{
+    self, BuildIndex, Candidate, Constraint, Environments, ResolveError, TargetContext,
+};
+use crate::cache::{KeyedCache, SDIST_BUILD};
 use crate::network::{Errors, Network};
 use crate::report::{Failure, Reporter};
 use crate::sources::{IndexChoice, LocalPaths};
 
 /// What PEP 517 and pip assume for a project without `[build-system] requires`.
 pub const DEFAULT_BUILD_REQUIRES: &str = "setuptools>=40.8.0";
-/// The cache directory of sdist facts, by the sdist's hash.
-const FACTS_FORMAT: &str = "sdist-build-v1";
-/// Rounds of resolution before giving up: each round adds at least one decision.
-const MAX_ROUNDS: usize = 100;
 
 /// What discovery needs from the rest of the pipeline.
 pub struct Inputs<'a> {
@@ -54,11 +52,13 @@ pub struct Inputs<'a> {
     pub offline: bool,
     /// Where the plan's local paths (relative to the generated file) are on this machine.
     pub paths: &'a LocalPaths,
-    /// uv's settings (`extra-build-dependencies` join a package's build requirements).
-    pub uv: &'a py2nix_lock::UvSettings,
     /// `--allow-cargo-git-host`: the hosts whose git crates a Cargo.lock py2nix did not
     /// find in the project's own files may name.
     pub cargo_git_hosts: &'a [String],
+    /// Build requirements the project adds to a package's own, by normalised package name
+    /// (PEP 508 texts, markers allowed): they join that package's build closure wherever it
+    /// is built from source.
+    pub extra_build_requires: BTreeMap<String, Vec<String>>,
 }
 
 /// The crate registry's download URL of one crate (`{name}`, `{version}` replaced).
@@ -378,7 +378,7 @@ impl Memo {
                     offline_miss |= crate::network::is_offline_miss(&error);
                     let wants = constraints
                         .get(&name)
-                        .map(|list| requirers_text(list))
+                        .map(|list| buildenv::requirers_text(list))
                         .unwrap_or_default();
                     missing.push(format!("the build requirement `{name}` ({wants}): {error}"));
                 }
@@ -399,15 +399,11 @@ impl Memo {
     }
 
     /// Reads `Requires-Dist` of the chosen files not yet known.
-    fn load_requires(
-        &mut self,
-        files: &[(String, PageFile)],
-        inputs: &Inputs,
-    ) -> Result<(), Failure> {
+    fn load_requires(&mut self, files: &[&PageFile], inputs: &Inputs) -> Result<(), Failure> {
         let wanted: Vec<MetadataRequest> = files
             .iter()
-            .filter(|(_, file)| !self.requires.contains_key(&file.url))
-            .map(|(_, file)| MetadataRequest {
+            .filter(|file| !self.requires.contains_key(&file.url))
+            .map(|file| MetadataRequest {
                 url: file.url.clone(),
                 filename: file.filename.clone(),
                 index_name: inputs.index.name.clone(),
@@ -507,21 +503,6 @@ fn read_tree(
     }
 }
 
-/// A build requirement and who has it.
-#[derive(Debug, Clone)]
-struct Constraint {
-    dependency: Dependency,
-    requirer: String,
-}
-
-/// A version chosen from the index for the build context.
-#[derive(Debug, Clone)]
-struct Candidate {
-    version: Version,
-    file: PageFile,
-    kind: SourceKind,
-}
-
 /// The override database's sdist rule for `name` at `version`, whose `build-requires`
 /// corrects what the sdist says.
 fn sdist_rule<'a>(overrides: &'a OverrideDb, name: &str, version: &str) -> Option<&'a Rule> {
@@ -531,8 +512,9 @@ fn sdist_rule<'a>(overrides: &'a OverrideDb, name: &str, version: &str) -> Optio
 
 /// The build requirements as texts: the sdist's `[build-system] requires` (none: PEP 517's
 /// setuptools), with the rule's `build-requires` added after them, or instead of them when
-/// the rule says `build-requires-replace`.
-fn requirement_texts(facts: &SdistBuildInfo, rule: Option<&Rule>) -> Vec<String> {
+/// the rule says `build-requires-replace`, then `extra` (the project's own additions for
+/// this package, see [`Inputs::extra_build_requires`]).
+fn requirement_texts(facts: &SdistBuildInfo, rule: Option<&Rule>, extra: &[String]) -> Vec<String> {
     let mut texts: Vec<String> = match &facts.requires {
         Some(list) => list.clone(),
         None => vec![DEFAULT_BUILD_REQUIRES.to_string()],
@@ -543,19 +525,41 @@ fn requirement_texts(facts: &SdistBuildInfo, rule: Option<&Rule>) -> Vec<String>
         }
         texts.extend(rule.build_requires.iter().cloned());
     }
+    texts.extend(extra.iter().cloned());
     texts
 }
 
+/// The build requirements of the package `name` at `version` built from source, for
+/// `target`: what its sdist or tree says (`facts`), corrected by the override database, plus
+/// the extra requirements the project gives for `name` ([`Inputs::extra_build_requires`]),
+/// markers evaluated. This is the one place a package's build requirements are decided.
+fn build_requirements(
+    name: &str,
+    version: &str,
+    facts: &SdistBuildInfo,
+    inputs: &Inputs,
+    target: &Target,
+) -> Result<Vec<Dependency>, String> {
+    let rule = sdist_rule(inputs.overrides, name, version);
+    let extra = inputs
+        .extra_build_requires
+        .get(name)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    sdist_requirements(facts, rule, extra, target, &format!("{name} {version}"))
+}
+
 /// The build requirements of an sdist for `target`, corrected by the override database's
-/// `rule`, markers evaluated.
+/// `rule` and with `extra` added, markers evaluated.
 fn sdist_requirements(
     facts: &SdistBuildInfo,
     rule: Option<&Rule>,
+    extra: &[String],
     target: &Target,
     requirer: &str,
 ) -> Result<Vec<Dependency>, String> {
     let env = target.marker_environment();
-    let texts = requirement_texts(facts, rule);
+    let texts = requirement_texts(facts, rule, extra);
     let mut out = Vec::new();
     for text in texts {
         if text.contains(" @ ") || text.contains("@ ") && text.contains("://") {
@@ -572,6 +576,72 @@ fn sdist_requirements(
     Ok(out)
 }
 
+/// The index, the caches and the network, as [`buildenv::BuildIndex`] for one target.
+struct Fetcher<'r> {
+    memo: &'r mut Memo,
+    inputs: &'r Inputs<'r>,
+    reporter: &'r Reporter,
+    target: &'r Target,
+}
+
+impl BuildIndex for Fetcher<'_> {
+    type Error = Failure;
+
+    fn load_pages(
+        &mut self,
+        names: &BTreeSet<String>,
+        wants: &BTreeMap<String, Vec<Constraint>>,
+    ) -> Result<(), Failure> {
+        self.memo.load_pages(names, wants, self.inputs)
+    }
+
+    fn page(&self, name: &str) -> Option<&Page> {
+        self.memo.pages.get(name)
+    }
+
+    fn load_requires(&mut self, files: &[&PageFile]) -> Result<(), Failure> {
+        self.memo.load_requires(files, self.inputs)
+    }
+
+    fn requires(&self, file: &PageFile) -> Option<&[Dependency]> {
+        self.memo.requires.get(&file.url)?.as_deref()
+    }
+
+    fn load_build_requirements(&mut self, sdists: &[(&str, &Candidate)]) -> Result<(), Failure> {
+        let jobs: Vec<SdistJob> = sdists
+            .iter()
+            .filter_map(|(_, c)| {
+                Some(SdistJob {
+                    filename: c.file.filename.clone(),
+                    url: c.file.url.clone(),
+                    hash: sri_of_hex(c.file.sha256.as_ref()?),
+                    index: None,
+                })
+            })
+            .collect();
+        self.memo.load_facts(jobs, self.inputs, self.reporter)
+    }
+
+    fn build_requirements(
+        &self,
+        name: &str,
+        candidate: &Candidate,
+    ) -> Option<Result<Vec<Dependency>, String>> {
+        let facts = self
+            .memo
+            .facts
+            .get(&sri_of_hex(candidate.file.sha256.as_ref()?))?;
+        Some(build_requirements(
+            name,
+            &candidate.version.to_string(),
+            facts,
+            self.inputs,
+            self.target,
+        ))
+    }
+}
+
+/// Plans one build environment per package `target_plan` builds from source.
 fn resolve_target(
     target: &Target,
     target_plan: &mut py2nix_plan::TargetPlan,
@@ -579,22 +649,19 @@ fn resolve_target(
     inputs: &Inputs,
     reporter: &Reporter,
 ) -> Result<(), Failure> {
-    let id = target.id();
-    // The runtime sdists' own requirements: the roots of the build context.
-    let mut roots: Vec<(String, Vec<Dependency>)> = Vec::new();
+    // The packages built from source, with their own requirements: the roots.
+    let mut roots: Vec<(String, String, Vec<Dependency>)> = Vec::new();
     for (name, package) in &target_plan.packages {
         let Some(facts) = facts_key(package).and_then(|key| memo.facts.get(&key)) else {
             continue;
         };
-        let requirer = format!("{name} {}", package.version);
-        let rule = sdist_rule(inputs.overrides, name, &package.version);
-        let mut requirements = sdist_requirements(facts, rule, target, &requirer)
+        let requirements = build_requirements(name, &package.version, facts, inputs, target)
             .map_err(|e| Failure::Input(anyhow!(e)))?;
-        requirements.extend(
-            crate::uv_settings::extra_build_requirements(inputs.uv, name, target)
-                .map_err(|e| Failure::Input(anyhow!(e)))?,
-        );
-        roots.push((name.clone(), requirements));
+        roots.push((
+            name.clone(),
+            format!("{name} {}", package.version),
+            requirements,
+        ));
     }
     if roots.is_empty() {
         return Ok(());
@@ -607,282 +674,42 @@ fn resolve_target(
     let tags = TagPriorities::for_target(target);
     let python = target.python.full_version();
     let env = target.marker_environment();
-    let mut chosen: BTreeMap<String, Candidate> = BTreeMap::new();
-    for _round in 0..MAX_ROUNDS {
-        // Every requirement of the build context, from the chosen packages of last round.
-        let mut constraints: BTreeMap<String, Vec<Constraint>> = BTreeMap::new();
-        let mut add = |dependency: &Dependency, requirer: String| {
-            constraints
-                .entry(dependency.name.to_string())
-                .or_default()
-                .push(Constraint {
-                    dependency: dependency.clone(),
-                    requirer,
-                });
-        };
-        for (name, requirements) in &roots {
-            let version = &target_plan.packages[name].version;
-            for dependency in requirements {
-                add(dependency, format!("{name} {version} (to build it)"));
-            }
-        }
-        for (name, candidate) in &chosen {
-            let requirer = format!("{name} {}", candidate.version);
-            let extras = extras_of(&constraints_for(
-                name,
-                &chosen_constraints_snapshot(&roots, &chosen, memo),
-            ));
-            if let Some(Some(deps)) = memo.requires.get(&candidate.file.url) {
-                for dependency in deps {
-                    if dependency.name.as_ref() != name && dependency.marker.evaluate(&env, &extras)
-                    {
-                        add(dependency, requirer.clone());
-                    }
-                }
-            }
-            if candidate.kind == SourceKind::Sdist {
-                if let Some(facts) = candidate
-                    .file
-                    .sha256
-                    .as_ref()
-                    .and_then(|hex| memo.facts.get(&sri_of_hex(hex)))
-                {
-                    let rule = sdist_rule(inputs.overrides, name, &candidate.version.to_string());
-                    let requirements = sdist_requirements(facts, rule, target, &requirer)
-                        .map_err(|e| Failure::Input(anyhow!(e)))?;
-                    for dependency in &requirements {
-                        add(dependency, format!("{requirer} (to build it)"));
-                    }
-                }
-            }
-        }
-        // Decide: the target's own version when it fits every requirement, else the index's.
-        let undecided: BTreeSet<String> = constraints
-            .iter()
-            .filter(|(name, list)| !runtime_fits(&runtime, name, list))
-            .map(|(name, _)| name.clone())
-            .collect();
-        memo.load_pages(&undecided, &constraints, inputs)?;
-        let mut next: BTreeMap<String, Candidate> = BTreeMap::new();
-        let mut problems = Vec::new();
-        for name in &undecided {
-            let list = &constraints[name];
-            let page = &memo.pages[name];
-            match choose_candidate(name, page, list, &tags, &python) {
-                Some(candidate) => {
-                    next.insert(name.clone(), candidate);
-                }
-                None => problems.push(conflict_message(name, list, runtime.get(name), page)),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(Failure::Input(anyhow!(problems.join("\n"))));
-        }
-        let files: Vec<(String, PageFile)> = next
-            .iter()
-            .map(|(name, c)| (name.clone(), c.file.clone()))
-            .collect();
-        memo.load_requires(&files, inputs)?;
-        let sdists: Vec<SdistJob> = next
-            .iter()
-            .filter(|(_, c)| c.kind == SourceKind::Sdist)
-            .filter_map(|(_, c)| {
-                Some(SdistJob {
-                    filename: c.file.filename.clone(),
-                    url: c.file.url.clone(),
-                    hash: sri_of_hex(c.file.sha256.as_ref()?),
-                    index: None,
-                })
-            })
-            .collect();
-        memo.load_facts(sdists, inputs, reporter)?;
-        let same = next.len() == chosen.len()
-            && next
-                .iter()
-                .all(|(name, c)| chosen.get(name).is_some_and(|o| o.file.url == c.file.url));
-        chosen = next;
-        if same {
-            return finish(target, target_plan, &roots, &chosen, memo, inputs, &id);
-        }
-    }
-    Err(Failure::Input(anyhow!(
-        "{id}: the build requirements do not settle after {MAX_ROUNDS} rounds"
-    )))
-}
-
-/// Every constraint as of `chosen`, for the extras each package is asked for.
-fn chosen_constraints_snapshot(
-    roots: &[(String, Vec<Dependency>)],
-    chosen: &BTreeMap<String, Candidate>,
-    memo: &Memo,
-) -> Vec<Dependency> {
-    let mut all: Vec<Dependency> = roots
-        .iter()
-        .flat_map(|(_, deps)| deps.iter().cloned())
-        .collect();
-    for candidate in chosen.values() {
-        if let Some(Some(deps)) = memo.requires.get(&candidate.file.url) {
-            all.extend(deps.iter().cloned());
-        }
-    }
-    all
-}
-
-fn constraints_for<'a>(name: &str, all: &'a [Dependency]) -> Vec<&'a Dependency> {
-    all.iter().filter(|d| d.name.as_ref() == name).collect()
-}
-
-fn extras_of(dependencies: &[&Dependency]) -> Vec<ExtraName> {
-    let set: BTreeSet<ExtraName> = dependencies
-        .iter()
-        .flat_map(|d| d.extras.iter().cloned())
-        .collect();
-    set.into_iter().collect()
-}
-
-fn runtime_fits(runtime: &BTreeMap<String, Version>, name: &str, list: &[Constraint]) -> bool {
-    runtime
-        .get(name)
-        .is_some_and(|version| list.iter().all(|c| c.dependency.version.contains(version)))
-}
-
-/// The newest version on `page` that every constraint allows, with a file for the target:
-/// final releases before pre-releases, then the best wheel, else an sdist.
-fn choose_candidate(
-    name: &str,
-    page: &Page,
-    list: &[Constraint],
-    tags: &TagPriorities,
-    python: &Version,
-) -> Option<Candidate> {
-    let mut by_version: BTreeMap<Version, Vec<&PageFile>> = BTreeMap::new();
-    for file in &page.files {
-        if file.yanked || file.sha256.is_none() {
-            continue;
-        }
-        if let Some(requires) = &file.requires_python {
-            match requires.trim().parse::<VersionSpecifiers>() {
-                Ok(specifiers) if specifiers.contains(python) => {}
-                _ => continue,
-            }
-        }
-        let Some(version) = py2nix_plan::filename_version(&file.filename) else {
-            continue;
-        };
-        if !file_names(&file.filename, name) {
-            continue;
-        }
-        by_version.entry(version).or_default().push(file);
-    }
-    let allowed = |version: &Version| list.iter().all(|c| c.dependency.version.contains(version));
-    let pick = |pre: bool| {
-        by_version
-            .iter()
-            .rev()
-            .filter(|(version, _)| pre || !version.any_prerelease())
-            .filter(|(version, _)| allowed(version))
-            .find_map(|(version, files)| {
-                best_file(files, tags).map(|(file, kind)| Candidate {
-                    version: version.clone(),
-                    file: file.clone(),
-                    kind,
-                })
-            })
+    let cx = TargetContext {
+        env: &env,
+        tags: &tags,
+        python: &python,
+        runtime: &runtime,
     };
-    pick(false).or_else(|| pick(true))
-}
-
-/// Whether a file name is of project `name` (normalised comparison of its first part).
-fn file_names(filename: &str, name: &str) -> bool {
-    let normalised = py2nix_source_normalize(filename);
-    normalised.starts_with(&format!("{name}-"))
-}
-
-fn py2nix_source_normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
+    let mut fetcher = Fetcher {
+        memo,
+        inputs,
+        reporter,
+        target,
+    };
+    let environments = match buildenv::plan_environments(&roots, &cx, &mut fetcher) {
+        Ok(environments) => environments,
+        Err(ResolveError::Index(failure)) => return Err(failure),
+        Err(ResolveError::Unmet(problems)) => {
+            return Err(Failure::Input(anyhow!(problems.join("\n"))))
         }
-    }
-    out
+    };
+    finish(target, target_plan, &roots, environments, memo, inputs)
 }
 
-/// The best wheel by the target's tag priority, else an sdist (`.tar.gz` first).
-fn best_file<'a>(
-    files: &[&'a PageFile],
-    tags: &TagPriorities,
-) -> Option<(&'a PageFile, SourceKind)> {
-    let wheel = files
-        .iter()
-        .filter_map(|f| Some((tags.rank(&WheelFilename::parse(&f.filename)?)?, *f)))
-        .min_by(|a, b| (a.0, &a.1.filename).cmp(&(b.0, &b.1.filename)))
-        .map(|(_, f)| (f, SourceKind::Wheel));
-    wheel.or_else(|| {
-        let order = [".tar.gz", ".zip", ".tgz", ".tar"];
-        order.iter().find_map(|ext| {
-            files
-                .iter()
-                .find(|f| f.filename.to_ascii_lowercase().ends_with(ext))
-                .map(|f| (*f, SourceKind::Sdist))
-        })
-    })
-}
-
-/// `a 1 (to build it) wants `>=2`; b 3 wants any version`.
-fn requirers_text(list: &[Constraint]) -> String {
-    let wants: Vec<String> = list
-        .iter()
-        .map(|c| {
-            let spec = c.dependency.version.to_string();
-            let spec = if spec.is_empty() {
-                "any version".to_string()
-            } else {
-                format!("`{spec}`")
-            };
-            format!("{} wants {spec}", c.requirer)
-        })
-        .collect();
-    wants.join("; ")
-}
-
-fn conflict_message(
-    name: &str,
-    list: &[Constraint],
-    runtime: Option<&Version>,
-    page: &Page,
-) -> String {
-    let wants = requirers_text(list);
-    let runtime = runtime
-        .map(|v| format!(" (the target installs {name} {v})"))
-        .unwrap_or_default();
-    format!(
-        "no version of the build requirement `{name}` on the index fits all of its requirers and has a file for this target{runtime}: {}; the index lists {} files of it",
-        wants,
-        page.files.len()
-    )
-}
-
-/// Writes the result into the target's plan.
+/// Writes the environments into the target's plan.
 fn finish(
     target: &Target,
     target_plan: &mut py2nix_plan::TargetPlan,
-    roots: &[(String, Vec<Dependency>)],
-    chosen: &BTreeMap<String, Candidate>,
+    roots: &[(String, String, Vec<Dependency>)],
+    environments: Environments,
     memo: &Memo,
     inputs: &Inputs,
-    id: &str,
 ) -> Result<(), Failure> {
-    let env = target.marker_environment();
-    let all = chosen_constraints_snapshot(roots, chosen, memo);
-    for (name, requirements) in roots {
+    for (name, _, requirements) in roots {
         let names: BTreeSet<String> = requirements.iter().map(|d| d.name.to_string()).collect();
         if let Some(package) = target_plan.packages.get_mut(name) {
             package.build_requires = names.into_iter().collect();
+            package.build_closure = environments.closures.get(name).cloned().unwrap_or_default();
             let facts = facts_key(package).and_then(|key| memo.facts.get(&key));
             if let Some(facts) = facts {
                 add_cargo(package, facts, inputs)
@@ -891,25 +718,16 @@ fn finish(
         }
     }
     let mut build_packages = BTreeMap::new();
-    for (name, candidate) in chosen {
-        let extras = extras_of(&constraints_for(name, &all));
+    for (key, built) in environments.packages {
+        let name = &built.name;
+        let candidate = &built.candidate;
         let mut warnings = Vec::new();
-        let dependencies: BTreeSet<String> = match memo.requires.get(&candidate.file.url) {
-            Some(Some(deps)) => deps
-                .iter()
-                .filter(|d| d.name.as_ref() != name && d.marker.evaluate(&env, &extras))
-                .map(|d| d.name.to_string())
-                .collect(),
-            _ => {
-                warnings.push(
-                    "its metadata does not state its dependencies; planned without them"
-                        .to_string(),
-                );
-                BTreeSet::new()
-            }
-        };
-        let sha256 = candidate.file.sha256.clone().unwrap_or_default();
-        let hash = sri_of_hex(&sha256);
+        if !built.stated {
+            warnings.push(
+                "its metadata does not state its dependencies; planned without them".to_string(),
+            );
+        }
+        let hash = sri_of_hex(candidate.file.sha256.as_deref().unwrap_or_default());
         let src = SourcePlan::file(
             candidate.kind,
             candidate.file.filename.clone(),
@@ -920,28 +738,20 @@ fn finish(
                 && py2nix_index::same_origin(&candidate.file.url, &inputs.index.url))
             .then(|| inputs.index.name.clone()),
         );
-        let mut plan = PackagePlan::new(
-            candidate.version.to_string(),
-            src,
-            dependencies.into_iter().collect(),
-        );
-        plan.extras = extras.iter().map(ToString::to_string).collect();
+        let mut plan = PackagePlan::new(candidate.version.to_string(), src, built.dependencies);
+        plan.extras = built.extras;
         plan.warnings = warnings;
         if candidate.kind == SourceKind::Sdist {
             let version: Version = candidate.version.clone();
-            let locked = build_package_as_locked(name, &version);
-            match locked {
+            match build_package_as_locked(name, &version) {
                 Some(locked) => py2nix_plan::apply_overrides(&mut plan, &locked, inputs.overrides),
                 None => plan.build_system = vec!["setuptools".to_string()],
             }
+            if let Some((requires, closure)) = built.build {
+                plan.build_requires = requires;
+                plan.build_closure = closure;
+            }
             if let Some(facts) = memo.facts.get(&hash) {
-                let requirer = format!("{name} {version}");
-                let rule = sdist_rule(inputs.overrides, name, &version.to_string());
-                let requirements = sdist_requirements(facts, rule, target, &requirer)
-                    .map_err(|e| Failure::Input(anyhow!(e)))?;
-                let names: BTreeSet<String> =
-                    requirements.iter().map(|d| d.name.to_string()).collect();
-                plan.build_requires = names.into_iter().collect();
                 add_cargo(&mut plan, facts, inputs)
                     .map_err(|e| Failure::Input(anyhow!("{name}: {e}")))?;
             }
@@ -954,14 +764,8 @@ fn finish(
                 inputs.overrides,
             );
         }
-        build_packages.insert(name.clone(), plan);
+        build_packages.insert(key, plan);
     }
-    check_acyclic(&build_packages).map_err(|cycle| {
-        Failure::Input(anyhow!(
-            "{id}: the build requirements form a cycle, which Nix cannot build: {}",
-            cycle.join(" -> ")
-        ))
-    })?;
     target_plan.build_packages = build_packages;
     Ok(())
 }
@@ -1058,40 +862,6 @@ fn build_package_as_locked(name: &str, version: &Version) -> Option<py2nix_lock:
     })
 }
 
-/// A cycle among the build packages through their dependencies and build requirements.
-fn check_acyclic(packages: &BTreeMap<String, PackagePlan>) -> Result<(), Vec<String>> {
-    fn visit(
-        name: &str,
-        packages: &BTreeMap<String, PackagePlan>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-    ) -> Result<(), Vec<String>> {
-        if done.contains(name) {
-            return Ok(());
-        }
-        if let Some(at) = path.iter().position(|p| p == name) {
-            let mut cycle = path[at..].to_vec();
-            cycle.push(name.to_string());
-            return Err(cycle);
-        }
-        let Some(package) = packages.get(name) else {
-            return Ok(());
-        };
-        path.push(name.to_string());
-        for next in package.dependencies.iter().chain(&package.build_requires) {
-            visit(next, packages, path, done)?;
-        }
-        path.pop();
-        done.insert(name.to_string());
-        Ok(())
-    }
-    let mut done = BTreeSet::new();
-    for name in packages.keys() {
-        visit(name, packages, &mut Vec::new(), &mut done)?;
-    }
-    Ok(())
-}
-
 /// `sha256-<base64>` from lower-case hex.
 fn sri_of_hex(hex: &str) -> String {
     match hex::decode(hex) {
@@ -1151,44 +921,18 @@ pub(crate) fn check_sri(bytes: &[u8], sri: &str) -> Result<(), String> {
     }
 }
 
-fn facts_path(cache_root: &Path, sri: &str) -> std::path::PathBuf {
-    let key = hex::encode(sha2::Sha256::digest(sri.as_bytes()));
-    cache_root.join(FACTS_FORMAT).join(format!("{key}.json"))
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CachedFacts {
-    hash: String,
-    facts: SdistBuildInfo,
-}
-
 fn read_cached_facts(cache_root: Option<&Path>, sri: &str) -> Option<SdistBuildInfo> {
-    let text = std::fs::read(facts_path(cache_root?, sri)).ok()?;
-    let cached: CachedFacts = serde_json::from_slice(&text).ok()?;
-    (cached.hash == sri).then_some(cached.facts)
+    KeyedCache::new(cache_root).get(SDIST_BUILD, sri)
 }
 
 /// Stores facts; a cache that cannot be written only costs a later run a download.
 fn write_cached_facts(cache_root: Option<&Path>, sri: &str, facts: &SdistBuildInfo) {
-    let Some(root) = cache_root else {
-        return;
-    };
-    let path = facts_path(root, sri);
-    let entry = CachedFacts {
-        hash: sri.to_string(),
-        facts: facts.clone(),
-    };
-    let Ok(body) = serde_json::to_vec(&entry) else {
-        return;
-    };
-    // A failed cache write only costs a later download.
-    let _ = crate::sources::write_atomically(&path, body);
+    KeyedCache::new(cache_root).put(SDIST_BUILD, sri, facts);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use py2nix_plan::WheelSourcePlan;
 
     fn file(name: &str, requires_python: Option<&str>) -> PageFile {
         PageFile {
@@ -1228,7 +972,7 @@ mod tests {
         let target = target();
         let tags = TagPriorities::for_target(&target);
         let python = target.python.full_version();
-        let chosen = choose_candidate(
+        let chosen = buildenv::choose_candidate(
             "setuptools",
             &page,
             &[constraint("setuptools>=61", "a 1 (to build it)")],
@@ -1238,7 +982,7 @@ mod tests {
         .unwrap();
         assert_eq!(chosen.version.to_string(), "70.0.0");
         assert_eq!(chosen.kind, SourceKind::Wheel);
-        let chosen = choose_candidate(
+        let chosen = buildenv::choose_candidate(
             "setuptools",
             &page,
             &[constraint("setuptools<70", "a 1")],
@@ -1250,7 +994,7 @@ mod tests {
             (chosen.version.to_string(), chosen.kind),
             ("69.5.1".to_string(), SourceKind::Sdist)
         );
-        let none = choose_candidate(
+        let none = buildenv::choose_candidate(
             "setuptools",
             &page,
             &[
@@ -1261,7 +1005,7 @@ mod tests {
             &python,
         );
         assert!(none.is_none());
-        let message = conflict_message(
+        let message = buildenv::conflict_message(
             "setuptools",
             &[
                 constraint("setuptools>=71", "a 1"),
@@ -1269,9 +1013,16 @@ mod tests {
             ],
             None,
             &page,
+            &python,
+            &tags,
         );
         assert!(
             message.contains("a 1 wants `>=71`") && message.contains("b 2 wants `<70`"),
+            "{message}"
+        );
+        // The versions tried: those with a file for the target (80.0.0 needs Python 3.12).
+        assert!(
+            message.contains("versions tried: 81.0.0b1, 70.0.0, 69.5.1"),
             "{message}"
         );
     }
@@ -1289,7 +1040,7 @@ mod tests {
             cargo_lock: None,
             vcs_version: None,
         };
-        let names: Vec<String> = sdist_requirements(&facts, None, &target(), "a 1")
+        let names: Vec<String> = sdist_requirements(&facts, None, &[], &target(), "a 1")
             .unwrap()
             .iter()
             .map(|d| d.name.to_string())
@@ -1299,7 +1050,7 @@ mod tests {
             requires: None,
             ..facts
         };
-        let names: Vec<String> = sdist_requirements(&none, None, &target(), "a 1")
+        let names: Vec<String> = sdist_requirements(&none, None, &[], &target(), "a 1")
             .unwrap()
             .iter()
             .map(|d| d.name.to_string())
@@ -1325,7 +1076,7 @@ mod tests {
         };
         let names = |version: &str| -> Vec<String> {
             let rule = sdist_rule(&db, "app", version);
-            sdist_requirements(&facts, rule, &target(), "app")
+            sdist_requirements(&facts, rule, &[], &target(), "app")
                 .unwrap()
                 .iter()
                 .map(|d| format!("{}{}", d.name, d.version))
@@ -1340,12 +1091,21 @@ mod tests {
         assert_eq!(names("1.5"), ["hatchling*"]);
         // No rule: the sdist's alone.
         assert!(sdist_rule(&db, "other", "1").is_none());
+        // The project's extra build requirements come last, after the rule's.
+        assert_eq!(
+            requirement_texts(
+                &facts,
+                sdist_rule(&db, "app", "1"),
+                &["cython>=3".to_string()]
+            ),
+            ["hatchling", "cython>=3"]
+        );
         let none = SdistBuildInfo {
             requires: None,
             ..facts.clone()
         };
         assert_eq!(
-            requirement_texts(&none, sdist_rule(&db, "app", "2")),
+            requirement_texts(&none, sdist_rule(&db, "app", "2"), &[]),
             [
                 DEFAULT_BUILD_REQUIRES,
                 "cython<3",
@@ -1444,27 +1204,5 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b"x"))
         );
         assert!(check_sri(b"x", &good).is_ok());
-    }
-
-    #[test]
-    fn cycles_are_found() {
-        let mut packages = BTreeMap::new();
-        let package = |deps: &[&str]| {
-            PackagePlan::new(
-                "1".into(),
-                SourcePlan::Wheel(WheelSourcePlan {
-                    filename: "x-1-py3-none-any.whl".into(),
-                    url: "https://files.example.org/x-1-py3-none-any.whl".into(),
-                    hash: sri_of_hex(&"00".repeat(32)),
-                    index: None,
-                }),
-                deps.iter().map(|d| d.to_string()).collect(),
-            )
-        };
-        packages.insert("a".to_string(), package(&["b"]));
-        packages.insert("b".to_string(), package(&[]));
-        assert!(check_acyclic(&packages).is_ok());
-        packages.insert("b".to_string(), package(&["a"]));
-        assert_eq!(check_acyclic(&packages).unwrap_err(), ["a", "b", "a"]);
     }
 }

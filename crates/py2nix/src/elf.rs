@@ -5,7 +5,7 @@
 //! package's dependency closure, its wheel rule, the soname table).
 //!
 //! The result of a wheel (its library lists, not the wheel) is cached by its hash
-//! (`wheel-libraries-v2/`), so a warm run downloads nothing.
+//! (`wheel-libraries-v3/`), so a warm run downloads nothing.
 //!
 //! A cold run hashes each wheel as it streams in, and worker threads read the wheels as they
 //! arrive while the others download (at most [`HELD`] in memory at once); a wheel with several
@@ -19,14 +19,13 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use anyhow::anyhow;
 use py2nix_overrides::{OverrideDb, SonameTable};
 use py2nix_plan::{map_target_libraries, PackagePlan, Plan, SourcePlan, Target, WheelScan};
-use sha2::Digest;
 
+use crate::cache::{KeyedCache, WHEEL_LIBRARIES};
 use crate::network::{Errors, Network, Slot};
 use crate::report::{Failure, Reporter};
 use crate::sources::IndexChoice;
 
 /// The cache directory of wheels' library lists, by the wheel's hash.
-const CACHE_FORMAT: &str = "wheel-libraries-v2";
 /// The largest shared object read from a wheel.
 const MAX_OBJECT_SIZE: u64 = 1 << 30;
 /// Wheels downloading or waiting to be read or being read at once, so at most this many are
@@ -395,25 +394,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn cache_path(root: &Path, sri: &str) -> std::path::PathBuf {
-    let key = hex::encode(sha2::Sha256::digest(sri.as_bytes()));
-    root.join(CACHE_FORMAT).join(format!("{key}.json"))
-}
-
-/// One cache entry: a wheel's library lists, under its SRI hash. Also the format of the
-/// recorded lists that tests load into a cache directory.
+/// One cache entry: a wheel's library lists (under its SRI hash, in `cache::WHEEL_LIBRARIES`).
+/// Also the value of the recorded lists that tests load into a cache directory.
 #[derive(serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
 struct CachedScan {
-    hash: String,
     needed: BTreeSet<String>,
     provided: BTreeMap<String, String>,
 }
 
 fn read_cached(root: Option<&Path>, sri: &str) -> Option<WheelScan> {
-    let text = std::fs::read(cache_path(root?, sri)).ok()?;
-    let cached: CachedScan = serde_json::from_slice(&text).ok()?;
-    (cached.hash == sri).then_some(WheelScan {
+    let cached: CachedScan = KeyedCache::new(root).get(WHEEL_LIBRARIES, sri)?;
+    Some(WheelScan {
         needed: cached.needed,
         provided: cached.provided,
     })
@@ -421,19 +412,11 @@ fn read_cached(root: Option<&Path>, sri: &str) -> Option<WheelScan> {
 
 /// Stores a result; a cache that cannot be written only costs a later run a download.
 fn write_cached(root: Option<&Path>, sri: &str, scan: &WheelScan) {
-    let Some(root) = root else {
-        return;
-    };
-    let path = cache_path(root, sri);
-    let Ok(body) = serde_json::to_vec(&CachedScan {
-        hash: sri.to_string(),
+    let cached = CachedScan {
         needed: scan.needed.clone(),
         provided: scan.provided.clone(),
-    }) else {
-        return;
     };
-    // A failed cache write only costs a later download.
-    let _ = crate::sources::write_atomically(&path, body);
+    KeyedCache::new(root).put(WHEEL_LIBRARIES, sri, &cached);
 }
 
 #[cfg(test)]
@@ -613,9 +596,10 @@ mod tests {
         write_cached(Some(dir.path()), "sha256-a", &scan);
         assert_eq!(read_cached(Some(dir.path()), "sha256-a"), Some(scan));
         assert_eq!(read_cached(Some(dir.path()), "sha256-b"), None);
+        let cache = KeyedCache::new(Some(dir.path()));
         std::fs::copy(
-            cache_path(dir.path(), "sha256-a"),
-            cache_path(dir.path(), "sha256-b"),
+            cache.path(WHEEL_LIBRARIES, "sha256-a").unwrap(),
+            cache.path(WHEEL_LIBRARIES, "sha256-b").unwrap(),
         )
         .unwrap();
         assert_eq!(read_cached(Some(dir.path()), "sha256-b"), None);

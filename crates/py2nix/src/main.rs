@@ -6,7 +6,9 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod buildenv;
 mod buildsys;
+mod cache;
 mod cli;
 mod commands;
 mod elf;

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use crate::cache::{KeyedCache, GIT_HASH, GIT_TREE};
 use anyhow::{anyhow, Context};
 use py2nix_index::{Credentials, Page, DEFAULT_INDEX_URL};
 use py2nix_lock::{
     GitSource, IndexDecl, Lock, LockFormat, LockedFile, LockedPackage, PackageSource,
 };
 use py2nix_plan::{IndexedFile, PlanError, ResolvedGit};
-use sha2::{Digest, Sha256};
 
 /// An index to ask for a package's page.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -445,20 +445,14 @@ pub fn resolve_git(
         }
         None => py2nix_source::resolve_ref(&git.url, git.reference.as_deref())?,
     };
-    let key = hex::encode(Sha256::digest(format!(
+    let cache = KeyedCache::new(cache_root);
+    let key = format!(
         "{}\n{commit}\n{}",
         py2nix_source::redact_git_url(&git.url),
         git.submodules
-    )));
-    let cache_file = cache_root.map(|root| root.join("git-v1").join(format!("{key}.json")));
-    if let Some(file) = &cache_file {
-        if let Some(hash) = std::fs::read_to_string(file)
-            .ok()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .and_then(|v| v.get("hash").and_then(|h| h.as_str()).map(str::to_string))
-        {
-            return Ok(ResolvedGit { commit, hash });
-        }
+    );
+    if let Some(hash) = cache.get::<String>(GIT_HASH, &key) {
+        return Ok(ResolvedGit { commit, hash });
     }
     if offline {
         return Err(crate::report::with_hint(
@@ -474,10 +468,7 @@ pub fn resolve_git(
     let dest = temporary.path().join("source");
     py2nix_source::checkout(&git.url, &commit, git.submodules, &dest)?;
     let sri = py2nix_source::nar_sri(&dest)?;
-    if let Some(file) = &cache_file {
-        // A failed cache write only costs a later clone.
-        let _ = write_atomically(file, serde_json::json!({ "hash": sri }).to_string());
-    }
+    cache.put(GIT_HASH, &key, &sri);
     if let Ok(files) = read_git_subdirectory(&dest, git.subdirectory.as_deref()) {
         write_cached_tree_files(
             cache_root,
@@ -615,24 +606,14 @@ fn read_git_subdirectory(root: &Path, subdirectory: Option<&str>) -> anyhow::Res
     read_tree_files(&root.join(relative))
 }
 
-fn tree_cache_file(
-    cache_root: &Path,
-    url: &str,
-    commit: &str,
-    submodules: bool,
-    subdirectory: Option<&str>,
-) -> PathBuf {
-    let key = hex::encode(Sha256::digest(format!(
+/// The key of a git tree's [`TreeFiles`] in the cache ([`GIT_TREE`]).
+fn tree_cache_key(url: &str, commit: &str, submodules: bool, subdirectory: Option<&str>) -> String {
+    format!(
         "{}\n{commit}\n{submodules}\n{}",
         py2nix_source::redact_git_url(url),
         subdirectory.unwrap_or_default()
-    )));
-    cache_root.join(GIT_TREE_FORMAT).join(format!("{key}.json"))
+    )
 }
-
-/// The cache directory of what git trees say about their build, by repository, commit and
-/// subdirectory.
-const GIT_TREE_FORMAT: &str = "git-tree-v1";
 
 fn write_cached_tree_files(
     cache_root: Option<&Path>,
@@ -642,16 +623,10 @@ fn write_cached_tree_files(
     subdirectory: Option<&str>,
     files: &TreeFiles,
 ) {
-    let Some(root) = cache_root else {
-        return;
-    };
-    let Ok(body) = serde_json::to_vec(files) else {
-        return;
-    };
-    // A failed cache write only costs a later checkout.
-    let _ = write_atomically(
-        &tree_cache_file(root, url, commit, submodules, subdirectory),
-        body,
+    KeyedCache::new(cache_root).put(
+        GIT_TREE,
+        &tree_cache_key(url, commit, submodules, subdirectory),
+        files,
     );
 }
 
@@ -665,14 +640,9 @@ pub fn git_tree_files(
     cache_root: Option<&Path>,
     offline: bool,
 ) -> anyhow::Result<TreeFiles> {
-    if let Some(root) = cache_root {
-        let file = tree_cache_file(root, url, commit, submodules, subdirectory);
-        if let Some(files) = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<TreeFiles>(&bytes).ok())
-        {
-            return Ok(files);
-        }
+    let key = tree_cache_key(url, commit, submodules, subdirectory);
+    if let Some(files) = KeyedCache::new(cache_root).get::<TreeFiles>(GIT_TREE, &key) {
+        return Ok(files);
     }
     if offline {
         return Err(crate::report::with_hint(
@@ -691,16 +661,6 @@ pub fn git_tree_files(
     Ok(files)
 }
 
-/// Writes a cache file through a temporary file in the same directory, renamed into place, so
-/// a reader never sees half of it.
-pub(crate) fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, bytes.as_ref())?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

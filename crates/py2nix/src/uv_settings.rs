@@ -72,28 +72,3 @@ pub fn gather(
     Ok(())
 }
 
-/// uv's `extra-build-dependencies` of the package `name` whose markers hold on `target`: they
-/// join the package's build requirements (buildsys).
-pub fn extra_build_requirements(
-    settings: &UvSettings,
-    name: &str,
-    target: &py2nix_plan::Target,
-) -> Result<Vec<py2nix_lock::Dependency>, String> {
-    let Ok(name) = name.parse::<py2nix_lock::PackageName>() else {
-        return Ok(Vec::new());
-    };
-    let Some(texts) = settings.extra_build_dependencies.get(&name) else {
-        return Ok(Vec::new());
-    };
-    let env = target.marker_environment();
-    let mut out = Vec::new();
-    for text in texts {
-        let dependency = py2nix_lock::pep508_dependency(text).map_err(|e| {
-            format!("[tool.uv] extra-build-dependencies of `{name}`: `{text}`: {e}")
-        })?;
-        if dependency.marker.evaluate(&env, &[]) {
-            out.push(dependency);
-        }
-    }
-    Ok(out)
-}

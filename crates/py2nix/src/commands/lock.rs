@@ -526,8 +526,13 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
             overrides: &overrides,
             offline: settings.offline,
             paths: &paths,
-            uv: &project.uv,
             cargo_git_hosts: &settings.cargo_git_hosts,
+            extra_build_requires: project
+                .uv
+                .extra_build_dependencies
+                .iter()
+                .map(|(name, texts)| (name.to_string(), texts.clone()))
+                .collect(),
         },
         reporter,
     )?;
