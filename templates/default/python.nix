@@ -28,7 +28,7 @@ let
       pyprojects = {
         "pyproject.toml" = "sha256-p8RNhyQkzRV+NzaEEabCpm32STW6jyzSTXVrfQKFYHI=";
       };
-      overrides = "sha256-MjGatRmPyqe2icqNqb6Ow/9RG1VhVqN9kEluD8YRjHo=";
+      overrides = "sha256-WO9F9FF3fpRNUXjYdiqw16Glt1rFiB42NNZXwviqqRg=";
       options = [ ];
     };
     project = {
