@@ -532,3 +532,565 @@ fn children<'a>(closure: &'a Closure, name: &PackageName) -> Vec<&'a PackageName
         .map(|p| p.dependencies.iter().rev().collect())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use pep440_rs::{Version, VersionSpecifiers};
+    use py2nix_lock::{pep508_dependency, LockFormat, PackageSource};
+
+    use super::*;
+    use crate::target::{NixSystem, PythonVersion};
+
+    use NixSystem::{Aarch64Darwin, Aarch64Linux, X86_64Darwin, X86_64Linux};
+
+    fn name(text: &str) -> PackageName {
+        PackageName::from_str(text).unwrap()
+    }
+
+    fn extra(text: &str) -> ExtraName {
+        ExtraName::from_str(text).unwrap()
+    }
+
+    /// An edge written as PEP 508 (`b[x]>=1 ; sys_platform == 'linux'`).
+    fn dep(text: &str) -> Dependency {
+        pep508_dependency(text).unwrap()
+    }
+
+    /// An edge only an extra of the depending package turns on (`optional = true`).
+    fn optional(text: &str) -> Dependency {
+        Dependency {
+            optional: true,
+            ..dep(text)
+        }
+    }
+
+    /// A locked `name version` with its edges.
+    fn package(name_version: &str, dependencies: Vec<Dependency>) -> LockedPackage {
+        let (package, version) = name_version.split_once(' ').unwrap();
+        LockedPackage {
+            name: name(package),
+            version: Version::from_str(version).unwrap(),
+            requires_python: VersionConstraint::any(),
+            marker: None,
+            files: Vec::new(),
+            dependencies,
+            extras: BTreeMap::new(),
+            source: PackageSource::DefaultIndex,
+            dependencies_known: true,
+            requested_extras: Vec::new(),
+            index_hashes: None,
+        }
+    }
+
+    fn with_extra(mut locked: LockedPackage, name_of_extra: &str, names: &[&str]) -> LockedPackage {
+        let names = names.iter().map(|n| name(n)).collect();
+        locked.extras.insert(extra(name_of_extra), names);
+        locked
+    }
+
+    fn with_marker(mut locked: LockedPackage, marker: &str) -> LockedPackage {
+        locked.marker = Some(dep(&format!("x ; {marker}")).marker);
+        locked
+    }
+
+    fn with_python(mut locked: LockedPackage, specifiers: &str) -> LockedPackage {
+        locked.requires_python =
+            VersionConstraint::from_pep440(VersionSpecifiers::from_str(specifiers).unwrap());
+        locked
+    }
+
+    fn lock(packages: Vec<LockedPackage>) -> Lock {
+        Lock {
+            format: LockFormat::Uv,
+            lock_version: "1".to_string(),
+            packages,
+            warnings: Vec::new(),
+            project: None,
+            install: InstallSet::Graph,
+            indexes: Vec::new(),
+        }
+    }
+
+    fn target(system: NixSystem, minor: u64) -> Target {
+        Target::new(system, PythonVersion::new(minor))
+    }
+
+    /// A closure as text: one `name version[extras] -> dependencies` per package, in name
+    /// order, roots marked `*`.
+    fn describe(lock: &Lock, closure: &Closure) -> Vec<String> {
+        closure
+            .packages
+            .iter()
+            .map(|(package, selected)| {
+                let locked = &lock.packages[selected.lock_index];
+                assert_eq!(&locked.name, package);
+                let mut line = format!("{package} {}", locked.version);
+                if !selected.extras.is_empty() {
+                    let extras: Vec<&str> = selected.extras.iter().map(|e| e.as_ref()).collect();
+                    line += &format!("[{}]", extras.join(","));
+                }
+                if closure.roots.contains(package) {
+                    line.insert(0, '*');
+                }
+                if !selected.dependencies.is_empty() {
+                    let deps: Vec<&str> =
+                        selected.dependencies.iter().map(|d| d.as_ref()).collect();
+                    line += &format!(" -> {}", deps.join(", "));
+                }
+                line
+            })
+            .collect()
+    }
+
+    /// Walks `lock` from `roots` (PEP 508 texts) for `target`.
+    fn walk(
+        lock: &Lock,
+        roots: &[&str],
+        root_extras: &[&str],
+        target: &Target,
+    ) -> Result<Vec<String>, String> {
+        let roots: Vec<Dependency> = roots.iter().map(|r| dep(r)).collect();
+        let root_extras: Vec<ExtraName> = root_extras.iter().map(|e| extra(e)).collect();
+        walk_closure(lock, &roots, &root_extras, target)
+            .map(|closure| describe(lock, &closure))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn markers_choose_the_edges_of_each_target() {
+        let lock = lock(vec![
+            package(
+                "a 1",
+                vec![
+                    dep("f ; os_name == 'nt'"),
+                    dep("g ; implementation_name == 'cpython'"),
+                ],
+            ),
+            package("b 1", vec![]),
+            package("c 1", vec![]),
+            package("d 1", vec![]),
+            package("e 1", vec![]),
+            package("f 1", vec![]),
+            package("g 1", vec![]),
+            package("h 1", vec![]),
+        ]);
+        let roots = [
+            "a",
+            "b ; sys_platform == 'darwin'",
+            "c ; python_version < '3.12'",
+            "d ; platform_machine == 'aarch64' or platform_machine == 'arm64'",
+            "e ; sys_platform == 'linux' and python_full_version >= '3.12'",
+            "h ; platform_system == 'Darwin' and platform_machine == 'x86_64'",
+        ];
+        let cases: [(NixSystem, u64, &[&str]); 5] = [
+            (X86_64Linux, 11, &["*a 1 -> g", "*c 1", "g 1"]),
+            (X86_64Linux, 12, &["*a 1 -> g", "*e 1", "g 1"]),
+            (Aarch64Linux, 13, &["*a 1 -> g", "*d 1", "*e 1", "g 1"]),
+            (
+                Aarch64Darwin,
+                11,
+                &["*a 1 -> g", "*b 1", "*c 1", "*d 1", "g 1"],
+            ),
+            (X86_64Darwin, 12, &["*a 1 -> g", "*b 1", "g 1", "*h 1"]),
+        ];
+        for (system, minor, expected) in cases {
+            let target = target(system, minor);
+            assert_eq!(
+                walk(&lock, &roots, &[], &target).unwrap(),
+                expected,
+                "{}",
+                target.describe()
+            );
+        }
+    }
+
+    #[test]
+    fn poetry_python_constraints_limit_an_edge() {
+        let old = Dependency {
+            python: Some(VersionConstraint::from_pep440(
+                VersionSpecifiers::from_str("<3.12").unwrap(),
+            )),
+            ..dep("tomli")
+        };
+        let lock = lock(vec![package("a 1", vec![old]), package("tomli 2", vec![])]);
+        for (minor, expected) in [(11, &["*a 1 -> tomli", "tomli 2"][..]), (12, &["*a 1"][..])] {
+            assert_eq!(
+                walk(&lock, &["a"], &[], &target(X86_64Linux, minor)).unwrap(),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn extras_turn_on_their_edges_transitively() {
+        let lock = lock(vec![
+            with_extra(
+                package(
+                    "a 1",
+                    vec![
+                        optional("b"),
+                        dep("c ; extra == 'y'"),
+                        dep("d[z] ; extra == 'x'"),
+                    ],
+                ),
+                "x",
+                &["b"],
+            ),
+            package("b 1", vec![]),
+            package("c 1", vec![]),
+            with_extra(package("d 1", vec![optional("e"), dep("f")]), "z", &["e"]),
+            package("e 1", vec![]),
+            package("f 1", vec![]),
+            package("g 1", vec![]),
+        ]);
+        let cases: [(&[&str], &[&str], &[&str]); 6] = [
+            (&["a"], &[], &["*a 1"]),
+            (
+                &["a[x]"],
+                &[],
+                &["*a 1[x] -> b, d", "b 1", "d 1[z] -> e, f", "e 1", "f 1"],
+            ),
+            (&["a[y]"], &[], &["*a 1[y] -> c", "c 1"]),
+            (
+                &["a[x,y]"],
+                &[],
+                &[
+                    "*a 1[x,y] -> b, c, d",
+                    "b 1",
+                    "c 1",
+                    "d 1[z] -> e, f",
+                    "e 1",
+                    "f 1",
+                ],
+            ),
+            // Two edges to one package: its extras are the union.
+            (&["a", "a[y]"], &[], &["*a 1[y] -> c", "c 1"]),
+            // An extra a package does not have turns nothing on.
+            (&["a[nope]"], &[], &["*a 1[nope]"]),
+        ];
+        for (roots, root_extras, expected) in cases {
+            let got = walk(&lock, roots, root_extras, &target(X86_64Linux, 12)).unwrap();
+            assert_eq!(got, expected, "{roots:?} {root_extras:?}");
+        }
+    }
+
+    #[test]
+    fn forks_pick_the_version_of_each_target() {
+        let lock = lock(vec![
+            package("app 1", vec![dep("torch"), dep("y"), dep("x<2")]),
+            with_marker(package("torch 2.0", vec![]), "sys_platform == 'darwin'"),
+            with_marker(package("torch 2.1", vec![]), "sys_platform == 'linux'"),
+            package("x 1", vec![]),
+            package("x 2", vec![]),
+            package("y 1", vec![]),
+            with_python(package("y 2", vec![]), ">=3.12"),
+        ]);
+        let cases: [(NixSystem, u64, &[&str]); 3] = [
+            (
+                X86_64Linux,
+                11,
+                &["*app 1 -> torch, x, y", "torch 2.1", "x 1", "y 1"],
+            ),
+            (
+                X86_64Linux,
+                12,
+                &["*app 1 -> torch, x, y", "torch 2.1", "x 1", "y 2"],
+            ),
+            (
+                Aarch64Darwin,
+                13,
+                &["*app 1 -> torch, x, y", "torch 2.0", "x 1", "y 2"],
+            ),
+        ];
+        for (system, minor, expected) in cases {
+            let target = target(system, minor);
+            let got = walk(&lock, &["app"], &[], &target).unwrap();
+            assert_eq!(got, expected, "{}", target.describe());
+        }
+        // The edge's own constraint comes first: the lock's markers only break ties.
+        let got = walk(&lock, &["torch<2.1"], &[], &target(X86_64Linux, 12)).unwrap();
+        assert_eq!(got, ["*torch 2.0"]);
+    }
+
+    #[test]
+    fn the_selected_extras_choose_between_versions_locked_for_conflicting_extras() {
+        // uv's conflicting extras: one version per extra, told apart by the lock's markers.
+        let lock = lock(vec![
+            with_marker(package("t 1", vec![]), "extra == 'cpu'"),
+            with_marker(package("t 2", vec![]), "extra == 'gpu'"),
+        ]);
+        let cases: [(&[&str], &str); 3] = [(&["cpu"], "*t 1"), (&["gpu"], "*t 2"), (&[], "*t 2")];
+        for (root_extras, expected) in cases {
+            let got = walk(&lock, &["t"], root_extras, &target(X86_64Linux, 12)).unwrap();
+            assert_eq!(got, [expected], "{root_extras:?}");
+        }
+    }
+
+    #[test]
+    fn versions_that_cannot_be_chosen_are_errors_naming_the_edge() {
+        let lock = lock(vec![
+            package("w 1", vec![dep("z<2")]),
+            package("v 1", vec![dep("z")]),
+            package("u 1", vec![dep("missing>=1")]),
+            package("z 1", vec![]),
+            package("z 2", vec![]),
+            with_python(package("old 1", vec![]), "<3.10"),
+        ]);
+        let t = target(X86_64Linux, 12);
+        // A version chosen first is kept while later edges allow it.
+        assert_eq!(
+            walk(&lock, &["z<2", "v"], &[], &t).unwrap(),
+            ["*v 1 -> z", "*z 1"]
+        );
+        assert_eq!(
+            walk(&lock, &["w", "z<2"], &[], &t).unwrap(),
+            ["*w 1 -> z", "*z 1"]
+        );
+        let cases: [(&[&str], &str); 4] = [
+            (
+                &["z", "w"],
+                "w 1 needs `z` <2 for x86_64-linux/3.12, but version 2 was already chosen there",
+            ),
+            (
+                &["u"],
+                "u 1 depends on `missing`, which the lock does not contain",
+            ),
+            (
+                &["z>=3"],
+                "the project needs `z` >=3 for x86_64-linux/3.12, but no locked version fits (locked: 1, 2)",
+            ),
+            (
+                &["old"],
+                "the project needs `old` * for x86_64-linux/3.12, but no locked version fits (locked: 1)",
+            ),
+        ];
+        for (roots, message) in cases {
+            let error = walk(&lock, roots, &[], &t).unwrap_err();
+            assert!(error.starts_with(message), "{roots:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_package_depending_on_itself_gets_no_edge_to_itself() {
+        let lock = lock(vec![
+            package("a 1", vec![dep("a"), dep("b")]),
+            package("b 1", vec![dep("b>=1")]),
+        ]);
+        let got = walk(&lock, &["a"], &[], &target(X86_64Linux, 12)).unwrap();
+        assert_eq!(got, ["*a 1 -> b", "b 1"]);
+    }
+
+    /// A closure of `edges` (`"a -> b c"`), rooted at `roots`.
+    fn graph(roots: &[&str], edges: &[&str]) -> Closure {
+        let mut packages = BTreeMap::new();
+        for (index, line) in edges.iter().enumerate() {
+            let (from, to) = line.split_once("->").unwrap_or((line, ""));
+            packages.insert(
+                name(from.trim()),
+                ClosurePackage {
+                    lock_index: index,
+                    extras: BTreeSet::new(),
+                    dependencies: to.split_whitespace().map(name).collect(),
+                },
+            );
+        }
+        Closure {
+            roots: roots.iter().map(|r| name(r)).collect(),
+            packages,
+        }
+    }
+
+    /// Whether the closure without `breaks` has no cycle (Kahn's algorithm empties it).
+    fn acyclic_without(
+        closure: &Closure,
+        breaks: &BTreeMap<PackageName, BTreeSet<PackageName>>,
+    ) -> bool {
+        let mut remaining: BTreeMap<&PackageName, BTreeSet<&PackageName>> = closure
+            .packages
+            .iter()
+            .map(|(name, p)| {
+                let cut = breaks.get(name);
+                let kept = p
+                    .dependencies
+                    .iter()
+                    .filter(|d| cut.is_none_or(|c| !c.contains(*d)))
+                    .filter(|d| closure.packages.contains_key(*d))
+                    .collect();
+                (name, kept)
+            })
+            .collect();
+        while let Some(leaf) = remaining
+            .iter()
+            .find(|(_, deps)| deps.is_empty())
+            .map(|(n, _)| *n)
+        {
+            remaining.remove(leaf);
+            for deps in remaining.values_mut() {
+                deps.remove(leaf);
+            }
+        }
+        remaining.is_empty()
+    }
+
+    #[test]
+    fn cycles_are_broken_at_their_back_edges() {
+        let cases: [(&[&str], &[&str], &[&str]); 7] = [
+            (&["a"], &["a -> b", "b -> c", "c"], &[]),
+            (&["a"], &["a -> b", "b -> a"], &["b -> a"]),
+            (&["b"], &["a -> b", "b -> a"], &["a -> b"]),
+            (&["a"], &["a -> b", "b -> c", "c -> a b"], &["c -> a b"]),
+            (&["a"], &["a -> b c", "b -> d", "c -> d", "d"], &[]),
+            // A cycle the roots do not reach is walked from its first name.
+            (&["a"], &["a", "x -> y", "y -> x"], &["y -> x"]),
+            // Two cycles through one package: each broken once.
+            (
+                &["a"],
+                &["a -> b c", "b -> a", "c -> a"],
+                &["b -> a", "c -> a"],
+            ),
+        ];
+        for (roots, edges, expected) in cases {
+            let closure = graph(roots, edges);
+            let breaks = cycle_breaks(&closure);
+            let got: Vec<String> = breaks
+                .iter()
+                .map(|(from, to)| {
+                    let to: Vec<&str> = to.iter().map(|t| t.as_ref()).collect();
+                    format!("{from} -> {}", to.join(" "))
+                })
+                .collect();
+            assert_eq!(got, expected, "{edges:?} from {roots:?}");
+            assert!(acyclic_without(&closure, &breaks), "{edges:?}");
+        }
+        let cyclic = graph(&["a"], &["a -> b", "b -> a"]);
+        assert!(!acyclic_without(&cyclic, &BTreeMap::new()));
+    }
+
+    fn project(text: &[(&str, &[&str])]) -> Project {
+        let mut project = Project {
+            name: Some(name("app")),
+            ..Project::default()
+        };
+        for (key, deps) in text {
+            let deps: Vec<Dependency> = deps.iter().map(|d| dep(d)).collect();
+            match key.split_once(':') {
+                None => project.dependencies = deps,
+                Some(("group", group)) => {
+                    project.groups.insert(group.to_string(), deps);
+                }
+                Some(("extra", e)) => {
+                    project.extras.insert(extra(e), deps);
+                }
+                Some(_) => panic!("{key}"),
+            }
+        }
+        project.default_groups = vec!["dev".to_string()];
+        project
+    }
+
+    #[test]
+    fn the_selection_chooses_the_root_edges() {
+        let project = project(&[
+            ("main", &["requests"]),
+            ("group:dev", &["pytest"]),
+            ("group:docs", &["sphinx"]),
+            ("extra:cli", &["click"]),
+            ("extra:all", &["app[cli,web]"]),
+            ("extra:web", &["flask", "app[cli]"]),
+        ]);
+        let selection = |groups: &[&str], extras: &[&str], all_groups: bool| Selection {
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            all_groups,
+            extras: extras.iter().map(|e| extra(e)).collect(),
+            ..Selection::default()
+        };
+        let cases: [(Selection, &[&str]); 6] = [
+            (selection(&[], &[], false), &["requests"]),
+            (selection(&["DOCS"], &[], false), &["requests", "sphinx"]),
+            (selection(&[], &[], true), &["requests", "pytest", "sphinx"]),
+            (selection(&[], &["cli"], false), &["requests", "click"]),
+            // `app[...]` in the project's own extras stands for those extras' edges, once.
+            (
+                selection(&[], &["all"], false),
+                &["requests", "click", "flask"],
+            ),
+            (
+                selection(&["dev"], &["web"], false),
+                &["requests", "pytest", "flask", "click"],
+            ),
+        ];
+        for (selection, expected) in cases {
+            let roots = root_dependencies(&project, &selection).unwrap();
+            let names: Vec<&str> = roots.iter().map(|d| d.name.as_ref()).collect();
+            assert_eq!(names, expected, "{selection:?}");
+        }
+        let errors = [
+            (
+                selection(&["test"], &[], false),
+                "the project has no group `test` (it has: dev, docs)",
+            ),
+            (
+                selection(&[], &["gui"], false),
+                "the project has no extra `gui` (it has: all, cli, web)",
+            ),
+        ];
+        for (selection, message) in errors {
+            let error = root_dependencies(&project, &selection).unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+        let mut broken = project.clone();
+        broken.extras.insert(extra("bad"), vec![dep("app[nope]")]);
+        let error = root_dependencies(&broken, &selection(&[], &["bad"], false)).unwrap_err();
+        assert!(
+            error.to_string().contains("its own extra `nope`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_plan_holds_every_group_unless_the_command_line_names_some() {
+        let project = project(&[("group:dev", &["pytest"]), ("group:docs", &["sphinx"])]);
+        let implicit = Selection::default();
+        assert!(!implicit.is_explicit());
+        let held = implicit.held();
+        assert!(held.all_groups && held.all_extras);
+        assert_eq!(
+            implicit.dev_groups_of(&project).unwrap(),
+            ["dev".to_string()].into()
+        );
+        let docs = Selection {
+            groups: vec!["docs".to_string()],
+            ..Selection::default()
+        };
+        assert!(docs.is_explicit());
+        assert!(!docs.held().all_groups);
+        // `dev` is a default group, but `--group docs` does not hold it.
+        assert!(docs.dev_groups_of(&project).unwrap().is_empty());
+        let no_default = Selection {
+            no_default_groups: true,
+            ..Selection::default()
+        };
+        assert!(no_default.dev_groups_of(&project).unwrap().is_empty());
+    }
+
+    #[test]
+    fn install_lists_keep_every_package_reachable_from_the_plan_roots() {
+        let cases: [(&[&str], &[&str], &[&str]); 4] = [
+            // No preferred roots: what nothing depends on.
+            (&[], &["a -> b", "b", "c"], &["a", "c"]),
+            (&["b"], &["a -> b", "b", "c"], &["a", "b", "c"]),
+            (&["a"], &["a -> b", "b", "c -> b"], &["a", "c"]),
+            // A cycle nothing outside reaches: its first name.
+            (&[], &["a", "x -> y", "y -> x"], &["a", "x"]),
+        ];
+        for (preferred, edges, expected) in cases {
+            let closure = graph(&[], edges);
+            let preferred: BTreeSet<PackageName> = preferred.iter().map(|p| name(p)).collect();
+            let roots = flat_plan_roots(&closure, &preferred);
+            let roots: Vec<&str> = roots.iter().map(|r| r.as_ref()).collect();
+            assert_eq!(roots, expected, "{edges:?} preferring {preferred:?}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use anyhow::{anyhow, Context};
 use py2nix_index::{Cache, Credentials, PageRequest, DEFAULT_INDEX_URL};
 use py2nix_lock::{ExtraName, GitSource, InstallSet, Lock, LockFormat, PackageSource, Project};
+use py2nix_overrides::OverrideDb;
 use py2nix_plan::{
     assemble_plan, chosen_files, resolve_targets, FormatControl, LinuxLibc, NixSystem, PathFormat,
     Plan, PythonVersion, Selection, Target, DEFAULT_PYTHON_MINORS,
@@ -302,51 +303,20 @@ pub fn requirements_includes(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads the project, plans every target, looks the files up: everything `lock` does before
-/// printing. `graph` uses it too.
+/// printing. `graph` uses it too. Each step is one of the phases ARCHITECTURE.md numbers.
 // The plan crate's errors carry whole messages; they are built once per failed run.
 #[allow(clippy::result_large_err)]
 pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned, Failure> {
-    reporter.step("reading the lock");
+    // 1. Read.
+    let (files, targets, format_control) = read_project(settings, reporter)?;
     let ProjectFiles {
         dir,
         lock_path,
         mut lock,
-        mut project,
+        project,
         indexes: declared,
-    } = crate::project::read(
-        &settings.project_dir,
-        settings.lock.as_deref(),
-        settings
-            .output
-            .as_deref()
-            .and_then(crate::project::recorded_lock)
-            .as_deref(),
-        reporter,
-    )
-    .input()?;
+    } = files;
     let lock_format = lock.format;
-    crate::uv_settings::gather(lock_format, &dir, &mut lock, &mut project).input()?;
-    py2nix_plan::check_selection(&project, &settings.selection).input()?;
-    let format_control = settings
-        .format_control
-        .with_uv(&project.uv, project.package.as_ref().map(|p| &p.name))
-        .input()?;
-    crate::freshness::refuse_stale_lock(lock_format, &lock_path, &dir, settings.frozen, reporter)?;
-    reporter.explain(&format!(
-        "{} packages in {}",
-        lock.packages.len(),
-        lock_path.display()
-    ));
-    let targets = supported_targets(
-        settings,
-        &project,
-        choose_targets(settings, &project).input()?,
-        reporter,
-    )
-    .input()?;
-    for target in &targets {
-        reporter.explain(&format!("target {} ({})", target.id(), target.describe()));
-    }
     let indexes = Indexes::new(&settings.index_url, &lock, &declared);
     let credentials = Credentials::from_environment();
     let network = Network::new(settings.cache.clone(), settings.offline, credentials)?
@@ -359,66 +329,15 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         (&default_index.url, &default_index.name),
         reporter,
     )?;
+    // 2. Complete an install list.
     let flat = lock.install == InstallSet::Flat;
     let mut pages = Pages::new();
     if flat {
-        let requests = version_page_requests(&lock, &indexes);
-        reporter.step(&format!(
-            "reading {} project pages from the index",
-            requests.len()
-        ));
-        pages = network.fetch_pages(requests, reporter)?;
-        fill_files_from_index(&mut lock, &indexes, &pages).input()?;
-        reporter.step("reading core metadata for dependencies");
-        crate::metadata::derive_dependencies(
-            &mut lock, &indexes, &pages, &network, &dir, reporter,
-        )?;
+        pages = complete_install_list(&mut lock, &indexes, &network, &dir, reporter)?;
     }
-    reporter.step(&match targets.len() {
-        1 => "resolving 1 target".to_string(),
-        n => format!("resolving {n} targets"),
-    });
-    let resolutions = resolve_targets(
-        &lock,
-        &project,
-        &settings.selection,
-        &targets,
-        &format_control,
-    )
-    .input()?;
-    if reporter.is_verbose() {
-        crate::commands::explain::decisions(
-            &lock,
-            &project,
-            &settings.selection,
-            &resolutions,
-            &format_control,
-            reporter,
-        );
-    }
-    let user_overrides = user_overrides_dir(settings.overrides.as_deref(), &dir);
-    if let (None, Some(user_dir)) = (&settings.overrides, &user_overrides) {
-        if !settings.allow_outside_paths {
-            crate::sources::check_inside_project(
-                user_dir,
-                &dir,
-                "pyproject.toml's `[tool.py2nix] overrides` directory",
-            )
-            .input()?;
-        }
-    }
-    let (overrides, override_warnings) = match &user_overrides {
-        None => (
-            crate::overrides::embedded()
-                .context("the embedded override database is invalid")
-                .unexpected()?,
-            Vec::new(),
-        ),
-        Some(user_dir) => crate::overrides::load(Some(user_dir)).input()?,
-    };
-    for warning in &override_warnings {
-        reporter.warn(warning);
-    }
+    // 3. Resolve per target.
+    let resolutions = resolve(settings, &lock, &project, &targets, &format_control, reporter)?;
+    let overrides = load_overrides(settings, &dir, reporter)?;
     let elf_inputs = crate::elf::Inputs {
         network: &network,
         cache_root: settings.cache.as_ref().map(|c| c.root()),
@@ -426,53 +345,17 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         targets: &targets,
         overrides: &overrides,
     };
+    // 4. Look up sources.
     let mut prefetched = crate::elf::Prefetched::default();
     if !flat {
-        let requests = file_page_requests(&lock, &resolutions, &indexes);
-        reporter.step(&format!(
-            "reading {} project pages from the index",
-            requests.len()
-        ));
-        // The Linux wheels whose URL the lock gives are read while the pages are fetched.
-        // Those it names without a URL (poetry.lock) are read as soon as their own pages,
-        // fetched first on a second thread, give it, while the other pages are fetched.
-        let mut wheels = prefetch_jobs(&lock, &resolutions, &indexes);
-        let wanted = wheels_without_url(&lock, &resolutions, &indexes);
-        let total = requests.len();
-        let (early, rest): (Vec<_>, Vec<_>) = requests.into_iter().partition(|request| {
-            wanted.contains(&(request.index_url.clone(), request.package.clone()))
-        });
-        let (fetched, early_fetched) = std::thread::scope(|scope| {
-            let ahead = (!wheels.is_empty() || !early.is_empty()).then(|| {
-                scope.spawn(|| {
-                    let quiet = Reporter::new(true, false);
-                    let early_pages = network.fetch_pages_of(early, total, &quiet);
-                    if let Ok(early_pages) = &early_pages {
-                        wheels.extend(page_prefetch_jobs(
-                            &lock,
-                            &resolutions,
-                            &indexes,
-                            early_pages,
-                        ));
-                    }
-                    (early_pages, crate::elf::prefetch(wheels, &elf_inputs))
-                })
-            });
-            let fetched = network.fetch_pages_of(rest, total, reporter);
-            let early_fetched = match ahead.map(|handle| handle.join()) {
-                Some(Ok((early_pages, read))) => {
-                    prefetched = read;
-                    early_pages
-                }
-                Some(Err(_)) => Err(Failure::Unexpected(anyhow!(
-                    "reading Linux wheels ahead of the plan failed"
-                ))),
-                None => Ok(Pages::new()),
-            };
-            (fetched, early_fetched)
-        });
-        pages = fetched?;
-        pages.extend(early_fetched?);
+        (pages, prefetched) = fetch_file_pages(
+            &lock,
+            &resolutions,
+            &indexes,
+            &network,
+            &elf_inputs,
+            reporter,
+        )?;
     }
     let paths = LocalPaths::new(
         &dir,
@@ -492,30 +375,17 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         gits,
         paths: &paths,
     };
-    let assembled = assemble_plan(&lock, &resolutions, &looked_up, &overrides, &generator());
-    if let (Err(error), Some(cache)) = (&assembled, &settings.cache) {
-        // A page that disagrees with the lock must not answer the next run from the cache.
-        for package in hash_mismatches(error) {
-            cache.forget_package(&package);
-        }
-    }
-    let mut plan = assembled.input()?;
-    let held = resolutions
-        .first()
-        .map(|r| r.held.clone())
-        .unwrap_or_else(|| settings.selection.held());
-    for left_out in resolutions
-        .first()
-        .map(|r| &r.left_out)
-        .into_iter()
-        .flatten()
-    {
-        reporter.warn(&format!(
-            "the project's groups and extras cannot all be installed together: python.nix leaves out {left_out}; \
-             name the ones to hold with --group/--extra"
-        ));
-    }
-    py2nix_plan::add_project(&mut plan, &project, &settings.selection, &held).input()?;
+    // 5. Assemble.
+    let mut plan = assemble(
+        settings,
+        &lock,
+        &project,
+        &resolutions,
+        &looked_up,
+        &overrides,
+        reporter,
+    )?;
+    // 6. Build systems and wheel libraries.
     crate::buildsys::discover(
         &mut plan,
         &crate::buildsys::Inputs {
@@ -543,6 +413,251 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         .check_loaded()
         .context("the embedded override database is invalid")
         .unexpected()?;
+    report_packages(&plan, reporter);
+    Ok(Planned {
+        plan,
+        dir,
+        lock_path,
+        format: lock_format,
+    })
+}
+
+/// Phase 1: the project and its lock with its locker's settings, refused when stale, the
+/// targets to plan for and the file choice (the command line's, with uv's settings).
+#[allow(clippy::result_large_err)]
+fn read_project(
+    settings: &LockSettings,
+    reporter: &Reporter,
+) -> Result<(ProjectFiles, Vec<Target>, FormatControl), Failure> {
+    reporter.step("reading the lock");
+    let recorded = settings
+        .output
+        .as_deref()
+        .and_then(crate::project::recorded_lock);
+    let mut files = crate::project::read(
+        &settings.project_dir,
+        settings.lock.as_deref(),
+        recorded.as_deref(),
+        reporter,
+    )
+    .input()?;
+    let lock_format = files.lock.format;
+    crate::uv_settings::gather(lock_format, &files.dir, &mut files.lock, &mut files.project)
+        .input()?;
+    py2nix_plan::check_selection(&files.project, &settings.selection).input()?;
+    let format_control = settings
+        .format_control
+        .with_uv(
+            &files.project.uv,
+            files.project.package.as_ref().map(|p| &p.name),
+        )
+        .input()?;
+    let (dir, lock_path, lock) = (&files.dir, &files.lock_path, &files.lock);
+    crate::freshness::refuse_stale_lock(lock.format, lock_path, dir, settings.frozen, reporter)?;
+    reporter.explain(&format!(
+        "{} packages in {}",
+        lock.packages.len(),
+        lock_path.display()
+    ));
+    let targets = supported_targets(
+        settings,
+        &files.project,
+        choose_targets(settings, &files.project).input()?,
+        reporter,
+    )
+    .input()?;
+    for target in &targets {
+        reporter.explain(&format!("target {} ({})", target.id(), target.describe()));
+    }
+    Ok((files, targets, format_control))
+}
+
+/// Phase 2, for an install list: the pages of every package with all files of its version,
+/// the files a requirements file names by hash, and dependencies from core metadata.
+#[allow(clippy::result_large_err)]
+fn complete_install_list(
+    lock: &mut Lock,
+    indexes: &Indexes,
+    network: &Network,
+    dir: &Path,
+    reporter: &Reporter,
+) -> Result<Pages, Failure> {
+    let requests = version_page_requests(lock, indexes);
+    reporter.step(&format!(
+        "reading {} project pages from the index",
+        requests.len()
+    ));
+    let pages = network.fetch_pages(requests, reporter)?;
+    fill_files_from_index(lock, indexes, &pages).input()?;
+    reporter.step("reading core metadata for dependencies");
+    crate::metadata::derive_dependencies(lock, indexes, &pages, network, dir, reporter)?;
+    Ok(pages)
+}
+
+/// Phase 3: each target's resolution (explained with `-v`).
+#[allow(clippy::result_large_err)]
+fn resolve(
+    settings: &LockSettings,
+    lock: &Lock,
+    project: &Project,
+    targets: &[Target],
+    format_control: &FormatControl,
+    reporter: &Reporter,
+) -> Result<Vec<py2nix_plan::TargetResolution>, Failure> {
+    reporter.step(&match targets.len() {
+        1 => "resolving 1 target".to_string(),
+        n => format!("resolving {n} targets"),
+    });
+    let resolutions = resolve_targets(
+        lock,
+        project,
+        &settings.selection,
+        targets,
+        format_control,
+    )
+    .input()?;
+    if reporter.is_verbose() {
+        crate::commands::explain::decisions(
+            lock,
+            project,
+            &settings.selection,
+            &resolutions,
+            format_control,
+            reporter,
+        );
+    }
+    Ok(resolutions)
+}
+
+/// The override database: the built-in one, or the user's directory merged over it.
+#[allow(clippy::result_large_err)]
+fn load_overrides(
+    settings: &LockSettings,
+    dir: &Path,
+    reporter: &Reporter,
+) -> Result<OverrideDb, Failure> {
+    let user_overrides = user_overrides_dir(settings.overrides.as_deref(), dir);
+    if let (None, Some(user_dir)) = (&settings.overrides, &user_overrides) {
+        if !settings.allow_outside_paths {
+            crate::sources::check_inside_project(
+                user_dir,
+                dir,
+                "pyproject.toml's `[tool.py2nix] overrides` directory",
+            )
+            .input()?;
+        }
+    }
+    let (overrides, override_warnings) = match &user_overrides {
+        None => (
+            crate::overrides::embedded()
+                .context("the embedded override database is invalid")
+                .unexpected()?,
+            Vec::new(),
+        ),
+        Some(user_dir) => crate::overrides::load(Some(user_dir)).input()?,
+    };
+    for warning in &override_warnings {
+        reporter.warn(warning);
+    }
+    Ok(overrides)
+}
+
+/// Phase 4, for a graph lock: the index pages of the chosen files, with the Linux binary
+/// wheels read while they are fetched.
+#[allow(clippy::result_large_err)]
+fn fetch_file_pages(
+    lock: &Lock,
+    resolutions: &[py2nix_plan::TargetResolution],
+    indexes: &Indexes,
+    network: &Network,
+    elf_inputs: &crate::elf::Inputs,
+    reporter: &Reporter,
+) -> Result<(Pages, crate::elf::Prefetched), Failure> {
+    let mut prefetched = crate::elf::Prefetched::default();
+    let requests = file_page_requests(lock, resolutions, indexes);
+    reporter.step(&format!(
+        "reading {} project pages from the index",
+        requests.len()
+    ));
+    // The Linux wheels whose URL the lock gives are read while the pages are fetched.
+    // Those it names without a URL (poetry.lock) are read as soon as their own pages,
+    // fetched first on a second thread, give it, while the other pages are fetched.
+    let mut wheels = prefetch_jobs(lock, resolutions, indexes);
+    let wanted = wheels_without_url(lock, resolutions, indexes);
+    let total = requests.len();
+    let (early, rest): (Vec<_>, Vec<_>) = requests.into_iter().partition(|request| {
+        wanted.contains(&(request.index_url.clone(), request.package.clone()))
+    });
+    let (fetched, early_fetched) = std::thread::scope(|scope| {
+        let ahead = (!wheels.is_empty() || !early.is_empty()).then(|| {
+            scope.spawn(|| {
+                let quiet = Reporter::new(true, false);
+                let early_pages = network.fetch_pages_of(early, total, &quiet);
+                if let Ok(early_pages) = &early_pages {
+                    wheels.extend(page_prefetch_jobs(lock, resolutions, indexes, early_pages));
+                }
+                (early_pages, crate::elf::prefetch(wheels, elf_inputs))
+            })
+        });
+        let fetched = network.fetch_pages_of(rest, total, reporter);
+        let early_fetched = match ahead.map(|handle| handle.join()) {
+            Some(Ok((early_pages, read))) => {
+                prefetched = read;
+                early_pages
+            }
+            Some(Err(_)) => Err(Failure::Unexpected(anyhow!(
+                "reading Linux wheels ahead of the plan failed"
+            ))),
+            None => Ok(Pages::new()),
+        };
+        (fetched, early_fetched)
+    });
+    let mut pages = fetched?;
+    pages.extend(early_fetched?);
+    Ok((pages, prefetched))
+}
+
+/// Phase 5: the plan from the resolutions and what was looked up, with the project itself.
+#[allow(clippy::result_large_err)]
+fn assemble(
+    settings: &LockSettings,
+    lock: &Lock,
+    project: &Project,
+    resolutions: &[py2nix_plan::TargetResolution],
+    looked_up: &LookedUp,
+    overrides: &OverrideDb,
+    reporter: &Reporter,
+) -> Result<Plan, Failure> {
+    let assembled = assemble_plan(lock, resolutions, looked_up, overrides, &generator());
+    if let (Err(error), Some(cache)) = (&assembled, &settings.cache) {
+        // A page that disagrees with the lock must not answer the next run from the cache.
+        for package in hash_mismatches(error) {
+            cache.forget_package(&package);
+        }
+    }
+    let mut plan = assembled.input()?;
+    let held = resolutions
+        .first()
+        .map(|r| r.held.clone())
+        .unwrap_or_else(|| settings.selection.held());
+    for left_out in resolutions
+        .first()
+        .map(|r| &r.left_out)
+        .into_iter()
+        .flatten()
+    {
+        reporter.warn(&format!(
+            "the project's groups and extras cannot all be installed together: python.nix leaves out {left_out}; \
+             name the ones to hold with --group/--extra"
+        ));
+    }
+    py2nix_plan::add_project(&mut plan, project, &settings.selection, &held).input()?;
+    Ok(plan)
+}
+
+/// Each package's source with `-v`, and its warnings, each printed once with the targets it
+/// holds on.
+fn report_packages(plan: &Plan, reporter: &Reporter) {
     // A warning that holds on several targets is printed once, with the targets it holds on.
     let mut warnings: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for (id, target) in &plan.targets {
@@ -570,12 +685,6 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         };
         reporter.warn(&format!("{on}: {name}: {warning}"));
     }
-    Ok(Planned {
-        plan,
-        dir,
-        lock_path,
-        format: lock_format,
-    })
 }
 
 fn generator() -> String {
