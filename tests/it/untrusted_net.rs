@@ -511,7 +511,8 @@ fn an_announced_or_lock_sized_excess_is_refused_at_once() {
     );
 }
 
-/// A local sdist that is a link to /dev/zero is refused, not read.
+/// A local sdist that is a link to /dev/zero is refused, not read: as a path leading out of
+/// the project, and, where the user allows such paths, as a file that is not a regular one.
 #[test]
 fn a_local_archive_that_is_not_a_regular_file_is_refused() {
     let project = uv_project(&[(
@@ -523,19 +524,24 @@ fn a_local_archive_that_is_not_a_regular_file_is_refused() {
     std::os::unix::fs::symlink("/dev/zero", project.path().join("gamma-1.0.tar.gz"))
         .expect("symlink");
     let cache = tempfile::tempdir().expect("tempdir");
-    let output = run(py2nix(
-        &lock_args(project.path(), &[]),
-        cache.path(),
-        &[],
-        Some(ULIMIT_KIB),
-    ));
-    assert_ne!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(output.stdout.is_empty());
-    let message = stderr(&output);
-    assert!(
-        message.contains("`gamma`") && message.contains("/dev/zero` is not a regular file"),
-        "{message}"
-    );
+    for (extra, expected) in [
+        (&[][..], "is outside the project directory"),
+        (&["--allow-outside-paths"][..], "/dev/zero` is not a regular file"),
+    ] {
+        let output = run(py2nix(
+            &lock_args(project.path(), extra),
+            cache.path(),
+            &[],
+            Some(ULIMIT_KIB),
+        ));
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+        let message = stderr(&output);
+        assert!(
+            message.contains("`gamma`") && message.contains(expected),
+            "{message}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- 11: deadline

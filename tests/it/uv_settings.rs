@@ -280,10 +280,13 @@ fn a_local_find_links_directory_is_planned_as_local_files() {
     let out = tempfile::tempdir().expect("tempdir");
     let dir = fixture_dir("uv2nix/overriden-registry");
     let output_file = out.path().join("plan.json");
+    // uv2nix's layout keeps the registry beside the project (`../kitchen-sink`): a local
+    // source outside the project directory needs the user's leave.
     ok(&py2nix(
         &[
             "lock",
             dir.to_str().expect("utf-8"),
+            "--allow-outside-paths",
             "--format",
             "json",
             "-o",
