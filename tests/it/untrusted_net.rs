@@ -526,7 +526,10 @@ fn a_local_archive_that_is_not_a_regular_file_is_refused() {
     let cache = tempfile::tempdir().expect("tempdir");
     for (extra, expected) in [
         (&[][..], "is outside the project directory"),
-        (&["--allow-outside-paths"][..], "/dev/zero` is not a regular file"),
+        (
+            &["--allow-outside-paths"][..],
+            "/dev/zero` is not a regular file",
+        ),
     ] {
         let output = run(py2nix(
             &lock_args(project.path(), extra),

@@ -164,7 +164,9 @@ pub fn is_linux_binary_wheel(filename: &str) -> bool {
 /// `x-2.0.0-rc.1.tar.gz` (project `x`, version 2.0.0rc1) cannot both be read.
 pub fn filename_version(filename: &str, package: &str) -> Option<Version> {
     if let Some(wheel) = WheelName::parse(filename) {
-        return Version::from_str(wheel.version).ok();
+        return names_equal(wheel.name, package)
+            .then(|| Version::from_str(wheel.version).ok())
+            .flatten();
     }
     let (stem, _) = split_sdist_extension(filename)?;
     stem.match_indices('-')
@@ -226,6 +228,8 @@ mod tests {
             ("x-1.0.egg", "x", None),
             ("x-1.0.exe", "x", None),
             ("y-1.0.tar.gz", "x", None),
+            ("y-1.0-py3-none-any.whl", "x", None),
+            ("X_Y-1.0-py3-none-any.whl", "x-y", Some("1.0")),
             ("x-notaversion.tar.gz", "x", None),
             ("x-notaversion-py3-none-any.whl", "x", None),
             ("x.whl", "x", None),

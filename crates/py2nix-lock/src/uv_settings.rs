@@ -507,7 +507,9 @@ find-links = ["../wheels"]
             package: Some(PackageName::from_str("proj").unwrap()),
             kind: ConflictKind::Group("group-c".into()),
         };
-        assert!(settings.first_conflict(std::slice::from_ref(&extra)).is_none());
+        assert!(settings
+            .first_conflict(std::slice::from_ref(&extra))
+            .is_none());
         let (first, second) = settings.first_conflict(&[group, extra]).unwrap();
         assert_eq!(
             (first.to_string(), second.to_string()),

@@ -109,20 +109,42 @@ fn the_gpu_and_data_science_entries_apply_where_they_should() {
     let v = |s: &str| s.parse::<Version>().unwrap();
     for name in ["torch", "torchvision", "torchaudio"] {
         let wheel = db.lookup(name, &v("2.15.0"), ArtifactKind::Wheel).unwrap();
-        assert_eq!(wheel.env.get("dontStrip").map(String::as_str), Some("1"), "{name}");
-        assert!(db.lookup(name, &v("2.15.0"), ArtifactKind::Sdist).is_none(), "{name}");
+        assert_eq!(
+            wheel.env.get("dontStrip").map(String::as_str),
+            Some("1"),
+            "{name}"
+        );
+        assert!(
+            db.lookup(name, &v("2.15.0"), ArtifactKind::Sdist).is_none(),
+            "{name}"
+        );
     }
-    let duckdb = db.lookup("duckdb", &v("2.0.1"), ArtifactKind::Sdist).unwrap();
-    assert_eq!(duckdb.build_system, ["scikit-build-core", "pybind11", "setuptools-scm"]);
+    let duckdb = db
+        .lookup("duckdb", &v("2.0.1"), ArtifactKind::Sdist)
+        .unwrap();
+    assert_eq!(
+        duckdb.build_system,
+        ["scikit-build-core", "pybind11", "setuptools-scm"]
+    );
     assert_eq!(duckdb.native_build_inputs, ["cmake", "ninja"]);
-    assert!(db.lookup("duckdb", &v("1.3.2"), ArtifactKind::Sdist).is_none());
-    assert!(db.lookup("duckdb", &v("2.0.1"), ArtifactKind::Wheel).is_none());
+    assert!(db
+        .lookup("duckdb", &v("1.3.2"), ArtifactKind::Sdist)
+        .is_none());
+    assert!(db
+        .lookup("duckdb", &v("2.0.1"), ArtifactKind::Wheel)
+        .is_none());
     let av = db.lookup("av", &v("19.0.2"), ArtifactKind::Sdist).unwrap();
     assert_eq!(av.build_inputs, ["ffmpeg-headless"]);
     for name in ["opencv-python", "opencv-python-headless"] {
-        let rule = db.lookup(name, &v("5.1.0.95"), ArtifactKind::Sdist).unwrap();
+        let rule = db
+            .lookup(name, &v("5.1.0.95"), ArtifactKind::Sdist)
+            .unwrap();
         assert!(rule.build_requires_replace, "{name}");
-        assert!(db.lookup(name, &v("5.1.0.95"), ArtifactKind::Wheel).is_none(), "{name}");
+        assert!(
+            db.lookup(name, &v("5.1.0.95"), ArtifactKind::Wheel)
+                .is_none(),
+            "{name}"
+        );
     }
 }
 

@@ -27,15 +27,15 @@ pub use plan::{
     add_binary_wheel_inputs, add_project, apply_overrides, apply_wheel_overrides, assemble_plan,
     chosen_files, git_url_without_credentials, is_index_source, resolve_targets, sri, CargoCrate,
     CargoPlan, Chosen, GitSourcePlan, IndexedFile, LibraryProvider, PackagePlan, PatchPlan,
-    PathFormat,
-    PathSourcePlan, Plan, PlanInputs, ProjectPlan, ResolvedGit, SdistSourcePlan, SelectionsPlan,
-    SourcePlan, Sources, TargetPlan, TargetResolution, UnitClosures, WheelSourcePlan, PLAN_SCHEMA,
+    PathFormat, PathSourcePlan, Plan, PlanInputs, ProjectPlan, ResolvedGit, SdistSourcePlan,
+    SelectionsPlan, SourcePlan, Sources, TargetPlan, TargetResolution, UnitClosures,
+    WheelSourcePlan, PLAN_SCHEMA,
 };
 pub use resolve::{
     cycle_breaks, flat_marker_extras, flat_plan_roots, flat_roots, root_dependencies, walk_closure,
     Closure, ClosurePackage, Selection,
 };
-pub use select::{choose_file, file_is_version, filename_version, FormatControl, SourceKind};
+pub use select::{choose_file, file_is_version, FormatControl, SourceKind};
 pub use tags::{platform_tags, TagPriorities, WheelFilename, WheelName};
 pub use target::{
     LinuxLibc, NixSystem, PythonVersion, Target, DEFAULT_GLIBC, DEFAULT_MACOS,

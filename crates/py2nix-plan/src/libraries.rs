@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use py2nix_overrides::{ArtifactKind, OverrideDb, SonameTable};
 
 use crate::plan::{LibraryProvider, PackagePlan, SourcePlan, TargetPlan};
-use crate::tags::WheelFilename;
 use crate::target::{LinuxLibc, Target};
 
 /// The blanket input of glibc wheels whose libraries are not all known.
@@ -52,12 +51,10 @@ pub struct WheelScan {
     pub provided: BTreeMap<String, String>,
 }
 
-/// Whether `filename` is a wheel with compiled code for Linux `target` (a platform tag other
-/// than `any`): the wheels whose libraries are read.
+/// Whether `filename` is a wheel with compiled code for Linux `target` (a manylinux,
+/// musllinux or linux platform tag): the wheels whose libraries are read.
 pub fn is_binary_linux_wheel(target: &Target, filename: &str) -> bool {
-    target.system.is_linux()
-        && WheelFilename::parse(filename)
-            .is_some_and(|wheel| wheel.platform_tags.iter().any(|tag| tag != "any"))
+    target.system.is_linux() && py2nix_dist::is_linux_binary_wheel(filename)
 }
 
 /// The SRI hash of a package's source when it is a Linux binary wheel of `target`.

@@ -160,12 +160,6 @@ fn apply(value: &str, target: &mut Scope, other: &mut Scope) -> Result<(), PlanE
     Ok(())
 }
 
-/// The version a wheel's or sdist's file name carries, read without the project's name
-/// ([`py2nix_dist::unnamed_filename_version`]); prefer [`py2nix_dist::filename_version`].
-pub fn filename_version(filename: &str) -> Option<Version> {
-    py2nix_dist::unnamed_filename_version(filename).map(|(_, version)| version)
-}
-
 /// Whether `filename` is of `version` (given also as text, as the lock writes it), or does
 /// not say: a file name that spells the version as the lock does needs no parsing.
 fn own_version(filename: &str, package: &PackageName, version: &Version, text: &str) -> bool {
@@ -260,19 +254,6 @@ pub fn choose_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sdist_versions_are_read_from_names_with_dashes() {
-        assert_eq!(
-            filename_version("python-dateutil-2.9.0.post0.tar.gz"),
-            Some("2.9.0.post0".parse().unwrap())
-        );
-        assert_eq!(
-            filename_version("flask-3.1.0-py3-none-any.whl"),
-            Some("3.1.0".parse().unwrap())
-        );
-        assert_eq!(filename_version("weird.exe"), None);
-    }
 
     #[test]
     fn pip_semantics_for_format_control() {

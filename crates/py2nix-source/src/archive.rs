@@ -25,6 +25,12 @@ use crate::metadata::{parse_core_metadata, CoreMetadata, MetadataError};
 use zip_directory::{read_directory, read_u16, read_u32, Directory, Entry, Malformed};
 
 pub(crate) use sdist::{sdist_format, SdistFormat};
+
+/// Whether this crate reads an sdist of this file name (`.tar.gz`, `.tgz`, `.tar`, `.zip`):
+/// the sdists py2nix can look into for their build systems.
+pub fn reads_sdist(filename: &str) -> bool {
+    sdist_format(filename).is_some()
+}
 pub use limits::{archive_limits, configure_archive_limits, ArchiveLimits};
 pub use sdist::{sdist_metadata, PyprojectRequirements, SdistMetadata, SdistRequirements};
 

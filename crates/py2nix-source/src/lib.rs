@@ -18,8 +18,8 @@ mod nar;
 
 pub use archive::{
     archive_limits, configure_archive_limits, locate_metadata_in_tail, member_fetch_len,
-    read_member, sdist_metadata, wheel_metadata, zip_tail_request_len, ArchiveLimits, Member,
-    PyprojectRequirements, SdistMetadata, SdistRequirements, TailResult, MAX_METADATA_SIZE,
+    read_member, reads_sdist, sdist_metadata, wheel_metadata, zip_tail_request_len, ArchiveLimits,
+    Member, PyprojectRequirements, SdistMetadata, SdistRequirements, TailResult, MAX_METADATA_SIZE,
 };
 pub use build_system::{
     requirement_name, sdist_build_info, tree_build_info, CargoLockFile, SdistBuildInfo,

@@ -260,12 +260,9 @@ fn usable_versions<'p>(
                 _ => continue,
             }
         }
-        let Some(version) = py2nix_plan::filename_version(&file.filename) else {
+        let Some(version) = py2nix_dist::filename_version(&file.filename, name) else {
             continue;
         };
-        if !file_names(&file.filename, name) {
-            continue;
-        }
         by_version.entry(version).or_default().push(file);
     }
     by_version
@@ -299,13 +296,8 @@ pub fn choose_candidate(
     pick(false).or_else(|| pick(true))
 }
 
-/// Whether a file name is of project `name` (its name part, normalised, is `name`).
-fn file_names(filename: &str, name: &str) -> bool {
-    let normalised = py2nix_dist::normalize_name(filename);
-    normalised.starts_with(name) && normalised[name.len()..].starts_with('-')
-}
-
-/// The best wheel by the target's tag priority, else an sdist (`.tar.gz` first).
+/// The best wheel by the target's tag priority, else an sdist py2nix can read (by
+/// `py2nix_dist`'s order of sdist extensions, `.tar.gz` first).
 fn best_file<'a>(
     files: &[&'a PageFile],
     tags: &TagPriorities,
@@ -316,13 +308,12 @@ fn best_file<'a>(
         .min_by(|a, b| (a.0, &a.1.filename).cmp(&(b.0, &b.1.filename)))
         .map(|(_, f)| (f, SourceKind::Wheel));
     wheel.or_else(|| {
-        let order = [".tar.gz", ".zip", ".tgz", ".tar"];
-        order.iter().find_map(|ext| {
-            files
-                .iter()
-                .find(|f| f.filename.to_ascii_lowercase().ends_with(ext))
-                .map(|f| (*f, SourceKind::Sdist))
-        })
+        files
+            .iter()
+            .filter(|f| py2nix_source::reads_sdist(&f.filename))
+            .filter_map(|f| Some((py2nix_dist::sdist_preference(&f.filename)?, *f)))
+            .min_by(|a, b| (a.0, &a.1.filename).cmp(&(b.0, &b.1.filename)))
+            .map(|(_, f)| (f, SourceKind::Sdist))
     })
 }
 

@@ -18,7 +18,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
-use base64::Engine as _;
 use pep440_rs::Version;
 use py2nix_index::{MetadataRequest, Page, PageFile};
 use py2nix_lock::Dependency;
@@ -862,15 +861,10 @@ fn build_package_as_locked(name: &str, version: &Version) -> Option<py2nix_lock:
     })
 }
 
-/// `sha256-<base64>` from lower-case hex.
+/// `sha256-<base64>` from lower-case hex (a hex that does not decode gives a hash nothing
+/// matches).
 fn sri_of_hex(hex: &str) -> String {
-    match hex::decode(hex) {
-        Ok(bytes) => format!(
-            "sha256-{}",
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        ),
-        Err(_) => format!("sha256-invalid-{hex}"),
-    }
+    py2nix_dist::sri_of_hex("sha256", hex).unwrap_or_else(|_| format!("sha256-invalid-{hex}"))
 }
 
 /// A download for `Network::download_files`/`download_each`: the file's URL, the index whose
@@ -892,23 +886,17 @@ pub(crate) fn download_request(
 
 /// The hex sha256 of a `sha256-` SRI hash.
 pub(crate) fn sha256_hex(sri: &str) -> Option<String> {
-    let b64 = sri.strip_prefix("sha256-")?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    Some(hex::encode(bytes))
+    py2nix_dist::hex_of_sri(sri)
+        .filter(|(algorithm, _)| *algorithm == "sha256")
+        .map(|(_, hex)| hex)
 }
 
 /// Checks bytes against an SRI hash (sha256 or sha512).
 pub(crate) fn check_sri(bytes: &[u8], sri: &str) -> Result<(), String> {
     let actual = if sri.starts_with("sha256-") {
-        format!(
-            "sha256-{}",
-            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
-        )
+        py2nix_dist::sri("sha256", &sha2::Sha256::digest(bytes))
     } else if sri.starts_with("sha512-") {
-        format!(
-            "sha512-{}",
-            base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(bytes))
-        )
+        py2nix_dist::sri("sha512", &sha2::Sha512::digest(bytes))
     } else {
         return Err(format!("the hash `{sri}` is neither sha256 nor sha512"));
     };
@@ -1199,10 +1187,7 @@ mod tests {
         let sri = sri_of_hex(&"00".repeat(32));
         assert_eq!(sha256_hex(&sri).unwrap(), "00".repeat(32));
         assert!(check_sri(b"x", &sri).is_err());
-        let good = format!(
-            "sha256-{}",
-            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b"x"))
-        );
+        let good = py2nix_dist::sha256_sri(b"x");
         assert!(check_sri(b"x", &good).is_ok());
     }
 }

@@ -156,10 +156,7 @@ pub fn prefetch_job(target: &Target, filename: &str, url: &str, sha256_hex: &str
     Some(Job {
         filename: filename.to_string(),
         url: url.to_string(),
-        hash: format!(
-            "sha256-{}",
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest)
-        ),
+        hash: py2nix_dist::sri("sha256", &digest),
         // No index: credentials go only to the default index's own origin.
         index: None,
     })

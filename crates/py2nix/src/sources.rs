@@ -661,7 +661,6 @@ pub fn git_tree_files(
     Ok(files)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,8 +169,6 @@ fn newest_allowed(
     (_, constraints): &(Wants, Vec<VersionConstraint>),
 ) -> Option<(pep440_rs::Version, Vec<LockedFile>)> {
     let mut by_version: BTreeMap<pep440_rs::Version, Vec<LockedFile>> = BTreeMap::new();
-    let normal = |text: &str| text.to_ascii_lowercase().replace(['-', '.'], "_");
-    let prefix = format!("{}_", normal(name.as_ref()));
     for file in &page.files {
         let Some(sha256) = &file.sha256 else {
             continue;
@@ -178,10 +176,7 @@ fn newest_allowed(
         if file.yanked {
             continue;
         }
-        if !normal(&file.filename).starts_with(&prefix) {
-            continue;
-        }
-        let Some(version) = py2nix_plan::filename_version(&file.filename) else {
+        let Some(version) = py2nix_dist::filename_version(&file.filename, name.as_ref()) else {
             continue;
         };
         by_version.entry(version).or_default().push(LockedFile {

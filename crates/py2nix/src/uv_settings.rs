@@ -71,4 +71,3 @@ pub fn gather(
     project.uv = settings;
     Ok(())
 }
-

@@ -336,7 +336,14 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         pages = complete_install_list(&mut lock, &indexes, &network, &dir, reporter)?;
     }
     // 3. Resolve per target.
-    let resolutions = resolve(settings, &lock, &project, &targets, &format_control, reporter)?;
+    let resolutions = resolve(
+        settings,
+        &lock,
+        &project,
+        &targets,
+        &format_control,
+        reporter,
+    )?;
     let overrides = load_overrides(settings, &dir, reporter)?;
     let elf_inputs = crate::elf::Inputs {
         network: &network,
@@ -508,14 +515,8 @@ fn resolve(
         1 => "resolving 1 target".to_string(),
         n => format!("resolving {n} targets"),
     });
-    let resolutions = resolve_targets(
-        lock,
-        project,
-        &settings.selection,
-        targets,
-        format_control,
-    )
-    .input()?;
+    let resolutions =
+        resolve_targets(lock, project, &settings.selection, targets, format_control).input()?;
     if reporter.is_verbose() {
         crate::commands::explain::decisions(
             lock,
