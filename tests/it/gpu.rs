@@ -149,3 +149,96 @@ fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
         crate::common::mask_overrides_hash(head)
     );
 }
+
+/// A uv project whose one dependency (nvidia-nvjitlink, from the GPU fixture's index pages) is
+/// locked with its x86_64 Linux wheel only; `required` is its required environments.
+fn linux_only_project(required: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tool, markers) = match required {
+        Some(marker) => (
+            format!("\n[tool.uv]\nrequired-environments = [\"{marker}\"]\n"),
+            format!("required-markers = [\"{marker}\"]\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let pyproject = format!(
+        "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \"==3.12.*\"\n\
+         dependencies = [\"nvidia-nvjitlink\"]\n{tool}"
+    );
+    std::fs::write(dir.path().join("pyproject.toml"), pyproject).expect("write");
+    let fixture = std::fs::read_to_string(repo_root().join("fixtures/gpu/torch-cuda/uv.lock"))
+        .expect("fixture lock");
+    let wheel = fixture
+        .lines()
+        .find(|line| line.contains("nvidia_nvjitlink-13.5.37-py3-none-manylinux2010_x86_64"))
+        .expect("the x86_64 wheel of nvidia-nvjitlink");
+    let lock = format!(
+        "version = 1\nrevision = 5\nrequires-python = \"==3.12.*\"\n{markers}\n\
+         [[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = {{ virtual = \".\" }}\n\
+         dependencies = [\n    {{ name = \"nvidia-nvjitlink\" }},\n]\n\n\
+         [package.metadata]\nrequires-dist = [{{ name = \"nvidia-nvjitlink\" }}]\n\n\
+         [[package]]\nname = \"nvidia-nvjitlink\"\nversion = \"13.5.37\"\n\
+         source = {{ registry = \"https://pypi.org/simple\" }}\nwheels = [\n{wheel}\n]\n"
+    );
+    std::fs::write(dir.path().join("uv.lock"), lock).expect("write");
+    dir
+}
+
+/// uv's `required-environments`: with them, a default target outside them that a package has
+/// no file for (darwin, aarch64-linux) is left out with a warning and the required one is
+/// planned; without them the same lock fails on those targets, naming them.
+#[test]
+fn targets_outside_the_required_environments_without_files_are_left_out() {
+    let server = IndexServer::start(Mode::Html);
+    let recorded = repo_root().join("fixtures/gpu/torch-cuda");
+    let run = |project: &Path| {
+        let cache = tempfile::tempdir().expect("tempdir");
+        assert!(load_recorded(&recorded, cache.path()) > 0);
+        std::process::Command::new(env!("CARGO_BIN_EXE_py2nix"))
+            .args(["lock", project.to_str().expect("utf-8"), "--python", "3.12"])
+            .args(["--format", "json", "--frozen"])
+            .env("PY2NIX_INDEX_URL", &server.url)
+            .env("PY2NIX_CACHE_DIR", cache.path())
+            .env_remove("XDG_CACHE_HOME")
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("https_proxy", "http://127.0.0.1:9")
+            .env("PY2NIX_HTTP_RETRIES", "0")
+            .output()
+            .expect("run py2nix")
+    };
+    let required = linux_only_project(Some(
+        "sys_platform == 'linux' and platform_machine == 'x86_64'",
+    ));
+    let output = run(required.path());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let plan: serde_json::Value = serde_json::from_str(&ok(&output)).expect("JSON");
+    let targets: Vec<&String> = plan["targets"]
+        .as_object()
+        .expect("targets")
+        .keys()
+        .collect();
+    assert_eq!(targets, ["x86_64-linux-cp312"], "{stderr}");
+    for left_out in [
+        "aarch64-linux-cp312",
+        "x86_64-darwin-cp312",
+        "aarch64-darwin-cp312",
+    ] {
+        assert!(
+            stderr.contains(&format!(
+                "not planning {left_out}: it is outside the lock's required environments"
+            )),
+            "{left_out}:\n{stderr}"
+        );
+    }
+    assert!(plan["targets"]["x86_64-linux-cp312"]["packages"]["nvidia-nvjitlink"].is_object());
+
+    let unrequired = linux_only_project(None);
+    let output = run(unrequired.path());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains("nvidia-nvjitlink") && stderr.contains("darwin"),
+        "{stderr}"
+    );
+}

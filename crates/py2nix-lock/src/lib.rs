@@ -39,7 +39,7 @@ pub use model::{
 pub use package::{entry_point, parse_project_metadata, ProjectMetadata};
 pub use pdm_lock::parse_pdm_lock;
 pub use pep508_rs::{ExtraName, MarkerTree, PackageName};
-pub use poetry_lock::parse_poetry_lock;
+pub use poetry_lock::{parse_marker, parse_poetry_lock};
 pub use pylock::parse_pylock;
 pub use pyproject::{normalize_group, parse_pyproject, pep508_dependency};
 pub use requirements::parse_requirements;

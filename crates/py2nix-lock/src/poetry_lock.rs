@@ -312,7 +312,8 @@ fn package_marker(wire: &MarkersWire) -> Result<MarkerTree, String> {
     }
 }
 
-pub(crate) fn parse_marker(text: &str) -> Result<MarkerTree, String> {
+/// Parses a PEP 508 marker, refusing one nested too deeply to parse safely.
+pub fn parse_marker(text: &str) -> Result<MarkerTree, String> {
     crate::pyproject::guarded_parse(text, "marker", MarkerTree::from_str)
 }
 

@@ -42,6 +42,6 @@ pub use target::{
     DEFAULT_PYTHON_MINORS,
 };
 pub use uv::{
-    apply_build_settings, check_selection, conflicts_plan, supports_target, unsupported_reason,
-    ConflictPlan,
+    apply_build_settings, check_selection, conflicts_plan, requires_target, supports_target,
+    unsupported_reason, ConflictPlan,
 };

@@ -128,6 +128,19 @@ pub fn supports_target(settings: &UvSettings, target: &Target) -> bool {
         .any(|marker| marker.evaluate(&env, &[]))
 }
 
+/// Whether the lock requires `target` (uv's `required-environments`, uv.lock's
+/// `required-markers`: environments it must have wheels for). With none declared, every
+/// target is required; a marker that does not parse counts as matching.
+pub fn requires_target(settings: &UvSettings, target: &Target) -> bool {
+    if settings.required_environments.is_empty() {
+        return true;
+    }
+    let env = target.marker_environment();
+    settings.required_environments.iter().any(|text| {
+        py2nix_lock::parse_marker(text).map_or(true, |marker| marker.evaluate(&env, &[]))
+    })
+}
+
 /// Why the lock does not support `target`, for messages.
 pub fn unsupported_reason(settings: &UvSettings, target: &Target) -> String {
     format!(

@@ -336,11 +336,11 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         pages = complete_install_list(&mut lock, &indexes, &network, &dir, reporter)?;
     }
     // 3. Resolve per target.
-    let resolutions = resolve(
+    let (resolutions, targets) = resolve(
         settings,
         &lock,
         &project,
-        &targets,
+        targets,
         &format_control,
         reporter,
     )?;
@@ -501,22 +501,55 @@ fn complete_install_list(
     Ok(pages)
 }
 
-/// Phase 3: each target's resolution (explained with `-v`).
+/// Phase 3: each target's resolution (explained with `-v`), and the targets planned.
+///
+/// When the lock names required environments (uv's `required-environments`) and the command
+/// line names no system, a default target outside them that cannot be resolved (a package
+/// without a file for it) is left out with a warning, as uv only promises those environments;
+/// a required target that fails fails the run.
 #[allow(clippy::result_large_err)]
 fn resolve(
     settings: &LockSettings,
     lock: &Lock,
     project: &Project,
-    targets: &[Target],
+    targets: Vec<Target>,
     format_control: &FormatControl,
     reporter: &Reporter,
-) -> Result<Vec<py2nix_plan::TargetResolution>, Failure> {
+) -> Result<(Vec<py2nix_plan::TargetResolution>, Vec<Target>), Failure> {
     reporter.step(&match targets.len() {
         1 => "resolving 1 target".to_string(),
         n => format!("resolving {n} targets"),
     });
-    let resolutions =
-        resolve_targets(lock, project, &settings.selection, targets, format_control).input()?;
+    let resolve = |targets: &[Target]| {
+        resolve_targets(lock, project, &settings.selection, targets, format_control)
+    };
+    let (resolutions, targets) = match resolve(&targets) {
+        Ok(resolutions) => (resolutions, targets),
+        Err(error) if settings.systems_given || project.uv.required_environments.is_empty() => {
+            return Err(error).input();
+        }
+        Err(error) => {
+            let mut kept = Vec::new();
+            for target in targets {
+                if py2nix_plan::requires_target(&project.uv, &target) {
+                    kept.push(target);
+                    continue;
+                }
+                match resolve(std::slice::from_ref(&target)) {
+                    Ok(_) => kept.push(target),
+                    Err(reason) => reporter.warn(&format!(
+                        "not planning {}: it is outside the lock's required environments and cannot be planned: {}",
+                        target.id(),
+                        reason
+                    )),
+                }
+            }
+            if kept.is_empty() {
+                return Err(error).input();
+            }
+            (resolve(&kept).input()?, kept)
+        }
+    };
     if reporter.is_verbose() {
         crate::commands::explain::decisions(
             lock,
@@ -527,7 +560,7 @@ fn resolve(
             reporter,
         );
     }
-    Ok(resolutions)
+    Ok((resolutions, targets))
 }
 
 /// The override database: the built-in one, or the user's directory merged over it.
