@@ -97,9 +97,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         })
 }
 
-/// A local archive's bytes: refused when it is not a regular file (a device, a FIFO, a link
-/// to one) or larger than `limit` bytes, and read no further than that.
-pub fn read_local_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
+/// A local file's bytes: refused when it is not a regular file (a device, a FIFO, a link to
+/// one, or a pseudo-file such as `/proc/self/environ`, whose size the file system does not
+/// know) or larger than `limit` bytes (`limit_name` says which limit, for the message), and
+/// read no further than that. Nothing of a refused file reaches the message.
+pub fn read_local_file(
+    path: &std::path::Path,
+    limit: u64,
+    limit_name: &str,
+) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| format!("failed to read `{shown}`: {e}"))?;
@@ -111,7 +117,7 @@ pub fn read_local_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, St
     }
     if metadata.len() > limit {
         return Err(format!(
-            "`{shown}` is larger than {limit} bytes (--max-download-size)"
+            "`{shown}` is larger than {limit} bytes ({limit_name})"
         ));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
@@ -120,7 +126,12 @@ pub fn read_local_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, St
         .map_err(|e| format!("failed to read `{shown}`: {e}"))?;
     if bytes.len() as u64 > limit {
         return Err(format!(
-            "`{shown}` is larger than {limit} bytes (--max-download-size)"
+            "`{shown}` is larger than {limit} bytes ({limit_name})"
+        ));
+    }
+    if bytes.len() as u64 != metadata.len() {
+        return Err(format!(
+            "`{shown}` is not a regular file on disk (its size changes as it is read)"
         ));
     }
     Ok(bytes)
@@ -303,22 +314,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a-1.0.tar.gz");
         std::fs::write(&file, vec![7u8; 100]).unwrap();
-        assert_eq!(read_local_file(&file, 100).unwrap().len(), 100);
-        let error = read_local_file(&file, 99).unwrap_err();
+        assert_eq!(
+            read_local_file(&file, 100, "--max-download-size")
+                .unwrap()
+                .len(),
+            100
+        );
+        let error = read_local_file(&file, 99, "--max-download-size").unwrap_err();
         assert!(
             error.ends_with("is larger than 99 bytes (--max-download-size)"),
             "{error}"
         );
         let link = dir.path().join("zero.tar.gz");
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-        let error = read_local_file(&link, 1 << 20).unwrap_err();
+        let error = read_local_file(&link, 1 << 20, "--max-download-size").unwrap_err();
         assert!(error.ends_with("is not a regular file"), "{error}");
-        assert!(read_local_file(dir.path(), 1 << 20)
+        assert!(read_local_file(dir.path(), 1 << 20, "--max-download-size")
             .unwrap_err()
             .ends_with("is not a regular file"));
-        assert!(read_local_file(&dir.path().join("missing"), 1)
-            .unwrap_err()
-            .starts_with("failed to read"));
+        assert!(
+            read_local_file(&dir.path().join("missing"), 1, "--max-download-size")
+                .unwrap_err()
+                .starts_with("failed to read")
+        );
     }
 
     #[test]

@@ -477,8 +477,12 @@ fn read_tree(
         SourcePlan::Path(local) => {
             let path = inputs.paths.planned(&local.path);
             if local.format == py2nix_plan::PathFormat::Sdist {
-                let bytes = py2nix_index::read_local_file(&path, inputs.network.max_download())
-                    .map_err(|e| anyhow!(e))?;
+                let bytes = py2nix_index::read_local_file(
+                    &path,
+                    inputs.network.max_download(),
+                    "--max-download-size",
+                )
+                .map_err(|e| anyhow!(e))?;
                 let filename = local
                     .filename
                     .clone()

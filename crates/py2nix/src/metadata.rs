@@ -219,7 +219,8 @@ fn local_metadata(
 ) -> anyhow::Result<Option<Vec<Dependency>>> {
     match kind {
         PathKind::Archive => {
-            let bytes = py2nix_index::read_local_file(path, max_size).map_err(|e| anyhow!(e))?;
+            let bytes = py2nix_index::read_local_file(path, max_size, "--max-download-size")
+                .map_err(|e| anyhow!(e))?;
             let filename = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

@@ -252,30 +252,12 @@ const MAX_INCLUDE_SIZE: u64 = 16 * 1024 * 1024;
 /// without being echoed, so an include can neither hang the run nor put the environment's
 /// secrets in a message.
 pub fn read_include(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("failed to read `{shown}`: {e}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| format!("failed to read `{shown}`: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!("`{shown}` is not a regular file"));
-    }
-    if metadata.len() > MAX_INCLUDE_SIZE {
-        return Err(format!(
-            "`{shown}` is larger than {MAX_INCLUDE_SIZE} bytes; a requirements file is not"
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(metadata.len() + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("failed to read `{shown}`: {e}"))?;
-    if bytes.len() as u64 != metadata.len() {
-        return Err(format!(
-            "`{shown}` is not a regular file on disk (its size changes as it is read)"
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| format!("`{shown}` is not UTF-8 text"))
+    let bytes = py2nix_index::read_local_file(
+        path,
+        MAX_INCLUDE_SIZE,
+        "the most a requirements file may be",
+    )?;
+    String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
 }
 
 impl LockFiles for DiskFiles {
