@@ -251,6 +251,30 @@ pub fn fixture_dir(path: &str) -> PathBuf {
     repo_root().join("fixtures").join(path)
 }
 
+/// Copies a tree, leaving out `.git` (as Nix's copy of a source tree does).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let name = entry.file_name();
+        if name == ".git" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A copy of `fixtures/<path>` (with its subdirectories) in a temporary directory.
+pub fn fixture_copy(path: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&fixture_dir(path), dir.path());
+    dir
+}
+
 /// The JSON plan py2nix prints for `lock <dir> --format json <extra>`, against `server`.
 pub fn json_plan(
     dir: &Path,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{
-    build_closure_sources, check_invariants, download_checked, fixture_dir, ok, py2nix, sri_to_hex,
-    stderr, strings, IndexServer, Mode,
+    build_closure_sources, check_invariants, copy_tree, download_checked, fixture_dir, ok, py2nix,
+    sri_to_hex, stderr, strings, IndexServer, Mode,
 };
 
 fn path_str(path: &Path) -> &str {
@@ -56,23 +56,6 @@ fn project_copy(name: &str, tag: Option<&str>) -> tempfile::TempDir {
         git(&["tag", tag]);
     }
     dir
-}
-
-/// Copies a tree, leaving out `.git` (as Nix's copy of a source tree does).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let name = entry.file_name();
-        if name == ".git" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// The JSON plan of a project copy for x86_64-linux / 3.11, written into the copy.

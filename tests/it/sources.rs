@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{
-    base64, check_invariants, fixture, fixture_dir, nix, ok, packages, py2nix_with_env, stderr,
-    stdout, strings, IndexServer, Mode,
+    base64, check_invariants, copy_tree, fixture, fixture_dir, nix, ok, packages, py2nix_with_env,
+    stderr, stdout, strings, IndexServer, Mode,
 };
 
 const LINUX_312: [&str; 4] = ["--system", "x86_64-linux", "--python", "3.12"];
@@ -412,19 +412,6 @@ fn workspace_member_paths_are_relative_to_the_generated_file() {
     .expect("JSON");
     assert_eq!(nix_plan, from_nix_dir, "python.nix's plan is the JSON plan");
 }
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // A private index
 

@@ -5,31 +5,12 @@
 
 use std::path::Path;
 
-use crate::common::{fixture_dir, ok, py2nix, stderr, stdout, IndexServer, Mode};
+use crate::common::{fixture_copy, ok, py2nix, stderr, stdout, IndexServer, Mode};
 
 const LINUX_311: [&str; 4] = ["--system", "x86_64-linux", "--python", "3.11"];
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
-}
-
-/// A copy of `fixtures/<path>` (with its subdirectories) in a temporary directory.
-fn fixture_copy(path: &str) -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read fixture") {
-            let entry = entry.expect("entry");
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).expect("copy fixture file");
-            }
-        }
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy(&fixture_dir(path), dir.path());
-    dir
 }
 
 /// Replaces `from` by `to` in the file, which must contain it.

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::common::{
-    check_invariants, fixture_dir, json_plan, ok, packages, py2nix, stderr, stdout, IndexServer,
-    Mode,
+    check_invariants, copy_tree, fixture_dir, json_plan, ok, packages, py2nix, stderr, stdout,
+    IndexServer, Mode,
 };
 
 const LINUX_312: [&str; 4] = ["--system", "x86_64-linux", "--python", "3.12"];
@@ -315,19 +315,6 @@ fn a_local_find_links_directory_is_planned_as_local_files() {
     // attrs comes from the index as before.
     assert_eq!(packages(&plan, TARGET)["attrs"]["src"]["kind"], "wheel");
 }
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 fn append(path: &Path, text: &str) {
     let mut content = std::fs::read_to_string(path).expect("read");
     content.push_str(text);
@@ -338,7 +325,7 @@ fn append(path: &Path, text: &str) {
 fn workspace_members_settings_are_read_and_conflicting_values_refused() {
     let server = IndexServer::start(Mode::Html);
     let work = tempfile::tempdir().expect("tempdir");
-    copy_dir(&fixture_dir("uv/workspace"), work.path());
+    copy_tree(&fixture_dir("uv/workspace"), work.path());
     let member = work.path().join("packages/app/pyproject.toml");
     append(&member, "\n[tool.uv]\nno-binary-package = [\"six\"]\n");
     let cache = tempfile::tempdir().expect("tempdir");
