@@ -123,6 +123,19 @@ fn the_cuda_wheels_find_their_libraries_in_the_plan() {
         "{:?}",
         providers("torch")
     );
+    // triton bundles a copy of libcupti.so.13 and is nearer to torch than
+    // nvidia-cuda-cupti (through cuda-toolkit); NVIDIA's library wheel provides it.
+    assert!(
+        packages["torch"]["library-providers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["package"] == "nvidia-cuda-cupti"
+                && p["sonames"] == serde_json::json!(["libcupti.so.13"])),
+        "{:?}",
+        providers("torch")
+    );
+    assert!(!providers("torch").iter().any(|(package, _)| package == "triton"));
     assert_eq!(
         packages["torch"]["driver-libraries"],
         serde_json::json!(["libcuda.so.1"])
