@@ -155,9 +155,9 @@ fn the_cuda_wheels_find_their_libraries_in_the_plan() {
     );
 }
 
-#[test]
-fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
-    let nix = plan_json("nix");
+/// A fixture's python.nix without the logic it ends with (the same text in every file).
+fn python_nix_head(fixture: &str) -> String {
+    let nix = fixture_plan(fixture, "nix");
     let logic = std::fs::read_to_string(repo_root().join("nix/python-logic.nix")).expect("logic");
     let tail = format!(
         "in\n(\n{}\n) {{ inherit plan pkgs stdenv fetchurl python3; root = ./.; }}\n",
@@ -166,10 +166,21 @@ fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
     let head = nix
         .strip_suffix(&tail)
         .expect("python.nix ends with the logic");
-    insta::assert_snapshot!(
-        "gpu-torch-cuda-nix",
-        crate::common::mask_overrides_hash(head)
-    );
+    crate::common::mask_overrides_hash(head)
+}
+
+#[test]
+fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
+    insta::assert_snapshot!("gpu-torch-cuda-nix", python_nix_head("torch-cuda"));
+}
+
+/// The data-science fixture's python.nix: onnxruntime-gpu's CUDA 13 inputs from
+/// cudaPackages_13, torch's providers (nvidia-cuda-cupti's libcupti, not triton's copy).
+#[test]
+fn the_data_science_python_nix_is_a_reviewed_snapshot() {
+    let head = python_nix_head("data-science");
+    assert!(head.contains("cudaPackages_13.cuda_cudart"), "{head}");
+    insta::assert_snapshot!("gpu-data-science-nix", head);
 }
 
 /// A uv project whose one dependency (nvidia-nvjitlink, from the GPU fixture's index pages) is
