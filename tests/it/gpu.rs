@@ -1,8 +1,9 @@
-//! The GPU fixture (`fixtures/gpu/torch-cuda`: torch, torchvision and JAX with their CUDA
-//! wheels, locked by uv): its x86_64-linux plan, made from the wheels' library lists recorded
-//! in `wheel-libraries.json` (loaded into the cache, so that no wheel is downloaded), finds
-//! every library the CUDA wheels need in the wheels they depend on, in the driver, bundled or
-//! in the soname table.
+//! The GPU fixtures (`fixtures/gpu/torch-cuda`: torch, torchvision and JAX with their CUDA
+//! wheels; `fixtures/gpu/data-science`: the same with ONNX Runtime, OpenCV, Arrow and
+//! scikit-learn; both locked by uv): their x86_64-linux plans, made from the wheels' library
+//! lists recorded in `wheel-libraries.json` (loaded into the cache, so that no wheel is
+//! downloaded), find every library the CUDA wheels need in the wheels they depend on, in the
+//! driver, bundled or in the soname table.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,8 +47,14 @@ fn load_recorded(dir: &Path, cache: &Path) -> usize {
     recorded.len()
 }
 
+/// The x86_64-linux/3.12 plan (or python.nix) of the GPU fixture `fixture`, with its wheels'
+/// library lists taken from its recorded `wheel-libraries.json`.
 fn plan_json(format: &str) -> String {
-    let dir = repo_root().join("fixtures/gpu/torch-cuda");
+    fixture_plan("torch-cuda", format)
+}
+
+fn fixture_plan(fixture: &str, format: &str) -> String {
+    let dir = repo_root().join("fixtures/gpu").join(fixture);
     let server = IndexServer::start(Mode::Html);
     let cache = tempfile::tempdir().expect("tempdir");
     assert!(load_recorded(&dir, cache.path()) > 0);
@@ -123,6 +130,21 @@ fn the_cuda_wheels_find_their_libraries_in_the_plan() {
         "{:?}",
         providers("torch")
     );
+    // triton bundles a copy of libcupti.so.13 and is nearer to torch than
+    // nvidia-cuda-cupti (through cuda-toolkit); NVIDIA's library wheel provides it.
+    assert!(
+        packages["torch"]["library-providers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["package"] == "nvidia-cuda-cupti"
+                && p["sonames"] == serde_json::json!(["libcupti.so.13"])),
+        "{:?}",
+        providers("torch")
+    );
+    assert!(!providers("torch")
+        .iter()
+        .any(|(package, _)| package == "triton"));
     assert_eq!(
         packages["torch"]["driver-libraries"],
         serde_json::json!(["libcuda.so.1"])
@@ -133,9 +155,9 @@ fn the_cuda_wheels_find_their_libraries_in_the_plan() {
     );
 }
 
-#[test]
-fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
-    let nix = plan_json("nix");
+/// A fixture's python.nix without the logic it ends with (the same text in every file).
+fn python_nix_head(fixture: &str) -> String {
+    let nix = fixture_plan(fixture, "nix");
     let logic = std::fs::read_to_string(repo_root().join("nix/python-logic.nix")).expect("logic");
     let tail = format!(
         "in\n(\n{}\n) {{ inherit plan pkgs stdenv fetchurl python3; root = ./.; }}\n",
@@ -144,10 +166,21 @@ fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
     let head = nix
         .strip_suffix(&tail)
         .expect("python.nix ends with the logic");
-    insta::assert_snapshot!(
-        "gpu-torch-cuda-nix",
-        crate::common::mask_overrides_hash(head)
-    );
+    crate::common::mask_overrides_hash(head)
+}
+
+#[test]
+fn the_cuda_fixtures_python_nix_is_a_reviewed_snapshot() {
+    insta::assert_snapshot!("gpu-torch-cuda-nix", python_nix_head("torch-cuda"));
+}
+
+/// The data-science fixture's python.nix: onnxruntime-gpu's CUDA 13 inputs from
+/// cudaPackages_13, torch's providers (nvidia-cuda-cupti's libcupti, not triton's copy).
+#[test]
+fn the_data_science_python_nix_is_a_reviewed_snapshot() {
+    let head = python_nix_head("data-science");
+    assert!(head.contains("cudaPackages_13.cuda_cudart"), "{head}");
+    insta::assert_snapshot!("gpu-data-science-nix", head);
 }
 
 /// A uv project whose one dependency (nvidia-nvjitlink, from the GPU fixture's index pages) is
@@ -240,5 +273,150 @@ fn targets_outside_the_required_environments_without_files_are_left_out() {
     assert!(
         stderr.contains("nvidia-nvjitlink") && stderr.contains("darwin"),
         "{stderr}"
+    );
+}
+
+/// The issue's own project (`fixtures/gpu/data-science`): every library each Linux wheel of its
+/// x86_64-linux/3.12 plan needs, as recorded, comes from the C library, the wheel itself, a
+/// provider of its closure (which really holds it, in the directory named), the GPU driver, or
+/// a nixpkgs attribute that the package's wheel rule or the soname table maps it to and that
+/// is among its build inputs. Nothing is unknown but the TensorRT 10 libraries of
+/// onnxruntime-gpu's TensorRT provider, which nixpkgs does not have for x86_64-linux.
+#[test]
+fn the_data_science_stack_finds_every_library() {
+    let json = fixture_plan("data-science", "json");
+    crate::common::assert_fits_the_plan_schema("gpu/data-science", &json);
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let packages = plan["targets"]["x86_64-linux-cp312"]["packages"]
+        .as_object()
+        .expect("packages");
+    let dir = repo_root().join("fixtures/gpu/data-science");
+    let recorded: BTreeMap<String, Recorded> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("wheel-libraries.json")).expect("recorded lists"),
+    )
+    .expect("JSON");
+    let overrides = repo_root().join("overrides");
+    let table = py2nix_overrides::SonameTable::parse(
+        &std::fs::read_to_string(overrides.join("SONAMES.toml")).expect("SONAMES.toml"),
+    )
+    .expect("soname table");
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str().expect("string").to_string())
+            .collect()
+    };
+    let sha256_hex = |sri: &str| -> String {
+        let digest = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            sri.strip_prefix("sha256-").expect("SRI"),
+        )
+        .expect("base64");
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let mut unknown = Vec::new();
+    let mut checked = 0;
+    for (name, package) in packages {
+        let Some(lists) = package["src"]["hash"]
+            .as_str()
+            .and_then(|sri| recorded.get(&sha256_hex(sri)))
+        else {
+            continue;
+        };
+        checked += 1;
+        let version: py2nix_overrides::Version = package["version"]
+            .as_str()
+            .expect("version")
+            .parse()
+            .expect("PEP 440");
+        let entry = overrides
+            .join(py2nix_overrides::shard(name))
+            .join(name)
+            .join("override.toml");
+        let db = match std::fs::read_to_string(&entry) {
+            Ok(text) => py2nix_overrides::OverrideDb::from_files([(
+                format!("{}/{name}/override.toml", py2nix_overrides::shard(name)),
+                text,
+            )])
+            .expect("entry"),
+            Err(_) => py2nix_overrides::OverrideDb::default(),
+        };
+        let rule = db.lookup(name, &version, py2nix_overrides::ArtifactKind::Wheel);
+        let inputs = strings(&package["build-inputs"]);
+        let driver = strings(&package["driver-libraries"]);
+        let unknown_here = strings(&package["unknown-sonames"]);
+        for soname in &lists.needed {
+            if py2nix_plan::provided_by_libc(soname) || lists.provided.contains_key(soname) {
+                continue;
+            }
+            let provider = package["library-providers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| strings(&p["sonames"]).contains(soname));
+            if let Some(provider) = provider {
+                let by = provider["package"].as_str().expect("package");
+                let holder =
+                    &recorded[&sha256_hex(packages[by]["src"]["hash"].as_str().expect("hash"))];
+                assert_eq!(
+                    holder.provided.get(soname).map(String::as_str),
+                    provider["directory"].as_str(),
+                    "{name}: {soname} from {by}"
+                );
+                continue;
+            }
+            if driver.contains(soname) {
+                continue;
+            }
+            let attr = rule
+                .and_then(|rule| rule.sonames.get(soname).map(String::as_str))
+                .or_else(|| table.get(soname));
+            match attr {
+                Some(attr) => assert!(
+                    inputs.iter().any(|input| input == attr),
+                    "{name}: {soname} maps to {attr}, not in {inputs:?}"
+                ),
+                None => {
+                    assert!(unknown_here.contains(soname), "{name}: {soname}");
+                    unknown.push(format!("{name}: {soname}"));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        checked,
+        recorded.len(),
+        "every recorded wheel is in the plan"
+    );
+    assert_eq!(
+        unknown,
+        [
+            "onnxruntime-gpu: libnvinfer.so.10",
+            "onnxruntime-gpu: libnvonnxparser.so.10"
+        ]
+    );
+    let onnx = &packages["onnxruntime-gpu"];
+    assert_eq!(
+        strings(&onnx["build-inputs"]),
+        [
+            "pythonManylinuxPackages.manylinux2014",
+            "cudaPackages_13.cuda_cudart",
+            "cudaPackages_13.cudnn",
+            "cudaPackages_13.libcublas",
+            "cudaPackages_13.libcurand",
+            "stdenv.cc.cc.lib"
+        ]
+    );
+    assert_eq!(strings(&onnx["driver-libraries"]), ["libcuda.so.1"]);
+    // OpenCV's bundled FFmpeg and OpenBLAS stay inside its wheel.
+    assert_eq!(
+        strings(&packages["opencv-python-headless"]["build-inputs"]),
+        ["stdenv.cc.cc.lib", "zlib"]
+    );
+    insta::assert_snapshot!(
+        "gpu-data-science-plan",
+        crate::common::mask_overrides_hash(&json)
     );
 }

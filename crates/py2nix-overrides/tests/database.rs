@@ -219,3 +219,52 @@ fn every_override_toml_fits_the_json_schema() {
     let bad_env = serde_json::json!({ "schema-version": 1, "rule": [{ "env": { "1X": "y" } }] });
     assert!(!validator.is_valid(&bad_env));
 }
+
+/// The GPU wheels that link CUDA without depending on NVIDIA's wheels map it to nixpkgs' CUDA
+/// package set of the CUDA they were built for: onnxruntime-gpu (from 1.31, CUDA 13) and
+/// cupy-cuda12x (CUDA 12, by its name). The soname table itself maps no CUDA soname: cuDNN's,
+/// cuRAND's and NCCL's sonames are the same in CUDA 12 and 13.
+#[test]
+fn gpu_wheels_without_nvidia_dependencies_map_cuda_by_their_own_cuda_version() {
+    let db = database();
+    let v = |s: &str| s.parse::<Version>().unwrap();
+    let onnx = db
+        .lookup("onnxruntime-gpu", &v("1.31.1"), ArtifactKind::Wheel)
+        .unwrap();
+    for (soname, attr) in [
+        ("libcudart.so.13", "cudaPackages_13.cuda_cudart"),
+        ("libcublasLt.so.13", "cudaPackages_13.libcublas"),
+        ("libcudnn.so.9", "cudaPackages_13.cudnn"),
+        ("libcurand.so.10", "cudaPackages_13.libcurand"),
+    ] {
+        assert_eq!(onnx.sonames.get(soname).map(String::as_str), Some(attr));
+    }
+    // TensorRT 10 is not in nixpkgs for x86_64-linux: left unknown, not mapped to TensorRT 11.
+    assert!(!onnx.sonames.contains_key("libnvinfer.so.10"));
+    assert!(db
+        .lookup("onnxruntime-gpu", &v("1.20.1"), ArtifactKind::Wheel)
+        .is_none());
+    let cupy = db
+        .lookup("cupy-cuda12x", &v("14.2.0"), ArtifactKind::Wheel)
+        .unwrap();
+    for (soname, attr) in [
+        ("libcublas.so.12", "cudaPackages_12.libcublas"),
+        ("libcurand.so.10", "cudaPackages_12.libcurand"),
+        ("libnccl.so.2", "cudaPackages_12.nccl"),
+        ("libcutensorMg.so.2", "cudaPackages_12.libcutensor"),
+    ] {
+        assert_eq!(cupy.sonames.get(soname).map(String::as_str), Some(attr));
+    }
+    assert!(db
+        .lookup("cupy-cuda12x", &v("14.2.0"), ArtifactKind::Sdist)
+        .is_none());
+    let table = sonames();
+    for soname in [
+        "libcudnn.so.9",
+        "libcurand.so.10",
+        "libnccl.so.2",
+        "libcutensor.so.2",
+    ] {
+        assert_eq!(table.get(soname), None, "{soname}");
+    }
+}

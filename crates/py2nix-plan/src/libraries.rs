@@ -7,8 +7,14 @@
 //!    `driver-libraries`, left unresolved at build time and found at run time in the driver's
 //!    directory;
 //! 3. the wheel of a package in the needing package's dependency closure (the runtime edges
-//!    without `cycle-breaks`, nearest first, then by name): listed in `library-providers`
-//!    with the directory of that package's site-packages holding it (`nvidia/cudnn/lib`);
+//!    without `cycle-breaks`): listed in `library-providers` with the directory of that
+//!    package's site-packages holding it (`nvidia/cudnn/lib`). When several wheels of the
+//!    closure hold the soname, NVIDIA's library wheels (`nvidia-*`, see
+//!    [`is_library_distribution`]) come first, then the nearest package, then the first by
+//!    name: triton bundles private copies of CUDA's profiling library
+//!    (`triton/backends/nvidia/lib/cupti*/libcupti.so.13`) and torch depends on triton
+//!    directly, but torch's `libcupti.so.13` is nvidia-cuda-cupti's (`nvidia/cu13/lib`),
+//!    the copy torch's own RUNPATH (`$ORIGIN/../../nvidia/…`) finds;
 //! 4. the package's own wheel rule in the override database (`sonames`), then the built-in
 //!    soname table: a nixpkgs attribute path added to `build-inputs`;
 //! 5. otherwise unknown (`unknown-sonames`), and the wheel keeps the blanket
@@ -94,6 +100,15 @@ pub fn provided_by_libc(soname: &str) -> bool {
 /// Whether `soname` is one of the GPU driver's libraries ([`DRIVER_LIBRARIES`]).
 pub fn is_driver_library(soname: &str) -> bool {
     DRIVER_LIBRARIES.contains(&soname)
+}
+
+/// Whether the package `name` is one of NVIDIA's library wheels (`nvidia-cublas`,
+/// `nvidia-cuda-cupti-cu12`, `nvidia-cudnn-cu13`, …): wheels published to provide the CUDA
+/// libraries to other wheels, which link them where these wheels install them. Another wheel
+/// holding the same soname carries a private copy for its own use, so these win a tie
+/// between providers (see the module).
+pub fn is_library_distribution(name: &str) -> bool {
+    name.starts_with("nvidia-")
 }
 
 /// Maps the libraries of every Linux binary wheel of one target (see the module). `scans`
@@ -196,7 +211,9 @@ fn decide_all(
                 mapped.driver.push(soname.clone());
                 continue;
             }
-            let provider = closure.iter().find_map(|dependency| {
+            // The closure is ordered nearest first, then by name: the first of NVIDIA's
+            // library wheels holding the soname, else the first wheel holding it.
+            let holders = closure.iter().filter_map(|dependency| {
                 let Some(Ok(provides)) = lookup(dependency).and_then(scan_of) else {
                     return None;
                 };
@@ -205,6 +222,8 @@ fn decide_all(
                     .get(soname)
                     .map(|directory| (dependency.clone(), directory.clone()))
             });
+            let provider =
+                holders.min_by_key(|(dependency, _)| !is_library_distribution(dependency));
             if let Some(key) = provider {
                 mapped
                     .providers
@@ -557,6 +576,88 @@ mod tests {
             app.warnings[10],
             "needs 5 more sonames the soname table does not map (all are listed in unknown-sonames)"
         );
+    }
+
+    /// torch depends on triton directly and on nvidia-cuda-cupti through cuda-toolkit; both
+    /// wheels hold libcupti.so.13: NVIDIA's library wheel provides it although it is farther.
+    /// A soname only triton holds still comes from triton, and between two wheels that are
+    /// not NVIDIA's the nearest wins, whatever the order of their names.
+    #[test]
+    fn nvidias_library_wheels_win_a_tie_between_providers() {
+        let mut plan = target_plan(vec![
+            (
+                "torch",
+                wheel("torch", &["triton", "cuda-toolkit", "a-far"]),
+            ),
+            ("triton", wheel("triton", &[])),
+            (
+                "cuda-toolkit",
+                wheel("cuda-toolkit", &["nvidia-cuda-cupti"]),
+            ),
+            ("nvidia-cuda-cupti", wheel("nvidia-cuda-cupti", &[])),
+            ("a-far", wheel("a-far", &["b-deep"])),
+            ("b-deep", wheel("b-deep", &[])),
+        ]);
+        let scans: BTreeMap<String, Result<WheelScan, String>> = [
+            (
+                "torch",
+                scan(&["libcupti.so.13", "libproton.so", "libshared.so"], &[]),
+            ),
+            (
+                "triton",
+                scan(
+                    &[],
+                    &[
+                        (
+                            "libcupti.so.13",
+                            "triton/backends/nvidia/lib/cupti-blackwell",
+                        ),
+                        ("libproton.so", "triton/_C"),
+                        ("libshared.so", "triton/lib"),
+                    ],
+                ),
+            ),
+            ("cuda-toolkit", scan(&[], &[])),
+            (
+                "nvidia-cuda-cupti",
+                scan(&[], &[("libcupti.so.13", "nvidia/cu13/lib")]),
+            ),
+            ("a-far", scan(&[], &[])),
+            ("b-deep", scan(&[], &[("libshared.so", "b/lib")])),
+        ]
+        .into_iter()
+        .map(|(name, scan)| (format!("sha256-{name}"), scan))
+        .collect();
+        map_target_libraries(
+            &mut plan,
+            &target(),
+            &scans,
+            &OverrideDb::default(),
+            &table(),
+        );
+        assert_eq!(
+            providers(&plan.packages["torch"]),
+            [
+                (
+                    "nvidia-cuda-cupti".to_string(),
+                    "nvidia/cu13/lib".to_string(),
+                    strings(&["libcupti.so.13"])
+                ),
+                (
+                    "triton".to_string(),
+                    "triton/_C".to_string(),
+                    strings(&["libproton.so"])
+                ),
+                (
+                    "triton".to_string(),
+                    "triton/lib".to_string(),
+                    strings(&["libshared.so"])
+                ),
+            ]
+        );
+        assert!(is_library_distribution("nvidia-cudnn-cu13"));
+        assert!(!is_library_distribution("triton"));
+        assert!(!is_library_distribution("cuda-toolkit"));
     }
 
     #[test]
