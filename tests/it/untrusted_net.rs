@@ -810,3 +810,169 @@ fn cargo_git_sources_in_an_sdist_need_an_allowed_host_and_never_file() {
         assert_eq!(server.count("/files/rusty-1.0.tar.gz"), 1, "the sdist was read");
     }
 }
+
+// ---------------------------------------------------------------- git at lock time, bounded
+
+/// A uv project of `remote` 1.0 from the git repository `url` at `commit`.
+fn git_project(url: &str, commit: &str) -> tempfile::TempDir {
+    uv_project(&[(
+        "remote",
+        "1.0",
+        format!("source = {{ git = \"{url}?rev={commit}#{commit}\" }}\n"),
+    )])
+}
+
+/// Asserts that a run that cloned into `tmp` (its `TMPDIR`) left nothing there.
+fn assert_empty(tmp: &Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .expect("read TMPDIR")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// A git server that answers every request with a body that drips a byte every 200 ms, with
+/// credentials in the lock's URL: the clone ends at `PY2NIX_GIT_DEADLINE`, git's processes are
+/// killed and its directory removed, and the message names the package and the redacted URL.
+#[test]
+fn a_dripping_git_server_ends_at_the_git_deadline() {
+    let server = Hostile::start(|_| |_: &Seen| Answer::Drip(Duration::from_millis(200)));
+    let url = format!("http://git:{GIT_TOKEN}@127.0.0.1:{}/repo.git", server.port);
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let project = git_project(&url, commit);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("python.nix");
+    let tmp_arg = tmp.path().to_str().expect("utf-8");
+    let started = Instant::now();
+    let output = run(py2nix(
+        &lock_args(
+            project.path(),
+            &["--format", "nix", "-o", target.to_str().expect("utf-8")],
+        ),
+        cache.path(),
+        &[("PY2NIX_GIT_DEADLINE", "2"), ("TMPDIR", tmp_arg)],
+        None,
+    ));
+    let elapsed = started.elapsed();
+    let message = failed(&output, 2);
+    let shown = format!("http://127.0.0.1:{}/repo.git", server.port);
+    assert!(
+        message.contains(&format!(
+            "`remote`: `git fetch` for `{shown}` was stopped: the git operation did not finish within 2 s (PY2NIX_GIT_DEADLINE)"
+        )),
+        "{message}"
+    );
+    assert!(!message.contains(GIT_TOKEN), "{message}");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    assert!(!target.exists(), "no output file");
+    assert_empty(tmp.path());
+    assert!(!server.log().is_empty(), "git asked the server");
+}
+
+/// The same server with a long deadline: git's own low-speed abort (below 1 KiB/s for
+/// `PY2NIX_HTTP_TIMEOUT` seconds) ends the transfer well before it.
+#[test]
+fn a_dripping_git_server_is_abandoned_as_too_slow() {
+    let server = Hostile::start(|_| |_: &Seen| Answer::Drip(Duration::from_millis(200)));
+    let url = format!("http://127.0.0.1:{}/repo.git", server.port);
+    let project = git_project(&url, "0123456789abcdef0123456789abcdef01234567");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp_arg = tmp.path().to_str().expect("utf-8");
+    let started = Instant::now();
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[
+            ("PY2NIX_GIT_DEADLINE", "100"),
+            ("PY2NIX_HTTP_TIMEOUT", "1"),
+            ("TMPDIR", tmp_arg),
+        ],
+        None,
+    ));
+    let elapsed = started.elapsed();
+    let message = failed(&output, 2);
+    assert!(
+        message.contains(&format!("`remote`: `git fetch` failed for `{url}`"))
+            && message.contains("Operation too slow"),
+        "{message}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    assert_empty(tmp.path());
+}
+
+/// A local repository whose clone is larger than `PY2NIX_GIT_MAX_SIZE`: git is stopped, the
+/// clone removed, nothing written.
+#[test]
+fn a_git_clone_past_the_size_limit_is_stopped() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    // 1 MiB that does not compress: a sha256 chain.
+    let mut bytes = Vec::with_capacity(1 << 20);
+    let mut block = Sha256::digest(b"seed").to_vec();
+    while bytes.len() < 1 << 20 {
+        block = Sha256::digest(&block).to_vec();
+        bytes.extend_from_slice(&block);
+    }
+    std::fs::write(work.join("blob.bin"), &bytes).expect("write");
+    git(&work, &["init", "--quiet", "--initial-branch", "main"]);
+    git(&work, &["add", "--all"]);
+    git(&work, &["commit", "--quiet", "--message", "big"]);
+    let commit = git(&work, &["rev-parse", "HEAD"]);
+    let url = format!("file://{}", work.display());
+    let project = git_project(&url, &commit);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("python.json");
+    let tmp_arg = tmp.path().to_str().expect("utf-8");
+    let output = run(py2nix(
+        &lock_args(project.path(), &["-o", target.to_str().expect("utf-8")]),
+        cache.path(),
+        &[("PY2NIX_GIT_MAX_SIZE", "256K"), ("TMPDIR", tmp_arg)],
+        None,
+    ));
+    let message = failed(&output, 2);
+    assert!(
+        message.contains(&format!(
+            "`remote`: `git fetch` for `{url}` was stopped: the checkout grew past 262144 bytes (PY2NIX_GIT_MAX_SIZE)"
+        )),
+        "{message}"
+    );
+    assert!(!target.exists(), "no output file");
+    assert_empty(tmp.path());
+
+    // Under a limit it fits in, the same clone succeeds.
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[("PY2NIX_GIT_MAX_SIZE", "8M"), ("TMPDIR", tmp_arg)],
+        None,
+    ));
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // A limit that is not a size is refused at start.
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[("PY2NIX_GIT_MAX_SIZE", "lots")],
+        None,
+    ));
+    let message = failed(&output, 1);
+    assert!(message.contains("PY2NIX_GIT_MAX_SIZE: `lots` is not a size"), "{message}");
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[("PY2NIX_GIT_DEADLINE", "0")],
+        None,
+    ));
+    let message = failed(&output, 1);
+    assert!(
+        message.contains("PY2NIX_GIT_DEADLINE must be a number of seconds above 0, not `0`"),
+        "{message}"
+    );
+}

@@ -1041,7 +1041,8 @@ fn resolve_gits(
 type GitKey = (String, Option<String>, Option<String>, bool);
 
 /// Whether a git source failed for a reason outside the input (exit 2, as documented for
-/// network failures): git itself failed (the network, the server, a missing `git`) or a file
+/// network failures): git itself failed (the network, the server, a missing `git`), was
+/// stopped at a bound (`PY2NIX_GIT_DEADLINE`, `PY2NIX_GIT_MAX_SIZE`), or a file
 /// could not be read or written. A reference or commit the repository lacks, an invalid URL
 /// or commit id, and a `--offline` miss are the input's.
 fn git_failure_is_unexpected(error: &anyhow::Error) -> bool {
@@ -1049,7 +1050,12 @@ fn git_failure_is_unexpected(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<SourceError>(),
-            Some(SourceError::Git { .. } | SourceError::GitNotRunnable(_) | SourceError::Io { .. })
+            Some(
+                SourceError::Git { .. }
+                    | SourceError::GitLimit { .. }
+                    | SourceError::GitNotRunnable(_)
+                    | SourceError::Io { .. }
+            )
         )
     })
 }
