@@ -445,6 +445,7 @@ fn read_project(
         &settings.project_dir,
         settings.lock.as_deref(),
         recorded.as_deref(),
+        settings.allow_outside_paths,
         reporter,
     )
     .input()?;
