@@ -976,3 +976,118 @@ fn a_git_clone_past_the_size_limit_is_stopped() {
         "{message}"
     );
 }
+
+// ---------------------------------------------------------------- 9: page file names
+
+/// alpha's page with hostile links before its real one, all with the real wheel's hash (so
+/// a requirements file's hash would match them): a name with `/` and `..` (twice), one with
+/// an escape character, `..` itself, and a legacy installer that is no wheel or sdist.
+/// With `only_hostile`, the real link is left out.
+fn hostile_alpha_page(only_hostile: bool) -> Vec<u8> {
+    let sha256 = ALPHA.sha256();
+    let wheel = ALPHA.wheel();
+    let meta = hex(&Sha256::digest(ALPHA.metadata()));
+    let link = |name: &str| {
+        format!("<a href=\"/files/{wheel}#sha256={sha256}\" data-core-metadata=\"sha256={meta}\">{name}</a>\n")
+    };
+    let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
+    for name in [
+        format!("../../{wheel}"),
+        format!("../../{wheel}"),
+        "alpha-1.0-py3-none-\u{1b}[31many.whl".to_string(),
+        "..".to_string(),
+        "alpha-1.0.win32.exe".to_string(),
+    ] {
+        html.push_str(&link(&name));
+    }
+    if !only_hostile {
+        html.push_str(&link(&wheel));
+    }
+    html.push_str("</body></html>\n");
+    html.into_bytes()
+}
+
+/// A page's file names are checked when the page is read: links whose names are not one
+/// safe file name are dropped with one warning naming the page (deduplicated, escaped), a
+/// link that is no wheel or sdist of the project silently, and neither reaches the plan or
+/// the cache. Without the real link the run fails, naming the package, with no output.
+#[test]
+fn unsafe_file_names_on_a_page_are_dropped_when_it_is_read() {
+    for only_hostile in [false, true] {
+        let server = Hostile::start(move |_| {
+            move |seen: &Seen| {
+                if seen.path == ALPHA.page_path() {
+                    return Answer::Bytes("text/html", hostile_alpha_page(only_hostile));
+                }
+                if seen.path == BETA.page_path() {
+                    return Answer::Bytes("text/html", BETA.html());
+                }
+                for package in [&ALPHA, &BETA] {
+                    if seen.path == package.metadata_path() {
+                        return Answer::Bytes("application/octet-stream", package.metadata());
+                    }
+                }
+                Answer::NotFound
+            }
+        });
+        let project = crate::network::requirements_project();
+        let cache = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let target = out.path().join("plan.json");
+        let index_url = format!("{}/simple/", server.base());
+        let run_lock = || {
+            run(py2nix(
+                &lock_args(project.path(), &["-o", target.to_str().expect("utf-8")]),
+                cache.path(),
+                &[("PY2NIX_INDEX_URL", &index_url)],
+                None,
+            ))
+        };
+        let output = run_lock();
+        let text = stderr(&output);
+        let page = format!("{}/simple/alpha/", server.base());
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("whose file name is not one safe file name"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        let warning = warnings[0];
+        for fragment in [
+            format!("the index page {page} lists 3 links whose file name is not one safe file name, dropped:"),
+            "\"../../alpha-1.0-py3-none-any.whl\" holds a `/`".to_string(),
+            "\"..\" is a directory name".to_string(),
+            "holds a control character".to_string(),
+        ] {
+            assert!(warning.contains(&fragment), "no `{fragment}` in {warning}");
+        }
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(!text.contains("win32"), "{text}");
+        if only_hostile {
+            let message = failed(&output, 1);
+            assert!(
+                message.contains("`alpha` 1.0: no file of this version on"),
+                "{message}"
+            );
+            assert!(!target.exists(), "no output file");
+            continue;
+        }
+        assert!(output.status.success(), "{text}");
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&target).expect("plan")).expect("json");
+        let alpha = &plan["targets"]["x86_64-linux-cp312"]["packages"]["alpha"]["src"];
+        assert_eq!(alpha["filename"], ALPHA.wheel(), "{alpha}");
+        // The cache kept only the real link: a second run reads it and warns of nothing.
+        std::fs::remove_file(&target).expect("remove");
+        let asked = server.count(&ALPHA.page_path());
+        let output = run_lock();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(server.count(&ALPHA.page_path()), asked, "the cache answered");
+        assert!(!stderr(&output).contains("safe file name"), "{}", stderr(&output));
+        for file in files_under(cache.path()) {
+            let bytes = std::fs::read(cache.path().join(&file)).expect("read");
+            let cached = String::from_utf8_lossy(&bytes);
+            assert!(!cached.contains("../"), "{}: {cached}", file.display());
+            assert!(!cached.contains("win32"), "{}: {cached}", file.display());
+        }
+    }
+}

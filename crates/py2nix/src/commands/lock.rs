@@ -393,7 +393,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         reporter,
     )?;
     // 6. Build systems and wheel libraries.
-    crate::buildsys::discover(
+    let discovered = crate::buildsys::discover(
         &mut plan,
         &crate::buildsys::Inputs {
             network: &network,
@@ -412,7 +412,9 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
                 .collect(),
         },
         reporter,
-    )?;
+    );
+    network.warn_dropped_links(reporter);
+    discovered?;
     py2nix_plan::apply_build_settings(&mut plan, &project.uv);
     crate::elf::map_wheel_libraries(&mut plan, &elf_inputs, prefetched, reporter)?;
     // Built-in entries are parsed on first use; one that fails to is a build defect.
@@ -647,6 +649,7 @@ fn fetch_file_pages(
         };
         (fetched, early_fetched)
     });
+    network.warn_dropped_links(reporter);
     let mut pages = fetched?;
     pages.extend(early_fetched?);
     Ok((pages, prefetched))
