@@ -415,7 +415,9 @@ fn requirements_includes_outside_the_project_need_the_flag() {
         let text = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{include}: {text}");
         assert!(
-            text.contains(":2:22: this line is not one py2nix reads as it is (its text is not shown"),
+            text.contains(
+                ":2:22: this line is not one py2nix reads as it is (its text is not shown"
+            ),
             "{include}: {text}"
         );
         assert!(!text.contains(secret), "{include}: {text}");
@@ -441,7 +443,10 @@ fn requirements_includes_outside_the_project_need_the_flag() {
             None,
         );
         let text = stderr(&output);
-        assert!(text.contains(":2:22: this line is not one"), "{include}: {text}");
+        assert!(
+            text.contains(":2:22: this line is not one"),
+            "{include}: {text}"
+        );
         assert!(!text.contains(secret), "{include}: {text}");
     }
 

@@ -963,7 +963,10 @@ fn a_git_clone_past_the_size_limit_is_stopped() {
         None,
     ));
     let message = failed(&output, 1);
-    assert!(message.contains("PY2NIX_GIT_MAX_SIZE: `lots` is not a size"), "{message}");
+    assert!(
+        message.contains("PY2NIX_GIT_MAX_SIZE: `lots` is not a size"),
+        "{message}"
+    );
     let output = run(py2nix(
         &lock_args(project.path(), &[]),
         cache.path(),
@@ -1081,8 +1084,16 @@ fn unsafe_file_names_on_a_page_are_dropped_when_it_is_read() {
         let asked = server.count(&ALPHA.page_path());
         let output = run_lock();
         assert!(output.status.success(), "{}", stderr(&output));
-        assert_eq!(server.count(&ALPHA.page_path()), asked, "the cache answered");
-        assert!(!stderr(&output).contains("safe file name"), "{}", stderr(&output));
+        assert_eq!(
+            server.count(&ALPHA.page_path()),
+            asked,
+            "the cache answered"
+        );
+        assert!(
+            !stderr(&output).contains("safe file name"),
+            "{}",
+            stderr(&output)
+        );
         for file in files_under(cache.path()) {
             let bytes = std::fs::read(cache.path().join(&file)).expect("read");
             let cached = String::from_utf8_lossy(&bytes);

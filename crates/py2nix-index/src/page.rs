@@ -754,7 +754,10 @@ mod tests {
     fn dropped_links_make_one_capped_warning_per_page() {
         let dropped = DroppedLinks::default();
         for _ in 0..2 {
-            dropped.record("http://i/simple/a/", "the file name \"..\" is a directory name".into());
+            dropped.record(
+                "http://i/simple/a/",
+                "the file name \"..\" is a directory name".into(),
+            );
         }
         for n in 0..150 {
             dropped.record("http://i/simple/b/", format!("reason {n:03}"));

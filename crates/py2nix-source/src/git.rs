@@ -283,7 +283,12 @@ fn check_destination(dest: &Path) -> Result<(), SourceError> {
 
 /// Fails unless `commit` was fetched and is a commit (not a tag, tree or blob).
 fn check_fetched(operation: &Operation, dest: &Path, commit: &str) -> Result<(), SourceError> {
-    let kind = match run_git(operation, Some(dest), "cat-file", &["cat-file", "-t", commit]) {
+    let kind = match run_git(
+        operation,
+        Some(dest),
+        "cat-file",
+        &["cat-file", "-t", commit],
+    ) {
         Ok(kind) => Some(kind),
         Err(error @ SourceError::GitLimit { .. }) => return Err(error),
         Err(_) => None,
@@ -1461,8 +1466,8 @@ mod limits_tests {
             ("PY2NIX_GIT_MAX_SIZE", "0"),
             ("PY2NIX_HTTP_TIMEOUT", "1e9"),
         ] {
-            let error = GitLimits::from_lookup(|n| (n == name).then(|| bad.to_owned()), size)
-                .unwrap_err();
+            let error =
+                GitLimits::from_lookup(|n| (n == name).then(|| bad.to_owned()), size).unwrap_err();
             assert!(error.contains(name) && error.contains(bad), "{error}");
         }
     }

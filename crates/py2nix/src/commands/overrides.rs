@@ -350,6 +350,7 @@ mod tests {
             package: "Zope.Interface".to_string(),
             version: Some("1.0".to_string()),
             overrides: Some(PathBuf::from("x")),
+            allow_outside_paths: false,
         };
         let settings = ShowSettings::from_args(args, &reporter).unwrap();
         assert_eq!(settings.name, "zope-interface");
@@ -357,6 +358,7 @@ mod tests {
             package: "x".to_string(),
             version: Some("one".to_string()),
             overrides: Some(PathBuf::from("x")),
+            allow_outside_paths: false,
         };
         let error = ShowSettings::from_args(bad, &reporter)
             .unwrap_err()
