@@ -1102,3 +1102,74 @@ fn unsafe_file_names_on_a_page_are_dropped_when_it_is_read() {
         }
     }
 }
+
+/// git asks for no password and reads none of the user's git configuration: a server that
+/// wants credentials gets none from an askpass program or a credential helper, and a
+/// `url.<base>.insteadOf` in the user's configuration does not send the lock's URL to
+/// another server.
+#[test]
+fn git_never_prompts_nor_reads_the_users_git_configuration() {
+    let guarded = Hostile::start(|_| |_: &Seen| Answer::Unauthorized);
+    let elsewhere = Hostile::start(|_| |_: &Seen| Answer::NotFound);
+    let home = tempfile::tempdir().expect("tempdir");
+    let marker = home.path().join("asked");
+    let script = home.path().join("askpass.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$0 $*\" >> '{}'\necho password\n",
+            marker.display()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        &script,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let config = format!(
+        "[url \"{}/\"]\n\tinsteadOf = {}/\n[credential]\n\thelper = \"!{}\"\n",
+        elsewhere.base(),
+        guarded.base(),
+        script.display()
+    );
+    std::fs::write(home.path().join(".gitconfig"), &config).expect("write");
+    std::fs::create_dir_all(home.path().join(".config/git")).expect("mkdir");
+    std::fs::write(home.path().join(".config/git/config"), &config).expect("write");
+    let url = format!("{}/repo.git", guarded.base());
+    let project = git_project(&url, "0123456789abcdef0123456789abcdef01234567");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let script_arg = script.to_str().expect("utf-8");
+    let home_arg = home.path().to_str().expect("utf-8");
+    let xdg = home.path().join(".config");
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[
+            ("HOME", home_arg),
+            ("XDG_CONFIG_HOME", xdg.to_str().expect("utf-8")),
+            ("GIT_ASKPASS", script_arg),
+            ("SSH_ASKPASS", script_arg),
+            ("SSH_ASKPASS_REQUIRE", "force"),
+            ("PY2NIX_GIT_DEADLINE", "60"),
+        ],
+        None,
+    ));
+    let message = failed(&output, 2);
+    assert!(
+        message.contains(&format!("`remote`: `git fetch` failed for `{url}`")),
+        "{message}"
+    );
+    assert!(!marker.exists(), "git asked: {:?}", std::fs::read_to_string(&marker));
+    assert!(!guarded.log().is_empty(), "git asked the lock's server");
+    assert!(
+        elsewhere.log().is_empty(),
+        "the user's insteadOf was followed: {:?}",
+        elsewhere.log()
+    );
+    assert!(
+        guarded.log().iter().all(|seen| seen.authorization.is_none()),
+        "{:?}",
+        guarded.log()
+    );
+}
