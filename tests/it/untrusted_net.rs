@@ -1122,11 +1122,8 @@ fn git_never_prompts_nor_reads_the_users_git_configuration() {
         ),
     )
     .expect("write");
-    std::fs::set_permissions(
-        &script,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("chmod");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let config = format!(
         "[url \"{}/\"]\n\tinsteadOf = {}/\n[credential]\n\thelper = \"!{}\"\n",
         elsewhere.base(),
@@ -1160,7 +1157,11 @@ fn git_never_prompts_nor_reads_the_users_git_configuration() {
         message.contains(&format!("`remote`: `git fetch` failed for `{url}`")),
         "{message}"
     );
-    assert!(!marker.exists(), "git asked: {:?}", std::fs::read_to_string(&marker));
+    assert!(
+        !marker.exists(),
+        "git asked: {:?}",
+        std::fs::read_to_string(&marker)
+    );
     assert!(!guarded.log().is_empty(), "git asked the lock's server");
     assert!(
         elsewhere.log().is_empty(),
@@ -1168,7 +1169,10 @@ fn git_never_prompts_nor_reads_the_users_git_configuration() {
         elsewhere.log()
     );
     assert!(
-        guarded.log().iter().all(|seen| seen.authorization.is_none()),
+        guarded
+            .log()
+            .iter()
+            .all(|seen| seen.authorization.is_none()),
         "{:?}",
         guarded.log()
     );
