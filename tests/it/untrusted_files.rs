@@ -335,8 +335,185 @@ fn deep_python_nix_and_pseudo_file_includes_are_clear_errors() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(!stderr(&output).contains(secret), "{}", stderr(&output));
     assert!(
+        stderr(&output).contains("is outside the project directory"),
+        "{}",
+        stderr(&output)
+    );
+    // Allowed outside the project, it is still refused unread: not a regular file.
+    let output = py2nix_with_env(
+        &[
+            "lock",
+            project.to_str().expect("utf-8"),
+            "--offline",
+            "--allow-outside-paths",
+        ],
+        cache.path(),
+        &[("PY2NIX_TEST_SECRET", secret)],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(!stderr(&output).contains(secret), "{}", stderr(&output));
+    assert!(
         stderr(&output).contains("is not a regular file"),
         "{}",
         stderr(&output)
     );
+}
+
+/// A requirements file's `-r`/`-c` include outside the project (by `..`, an absolute path or
+/// a symbolic link) is refused before it is read, so no line of it reaches a message; inside
+/// the directory of the file the user named it is read; `--allow-outside-paths` allows the
+/// rest, for `lock` and `diff` alike.
+#[test]
+fn requirements_includes_outside_the_project_need_the_flag() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let secret = "AKIA-s3cret-line-Zq9";
+    write(
+        &work.path().join("home/.aws/credentials"),
+        &format!("[default]\naws_secret_access_key={secret}\n"),
+    );
+    let project = work.path().join("app");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::os::unix::fs::symlink("../home/.aws/credentials", project.join("linked.txt"))
+        .expect("symlink");
+    let absolute = work.path().join("home/.aws/credentials");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let output_file = project.join("python.nix");
+    let project_arg = project.to_str().expect("utf-8");
+    let output_arg = output_file.to_str().expect("utf-8");
+    for include in [
+        "-r ../home/.aws/credentials".to_string(),
+        format!("-c {}", absolute.display()),
+        "-r linked.txt".to_string(),
+    ] {
+        write(&project.join("requirements.txt"), &format!("{include}\n"));
+        let lock = |extra: &[&str]| {
+            let mut args = vec!["lock", project_arg, "--offline", "-o", output_arg];
+            args.extend(extra);
+            py2nix_with_env(&args, cache.path(), &[], None)
+        };
+        let output = lock(&[]);
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{include}: {text}");
+        let name = include.split_once(' ').expect("option").1;
+        for fragment in [
+            format!("requirements.txt:1:4: cannot include `{name}`"),
+            "is outside the project directory".to_string(),
+            "--allow-outside-paths".to_string(),
+        ] {
+            assert!(
+                text.contains(&fragment),
+                "{include}: no `{fragment}` in {text}"
+            );
+        }
+        assert!(!text.contains(secret), "{include}: {text}");
+        assert!(!output_file.exists(), "an output file was written");
+
+        // Allowed, the file is read (and, not being a requirements file, fails to parse),
+        // and the message names the line without quoting it.
+        let output = lock(&["--allow-outside-paths"]);
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{include}: {text}");
+        assert!(
+            text.contains(
+                ":2:22: this line is not one py2nix reads as it is (its text is not shown"
+            ),
+            "{include}: {text}"
+        );
+        assert!(!text.contains(secret), "{include}: {text}");
+        assert!(!output_file.exists(), "an output file was written");
+
+        // `diff` reads requirements files by the same rule.
+        let requirements = project.join("requirements.txt");
+        let requirements = requirements.to_str().expect("utf-8");
+        let output = py2nix_with_env(
+            &["diff", requirements, requirements],
+            cache.path(),
+            &[],
+            None,
+        );
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{include}: {text}");
+        assert!(text.contains("is outside the project directory"), "{text}");
+        assert!(!text.contains(secret), "{include}: {text}");
+        let output = py2nix_with_env(
+            &["diff", requirements, requirements, "--allow-outside-paths"],
+            cache.path(),
+            &[],
+            None,
+        );
+        let text = stderr(&output);
+        assert!(
+            text.contains(":2:22: this line is not one"),
+            "{include}: {text}"
+        );
+        assert!(!text.contains(secret), "{include}: {text}");
+    }
+
+    // Inside the directory of the file the user named (`--lock`), an include is read, even
+    // though that directory is not the project's.
+    let elsewhere = work.path().join("elsewhere");
+    write(&elsewhere.join("base.txt"), "alpha==1.0\n");
+    write(&elsewhere.join("requirements.txt"), "-r base.txt\n");
+    let lock_arg = elsewhere.join("requirements.txt");
+    let output = py2nix_with_env(
+        &[
+            "lock",
+            project_arg,
+            "--lock",
+            lock_arg.to_str().expect("utf-8"),
+            "--offline",
+        ],
+        cache.path(),
+        &[],
+        None,
+    );
+    let text = stderr(&output);
+    assert!(!text.contains("outside the project"), "{text}");
+    assert!(text.contains("alpha"), "the include was read: {text}");
+}
+
+/// `overrides show` applies `lock`'s rule to ./pyproject.toml's `[tool.py2nix] overrides`: a
+/// directory outside the project is refused, unless `--allow-outside-paths`.
+#[test]
+fn overrides_show_needs_the_flag_for_a_directory_outside_the_project() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let shared = work.path().join("shared-ov");
+    write(&shared.join("pi/pillow/override.toml"), PILLOW_OVERRIDE);
+    write(&shared.join("pi/pillow/fix.patch"), "--- a\n+++ b\n");
+    let project = work.path().join("app");
+    write(
+        &project.join("pyproject.toml"),
+        "[project]\nname = \"app\"\nversion = \"0.1.0\"\n\n[tool.py2nix]\noverrides = \"../shared-ov\"\n",
+    );
+    let cache = tempfile::tempdir().expect("tempdir");
+    let output = py2nix_with_env(
+        &["overrides", "show", "pillow"],
+        cache.path(),
+        &[],
+        Some(&project),
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        output.stdout.is_empty(),
+        "printed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    for fragment in [
+        "pyproject.toml's `[tool.py2nix] overrides` directory `../shared-ov` is outside the project directory",
+        "--allow-outside-paths",
+    ] {
+        assert!(text.contains(fragment), "no `{fragment}` in {text}");
+    }
+    let output = py2nix_with_env(
+        &["overrides", "show", "pillow", "--allow-outside-paths"],
+        cache.path(),
+        &[],
+        Some(&project),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("shared-ov"), "{shown}");
+    assert!(shown.contains("fix.patch"), "{shown}");
 }

@@ -810,3 +810,370 @@ fn cargo_git_sources_in_an_sdist_need_an_allowed_host_and_never_file() {
         assert_eq!(server.count("/files/rusty-1.0.tar.gz"), 1, "the sdist was read");
     }
 }
+
+// ---------------------------------------------------------------- git at lock time, bounded
+
+/// A uv project of `remote` 1.0 from the git repository `url` at `commit`.
+fn git_project(url: &str, commit: &str) -> tempfile::TempDir {
+    uv_project(&[(
+        "remote",
+        "1.0",
+        format!("source = {{ git = \"{url}?rev={commit}#{commit}\" }}\n"),
+    )])
+}
+
+/// Asserts that a run that cloned into `tmp` (its `TMPDIR`) left nothing there.
+fn assert_empty(tmp: &Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .expect("read TMPDIR")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// A git server that answers every request with a body that drips a byte every 200 ms, with
+/// credentials in the lock's URL: the clone ends at `PY2NIX_GIT_DEADLINE`, git's processes are
+/// killed and its directory removed, and the message names the package and the redacted URL.
+#[test]
+fn a_dripping_git_server_ends_at_the_git_deadline() {
+    let server = Hostile::start(|_| |_: &Seen| Answer::Drip(Duration::from_millis(200)));
+    let url = format!("http://git:{GIT_TOKEN}@127.0.0.1:{}/repo.git", server.port);
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let project = git_project(&url, commit);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("python.nix");
+    let tmp_arg = tmp.path().to_str().expect("utf-8");
+    let started = Instant::now();
+    let output = run(py2nix(
+        &lock_args(
+            project.path(),
+            &["--format", "nix", "-o", target.to_str().expect("utf-8")],
+        ),
+        cache.path(),
+        &[("PY2NIX_GIT_DEADLINE", "2"), ("TMPDIR", tmp_arg)],
+        None,
+    ));
+    let elapsed = started.elapsed();
+    let message = failed(&output, 2);
+    let shown = format!("http://127.0.0.1:{}/repo.git", server.port);
+    assert!(
+        message.contains(&format!(
+            "`remote`: `git fetch` for `{shown}` was stopped: the git operation did not finish within 2 s (PY2NIX_GIT_DEADLINE)"
+        )),
+        "{message}"
+    );
+    assert!(!message.contains(GIT_TOKEN), "{message}");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    assert!(!target.exists(), "no output file");
+    assert_empty(tmp.path());
+    assert!(!server.log().is_empty(), "git asked the server");
+}
+
+/// The same server with a long deadline: git's own low-speed abort (below 1 KiB/s for
+/// `PY2NIX_HTTP_TIMEOUT` seconds) ends the transfer well before it.
+#[test]
+fn a_dripping_git_server_is_abandoned_as_too_slow() {
+    let server = Hostile::start(|_| |_: &Seen| Answer::Drip(Duration::from_millis(200)));
+    let url = format!("http://127.0.0.1:{}/repo.git", server.port);
+    let project = git_project(&url, "0123456789abcdef0123456789abcdef01234567");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp_arg = tmp.path().to_str().expect("utf-8");
+    let started = Instant::now();
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[
+            ("PY2NIX_GIT_DEADLINE", "100"),
+            ("PY2NIX_HTTP_TIMEOUT", "1"),
+            ("TMPDIR", tmp_arg),
+        ],
+        None,
+    ));
+    let elapsed = started.elapsed();
+    let message = failed(&output, 2);
+    assert!(
+        message.contains(&format!("`remote`: `git fetch` failed for `{url}`"))
+            && message.contains("Operation too slow"),
+        "{message}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    assert_empty(tmp.path());
+}
+
+/// A local repository whose clone is larger than `PY2NIX_GIT_MAX_SIZE`: git is stopped, the
+/// clone removed, nothing written.
+#[test]
+fn a_git_clone_past_the_size_limit_is_stopped() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    // 1 MiB that does not compress: a sha256 chain.
+    let mut bytes = Vec::with_capacity(1 << 20);
+    let mut block = Sha256::digest(b"seed").to_vec();
+    while bytes.len() < 1 << 20 {
+        block = Sha256::digest(&block).to_vec();
+        bytes.extend_from_slice(&block);
+    }
+    std::fs::write(work.join("blob.bin"), &bytes).expect("write");
+    git(&work, &["init", "--quiet", "--initial-branch", "main"]);
+    git(&work, &["add", "--all"]);
+    git(&work, &["commit", "--quiet", "--message", "big"]);
+    let commit = git(&work, &["rev-parse", "HEAD"]);
+    let url = format!("file://{}", work.display());
+    let project = git_project(&url, &commit);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("python.json");
+    let tmp_arg = tmp.path().to_str().expect("utf-8");
+    let output = run(py2nix(
+        &lock_args(project.path(), &["-o", target.to_str().expect("utf-8")]),
+        cache.path(),
+        &[("PY2NIX_GIT_MAX_SIZE", "256K"), ("TMPDIR", tmp_arg)],
+        None,
+    ));
+    let message = failed(&output, 2);
+    assert!(
+        message.contains(&format!(
+            "`remote`: `git fetch` for `{url}` was stopped: the checkout grew past 262144 bytes (PY2NIX_GIT_MAX_SIZE)"
+        )),
+        "{message}"
+    );
+    assert!(!target.exists(), "no output file");
+    assert_empty(tmp.path());
+
+    // Under a limit it fits in, the same clone succeeds.
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[("PY2NIX_GIT_MAX_SIZE", "8M"), ("TMPDIR", tmp_arg)],
+        None,
+    ));
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // A limit that is not a size is refused at start.
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[("PY2NIX_GIT_MAX_SIZE", "lots")],
+        None,
+    ));
+    let message = failed(&output, 1);
+    assert!(
+        message.contains("PY2NIX_GIT_MAX_SIZE: `lots` is not a size"),
+        "{message}"
+    );
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[("PY2NIX_GIT_DEADLINE", "0")],
+        None,
+    ));
+    let message = failed(&output, 1);
+    assert!(
+        message.contains("PY2NIX_GIT_DEADLINE must be a number of seconds above 0, not `0`"),
+        "{message}"
+    );
+}
+
+// ---------------------------------------------------------------- 9: page file names
+
+/// alpha's page with hostile links before its real one, all with the real wheel's hash (so
+/// a requirements file's hash would match them): a name with `/` and `..` (twice), one with
+/// an escape character, `..` itself, and a legacy installer that is no wheel or sdist.
+/// With `only_hostile`, the real link is left out.
+fn hostile_alpha_page(only_hostile: bool) -> Vec<u8> {
+    let sha256 = ALPHA.sha256();
+    let wheel = ALPHA.wheel();
+    let meta = hex(&Sha256::digest(ALPHA.metadata()));
+    let link = |name: &str| {
+        format!("<a href=\"/files/{wheel}#sha256={sha256}\" data-core-metadata=\"sha256={meta}\">{name}</a>\n")
+    };
+    let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
+    for name in [
+        format!("../../{wheel}"),
+        format!("../../{wheel}"),
+        "alpha-1.0-py3-none-\u{1b}[31many.whl".to_string(),
+        "..".to_string(),
+        "alpha-1.0.win32.exe".to_string(),
+    ] {
+        html.push_str(&link(&name));
+    }
+    if !only_hostile {
+        html.push_str(&link(&wheel));
+    }
+    html.push_str("</body></html>\n");
+    html.into_bytes()
+}
+
+/// A page's file names are checked when the page is read: links whose names are not one
+/// safe file name are dropped with one warning naming the page (deduplicated, escaped), a
+/// link that is no wheel or sdist of the project silently, and neither reaches the plan or
+/// the cache. Without the real link the run fails, naming the package, with no output.
+#[test]
+fn unsafe_file_names_on_a_page_are_dropped_when_it_is_read() {
+    for only_hostile in [false, true] {
+        let server = Hostile::start(move |_| {
+            move |seen: &Seen| {
+                if seen.path == ALPHA.page_path() {
+                    return Answer::Bytes("text/html", hostile_alpha_page(only_hostile));
+                }
+                if seen.path == BETA.page_path() {
+                    return Answer::Bytes("text/html", BETA.html());
+                }
+                for package in [&ALPHA, &BETA] {
+                    if seen.path == package.metadata_path() {
+                        return Answer::Bytes("application/octet-stream", package.metadata());
+                    }
+                }
+                Answer::NotFound
+            }
+        });
+        let project = crate::network::requirements_project();
+        let cache = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let target = out.path().join("plan.json");
+        let index_url = format!("{}/simple/", server.base());
+        let run_lock = || {
+            run(py2nix(
+                &lock_args(project.path(), &["-o", target.to_str().expect("utf-8")]),
+                cache.path(),
+                &[("PY2NIX_INDEX_URL", &index_url)],
+                None,
+            ))
+        };
+        let output = run_lock();
+        let text = stderr(&output);
+        let page = format!("{}/simple/alpha/", server.base());
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("whose file name is not one safe file name"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        let warning = warnings[0];
+        for fragment in [
+            format!("the index page {page} lists 3 links whose file name is not one safe file name, dropped:"),
+            "\"../../alpha-1.0-py3-none-any.whl\" holds a `/`".to_string(),
+            "\"..\" is a directory name".to_string(),
+            "holds a control character".to_string(),
+        ] {
+            assert!(warning.contains(&fragment), "no `{fragment}` in {warning}");
+        }
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(!text.contains("win32"), "{text}");
+        if only_hostile {
+            let message = failed(&output, 1);
+            assert!(
+                message.contains("`alpha` 1.0: no file of this version on"),
+                "{message}"
+            );
+            assert!(!target.exists(), "no output file");
+            continue;
+        }
+        assert!(output.status.success(), "{text}");
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&target).expect("plan")).expect("json");
+        let alpha = &plan["targets"]["x86_64-linux-cp312"]["packages"]["alpha"]["src"];
+        assert_eq!(alpha["filename"], ALPHA.wheel(), "{alpha}");
+        // The cache kept only the real link: a second run reads it and warns of nothing.
+        std::fs::remove_file(&target).expect("remove");
+        let asked = server.count(&ALPHA.page_path());
+        let output = run_lock();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(
+            server.count(&ALPHA.page_path()),
+            asked,
+            "the cache answered"
+        );
+        assert!(
+            !stderr(&output).contains("safe file name"),
+            "{}",
+            stderr(&output)
+        );
+        for file in files_under(cache.path()) {
+            let bytes = std::fs::read(cache.path().join(&file)).expect("read");
+            let cached = String::from_utf8_lossy(&bytes);
+            assert!(!cached.contains("../"), "{}: {cached}", file.display());
+            assert!(!cached.contains("win32"), "{}: {cached}", file.display());
+        }
+    }
+}
+
+/// git asks for no password and reads none of the user's git configuration: a server that
+/// wants credentials gets none from an askpass program or a credential helper, and a
+/// `url.<base>.insteadOf` in the user's configuration does not send the lock's URL to
+/// another server.
+#[test]
+fn git_never_prompts_nor_reads_the_users_git_configuration() {
+    let guarded = Hostile::start(|_| |_: &Seen| Answer::Unauthorized);
+    let elsewhere = Hostile::start(|_| |_: &Seen| Answer::NotFound);
+    let home = tempfile::tempdir().expect("tempdir");
+    let marker = home.path().join("asked");
+    let script = home.path().join("askpass.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$0 $*\" >> '{}'\necho password\n",
+            marker.display()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let config = format!(
+        "[url \"{}/\"]\n\tinsteadOf = {}/\n[credential]\n\thelper = \"!{}\"\n",
+        elsewhere.base(),
+        guarded.base(),
+        script.display()
+    );
+    std::fs::write(home.path().join(".gitconfig"), &config).expect("write");
+    std::fs::create_dir_all(home.path().join(".config/git")).expect("mkdir");
+    std::fs::write(home.path().join(".config/git/config"), &config).expect("write");
+    let url = format!("{}/repo.git", guarded.base());
+    let project = git_project(&url, "0123456789abcdef0123456789abcdef01234567");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let script_arg = script.to_str().expect("utf-8");
+    let home_arg = home.path().to_str().expect("utf-8");
+    let xdg = home.path().join(".config");
+    let output = run(py2nix(
+        &lock_args(project.path(), &[]),
+        cache.path(),
+        &[
+            ("HOME", home_arg),
+            ("XDG_CONFIG_HOME", xdg.to_str().expect("utf-8")),
+            ("GIT_ASKPASS", script_arg),
+            ("SSH_ASKPASS", script_arg),
+            ("SSH_ASKPASS_REQUIRE", "force"),
+            ("PY2NIX_GIT_DEADLINE", "60"),
+        ],
+        None,
+    ));
+    let message = failed(&output, 2);
+    assert!(
+        message.contains(&format!("`remote`: `git fetch` failed for `{url}`")),
+        "{message}"
+    );
+    assert!(
+        !marker.exists(),
+        "git asked: {:?}",
+        std::fs::read_to_string(&marker)
+    );
+    assert!(!guarded.log().is_empty(), "git asked the lock's server");
+    assert!(
+        elsewhere.log().is_empty(),
+        "the user's insteadOf was followed: {:?}",
+        elsewhere.log()
+    );
+    assert!(
+        guarded
+            .log()
+            .iter()
+            .all(|seen| seen.authorization.is_none()),
+        "{:?}",
+        guarded.log()
+    );
+}

@@ -174,6 +174,38 @@ pub fn filename_version(filename: &str, package: &str) -> Option<Version> {
         .and_then(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
 }
 
+/// Checks that `filename`, a wheel's or an sdist's name from a lock or an index, is one
+/// file name that is safe to create: not empty, at most 255 bytes, not `.` or `..`, without
+/// `/`, `\\` or control characters (NUL, newlines, escapes). The Nix side unpacks and copies
+/// files by these names, so `../../x.whl` would write outside its directory. The message says
+/// what is wrong, with the name escaped and cut at 300 characters (its caller names the
+/// package or the page).
+///
+/// ```
+/// assert!(py2nix_dist::check_filename("idna-3.10-py3-none-any.whl").is_ok());
+/// assert!(py2nix_dist::check_filename("../../x-1.0.tar.gz").is_err());
+/// assert!(py2nix_dist::check_filename("x-1.0\n.tar.gz").is_err());
+/// ```
+pub fn check_filename(filename: &str) -> Result<(), String> {
+    let problem = if filename.is_empty() {
+        "is empty"
+    } else if filename.len() > 255 {
+        "is longer than 255 bytes"
+    } else if filename == "." || filename == ".." {
+        "is a directory name"
+    } else if filename.contains(['/', '\\']) {
+        "holds a `/` or `\\`: a file name is one path component"
+    } else if filename.chars().any(char::is_control) {
+        "holds a control character"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "the file name {:?} {problem}",
+        filename.chars().take(300).collect::<String>()
+    ))
+}
+
 /// The project name and version of a distribution file whose project is not known (a local
 /// archive named without `name @`): a wheel's first two fields; for an sdist, the last `-`
 /// after which the rest is a version (PEP 625 names hold no `-`, so the last one splits them).

@@ -12,8 +12,9 @@ mod hash;
 mod name;
 
 pub use filename::{
-    filename_version, is_distribution_filename, is_linux_binary_wheel, is_wheel, sdist_preference,
-    split_sdist_extension, unnamed_filename_version, WheelFilename, WheelName, SDIST_EXTENSIONS,
+    check_filename, filename_version, is_distribution_filename, is_linux_binary_wheel, is_wheel,
+    sdist_preference, split_sdist_extension, unnamed_filename_version, WheelFilename, WheelName,
+    SDIST_EXTENSIONS,
 };
 pub use hash::{hex_of_sri, sha256_sri, sri, sri_of_hex};
 pub use name::{is_normalized, names_equal, normalize_name};

@@ -6,7 +6,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::cache::PageEntry;
 use crate::filename::matches_version;
-use crate::page::{parse_json, HtmlStream, Page, PageFile};
+use crate::page::{check_page_filename, parse_json, DroppedLinks, HtmlStream, Page, PageFile};
 use crate::transport::{next_chunk, HttpPolicy};
 use crate::{redact_url, Cache, Credentials, IndexError};
 
@@ -41,6 +41,8 @@ pub struct IndexClient {
     pub(crate) max_download: u64,
     /// The lock's file sizes, by sha256 (lower-case hex): each file's download limit.
     pub(crate) known_sizes: std::collections::HashMap<String, u64>,
+    /// Links dropped from pages for unsafe file names, until [`IndexClient::take_page_warnings`].
+    dropped: DroppedLinks,
 }
 
 type Gate = std::sync::Arc<tokio::sync::OnceCell<()>>;
@@ -62,7 +64,15 @@ impl IndexClient {
             primed: Default::default(),
             max_download: crate::DEFAULT_MAX_DOWNLOAD,
             known_sizes: Default::default(),
+            dropped: DroppedLinks::default(),
         })
+    }
+
+    /// One warning per index page read since the last call that listed links whose file
+    /// names are not safe file names (`/`, `..`, control characters): such links are dropped
+    /// when the page is read ([`check_page_filename`]), never cached or planned.
+    pub fn take_page_warnings(&self) -> Vec<String> {
+        self.dropped.take_warnings()
     }
 
     /// The HTTP client, built (and the TLS roots loaded) the first time a request is sent.
@@ -243,6 +253,16 @@ impl IndexClient {
             url: endpoint.url.clone(),
             message,
         };
+        // A file name is checked when the page is read, before anything keeps or caches it.
+        let shown_url = redact_url(&url);
+        let checked = |name: &str| match check_page_filename(name, &request.package) {
+            Ok(admitted) => admitted && keep(name),
+            Err(reason) => {
+                self.dropped.record(&shown_url, reason);
+                false
+            }
+        };
+        let keep = &checked;
         let result = self
             .retrying(|| {
                 self.within_deadline(&endpoint, async {

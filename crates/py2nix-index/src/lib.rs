@@ -27,7 +27,9 @@ pub use download::{
 pub use error::IndexError;
 pub use metadata::{FetchedMetadata, MetadataBytes, MetadataFrom, MetadataRequest};
 pub use netrc::netrc_lookup;
-pub use page::{parse_html, parse_json, CoreMetadataRef, HtmlStream, Page, PageFile};
+pub use page::{
+    check_page_filename, parse_html, parse_json, CoreMetadataRef, HtmlStream, Page, PageFile,
+};
 
 /// The index py2nix uses when neither `--index-url` nor `PY2NIX_INDEX_URL` names one: PyPI's
 /// Simple API. This is the only place the default is written.

@@ -73,6 +73,100 @@ impl Page {
     }
 }
 
+/// Whether a page's file named `filename` is kept for `package` (normalised), decided when
+/// the page is read: `Err` (the reason) for a name that is not one safe file name
+/// ([`py2nix_dist::check_filename`]: `/`, `..`, control characters, …), dropped with a
+/// warning, since only a malicious or broken index writes one; `Ok(false)` for a safe name
+/// that is not a wheel or sdist of `package` with a version (an `.egg`, an `.exe`, another
+/// project's file), dropped silently as pip and uv ignore such links; `Ok(true)` otherwise.
+///
+/// ```
+/// use py2nix_index::check_page_filename;
+/// assert_eq!(check_page_filename("Flask-3.1.0-py3-none-any.whl", "flask"), Ok(true));
+/// assert_eq!(check_page_filename("flask-3.1.0.tar.gz", "flask"), Ok(true));
+/// assert_eq!(check_page_filename("flask-0.1.win32.exe", "flask"), Ok(false));
+/// assert_eq!(check_page_filename("jinja2-3.1.4.tar.gz", "flask"), Ok(false));
+/// assert!(check_page_filename("../flask-3.1.0.tar.gz", "flask").is_err());
+/// ```
+pub fn check_page_filename(filename: &str, package: &str) -> Result<bool, String> {
+    py2nix_dist::check_filename(filename)?;
+    Ok(py2nix_dist::filename_version(filename, package).is_some())
+}
+
+/// The links dropped from pages as they were read because their file names are not safe
+/// ([`check_page_filename`]), per page, for one warning per page: the names are deduplicated
+/// and at most [`DroppedLinks::KEPT`] are kept per page.
+#[derive(Debug, Default)]
+pub(crate) struct DroppedLinks {
+    pages: std::sync::Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>>,
+}
+
+impl DroppedLinks {
+    /// Names kept per page.
+    const KEPT: usize = 100;
+    /// Names a warning shows.
+    const SHOWN: usize = 3;
+    /// Pages warned about one by one; the others are counted in one more warning.
+    const PAGES: usize = 20;
+
+    pub(crate) fn record(&self, page: &str, reason: String) {
+        let mut pages = self
+            .pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names = pages.entry(page.to_string()).or_default();
+        if names.len() < Self::KEPT {
+            names.insert(reason);
+        }
+    }
+
+    /// One warning per page that had dropped links (at most [`DroppedLinks::PAGES`], then one
+    /// counting the rest), forgetting them.
+    pub(crate) fn take_warnings(&self) -> Vec<String> {
+        let pages = std::mem::take(
+            &mut *self
+                .pages
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut warnings: Vec<String> = pages
+            .iter()
+            .take(Self::PAGES)
+            .map(|(page, reasons)| {
+                let count = if reasons.len() >= Self::KEPT {
+                    format!("{} or more links", Self::KEPT)
+                } else if reasons.len() == 1 {
+                    "a link".to_string()
+                } else {
+                    format!("{} links", reasons.len())
+                };
+                let mut shown: Vec<&str> =
+                    reasons.iter().take(Self::SHOWN).map(String::as_str).collect();
+                let more = reasons.len().saturating_sub(Self::SHOWN);
+                let more_text = if reasons.len() >= Self::KEPT {
+                    "others".to_string()
+                } else {
+                    format!("{more} more")
+                };
+                if more > 0 {
+                    shown.push(&more_text);
+                }
+                format!(
+                    "the index page {page} lists {count} whose file name is not one safe file name, dropped: {}",
+                    shown.join("; ")
+                )
+            })
+            .collect();
+        if pages.len() > Self::PAGES {
+            warnings.push(format!(
+                "{} more index pages list links whose file names are not safe file names; they were dropped",
+                pages.len() - Self::PAGES
+            ));
+        }
+        warnings
+    }
+}
+
 /// `base` joined with `link`, without credentials (an index must never pass them on).
 fn resolve_link(base: &Url, link: &str) -> Result<Url, String> {
     let mut url = base
@@ -654,5 +748,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(!error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn dropped_links_make_one_capped_warning_per_page() {
+        let dropped = DroppedLinks::default();
+        for _ in 0..2 {
+            dropped.record(
+                "http://i/simple/a/",
+                "the file name \"..\" is a directory name".into(),
+            );
+        }
+        for n in 0..150 {
+            dropped.record("http://i/simple/b/", format!("reason {n:03}"));
+        }
+        for page in 0..25 {
+            dropped.record(&format!("http://i/simple/p{page:02}/"), "r".into());
+        }
+        let warnings = dropped.take_warnings();
+        assert_eq!(warnings.len(), 21, "{warnings:#?}");
+        assert_eq!(
+            warnings[0],
+            "the index page http://i/simple/a/ lists a link whose file name is not one safe file name, dropped: the file name \"..\" is a directory name"
+        );
+        assert_eq!(
+            warnings[1],
+            "the index page http://i/simple/b/ lists 100 or more links whose file name is not one safe file name, dropped: reason 000; reason 001; reason 002; others"
+        );
+        assert_eq!(
+            warnings[20],
+            "7 more index pages list links whose file names are not safe file names; they were dropped"
+        );
+        assert!(dropped.take_warnings().is_empty(), "taken once");
     }
 }

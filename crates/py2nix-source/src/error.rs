@@ -35,6 +35,14 @@ pub enum SourceError {
         url: String,
         stderr: String,
     },
+    /// A git operation passed one of its bounds ([`GitLimits`](crate::GitLimits)) and git was
+    /// stopped; `what` says which.
+    #[error("`git {command}` for `{url}` was stopped: {what}")]
+    GitLimit {
+        command: String,
+        url: String,
+        what: String,
+    },
     /// The repository has no branch or tag of that name.
     #[error("`{url}` has no reference `{reference}`")]
     RefNotFound { url: String, reference: String },

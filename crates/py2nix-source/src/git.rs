@@ -34,16 +34,32 @@
 //!
 //! Always `git` from the `PATH` through [`Command`] (no shell), with stdin closed,
 //! `GIT_TERMINAL_PROMPT=0`, `GIT_CONFIG_NOSYSTEM=1` and `GIT_CONFIG_GLOBAL=/dev/null`, so no
-//! system or user configuration (an `autocrlf`, a global LFS filter, an identity) changes the
+//! system or user configuration (an `autocrlf`, a global LFS filter, an identity, a
+//! `url.<base>.insteadOf` or credential helper that would reach another host) changes the
 //! result, as `nix-prefetch-git` runs with a temporary `HOME`; `~/.netrc` still works.
 //! Variables that would redirect git to another repository (`GIT_DIR`, `GIT_WORK_TREE`, …) are
 //! removed. Submodules over `file://` are allowed (`protocol.file.allow=always`) only when the
 //! repository itself is local.
+//!
+//! git never asks: no terminal prompt, no askpass program (`GIT_ASKPASS`, `SSH_ASKPASS` removed,
+//! `core.askPass` empty), ssh in batch mode unless the user chose the ssh command
+//! (`GIT_SSH_COMMAND`, `GIT_SSH`), and the `ext::` transport (which runs a command) is off.
+//!
+//! Each operation ([`resolve_ref`], [`checkout`] with all the git commands they run) is bounded
+//! by [`GitLimits`]: a deadline, git's own low-speed abort of a transfer, and the bytes (and
+//! entries) the checkout directory may hold, measured every 250 ms while git runs and once
+//! after. git runs in its own process group, killed whole when a bound is passed (and by
+//! [`stop_running_git`] when py2nix is interrupted), so its helpers (`git-remote-https`,
+//! `index-pack`) stop with it.
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::{nar_sri, SourceError};
 
@@ -82,7 +98,8 @@ pub fn resolve_ref(url: &str, reference: Option<&str>) -> Result<String, SourceE
     let mut args = vec!["ls-remote", "--"];
     args.push(url);
     args.extend(patterns.iter().map(String::as_str));
-    let listing = run_git(url, None, "ls-remote", &args)?;
+    let operation = Operation::new(url, None);
+    let listing = run_git(&operation, None, "ls-remote", &args)?;
     let mut found: Vec<String> = candidates
         .iter()
         .filter_map(|candidate| find_in_listing(&listing, candidate))
@@ -105,14 +122,15 @@ pub fn checkout(url: &str, commit: &str, submodules: bool, dest: &Path) -> Resul
     check_url(url)?;
     let commit = check_commit(commit)?;
     check_destination(dest)?;
+    let operation = Operation::new(url, Some(dest));
     let dest_arg = dest.as_os_str();
     run_git(
-        url,
+        &operation,
         None,
         "init",
         &[OsStr::new("init"), OsStr::new("--quiet"), dest_arg],
     )?;
-    let git = |command: &str, args: &[&str]| run_git(url, Some(dest), command, args);
+    let git = |command: &str, args: &[&str]| run_git(&operation, Some(dest), command, args);
     git("remote add", &["remote", "add", "origin", "--", url])?;
     let shallow = [
         "fetch",
@@ -123,15 +141,20 @@ pub fn checkout(url: &str, commit: &str, submodules: bool, dest: &Path) -> Resul
         "origin",
         &commit,
     ];
-    if git("fetch", &shallow).is_err() {
+    match git("fetch", &shallow) {
+        Ok(_) => {}
+        // A bound passed is final: a second fetch would pass it again.
+        Err(error @ SourceError::GitLimit { .. }) => return Err(error),
         // The server refuses fetching an unadvertised commit, or cannot fetch shallowly
         // (dumb HTTP): fetch every branch and tag instead.
-        git("fetch", &["fetch", "--quiet", "--tags", "origin"])?;
+        Err(_) => {
+            git("fetch", &["fetch", "--quiet", "--tags", "origin"])?;
+        }
     }
-    check_fetched(url, dest, &commit)?;
+    check_fetched(&operation, dest, &commit)?;
     git("checkout", &["checkout", "--quiet", "--detach", &commit])?;
     if submodules {
-        update_submodules(url, dest)?;
+        update_submodules(&operation, dest)?;
     }
     remove_dot_git(dest)
 }
@@ -259,29 +282,40 @@ fn check_destination(dest: &Path) -> Result<(), SourceError> {
 }
 
 /// Fails unless `commit` was fetched and is a commit (not a tag, tree or blob).
-fn check_fetched(url: &str, dest: &Path, commit: &str) -> Result<(), SourceError> {
-    let kind = run_git(url, Some(dest), "cat-file", &["cat-file", "-t", commit]).ok();
+fn check_fetched(operation: &Operation, dest: &Path, commit: &str) -> Result<(), SourceError> {
+    let kind = match run_git(
+        operation,
+        Some(dest),
+        "cat-file",
+        &["cat-file", "-t", commit],
+    ) {
+        Ok(kind) => Some(kind),
+        Err(error @ SourceError::GitLimit { .. }) => return Err(error),
+        Err(_) => None,
+    };
     match kind.as_deref().map(str::trim) {
         Some("commit") => Ok(()),
         other => Err(SourceError::CommitNotFound {
-            url: redact_git_url(url),
+            url: redact_git_url(operation.url),
             commit: commit.to_string(),
             kind: other.map(str::to_string),
         }),
     }
 }
 
-fn update_submodules(url: &str, dest: &Path) -> Result<(), SourceError> {
+fn update_submodules(operation: &Operation, dest: &Path) -> Result<(), SourceError> {
     let mut args = Vec::new();
-    if is_local(url) {
+    if is_local(operation.url) {
         args.extend(["-c", "protocol.file.allow=always"]);
     }
     args.extend(["submodule", "--quiet", "update", "--init", "--recursive"]);
     let mut shallow = args.clone();
     shallow.extend(["--depth", "1"]);
-    run_git(url, Some(dest), "submodule update", &shallow)
-        .or_else(|_| run_git(url, Some(dest), "submodule update", &args))
-        .map(drop)
+    match run_git(operation, Some(dest), "submodule update", &shallow) {
+        Ok(_) => Ok(()),
+        Err(error @ SourceError::GitLimit { .. }) => Err(error),
+        Err(_) => run_git(operation, Some(dest), "submodule update", &args).map(drop),
+    }
 }
 
 /// Whether git reads `url` from the local file system: `file://` or a path (not `host:path`).
@@ -326,14 +360,214 @@ fn remove_dot_git(dir: &Path) -> Result<(), SourceError> {
     Ok(())
 }
 
-/// Runs git (in `dir`, if given) and returns its stdout; a failure carries the redacted URL and
-/// the last lines of git's stderr.
+/// The bounds on git at lock time (docs/security.md, "Limits"): each operation
+/// ([`resolve_ref`], [`checkout`], [`hash_git`], with every git command they run) ends by its
+/// deadline, a transfer slower than [`GIT_LOW_SPEED_LIMIT`] bytes a second for
+/// `low_speed_time` seconds is aborted by git itself, and a checkout directory may hold at
+/// most `max_size` bytes (and [`MAX_CHECKOUT_ENTRIES`] entries) while git writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GitLimits {
+    /// The longest one operation may take, all its git commands together.
+    pub deadline: Duration,
+    /// The most bytes (file lengths, `.git` included) a checkout directory may hold.
+    pub max_size: u64,
+    /// git's `http.lowSpeedTime`, in whole seconds.
+    pub low_speed_time: u64,
+}
+
+/// git's `http.lowSpeedLimit`: bytes a second below which a transfer counts as stalled.
+pub const GIT_LOW_SPEED_LIMIT: u64 = 1024;
+
+/// The most entries (files, directories, links) a checkout directory may hold while git
+/// writes it; the walk that measures it stops there.
+pub const MAX_CHECKOUT_ENTRIES: u64 = 1_000_000;
+
+/// The most bytes of git's standard output py2nix keeps (`ls-remote`'s listing).
+const MAX_GIT_OUTPUT: u64 = 16 << 20;
+
+/// How much of git's standard error is kept for a message (its end).
+const GIT_STDERR_KEPT: usize = 64 << 10;
+
+/// How often the checkout directory is measured while git runs.
+const SIZE_INTERVAL: Duration = Duration::from_millis(250);
+
+impl Default for GitLimits {
+    fn default() -> Self {
+        GitLimits {
+            deadline: Duration::from_secs(600),
+            max_size: 4 << 30,
+            low_speed_time: 30,
+        }
+    }
+}
+
+impl GitLimits {
+    /// The limits with the environment's overrides, checked (`lookup` reads a variable):
+    /// `PY2NIX_GIT_DEADLINE` (seconds, as `PY2NIX_HTTP_DEADLINE`), `PY2NIX_GIT_MAX_SIZE` (read
+    /// by `parse_size`, as `PY2NIX_MAX_DOWNLOAD_SIZE`), and `PY2NIX_HTTP_TIMEOUT` (seconds,
+    /// rounded up) as the low-speed time, the same patience as with the index.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        parse_size: impl Fn(&str) -> Result<u64, String>,
+    ) -> Result<Self, String> {
+        let mut limits = GitLimits::default();
+        let seconds = |name: &str| -> Result<Option<Duration>, String> {
+            let Some(text) = lookup(name) else {
+                return Ok(None);
+            };
+            match text.trim().parse::<f64>() {
+                Ok(value) if value > 0.0 && value <= 86_400.0 => {
+                    Ok(Some(Duration::from_secs_f64(value)))
+                }
+                _ => Err(format!(
+                    "{name} must be a number of seconds above 0, not `{text}`"
+                )),
+            }
+        };
+        if let Some(deadline) = seconds("PY2NIX_GIT_DEADLINE")? {
+            limits.deadline = deadline;
+        }
+        if let Some(timeout) = seconds("PY2NIX_HTTP_TIMEOUT")? {
+            limits.low_speed_time = timeout.as_secs_f64().ceil().max(1.0) as u64;
+        }
+        if let Some(text) = lookup("PY2NIX_GIT_MAX_SIZE") {
+            limits.max_size =
+                parse_size(&text).map_err(|error| format!("PY2NIX_GIT_MAX_SIZE: {error}"))?;
+        }
+        Ok(limits)
+    }
+}
+
+static GIT_LIMITS: OnceLock<GitLimits> = OnceLock::new();
+
+/// Sets the limits every git operation of this crate uses, once (later calls are ignored);
+/// without it they are the defaults.
+pub fn configure_git_limits(limits: GitLimits) {
+    let _ = GIT_LIMITS.set(limits);
+}
+
+/// The limits in force.
+pub fn git_limits() -> GitLimits {
+    GIT_LIMITS.get().copied().unwrap_or_default()
+}
+
+/// The git processes running now: each one's process group, and the checkout directory it
+/// writes, for [`stop_running_git`].
+static RUNNING: Mutex<Vec<(u32, Option<PathBuf>)>> = Mutex::new(Vec::new());
+
+/// Kills every git process group this crate started that is still running and removes the
+/// checkout directories they were writing. For a signal handler that is about to end the
+/// process: the git processes are in their own groups, so a terminal's Ctrl-C does not reach
+/// them, and they would outlive py2nix.
+pub fn stop_running_git() {
+    let running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+    for (pid, watched) in running.iter() {
+        if let Some(pid) = rustix::process::Pid::from_raw(*pid as i32) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        if let Some(dir) = watched {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// One bounded git operation: the URL it is about, when it must end, and the checkout
+/// directory whose size is bounded.
+struct Operation<'a> {
+    url: &'a str,
+    limits: GitLimits,
+    deadline: Instant,
+    watch: Option<&'a Path>,
+}
+
+impl<'a> Operation<'a> {
+    fn new(url: &'a str, watch: Option<&'a Path>) -> Self {
+        let limits = git_limits();
+        Operation {
+            url,
+            limits,
+            deadline: Instant::now() + limits.deadline,
+            watch,
+        }
+    }
+
+    fn limit_error(&self, command: &str, what: String) -> SourceError {
+        SourceError::GitLimit {
+            command: command.to_string(),
+            url: redact_git_url(self.url),
+            what,
+        }
+    }
+
+    /// Fails when the checkout directory holds more than the limits allow.
+    fn check_size(&self, command: &str) -> Result<(), SourceError> {
+        let Some(dir) = self.watch else {
+            return Ok(());
+        };
+        match measure(dir, self.limits.max_size) {
+            Measured::Within => Ok(()),
+            Measured::TooLarge => Err(self.limit_error(
+                command,
+                format!(
+                    "the checkout grew past {} bytes (PY2NIX_GIT_MAX_SIZE)",
+                    self.limits.max_size
+                ),
+            )),
+            Measured::TooManyEntries => Err(self.limit_error(
+                command,
+                format!("the checkout grew past {MAX_CHECKOUT_ENTRIES} files and directories"),
+            )),
+        }
+    }
+}
+
+enum Measured {
+    Within,
+    TooLarge,
+    TooManyEntries,
+}
+
+/// Adds up the lengths of the files and links under `dir` (not following links), stopping
+/// as soon as they pass `max_size` or the entries pass [`MAX_CHECKOUT_ENTRIES`]. Entries that
+/// vanish while git works are skipped.
+fn measure(dir: &Path, max_size: u64) -> Measured {
+    let mut total = 0u64;
+    let mut entries = 0u64;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(listing) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            entries += 1;
+            if entries > MAX_CHECKOUT_ENTRIES {
+                return Measured::TooManyEntries;
+            }
+            let Ok(metadata) = entry.metadata() else {
+                continue;
+            };
+            if metadata.is_dir() {
+                pending.push(entry.path());
+            } else {
+                total = total.saturating_add(metadata.len());
+                if total > max_size {
+                    return Measured::TooLarge;
+                }
+            }
+        }
+    }
+    Measured::Within
+}
+
+/// Runs git (in `dir`, if given) under `operation`'s bounds and returns its stdout; a failure
+/// carries the redacted URL and the last lines of git's stderr.
 fn run_git<S: AsRef<OsStr>>(
-    url: &str,
+    operation: &Operation,
     dir: Option<&Path>,
     command: &str,
     args: &[S],
 ) -> Result<String, SourceError> {
+    let url = operation.url;
     let mut git = Command::new("git");
     if let Some(dir) = dir {
         git.arg("-C").arg(dir);
@@ -343,24 +577,166 @@ fn run_git<S: AsRef<OsStr>>(
         "init.defaultBranch=main",
         "-c",
         "advice.detachedHead=false",
+        "-c",
+        "core.askPass=",
+        "-c",
+        "protocol.ext.allow=never",
     ])
+    .arg("-c")
+    .arg(format!("http.lowSpeedLimit={GIT_LOW_SPEED_LIMIT}"))
+    .arg("-c")
+    .arg(format!(
+        "http.lowSpeedTime={}",
+        operation.limits.low_speed_time
+    ))
     .args(args)
     .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0)
     .env("GIT_TERMINAL_PROMPT", "0")
     .env("GIT_CONFIG_NOSYSTEM", "1")
     .env("GIT_CONFIG_GLOBAL", "/dev/null");
     for variable in REPOSITORY_VARIABLES {
         git.env_remove(variable);
     }
-    let output = git.output().map_err(SourceError::GitNotRunnable)?;
-    if output.status.success() {
-        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    for variable in ["GIT_ASKPASS", "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE"] {
+        git.env_remove(variable);
+    }
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        git.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    if Instant::now() >= operation.deadline {
+        return Err(deadline_error(operation, command));
+    }
+    let mut child = {
+        // Registered under the lock, so that a signal never finds it unlisted.
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        let child = git.spawn().map_err(SourceError::GitNotRunnable)?;
+        running.push((child.id(), operation.watch.map(Path::to_path_buf)));
+        child
+    };
+    let result = supervise(operation, command, &mut child);
+    RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|(pid, _)| *pid != child.id());
+    let (status, stdout, stderr) = result?;
+    if status.success() {
+        return Ok(String::from_utf8_lossy(&stdout).into_owned());
     }
     Err(SourceError::Git {
         command: command.to_string(),
         url: redact_git_url(url),
-        stderr: last_lines(url, &String::from_utf8_lossy(&output.stderr), output.status),
+        stderr: last_lines(url, &String::from_utf8_lossy(&stderr), status),
     })
+}
+
+fn deadline_error(operation: &Operation, command: &str) -> SourceError {
+    operation.limit_error(
+        command,
+        format!(
+            "the git operation did not finish within {} (PY2NIX_GIT_DEADLINE)",
+            seconds(operation.limits.deadline)
+        ),
+    )
+}
+
+/// `2 s`, `0.5 s`.
+fn seconds(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{} s", (secs * 1000.0).round() / 1000.0)
+    }
+}
+
+type Finished = (std::process::ExitStatus, Vec<u8>, Vec<u8>);
+
+/// Waits for `child`, reading its output, and kills its process group when the deadline,
+/// the size of the checkout or the output limit is passed.
+fn supervise(
+    operation: &Operation,
+    command: &str,
+    child: &mut Child,
+) -> Result<Finished, SourceError> {
+    let stdout = child.stdout.take().map(|pipe| {
+        std::thread::spawn(move || {
+            // Keeps the first bytes, drains the rest so that git never blocks on the pipe.
+            let mut kept = Vec::new();
+            let mut pipe = pipe;
+            let _ = (&mut pipe).take(MAX_GIT_OUTPUT + 1).read_to_end(&mut kept);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+            kept
+        })
+    });
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            // Keeps the last bytes only.
+            let mut kept = Vec::new();
+            let mut buffer = [0u8; 8192];
+            while let Ok(read) = pipe.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                kept.extend_from_slice(&buffer[..read]);
+                if kept.len() > 2 * GIT_STDERR_KEPT {
+                    kept.drain(..kept.len() - GIT_STDERR_KEPT);
+                }
+            }
+            kept
+        })
+    });
+    let mut next_measure = Instant::now() + SIZE_INTERVAL;
+    let mut pause = Duration::from_millis(1);
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(error) => break Err(SourceError::GitNotRunnable(error)),
+        }
+        let now = Instant::now();
+        if now >= operation.deadline {
+            break Err(deadline_error(operation, command));
+        }
+        if now >= next_measure {
+            if let Err(error) = operation.check_size(command) {
+                break Err(error);
+            }
+            next_measure = Instant::now() + SIZE_INTERVAL;
+        }
+        std::thread::sleep(pause.min(operation.deadline.saturating_duration_since(now)));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    };
+    if outcome.is_err() {
+        kill_group(child);
+    }
+    let stdout = stdout
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
+    let stderr = stderr
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
+    let status = outcome?;
+    // git may have written much between two measures, or finished before the first.
+    operation.check_size(command)?;
+    if stdout.len() as u64 > MAX_GIT_OUTPUT {
+        return Err(operation.limit_error(
+            command,
+            format!("git printed more than {MAX_GIT_OUTPUT} bytes"),
+        ));
+    }
+    Ok((status, stdout, stderr))
+}
+
+/// Kills `child`'s whole process group (git and the helpers it started) and reaps `child`.
+fn kill_group(child: &mut Child) {
+    let group = rustix::process::Pid::from_child(child);
+    if rustix::process::kill_process_group(group, rustix::process::Signal::KILL).is_err() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 /// Variables that point git at another repository or inject configuration.
@@ -948,7 +1324,7 @@ mod tests {
 /// without the repository's hooks or fsmonitor, and without user or system configuration.
 pub fn describe_version(dir: &Path) -> Option<String> {
     let output = run_git(
-        "",
+        &Operation::new("", None),
         Some(dir),
         "git describe",
         &[
@@ -1045,5 +1421,68 @@ mod describe_tests {
         git(&["commit", "-q", "-m", "b"]);
         let next = describe_version(dir.path()).unwrap();
         assert!(next.starts_with("1.2.4.dev1+g"), "{next}");
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    fn size(text: &str) -> Result<u64, String> {
+        text.parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("`{text}` is not a size"))
+    }
+
+    #[test]
+    fn the_environment_sets_the_git_limits() {
+        let limits = GitLimits::from_lookup(
+            |name| match name {
+                "PY2NIX_GIT_DEADLINE" => Some("2.5".to_owned()),
+                "PY2NIX_GIT_MAX_SIZE" => Some("1000".to_owned()),
+                "PY2NIX_HTTP_TIMEOUT" => Some("0.2".to_owned()),
+                _ => None,
+            },
+            size,
+        )
+        .unwrap();
+        assert_eq!(
+            limits,
+            GitLimits {
+                deadline: Duration::from_millis(2500),
+                max_size: 1000,
+                low_speed_time: 1,
+            }
+        );
+        assert_eq!(
+            GitLimits::from_lookup(|_| None, size).unwrap(),
+            GitLimits::default()
+        );
+        for (name, bad) in [
+            ("PY2NIX_GIT_DEADLINE", "0"),
+            ("PY2NIX_GIT_DEADLINE", "x"),
+            ("PY2NIX_GIT_DEADLINE", "-1"),
+            ("PY2NIX_GIT_MAX_SIZE", "0"),
+            ("PY2NIX_HTTP_TIMEOUT", "1e9"),
+        ] {
+            let error =
+                GitLimits::from_lookup(|n| (n == name).then(|| bad.to_owned()), size).unwrap_err();
+            assert!(error.contains(name) && error.contains(bad), "{error}");
+        }
+    }
+
+    #[test]
+    fn measuring_stops_at_the_first_byte_too_many() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        fs::write(dir.path().join("a/b/f"), [0u8; 600]).unwrap();
+        fs::write(dir.path().join("g"), [0u8; 400]).unwrap();
+        assert!(matches!(measure(dir.path(), 1000), Measured::Within));
+        assert!(matches!(measure(dir.path(), 999), Measured::TooLarge));
+        assert!(matches!(
+            measure(&dir.path().join("missing"), 1),
+            Measured::Within
+        ));
     }
 }

@@ -33,6 +33,9 @@ pub use elf::{
     WheelLibraries,
 };
 pub use error::SourceError;
-pub use git::{checkout, describe_version, hash_git, redact_git_url, resolve_ref, GitHash};
+pub use git::{
+    checkout, configure_git_limits, describe_version, git_limits, hash_git, redact_git_url,
+    resolve_ref, stop_running_git, GitHash, GitLimits, GIT_LOW_SPEED_LIMIT, MAX_CHECKOUT_ENTRIES,
+};
 pub use metadata::{parse_core_metadata, CoreMetadata, MetadataError, MetadataOrigin};
 pub use nar::{nar_sha256, nar_sri};

@@ -205,10 +205,11 @@ pub struct SelectArgs {
     #[arg(long, value_name = "DIR")]
     pub overrides: Option<PathBuf>,
 
-    /// Let the lock's local path sources and pyproject.toml's [tool.py2nix] overrides name
-    /// directories outside the project directory. Without it they are refused: Nix copies a
-    /// local source into the store, readable by every user of the machine, and a project you
-    /// did not write could name any directory (~/.ssh). See docs/security.md.
+    /// Let the lock's local path sources, a requirements file's `-r`/`-c` includes and
+    /// pyproject.toml's [tool.py2nix] overrides name files and directories outside the project
+    /// directory. Without it they are refused: Nix copies a local source into the store,
+    /// readable by every user of the machine, and a project you did not write could name any
+    /// file (~/.ssh, ~/.aws/credentials). See docs/security.md.
     #[arg(long)]
     pub allow_outside_paths: bool,
 }
@@ -314,6 +315,11 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+
+    /// Let a requirements file's `-r`/`-c` includes name files outside its directory
+    /// (refused without it, as by `lock`; see docs/security.md).
+    #[arg(long)]
+    pub allow_outside_paths: bool,
 }
 
 /// How `graph` draws.

@@ -59,6 +59,16 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    match py2nix_source::GitLimits::from_lookup(
+        |name| std::env::var(name).ok(),
+        py2nix_index::parse_size,
+    ) {
+        Ok(limits) => py2nix_source::configure_git_limits(limits),
+        Err(message) => {
+            reporter.error(&anyhow::anyhow!(message));
+            return ExitCode::from(1);
+        }
+    }
     output::remove_temporary_files_on_signals();
     let result = match cli.command {
         cli::Command::Lock(args) => commands::lock::run(args, &reporter),

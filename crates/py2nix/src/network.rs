@@ -72,7 +72,17 @@ impl Network {
         reporter: &Reporter,
     ) -> Result<Pages, Failure> {
         let total = requests.len();
-        self.fetch_pages_of(requests, total, reporter)
+        let pages = self.fetch_pages_of(requests, total, reporter);
+        self.warn_dropped_links(reporter);
+        pages
+    }
+
+    /// Warns, once per page, of the links the pages read so far dropped because their file
+    /// names are not safe file names (`py2nix_index::check_page_filename`).
+    pub fn warn_dropped_links(&self, reporter: &Reporter) {
+        for warning in self.client.take_page_warnings() {
+            reporter.warn(&warning);
+        }
     }
 
     /// [`Network::fetch_pages`] for part of a lookup whose other part runs elsewhere at the

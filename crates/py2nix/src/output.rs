@@ -49,6 +49,8 @@ pub fn remove_temporary_files_on_signals() {
                 for file in files.iter() {
                     let _ = std::fs::remove_file(file);
                 }
+                // git runs in its own process groups, which the signal did not reach.
+                py2nix_source::stop_running_git();
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
                 std::process::exit(128 + signal);
             }

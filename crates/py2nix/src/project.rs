@@ -151,6 +151,7 @@ pub fn read(
     project_dir: &Path,
     lock_arg: Option<&Path>,
     recorded: Option<&Path>,
+    allow_outside: bool,
     reporter: &Reporter,
 ) -> anyhow::Result<ProjectFiles> {
     let (lock_path, dir) = match lock_arg {
@@ -197,7 +198,8 @@ pub fn read(
     } else {
         (None, None)
     };
-    let mut lock = parse_lock_text(format, &lock_path, &lock_text)?;
+    let rule = IncludeRule::new(&lock_path, Some(project_dir), allow_outside);
+    let mut lock = parse_lock_text(format, &lock_path, &lock_text, &rule)?;
     for warning in &lock.warnings {
         reporter.warn(&format!("{}: {warning}", lock_path.display()));
     }
@@ -227,14 +229,74 @@ pub fn read(
     })
 }
 
-/// What a lock names besides itself, read from disk: a requirements file's includes (relative
-/// to the file that names them) and the projects of the local directories it installs.
-struct DiskFiles {
-    /// The lock's directory.
-    base: PathBuf,
+/// Where a requirements file's `-r`/`-c` includes (and the local projects it installs) may be
+/// read from: inside one of `roots` (the directory of the lock the user named, the project
+/// directory), symbolic links followed, unless `allow_outside` (`--allow-outside-paths`).
+/// A project you did not write could otherwise include `~/.aws/credentials` and have a parse
+/// error quote it.
+#[derive(Debug, Clone, Default)]
+pub struct IncludeRule {
+    pub roots: Vec<PathBuf>,
+    pub allow_outside: bool,
 }
 
-impl DiskFiles {
+impl IncludeRule {
+    /// The rule for a lock at `lock_path` in the project `project_dir`.
+    pub fn new(lock_path: &Path, project_dir: Option<&Path>, allow_outside: bool) -> Self {
+        let lock_dir = match lock_path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut roots = vec![lock_dir];
+        roots.extend(project_dir.map(Path::to_path_buf));
+        IncludeRule {
+            roots,
+            allow_outside,
+        }
+    }
+
+    /// `path`, resolved, when it may be read, and whether it is outside the project (allowed
+    /// by `allow_outside`); an error naming it and the way out when it is outside every root
+    /// and not allowed. A path that does not resolve (missing) is returned as it is, for the
+    /// reader to report.
+    fn check(&self, path: &Path) -> Result<(PathBuf, bool), String> {
+        let Ok(resolved) = path.canonicalize() else {
+            return Ok((path.to_path_buf(), false));
+        };
+        let roots: Vec<PathBuf> = self
+            .roots
+            .iter()
+            .filter_map(|root| root.canonicalize().ok())
+            .collect();
+        if roots.iter().any(|root| resolved.starts_with(root)) {
+            return Ok((resolved, false));
+        }
+        if self.allow_outside {
+            return Ok((resolved, true));
+        }
+        let shown = roots
+            .first()
+            .map(|root| format!(" `{}`", root.display()))
+            .unwrap_or_default();
+        Err(format!(
+            "`{}` is outside the project directory{shown}; refusing to read it (a project's requirements file may not make py2nix read, or quote in a message, files elsewhere on the machine); hint: pass --allow-outside-paths if you trust this project's paths",
+            path.display()
+        ))
+    }
+}
+
+/// What a lock names besides itself, read from disk: a requirements file's includes (relative
+/// to the file that names them) and the projects of the local directories it installs.
+struct DiskFiles<'a> {
+    /// The lock's directory.
+    base: PathBuf,
+    rule: &'a IncludeRule,
+    /// The labels of the includes read from outside the project (`--allow-outside-paths`):
+    /// messages about them do not quote their lines.
+    outside: std::cell::RefCell<Vec<String>>,
+}
+
+impl DiskFiles<'_> {
     fn dir_of(&self, from: &str) -> PathBuf {
         Path::new(from)
             .parent()
@@ -260,15 +322,23 @@ pub fn read_include(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
 }
 
-impl LockFiles for DiskFiles {
+impl LockFiles for DiskFiles<'_> {
     fn include(&self, name: &str, from: &str) -> Result<(String, String), String> {
         let included = self.dir_of(from).join(name);
-        read_include(&included).map(|text| (text, included.display().to_string()))
+        let (resolved, outside) = self.rule.check(&included)?;
+        let text = read_include(&resolved)?;
+        let label = included.display().to_string();
+        if outside {
+            self.outside.borrow_mut().push(label.clone());
+        }
+        Ok((text, label))
     }
 
     fn project_in(&self, path: &str, from: &str) -> Option<DirectoryProject> {
         let pyproject = self.dir_of(from).join(path).join("pyproject.toml");
-        let text = read_include(&pyproject).ok()?;
+        // Outside the project, the local source itself is refused later, naming it.
+        let (resolved, _) = self.rule.check(&pyproject).ok()?;
+        let text = read_include(&resolved).ok()?;
         let metadata = py2nix_lock::parse_project_metadata(&text).ok()?;
         Some(DirectoryProject {
             name: metadata.name?.to_string(),
@@ -278,16 +348,65 @@ impl LockFiles for DiskFiles {
 }
 
 /// Reads `text`, the lock at `path`, as `format` (`py2nix_lock::parse`); a requirements
-/// file's `-r`/`-c` includes are read relative to the file that names them.
-pub fn parse_lock_text(format: LockFormat, path: &Path, text: &str) -> anyhow::Result<Lock> {
+/// file's `-r`/`-c` includes are read relative to the file that names them, where `rule`
+/// allows.
+pub fn parse_lock_text(
+    format: LockFormat,
+    path: &Path,
+    text: &str,
+    rule: &IncludeRule,
+) -> anyhow::Result<Lock> {
     let files = DiskFiles {
         base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        rule,
+        outside: Default::default(),
     };
     let context = || format!("failed to parse `{}`", path.display());
-    let lock = py2nix_lock::parse(format, text, &path.display().to_string(), &files)
+    let parsed = py2nix_lock::parse(format, text, &path.display().to_string(), &files);
+    let outside = files.outside.into_inner();
+    let mut lock = parsed
+        .map_err(|error| unquoted(error, &outside))
         .with_context(context)?;
+    for warning in &mut lock.warnings {
+        if let Some(label) = outside_label(warning, &outside) {
+            *warning = format!("{label}: {OUTSIDE_NOT_QUOTED}");
+        }
+    }
     lock.check_file_names().with_context(context)?;
     Ok(lock)
+}
+
+/// What a message says of a line of an include outside the project instead of quoting it.
+const OUTSIDE_NOT_QUOTED: &str = "this line is not one py2nix reads as it is (its text is not shown: the file is outside the project, read because of --allow-outside-paths)";
+
+/// The label of `outside` that `message` (`label:line:column: …`) is about, with its line and
+/// column.
+fn outside_label<'a>(message: &'a str, outside: &[String]) -> Option<&'a str> {
+    outside.iter().find_map(|label| {
+        let rest = message.strip_prefix(label.as_str())?.strip_prefix(':')?;
+        let position = rest.find(": ").unwrap_or(rest.len());
+        let numbers = &rest[..position];
+        numbers
+            .split(':')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| &message[..label.len() + 1 + position])
+    })
+}
+
+/// A requirements error located in an include outside the project, without the line's text.
+fn unquoted(error: py2nix_lock::LockError, outside: &[String]) -> py2nix_lock::LockError {
+    match error {
+        py2nix_lock::LockError::Requirements { location, message }
+            if outside_label(&format!("{location}: "), outside).is_some() =>
+        {
+            let _ = message;
+            py2nix_lock::LockError::Requirements {
+                location,
+                message: OUTSIDE_NOT_QUOTED.to_string(),
+            }
+        }
+        other => other,
+    }
 }
 
 /// What the project asks for: the lock's own record where it has one (uv.lock, pylock.toml),

@@ -48,6 +48,7 @@ pub fn add_poetry_unsafe_packages(
         })
         .collect();
     let results = network.full_pages(&requests);
+    network.warn_dropped_links(reporter);
     let mut errors = Errors::default();
     let mut problems = Vec::new();
     let mut offline_miss = false;

@@ -133,8 +133,8 @@ pub struct Comparison {
 }
 
 pub fn run(args: DiffArgs, _reporter: &Reporter) -> Result<(), Failure> {
-    let old = load(&args.old).input()?;
-    let new = load(&args.new).input()?;
+    let old = load(&args.old, args.allow_outside_paths).input()?;
+    let new = load(&args.new, args.allow_outside_paths).input()?;
     if old.is_plan != new.is_plan {
         return Err(Failure::Input(anyhow!(
             "cannot compare a {} (`{}`) with a {} (`{}`): give two locks or two plans",
@@ -191,8 +191,9 @@ pub fn plan_from_text(text: &str) -> anyhow::Result<Option<Plan>> {
     Ok(Some(plan))
 }
 
-/// Reads a lock, a plan or a python.nix; a directory stands for the one lock in it.
-pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+/// Reads a lock, a plan or a python.nix; a directory stands for the one lock in it. A
+/// requirements file's includes must be inside its directory unless `allow_outside`.
+pub fn load(path: &Path, allow_outside: bool) -> anyhow::Result<Loaded> {
     let path = if path.is_dir() {
         crate::project::find_lock(path, None)?
     } else {
@@ -222,7 +223,8 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             path.display()
         );
     }
-    let lock = crate::project::parse_lock_text(format, &path, &text)?;
+    let rule = crate::project::IncludeRule::new(&path, None, allow_outside);
+    let lock = crate::project::parse_lock_text(format, &path, &text, &rule)?;
     let mut packages: BTreeMap<String, Vec<&py2nix_lock::LockedPackage>> = BTreeMap::new();
     for package in &lock.packages {
         packages

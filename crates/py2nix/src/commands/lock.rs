@@ -393,7 +393,7 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
         reporter,
     )?;
     // 6. Build systems and wheel libraries.
-    crate::buildsys::discover(
+    let discovered = crate::buildsys::discover(
         &mut plan,
         &crate::buildsys::Inputs {
             network: &network,
@@ -412,7 +412,9 @@ pub fn make_plan(settings: &LockSettings, reporter: &Reporter) -> Result<Planned
                 .collect(),
         },
         reporter,
-    )?;
+    );
+    network.warn_dropped_links(reporter);
+    discovered?;
     py2nix_plan::apply_build_settings(&mut plan, &project.uv);
     crate::elf::map_wheel_libraries(&mut plan, &elf_inputs, prefetched, reporter)?;
     // Built-in entries are parsed on first use; one that fails to is a build defect.
@@ -445,6 +447,7 @@ fn read_project(
         &settings.project_dir,
         settings.lock.as_deref(),
         recorded.as_deref(),
+        settings.allow_outside_paths,
         reporter,
     )
     .input()?;
@@ -646,6 +649,7 @@ fn fetch_file_pages(
         };
         (fetched, early_fetched)
     });
+    network.warn_dropped_links(reporter);
     let mut pages = fetched?;
     pages.extend(early_fetched?);
     Ok((pages, prefetched))
@@ -1041,7 +1045,8 @@ fn resolve_gits(
 type GitKey = (String, Option<String>, Option<String>, bool);
 
 /// Whether a git source failed for a reason outside the input (exit 2, as documented for
-/// network failures): git itself failed (the network, the server, a missing `git`) or a file
+/// network failures): git itself failed (the network, the server, a missing `git`), was
+/// stopped at a bound (`PY2NIX_GIT_DEADLINE`, `PY2NIX_GIT_MAX_SIZE`), or a file
 /// could not be read or written. A reference or commit the repository lacks, an invalid URL
 /// or commit id, and a `--offline` miss are the input's.
 fn git_failure_is_unexpected(error: &anyhow::Error) -> bool {
@@ -1049,7 +1054,12 @@ fn git_failure_is_unexpected(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<SourceError>(),
-            Some(SourceError::Git { .. } | SourceError::GitNotRunnable(_) | SourceError::Io { .. })
+            Some(
+                SourceError::Git { .. }
+                    | SourceError::GitLimit { .. }
+                    | SourceError::GitNotRunnable(_)
+                    | SourceError::Io { .. }
+            )
         )
     })
 }

@@ -28,6 +28,12 @@ pub struct OverridesShowArgs {
     /// ./pyproject.toml, if set.
     #[arg(long, value_name = "DIR")]
     pub overrides: Option<PathBuf>,
+
+    /// Let ./pyproject.toml's [tool.py2nix] overrides name a directory outside the project
+    /// (the current directory), as `lock --allow-outside-paths` does; without it such a
+    /// directory is refused. See docs/security.md.
+    #[arg(long)]
+    pub allow_outside_paths: bool,
 }
 
 /// What `show` was asked, checked.
@@ -44,6 +50,7 @@ impl ShowSettings {
             package,
             version,
             overrides,
+            allow_outside_paths,
         } = args;
         let name = py2nix_dist::normalize_name(package.trim());
         if !py2nix_dist::is_normalized(&name) {
@@ -58,7 +65,7 @@ impl ShowSettings {
             .transpose()?;
         let user_dir = match overrides {
             Some(dir) => Some(dir),
-            None => from_pyproject(reporter)?,
+            None => from_pyproject(allow_outside_paths, reporter)?,
         };
         Ok(ShowSettings {
             name,
@@ -68,8 +75,9 @@ impl ShowSettings {
     }
 }
 
-/// `[tool.py2nix] overrides` of ./pyproject.toml, relative to the current directory.
-fn from_pyproject(reporter: &Reporter) -> anyhow::Result<Option<PathBuf>> {
+/// `[tool.py2nix] overrides` of ./pyproject.toml, relative to the current directory; refused
+/// outside it unless `allow_outside`.
+fn from_pyproject(allow_outside: bool, reporter: &Reporter) -> anyhow::Result<Option<PathBuf>> {
     let path = PathBuf::from("pyproject.toml");
     if !path.is_file() {
         return Ok(None);
@@ -82,11 +90,13 @@ fn from_pyproject(reporter: &Reporter) -> anyhow::Result<Option<PathBuf>> {
         "user overrides from pyproject.toml's [tool.py2nix]: `{dir}`"
     ));
     let dir = PathBuf::from(dir);
-    crate::sources::check_inside_project(
-        &dir,
-        Path::new("."),
-        "pyproject.toml's `[tool.py2nix] overrides` directory",
-    )?;
+    if !allow_outside {
+        crate::sources::check_inside_project(
+            &dir,
+            Path::new("."),
+            "pyproject.toml's `[tool.py2nix] overrides` directory",
+        )?;
+    }
     Ok(Some(dir))
 }
 
@@ -340,6 +350,7 @@ mod tests {
             package: "Zope.Interface".to_string(),
             version: Some("1.0".to_string()),
             overrides: Some(PathBuf::from("x")),
+            allow_outside_paths: false,
         };
         let settings = ShowSettings::from_args(args, &reporter).unwrap();
         assert_eq!(settings.name, "zope-interface");
@@ -347,6 +358,7 @@ mod tests {
             package: "x".to_string(),
             version: Some("one".to_string()),
             overrides: Some(PathBuf::from("x")),
+            allow_outside_paths: false,
         };
         let error = ShowSettings::from_args(bad, &reporter)
             .unwrap_err()
