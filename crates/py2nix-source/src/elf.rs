@@ -690,8 +690,8 @@ impl Kept {
 /// Runs `read` on the contents of `member` from `source`, reading only as much as it needs
 /// and keeping only the ranges it wants (see the module): first [`FIRST_READ`] bytes, then
 /// what the last run wanted, until a run wants nothing that is not kept. Wanted bytes that
-/// were passed over are read again from the start. The first time a far range is wanted,
-/// up to [`HEAD_KEEP`] bytes of the first segment are kept before passing over the rest.
+/// were passed over are read again from the start. Before passing over the first segment to
+/// a far range, up to [`HEAD_KEEP`] bytes of it are kept.
 fn read_streaming<T>(
     member: &Member,
     source: &mut dyn MemberSource,
@@ -733,13 +733,15 @@ fn read_streaming<T>(
                 break;
             }
             for (start, end) in pieces {
-                let head_end = first_segment_end
-                    .filter(|_| restarts == 0)
-                    .map_or(0, |end: u64| end.min(head_keep).min(start));
-                if start.saturating_sub(stream.position()) >= MIN_SKIP
-                    && head_end > stream.position()
+                let from = stream.position();
+                let head_end =
+                    first_segment_end.map_or(0, |end: u64| end.min(head_keep).min(start));
+                if start.saturating_sub(from) >= MIN_SKIP
+                    && head_end > from
+                    && !kept
+                        .missing(&[(from, head_end)], total, reached, cap)
+                        .is_empty()
                 {
-                    let from = stream.position();
                     fetch(
                         &mut stream,
                         from,
@@ -1894,6 +1896,27 @@ mod tests {
         );
     }
 
+    /// Real shared objects (the files named in `PY2NIX_REAL_OBJECTS`, separated by `:`),
+    /// each zipped and read as a wheel member: the same result as the whole file, and how
+    /// much was read and kept (printed). Run by hand:
+    /// `PY2NIX_REAL_OBJECTS=/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1 cargo test -p
+    /// py2nix-source real_objects -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "reads files named in PY2NIX_REAL_OBJECTS"]
+    fn real_objects_read_as_wheel_members_give_the_whole_files_result() {
+        let paths = std::env::var("PY2NIX_REAL_OBJECTS").unwrap();
+        for path in paths.split(':').filter(|p| !p.is_empty()) {
+            let object = std::fs::read(path).unwrap();
+            let whole = read_elf_dynamic(&object).unwrap();
+            let bytes = zip_of(&[("a/liba.so", &object, true)]);
+            let (member, mut local) = only_member(&bytes);
+            let (read, inflated) =
+                read_object(&member, &mut local, &ObjectLimits::default()).unwrap();
+            assert_eq!(read, Some(whole), "{path}");
+            println!("{path}: {} bytes, {inflated:?}", object.len());
+        }
+    }
+
     /// A program header table far larger than the first read is inflated in one round, not
     /// one entry per round.
     #[test]
@@ -2092,6 +2115,82 @@ mod tests {
         ] {
             assert_eq!(site_packages_dir(member).as_deref(), dir, "{member}");
         }
+    }
+
+    /// The three ways a wheel's library is found, as the scan reports them for the planner:
+    /// a library a dependency's wheel provides (in that wheel's `provided`, with its
+    /// directory, and needed by the app), a library bundled in `<dist>.libs/` under a hashed
+    /// name (not needed from outside), and a GPU driver library (needed: no wheel holds it).
+    #[test]
+    fn a_dependencys_library_a_bundled_one_and_a_driver_library() {
+        let object = |needed: &'static [&'static str], soname: Option<&'static str>| {
+            build_with(&Shape {
+                wide: true,
+                needed,
+                soname,
+                program: true,
+                ..Shape::default()
+            })
+        };
+        let dep = zip_of(&[
+            (
+                "dep/lib/libdep.so.2",
+                &object(&["libstdc++.so.6"], Some("libdep.so.2")),
+                true,
+            ),
+            ("dep/__init__.py", b"", true),
+        ]);
+        let app = zip_of(&[
+            (
+                "app/_core.cpython-312-x86_64-linux-gnu.so",
+                &object(
+                    &[
+                        "libdep.so.2",
+                        "libcrypto-5409cd36.so.1.1.1k",
+                        "libcuda.so.1",
+                        "libc.so.6",
+                    ],
+                    None,
+                ),
+                true,
+            ),
+            (
+                "app.libs/libcrypto-5409cd36.so.1.1.1k",
+                &object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k")),
+                true,
+            ),
+            ("app/__init__.py", b"", true),
+        ]);
+        let dep = libraries(&dep, "dep-1.0-py3-none-manylinux_2_17_x86_64.whl", 1 << 24).unwrap();
+        let app = libraries(
+            &app,
+            "app-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+            1 << 24,
+        )
+        .unwrap();
+        fn names(set: &BTreeSet<String>) -> Vec<&str> {
+            set.iter().map(String::as_str).collect()
+        }
+        fn dirs(map: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+            map.iter()
+                .map(|(name, dir)| (name.as_str(), dir.as_str()))
+                .collect()
+        }
+        assert_eq!(dirs(&dep.provided), [("libdep.so.2", "dep/lib")]);
+        assert_eq!(names(&dep.needed), ["libstdc++.so.6"]);
+        // The bundled library is not needed; the dependency's and the driver's are.
+        assert_eq!(
+            names(&app.needed),
+            ["libc.so.6", "libcuda.so.1", "libdep.so.2"]
+        );
+        assert_eq!(
+            dirs(&app.provided),
+            [
+                ("_core.cpython-312-x86_64-linux-gnu.so", "app"),
+                ("libcrypto-5409cd36.so.1.1.1k", "app.libs"),
+            ]
+        );
+        assert_eq!((app.objects, dep.objects), (2, 1));
     }
 
     /// A hostile object's library list is bounded: too many names, or too long a name, make
