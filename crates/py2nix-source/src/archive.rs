@@ -406,6 +406,20 @@ pub(crate) fn local_bytes<'a>(bytes: &'a [u8], member: &Member) -> Result<&'a [u
         })
 }
 
+/// The error of an archive `filename` that would give more than `limit` bytes once
+/// decompressed (the bound of [`ArchiveLimits::max_inflated`]).
+pub(crate) fn inflated_limit_exceeded(limit: u64, filename: &str) -> MetadataError {
+    let limits = ArchiveLimits {
+        max_inflated: limit,
+        ..archive_limits()
+    };
+    limits.exceeded(
+        filename,
+        limits::LimitKind::Inflated,
+        limit.saturating_add(1),
+    )
+}
+
 /// How many compressed bytes are read from a source at a time.
 const INPUT_CHUNK: usize = 64 * 1024;
 
