@@ -379,9 +379,10 @@ fn member_of(entry: Entry) -> Member {
 /// A restartable source of one zip member's bytes, for readers that need only part of a
 /// member (the ELF reader): [`open`](Self::open) gives the archive's bytes from the member's
 /// local file header on (the member's `local_header_offset`; [`member_fetch_len`] bytes cover
-/// the header and the data), and may be called again to start over from there. A reader
-/// stops reading (drops what `open` gave) as soon as it has what it needs, so a source that
-/// fetches lazily (HTTP range requests) pays only for what is read.
+/// the header and the data), and may be called again to start over from there (what the
+/// previous call gave is dropped first). A reader stops reading (drops what `open` gave) as
+/// soon as it has what it needs, so a source that fetches lazily (HTTP range requests) pays
+/// only for what is read.
 ///
 /// The archive's bytes from the local header are a source themselves (`&[u8]`).
 pub trait MemberSource {

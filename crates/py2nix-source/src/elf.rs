@@ -1930,6 +1930,9 @@ mod tests {
             panic!("the tail from {start} holds the central directory");
         };
         assert_eq!(objects, WheelObjects::in_wheel(&wheel, filename).unwrap());
+        // Shared by a pool's threads.
+        fn shared<T: Send + Sync>(_: &T) {}
+        shared(&objects);
         let names: Vec<&str> = objects.members().iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
