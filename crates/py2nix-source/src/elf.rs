@@ -836,7 +836,8 @@ fn too_much_inflated(limit: u64) -> String {
 /// directory), whose bytes `source` gives: `None` when the member is not an ELF file. Only
 /// as much of the member is read as its dynamic section needs, and only what the reader
 /// wants of that is kept, within `limits`; the result is the same as reading the whole
-/// member. Errors name the member.
+/// member. Errors name the member. [`WheelObjects::read`] does the same and also counts what
+/// is inflated against the wheel's bound.
 pub fn read_object_libraries(
     member: &Member,
     source: &mut dyn MemberSource,
