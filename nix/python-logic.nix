@@ -147,7 +147,10 @@
 #     search path; its `driver-libraries` (the GPU driver's) become
 #     autoPatchelfIgnoreMissingDeps, with the driver's directory
 #     (addDriverRunpath.driverLink, /run/opengl-driver) appended to the
-#     runpath (appendRunpaths);
+#     runpath (appendRunpaths); its `ignored-libraries` join
+#     autoPatchelfIgnoreMissingDeps, and its `runpath-providers` (library
+#     directories of packages in its closure that it opens at run time) are
+#     appended to the runpath before the driver's directory;
 #   - a package built from source gets the plan's `patches` (each one's text
 #     written to the store with builtins.toFile) and its `build-flags`
 #     after --skip-dependency-check in pypaBuildFlags (a flag holding
@@ -471,9 +474,17 @@ let
       # the providing packages as build inputs, and autoPatchelf pointed at the
       # directories of their site-packages that hold them. The GPU driver's
       # libraries (`driver-libraries`) are left missing at build time and
-      # found at run time in the driver's directory.
+      # found at run time in the driver's directory; libraries its override
+      # rule lets stay missing (`ignored-libraries`, an optional plugin's) are
+      # left missing too. Library directories of packages whose libraries the
+      # wheel opens at run time (`runpath-providers`) are appended to its
+      # runpath.
       libraryProviders = spec.library-providers or [ ];
       driverLibraries = spec.driver-libraries or [ ];
+      ignoredLibraries = spec.ignored-libraries or [ ];
+      runpathProviders = spec.runpath-providers or [ ];
+      runpathOf = p:
+        "${providerOf p}/${python3.sitePackages}${if p.directory == "" then "" else "/${p.directory}"}";
       providerOf = p:
         if hasAttr p.package final then final.${p.package}
         else throw ("py2nix: package '${pname}' needs libraries of '${p.package}', which the plan for ${targetLabel} "
@@ -484,9 +495,12 @@ let
           buildInputs = common.buildInputs ++ map (package: providerOf { inherit package; }) providerNames;
           preFixup = librarySearchPaths pname (map (p: p // { drv = providerOf p; }) libraryProviders);
         })
-        // (if driverLibraries == [ ] then { } else {
-          autoPatchelfIgnoreMissingDeps = driverLibraries;
-          appendRunpaths = [ "${driverLink}/lib" ];
+        // (if driverLibraries ++ ignoredLibraries == [ ] then { } else {
+          autoPatchelfIgnoreMissingDeps = driverLibraries ++ ignoredLibraries;
+        })
+        // (if driverLibraries == [ ] && runpathProviders == [ ] then { } else {
+          appendRunpaths = map runpathOf runpathProviders
+            ++ (if driverLibraries == [ ] then [ ] else [ "${driverLink}/lib" ]);
         });
 
       cargo = spec.cargo or null;

@@ -165,6 +165,28 @@ rec {
           { package = "torch"; directory = ""; sonames = [ "libtorch.so" ]; }
         ];
       };
+      # Opens cuDNN at run time (runpath-providers), links an optional
+      # plugin's library nothing gives (ignored-libraries) and the driver's.
+      tensorflow = {
+        version = "2.21";
+        src = wheel "tensorflow-2.21-cp311-cp311-manylinux_2_27_x86_64.whl";
+        dependencies = [ "nvidia-cudnn" ];
+        native-build-inputs = [ "autoPatchelfHook" ];
+        driver-libraries = [ "libcuda.so.1" ];
+        ignored-libraries = [ "libnvinfer.so.10" ];
+        runpath-providers = [
+          { package = "nvidia-cudnn"; directory = "nvidia/cudnn/lib"; }
+          { package = "nvidia-cudnn"; directory = ""; }
+        ];
+      };
+      # Only an ignored library: no runpath is appended.
+      onnx = {
+        version = "1.0";
+        src = wheel "onnx-1.0-cp311-cp311-manylinux_2_27_x86_64.whl";
+        dependencies = [ ];
+        native-build-inputs = [ "autoPatchelfHook" ];
+        ignored-libraries = [ "libnvinfer.so.10" ];
+      };
     };
   };
 }

@@ -1,7 +1,8 @@
 # Libraries of Linux binary wheels: a wheel's `library-providers` become build
 # inputs and autoPatchelf search paths into the providers' site-packages
 # (preFixup), its `driver-libraries` are left missing at build time and the
-# driver's directory is appended to the runpath. (run.sh runs the preFixup of
+# driver's directory is appended to the runpath, as are the directories of
+# `runpath-providers`; `ignored-libraries` are left missing. (run.sh runs the preFixup of
 # `libraryPlan` in bash against a fake tree.)
 let
   h = import ./lib.nix;
@@ -48,6 +49,26 @@ in
       autoPatchelfIgnoreMissingDeps = [ "libcuda.so.1" "libnvidia-ml.so.1" ];
       appendRunpaths = [ "/run/opengl-driver/lib" ];
       vision = false;
+    };
+  };
+
+  ignored-libraries-and-runpath-providers = {
+    expr = {
+      inherit (p.tensorflow.args) autoPatchelfIgnoreMissingDeps appendRunpaths;
+      onnx = p.onnx.args.autoPatchelfIgnoreMissingDeps;
+      onnxRunpaths = p.onnx.args ? appendRunpaths;
+      searchPaths = p.tensorflow.args ? preFixup;
+    };
+    expected = {
+      autoPatchelfIgnoreMissingDeps = [ "libcuda.so.1" "libnvinfer.so.10" ];
+      appendRunpaths = [
+        "${site p.nvidia-cudnn}/nvidia/cudnn/lib"
+        (site p.nvidia-cudnn)
+        "/run/opengl-driver/lib"
+      ];
+      onnx = [ "libnvinfer.so.10" ];
+      onnxRunpaths = false;
+      searchPaths = false;
     };
   };
 

@@ -739,6 +739,12 @@ build-inputs = ["zlib"]
             ("applies-to = \"wheel\"\nbuild-system = [\"setuptools\"]\nbuild-inputs = [\"zlib\"]", "rule 1: build-system is for builds from source, but the rule applies to wheels only"),
             ("applies-to = \"wheel\"\nbuild-flags = [\"-x\"]\nbuild-inputs = [\"zlib\"]", "rule 1: build-flags is for builds from source, but the rule applies to wheels only"),
             ("applies-to = \"wheel\"", "rule 1: the rule applies to wheels but adds nothing"),
+            ("ignore-missing = [\"libx.so.1\"]", "rule 1: ignore-missing is for wheels: set `applies-to = \"wheel\"` or `\"any\"`"),
+            ("runpath-packages = [\"nvidia-cublas-cu12\"]", "rule 1: runpath-packages is for wheels: set `applies-to = \"wheel\"` or `\"any\"`"),
+            ("applies-to = \"wheel\"\nignore-missing = [\"libx\"]", "rule 1: ignore-missing `libx` is not a shared library's soname (`libz.so.1`)"),
+            ("applies-to = \"wheel\"\nsonames = { \"libz.so.1\" = \"zlib\" }\nignore-missing = [\"libz.so.1\"]", "rule 1: ignore-missing `libz.so.1` is also mapped in sonames: keep one of the two"),
+            ("applies-to = \"wheel\"\nrunpath-packages = [\"NVIDIA_cublas\"]", "rule 1: runpath-packages `NVIDIA_cublas` is not a normalized package name (`nvidia-cublas-cu12`)"),
+            ("applies-to = \"wheel\"\nrunpath-packages = [\"a\", \"a\"]", "rule 1: runpath-packages lists `a` twice"),
         ];
         for (rule, expected) in cases {
             let message = rules_error(&format!("[[rule]]\n{rule}\n"));

@@ -105,6 +105,21 @@ pub(crate) struct RuleWire {
         ))
     )]
     pub sonames: BTreeMap<String, String>,
+    /// wheels only: sonames the wheel's ELF files need that may stay missing, because only an
+    /// optional part of the wheel needs them (a plugin loaded on request, such as
+    /// onnxruntime-gpu's TensorRT provider) and nixpkgs has no package giving them: left
+    /// unresolved at build time (`autoPatchelfIgnoreMissingDeps`), not reported as unknown.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(inner(regex(pattern = SONAME_PATTERN))))]
+    pub ignore_missing: Vec<String>,
+    /// wheels only: Python packages whose wheels' library directories the wheel opens at
+    /// run time (`dlopen`) through RUNPATH entries relative to its own directory
+    /// (`$ORIGIN/../nvidia/cublas/lib`), which cannot reach another derivation: each one in
+    /// the package's dependency closure has its library directories appended to the wheel's
+    /// RUNPATH (`appendRunpaths`). Names as in the lock (`nvidia-cublas-cu12`).
+    #[serde(default)]
+    #[cfg_attr(test, schemars(inner(regex(pattern = NORMALIZED_NAME_PATTERN))))]
+    pub runpath_packages: Vec<String>,
 }
 
 /// The JSON Schema forms of the checks below (documentation for editors; the loader checks
@@ -217,6 +232,11 @@ pub struct Rule {
     /// Soname to nixpkgs attribute path, for the libraries a wheel's ELF files need. Wheels
     /// only.
     pub sonames: BTreeMap<String, String>,
+    /// Sonames a wheel needs that may stay missing (an optional plugin's). Wheels only.
+    pub ignore_missing: Vec<String>,
+    /// Packages whose wheels' library directories join the wheel's RUNPATH when they are in
+    /// its dependency closure (libraries it opens at run time). Wheels only.
+    pub runpath_packages: Vec<String>,
 }
 
 impl Rule {
@@ -333,6 +353,8 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
         ("propagated-build-inputs", &wire.propagated_build_inputs),
         ("patches", &wire.patches),
         ("build-flags", &wire.build_flags),
+        ("ignore-missing", &wire.ignore_missing),
+        ("runpath-packages", &wire.runpath_packages),
     ];
     for (key, list) in lists {
         let mut seen = BTreeSet::new();
@@ -401,6 +423,29 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
             ));
         }
     }
+    for soname in &wire.ignore_missing {
+        if !is_soname(soname) {
+            problems.push(format!(
+                "ignore-missing `{soname}` is not a shared library's soname (`libz.so.1`)"
+            ));
+        } else if wire.sonames.contains_key(soname) {
+            problems.push(format!(
+                "ignore-missing `{soname}` is also mapped in sonames: keep one of the two"
+            ));
+        }
+    }
+    for name in &wire.runpath_packages {
+        if !is_normalized(name) {
+            problems.push(format!(
+                "runpath-packages `{name}` is not a normalized package name (`nvidia-cublas-cu12`)"
+            ));
+        }
+    }
+    let wheel_only = [
+        ("sonames", wire.sonames.is_empty()),
+        ("ignore-missing", wire.ignore_missing.is_empty()),
+        ("runpath-packages", wire.runpath_packages.is_empty()),
+    ];
     match wire.applies_to {
         AppliesTo::Wheel => {
             let sdist_only = [
@@ -421,17 +466,21 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
                 && wire.build_inputs.is_empty()
                 && wire.propagated_build_inputs.is_empty()
                 && wire.env.is_empty()
-                && wire.sonames.is_empty();
+                && wheel_only.iter().all(|(_, empty)| *empty);
             if says_nothing {
                 problems.push("the rule applies to wheels but adds nothing".to_string());
             }
         }
-        AppliesTo::Sdist if !wire.sonames.is_empty() => {
-            problems.push(
-                "sonames is for wheels: set `applies-to = \"wheel\"` or `\"any\"`".to_string(),
-            );
+        AppliesTo::Sdist => {
+            for (key, empty) in wheel_only {
+                if !empty {
+                    problems.push(format!(
+                        "{key} is for wheels: set `applies-to = \"wheel\"` or `\"any\"`"
+                    ));
+                }
+            }
         }
-        AppliesTo::Sdist | AppliesTo::Any => {}
+        AppliesTo::Any => {}
     }
     Rule {
         versions,
@@ -446,6 +495,8 @@ fn convert_rule(wire: RuleWire, problems: &mut Vec<String>) -> Rule {
         patches: wire.patches,
         build_flags: wire.build_flags,
         sonames: wire.sonames,
+        ignore_missing: wire.ignore_missing,
+        runpath_packages: wire.runpath_packages,
     }
 }
 

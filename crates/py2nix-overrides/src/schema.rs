@@ -64,7 +64,9 @@ fn the_schema_describes_the_keys() {
             "env",
             "patches",
             "build-flags",
-            "sonames"
+            "sonames",
+            "ignore-missing",
+            "runpath-packages"
         ]
     );
 }

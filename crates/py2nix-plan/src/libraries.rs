@@ -17,8 +17,15 @@
 //!    the copy torch's own RUNPATH (`$ORIGIN/../../nvidia/…`) finds;
 //! 4. the package's own wheel rule in the override database (`sonames`), then the built-in
 //!    soname table: a nixpkgs attribute path added to `build-inputs`;
-//! 5. otherwise unknown (`unknown-sonames`), and the wheel keeps the blanket
+//! 5. the package's wheel rule's `ignore-missing`: an optional part's libraries, listed in
+//!    `ignored-libraries` and left unresolved at build time like the driver's;
+//! 6. otherwise unknown (`unknown-sonames`), and the wheel keeps the blanket
 //!    `pythonManylinuxPackages.manylinux2014`.
+//!
+//! Besides what the wheel links, its rule's `runpath-packages` name packages whose libraries
+//! it opens at run time through RUNPATH entries relative to itself (TensorFlow's
+//! `$ORIGIN/../nvidia/cublas/lib`): every library directory of those packages' wheels in its
+//! dependency closure is listed in `runpath-providers`, to be appended to its RUNPATH.
 //!
 //! Pure: the binary downloads and reads the wheels (`crates/py2nix/src/elf.rs`).
 
@@ -26,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use py2nix_overrides::{ArtifactKind, OverrideDb, SonameTable};
 
-use crate::plan::{LibraryProvider, PackagePlan, SourcePlan, TargetPlan};
+use crate::plan::{LibraryProvider, PackagePlan, RunpathProvider, SourcePlan, TargetPlan};
 use crate::target::{LinuxLibc, Target};
 
 /// The blanket input of glibc wheels whose libraries are not all known.
@@ -153,6 +160,8 @@ struct Mapped {
     attributes: BTreeSet<String>,
     providers: BTreeMap<(String, String), Vec<String>>,
     driver: Vec<String>,
+    ignored: Vec<String>,
+    runpaths: BTreeSet<RunpathProvider>,
     unknown: Vec<String>,
 }
 
@@ -239,7 +248,24 @@ fn decide_all(
                 Some(attr) => {
                     mapped.attributes.insert(attr.to_string());
                 }
+                None if rule.is_some_and(|rule| rule.ignore_missing.contains(soname)) => {
+                    mapped.ignored.push(soname.clone());
+                }
                 None => mapped.unknown.push(soname.clone()),
+            }
+        }
+        for dependency in rule.map_or(&[][..], |rule| &rule.runpath_packages[..]) {
+            if !closure.contains(dependency) {
+                continue;
+            }
+            let Some(Ok(provides)) = lookup(dependency).and_then(scan_of) else {
+                continue;
+            };
+            for directory in provides.provided.values() {
+                mapped.runpaths.insert(RunpathProvider {
+                    package: dependency.clone(),
+                    directory: directory.clone(),
+                });
             }
         }
         decisions.push((name.clone(), Decision::Mapped(mapped)));
@@ -309,6 +335,8 @@ fn apply(package: &mut PackagePlan, decision: Decision, target: &Target) {
         })
         .collect();
     package.driver_libraries = mapped.driver;
+    package.ignored_libraries = mapped.ignored;
+    package.runpath_providers = mapped.runpaths.into_iter().collect();
     let fallback = if matches!(target.linux_libc, LinuxLibc::Glibc { .. }) {
         format!(": keeping {MANYLINUX}")
     } else {
@@ -677,6 +705,77 @@ mod tests {
             a.warnings,
             ["the shared objects of `a-2.0-cp312-cp312-manylinux_2_17_x86_64.whl` cannot be read (truncated); its libraries are not known"]
         );
+    }
+
+    /// A wheel rule's `ignore-missing` sonames are left missing (not unknown, so the blanket
+    /// input goes), and its `runpath-packages` give every library directory of those
+    /// packages' wheels in the closure, and only those: not a package outside the closure,
+    /// not a wheel that is not named.
+    #[test]
+    fn ignored_libraries_and_runpath_packages_come_from_the_wheel_rule() {
+        let mut plan = target_plan(vec![
+            ("tf", wheel("tf", &["cuda-extra", "numpy"])),
+            ("cuda-extra", wheel("cuda-extra", &["nvidia-cublas-cu12", "nvidia-cudnn-cu12"])),
+            ("nvidia-cublas-cu12", wheel("nvidia-cublas-cu12", &[])),
+            ("nvidia-cudnn-cu12", wheel("nvidia-cudnn-cu12", &[])),
+            ("nvidia-nccl-cu12", wheel("nvidia-nccl-cu12", &[])),
+            ("numpy", wheel("numpy", &[])),
+            ("other", wheel("other", &["nvidia-cublas-cu12"])),
+        ]);
+        let scans: BTreeMap<String, Result<WheelScan, String>> = [
+            ("tf", scan(&["libstdc++.so.6", "libnvinfer.so.10"], &[])),
+            ("cuda-extra", scan(&[], &[])),
+            (
+                "nvidia-cublas-cu12",
+                scan(
+                    &[],
+                    &[
+                        ("libcublas.so.12", "nvidia/cublas/lib"),
+                        ("libcublasLt.so.12", "nvidia/cublas/lib"),
+                    ],
+                ),
+            ),
+            (
+                "nvidia-cudnn-cu12",
+                scan(&[], &[("libcudnn.so.9", "nvidia/cudnn/lib")]),
+            ),
+            ("nvidia-nccl-cu12", scan(&[], &[("libnccl.so.2", "nvidia/nccl/lib")])),
+            ("numpy", scan(&[], &[("libscipy_openblas.so", "numpy.libs")])),
+            ("other", scan(&["libnvinfer.so.10"], &[])),
+        ]
+        .into_iter()
+        .map(|(name, scan)| (format!("sha256-{name}"), scan))
+        .collect();
+        let db = OverrideDb::from_files([(
+            "tf/tf/override.toml",
+            "schema-version = 1\n[[rule]]\napplies-to = \"wheel\"\n\
+             ignore-missing = [\"libnvinfer.so.10\"]\n\
+             runpath-packages = [\"nvidia-cublas-cu12\", \"nvidia-cudnn-cu12\", \"nvidia-nccl-cu12\"]\n",
+        )])
+        .unwrap();
+        map_target_libraries(&mut plan, &target(), &scans, &db, &table());
+        let tf = &plan.packages["tf"];
+        assert_eq!(tf.ignored_libraries, ["libnvinfer.so.10"]);
+        assert!(tf.unknown_sonames.is_empty());
+        assert_eq!(tf.build_inputs, ["stdenv.cc.cc.lib"]);
+        let runpaths: Vec<(&str, &str)> = tf
+            .runpath_providers
+            .iter()
+            .map(|p| (p.package.as_str(), p.directory.as_str()))
+            .collect();
+        assert_eq!(
+            runpaths,
+            [
+                ("nvidia-cublas-cu12", "nvidia/cublas/lib"),
+                ("nvidia-cudnn-cu12", "nvidia/cudnn/lib"),
+            ]
+        );
+        assert!(tf.library_providers.is_empty());
+        // Without the rule, the same soname is unknown and nothing joins the RUNPATH.
+        let other = &plan.packages["other"];
+        assert_eq!(other.unknown_sonames, ["libnvinfer.so.10"]);
+        assert!(other.ignored_libraries.is_empty() && other.runpath_providers.is_empty());
+        assert_eq!(other.build_inputs, [MANYLINUX]);
     }
 
     #[test]

@@ -207,6 +207,16 @@ pub struct PackagePlan {
     /// NixOS), left unresolved when building. Sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub driver_libraries: Vec<String>,
+    /// For Linux binary wheels: needed sonames their override rule says may stay missing
+    /// (`ignore-missing`: an optional plugin's libraries that no package gives), left
+    /// unresolved when building like the driver's. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored_libraries: Vec<String>,
+    /// For Linux binary wheels: library directories of packages in their dependency closure
+    /// appended to their RUNPATH, for the libraries they open at run time (`dlopen`) rather
+    /// than link (their override rule's `runpath-packages`). By package, then directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runpath_providers: Vec<RunpathProvider>,
     /// For sdists with Rust code: the crates of its `Cargo.lock`, to vendor offline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cargo: Option<CargoPlan>,
@@ -234,6 +244,19 @@ pub struct LibraryProvider {
     pub directory: String,
     /// The needed libraries found there, by file name, sorted.
     pub sonames: Vec<String>,
+}
+
+/// A library directory of another package's wheel, appended to a wheel's RUNPATH.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct RunpathProvider {
+    /// The providing package: a key of the same target's `packages` (of `build-packages` or
+    /// `packages` for a build package) in the wheel's dependency closure.
+    pub package: String,
+    /// A directory of the providing package's shared objects, relative to its site-packages
+    /// (`nvidia/cublas/lib`; `""` for site-packages itself).
+    pub directory: String,
 }
 
 /// One patch of the override database, carried whole so that the plan is self-contained.
@@ -270,6 +293,8 @@ impl PackagePlan {
             unknown_sonames: Vec::new(),
             library_providers: Vec::new(),
             driver_libraries: Vec::new(),
+            ignored_libraries: Vec::new(),
+            runpath_providers: Vec::new(),
             cargo: None,
             warnings: Vec::new(),
             scripts: BTreeMap::new(),
