@@ -17,6 +17,7 @@ mod netrc;
 mod page;
 mod ranges;
 mod transport;
+mod zip_ranges;
 
 pub use cache::Cache;
 pub use client::{IndexClient, PageRequest};
@@ -28,6 +29,7 @@ pub use error::IndexError;
 pub use metadata::{FetchedMetadata, MetadataBytes, MetadataFrom, MetadataRequest};
 pub use netrc::netrc_lookup;
 pub use page::{parse_html, parse_json, CoreMetadataRef, HtmlStream, Page, PageFile};
+pub use zip_ranges::{DirectoryStep, MemberStream, RangedZip, ZipDirectory, ZipRequest};
 
 /// The index py2nix uses when neither `--index-url` nor `PY2NIX_INDEX_URL` names one: PyPI's
 /// Simple API. This is the only place the default is written.
