@@ -188,10 +188,10 @@ impl IndexClient {
         }
     }
 
-    /// A stream of `member`'s compressed bytes, by one range request from its local header
-    /// (checked: its signature and name; its name and extra field skipped). The stream ends
-    /// after the member's `compressed_size` bytes; dropping it earlier abandons the request.
-    /// Each call starts a new request, so a reader can start over.
+    /// A stream of the zip's bytes from `member`'s local header to the end of its compressed
+    /// data, by one range request (the local header checked first: its signature and name,
+    /// and that the data it announces lies within the file). Dropping the stream before its
+    /// end abandons the request; each call starts a new request, so a reader can start over.
     pub async fn open_member(
         &self,
         zip: &RangedZip,
@@ -247,9 +247,11 @@ impl IndexClient {
             deadline,
             deadline_len: self.policy.deadline,
             received: 0,
+            header_len: 0,
             member: member.name.clone(),
         };
         let head = stream.take_exactly(LOCAL_HEADER_LEN as usize).await?;
+        let head = head.as_slice();
         let word =
             |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
         let half = |at: usize| u64::from(u16::from_le_bytes([head[at], head[at + 1]]));
@@ -264,11 +266,18 @@ impl IndexClient {
                 String::from_utf8_lossy(&name)
             )));
         }
-        let data_start = start + LOCAL_HEADER_LEN + local_name_len + extra_len;
-        if data_start.saturating_add(member.compressed_size) > zip.len {
+        let header_len = LOCAL_HEADER_LEN + local_name_len + extra_len;
+        if (start + header_len).saturating_add(member.compressed_size) > zip.len {
             return Err(broken("its data runs past the end of the file".into()));
         }
-        stream.take_exactly(extra_len as usize).await?;
+        let extra = stream.take_exactly(extra_len as usize).await?;
+        let mut replayed = head.to_vec();
+        replayed.extend_from_slice(&name);
+        replayed.extend_from_slice(&extra);
+        replayed.append(&mut stream.pending);
+        stream.pending = replayed;
+        stream.remaining = header_len + member.compressed_size;
+        stream.header_len = header_len;
         Ok(stream)
     }
 }
@@ -287,10 +296,13 @@ pub struct MemberStream {
     deadline_len: std::time::Duration,
     /// Body bytes received so far.
     received: u64,
+    /// The local header's length, its name and extra field included.
+    header_len: u64,
 }
 
 impl MemberStream {
-    /// The member's next compressed bytes, `None` once all of them were given. A body that
+    /// The next bytes (the local header first, then the compressed data), `None` once all
+    /// of them were given. A body that
     /// ends early, stalls past the timeout, or is still arriving at the deadline is an
     /// [`IndexError::Http`] (not retried: the caller starts over or downloads the file).
     pub async fn next_bytes(&mut self) -> Result<Option<Vec<u8>>, IndexError> {
@@ -310,9 +322,15 @@ impl MemberStream {
         Ok(Some(out))
     }
 
-    /// Body bytes received so far (the local header included).
+    /// Body bytes received so far.
     pub fn received(&self) -> u64 {
         self.received
+    }
+
+    /// The local header's length (its name and extra field included): where the member's
+    /// compressed data starts in the stream.
+    pub fn header_len(&self) -> u64 {
+        self.header_len
     }
 
     /// Exactly `len` bytes from the body (for the local header).

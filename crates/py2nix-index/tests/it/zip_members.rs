@@ -100,7 +100,14 @@ async fn read_member(
     while let Some(bytes) = stream.next_bytes().await? {
         out.extend(bytes);
     }
-    Ok(out)
+    let header = stream.header_len() as usize;
+    assert_eq!(
+        out[..4],
+        [0x50, 0x4b, 3, 4],
+        "the stream starts at the local header"
+    );
+    assert_eq!(header, 30 + member.name.len());
+    Ok(out.split_off(header))
 }
 
 fn library_member(members: &[Member]) -> &Member {
