@@ -74,6 +74,8 @@ pub enum ZipDirectory<T> {
 pub struct RangedZip {
     endpoint: Endpoint,
     len: u64,
+    /// The bytes fetched to read its directory.
+    directory_bytes: u64,
 }
 
 impl RangedZip {
@@ -85,6 +87,11 @@ impl RangedZip {
     /// Whether the file is empty (never, for a zip read by ranges).
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// How many bytes were fetched to read its directory.
+    pub fn directory_bytes(&self) -> u64 {
+        self.directory_bytes
     }
 
     /// The file's URL, without credentials.
@@ -159,7 +166,11 @@ impl IndexClient {
                 DirectoryStep::Done(listing) => {
                     return Ok(ZipDirectory::Ranges {
                         listing,
-                        zip: RangedZip { endpoint, len },
+                        zip: RangedZip {
+                            endpoint,
+                            len,
+                            directory_bytes: tail.len() as u64,
+                        },
                     })
                 }
                 DirectoryStep::NeedMore { start } if start < tail_start => {

@@ -214,3 +214,58 @@ async fn a_length_other_than_the_locks_is_not_read_by_ranges() {
     let error = offline.zip_directory(&request, list).await.err().unwrap();
     assert!(matches!(error, IndexError::NotCachedUrl { .. }), "{error}");
 }
+
+/// The index's credentials go with every range request to the index's origin, and with none
+/// to another origin (`localhost`, the same server).
+#[tokio::test]
+async fn credentials_go_to_the_index_origin_only() {
+    let (bytes, _) = zip_bytes();
+    let server = Server::start(
+        Routes {
+            ranges: true,
+            auth: Some(("idx".into(), "pw-77".into())),
+            ..Routes::default()
+        }
+        .file(ZIP, "application/zip", bytes.clone()),
+    );
+    let credentials = Credentials::new(
+        |name| match name {
+            "PY2NIX_INDEX_PRIVATE_USERNAME" => Some("idx".into()),
+            "PY2NIX_INDEX_PRIVATE_PASSWORD" => Some("pw-77".into()),
+            _ => None,
+        },
+        None,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let client = client(cache.path(), false, credentials);
+    let on_index = ZipRequest {
+        index_name: "private".into(),
+        ..request(&server, &bytes)
+    };
+    let Ok(ZipDirectory::Ranges { listing, zip }) = client.zip_directory(&on_index, list).await
+    else {
+        panic!("the index's credentials open the file")
+    };
+    read_member(&client, &zip, library_member(&listing))
+        .await
+        .unwrap();
+    assert!(server
+        .log()
+        .iter()
+        .all(|s| s.status == 206 && s.authorization.is_some()));
+    let elsewhere = ZipRequest {
+        url: format!("http://localhost:{}{ZIP}", server.port),
+        ..on_index
+    };
+    let error = client.zip_directory(&elsewhere, list).await.err().unwrap();
+    assert!(matches!(error, IndexError::Unauthorized { .. }), "{error}");
+    let other: Vec<_> = server
+        .log()
+        .into_iter()
+        .filter(|s| s.host.starts_with("localhost"))
+        .collect();
+    assert!(
+        !other.is_empty() && other.iter().all(|s| s.authorization.is_none()),
+        "{other:?}"
+    );
+}
