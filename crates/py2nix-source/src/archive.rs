@@ -9,8 +9,9 @@
 //! 3. call [`read_member`] and [`parse_core_metadata`] on what it returns.
 //!
 //! Zips are read with this module's own parser (`zip_directory`), which checks every offset.
-//! A member of a zip held whole can also be inflated only as far as its reader needs
-//! (`open_zip_member`, for the shared objects of a wheel).
+//! A member can also be read as a stream from a [`MemberSource`] (the zip in memory, or
+//! range requests) and inflated only as far as its reader needs (`MemberStream`, for the
+//! shared objects of a wheel).
 
 pub(crate) mod limits;
 mod sdist;
@@ -329,302 +330,302 @@ fn check_member_size_limited(
 pub(crate) fn zip_members(bytes: &[u8], filename: &str) -> Result<Vec<Member>, MetadataError> {
     Ok(whole_zip_entries(bytes, filename)?
         .into_iter()
-        .map(|entry| Member {
-            name: entry.name,
-            local_header_offset: entry.local_header_offset,
-            compressed_size: entry.compressed_size,
-            uncompressed_size: entry.uncompressed_size,
-            method: entry.method,
-            flags: entry.flags,
-            crc32: entry.crc32,
-        })
+        .map(member_of)
         .collect())
 }
 
-/// One member of a zip held whole in memory, ready to be inflated as far as its reader needs
-/// (see [`MemberData`]); at most `limit` bytes.
-pub(crate) fn open_zip_member<'a>(
-    bytes: &'a [u8],
-    member: &Member,
-    limit: u64,
-) -> Result<MemberData<'a>, MetadataError> {
-    let local = usize::try_from(member.local_header_offset)
+/// What the tail of a zip tells of its members (see [`zip_members_in_tail`]).
+pub(crate) enum MembersInTail {
+    /// The records needed start before the tail given: the bytes from `start` to the end.
+    NeedMore { start: u64 },
+    /// Every member, from the central directory.
+    Members(Vec<Member>),
+}
+
+/// Every member of the zip `filename` (`file_len` bytes long) from `tail`, its last
+/// `tail.len()` bytes, as [`locate_metadata_in_tail`] reads them.
+pub(crate) fn zip_members_in_tail(
+    tail: &[u8],
+    file_len: u64,
+    filename: &str,
+) -> Result<MembersInTail, MetadataError> {
+    let zip_error = |Malformed(message)| MetadataError::Zip {
+        filename: filename.to_owned(),
+        message,
+    };
+    Ok(match read_directory(tail, file_len).map_err(zip_error)? {
+        Directory::NeedMore { start } => MembersInTail::NeedMore { start },
+        Directory::Entries(entries) => MembersInTail::Members(
+            check_member_count(entries, filename)?
+                .into_iter()
+                .map(member_of)
+                .collect(),
+        ),
+    })
+}
+
+fn member_of(entry: Entry) -> Member {
+    Member {
+        name: entry.name,
+        local_header_offset: entry.local_header_offset,
+        compressed_size: entry.compressed_size,
+        uncompressed_size: entry.uncompressed_size,
+        method: entry.method,
+        flags: entry.flags,
+        crc32: entry.crc32,
+    }
+}
+
+/// A restartable source of one zip member's bytes, for readers that need only part of a
+/// member (the ELF reader): [`open`](Self::open) gives the archive's bytes from the member's
+/// local file header on (the member's `local_header_offset`; [`member_fetch_len`] bytes cover
+/// the header and the data), and may be called again to start over from there. A reader
+/// stops reading (drops what `open` gave) as soon as it has what it needs, so a source that
+/// fetches lazily (HTTP range requests) pays only for what is read.
+///
+/// The archive's bytes from the local header are a source themselves (`&[u8]`).
+pub trait MemberSource {
+    /// The bytes from the member's local file header on, from their start each time.
+    fn open(&mut self) -> Result<Box<dyn Read + '_>, String>;
+}
+
+impl MemberSource for &[u8] {
+    fn open(&mut self) -> Result<Box<dyn Read + '_>, String> {
+        Ok(Box::new(*self))
+    }
+}
+
+/// The archive's bytes from `member`'s local header on, for a zip held whole in memory.
+pub(crate) fn local_bytes<'a>(bytes: &'a [u8], member: &Member) -> Result<&'a [u8], MetadataError> {
+    usize::try_from(member.local_header_offset)
         .ok()
         .and_then(|offset| bytes.get(offset..))
         .ok_or_else(|| MetadataError::CorruptMember {
             name: member.name.clone(),
             message: "its local header offset is past the end of the file".to_owned(),
-        })?;
-    let data = member_data(local, member, limit)?;
-    let declared = member.uncompressed_size;
-    let contents = match member.method {
-        METHOD_STORED => {
-            if data.len() as u64 != declared {
-                return Err(MemberData::wrong_size(member, data.len() as u64));
-            }
-            check_crc(member, data)?;
-            Contents::Stored(data)
-        }
-        METHOD_DEFLATE => {
-            // The size was checked against `limit`.
-            let room = usize::try_from(declared.saturating_add(1)).map_err(|_| {
-                MetadataError::TooLarge {
-                    name: member.name.clone(),
-                    size: declared,
-                    limit,
-                }
-            })?;
-            Contents::Deflated(Box::new(Inflating {
-                decoder: Decoder {
-                    input: data,
-                    state: flate2::Decompress::new(false),
-                    crc: flate2::Crc::new(),
-                    inflated: 0,
-                    done: false,
-                },
-                room,
-                head: Kept::default(),
-                tail: None,
-            }))
-        }
-        method => {
-            return Err(MetadataError::UnsupportedCompression {
-                name: member.name.clone(),
-                method,
-            })
-        }
-    };
-    Ok(MemberData {
-        member: member.clone(),
-        contents,
-    })
+        })
 }
 
-/// A zip member's contents, inflated only as far as asked. [`fill`](Self::fill) inflates
-/// more; what is kept is the [`head`](Self::head), the contents from their start, and after
-/// a [`skip_to`](Self::skip_to) (which inflates without keeping, up to an offset) the
-/// [`tail`](Self::tail) from there on; [`restart`](Self::restart) starts over, keeping
-/// everything. [`total`](Self::total) is the length once the end has been reached. A stored
-/// member is whole from the start.
+/// How many compressed bytes are read from a source at a time.
+const INPUT_CHUNK: usize = 64 * 1024;
+
+/// A zip member's contents as a stream, from a [`MemberSource`]: its local header checked, its
+/// data inflated (or copied, when stored) as far as [`read`](Self::read) and
+/// [`skip_to`](Self::skip_to) ask; nothing is kept but a buffer of compressed input.
 ///
 /// The checks of [`read_member`] that need the whole contents (their length against the
 /// central directory's and their CRC-32) are made when the end of the data is reached; a
 /// reader that stops earlier does without them (for a wheel whose hash was checked, they add
-/// nothing). Inflating never goes past the size the central directory gives (more data is an
-/// error), so memory stays bounded by it.
-pub(crate) struct MemberData<'a> {
+/// nothing). More data than the central directory says is an error as soon as it appears.
+pub(crate) struct MemberStream<'r> {
     member: Member,
-    contents: Contents<'a>,
-}
-
-enum Contents<'a> {
-    Stored(&'a [u8]),
-    Deflated(Box<Inflating<'a>>),
-}
-
-struct Inflating<'a> {
-    decoder: Decoder<'a>,
-    /// The declared size plus one byte, to notice more data than declared.
-    room: usize,
-    head: Kept,
-    /// After a skip: where the tail starts, and the tail.
-    tail: Option<(usize, Kept)>,
-}
-
-/// Inflated bytes kept: the buffer is zeroed up to its length, which grows as needed; the
-/// first `filled` bytes are inflated.
-#[derive(Default)]
-struct Kept {
+    /// The compressed data (at most `compressed_size` bytes of it).
+    input: std::io::Take<Box<dyn Read + 'r>>,
+    /// `None` for a stored member.
+    inflate: Option<flate2::Decompress>,
     buffer: Vec<u8>,
-    filled: usize,
-}
-
-impl Kept {
-    fn bytes(&self) -> &[u8] {
-        self.buffer.get(..self.filled).unwrap_or_default()
-    }
-
-    /// Inflates until `len` bytes are kept or the data end; at most `cap` bytes are ever
-    /// kept.
-    fn fill(&mut self, decoder: &mut Decoder, len: usize, cap: usize) -> Result<(), String> {
-        let len = len.min(cap);
-        if self.buffer.len() < len {
-            // Grown as needed (doubling), not to the declared size at once: a member may
-            // declare far more than is ever kept of it.
-            self.buffer.resize(len, 0);
-        }
-        let out = self.buffer.get_mut(self.filled..len).unwrap_or_default();
-        self.filled += decoder.inflate(out)?;
-        Ok(())
-    }
-}
-
-/// The deflate stream, the CRC-32 of what it gave so far, and how much that is.
-struct Decoder<'a> {
-    input: &'a [u8],
-    state: flate2::Decompress,
+    /// The unused input is `buffer[start..end]`.
+    start: usize,
+    end: usize,
+    input_done: bool,
     crc: flate2::Crc,
-    inflated: usize,
+    /// How many bytes of the contents have been given.
+    position: u64,
+    /// The end of the contents has been reached (and checked).
     done: bool,
 }
 
-impl Decoder<'_> {
-    /// Inflates into `out` until it is full or the data end; how many bytes were written.
-    fn inflate(&mut self, out: &mut [u8]) -> Result<usize, String> {
+impl<'r> MemberStream<'r> {
+    /// Opens `member` from `source`, at most `limit` bytes of it: checks that it can be read
+    /// (not encrypted, stored or deflated, no larger than `limit`) and its local header.
+    pub(crate) fn open(
+        source: &'r mut dyn MemberSource,
+        member: &Member,
+        limit: u64,
+    ) -> Result<Self, MetadataError> {
+        let corrupt = |message: String| MetadataError::CorruptMember {
+            name: member.name.clone(),
+            message,
+        };
+        if member.flags & FLAG_ENCRYPTED != 0 {
+            return Err(MetadataError::Encrypted {
+                name: member.name.clone(),
+            });
+        }
+        check_member_size_limited(
+            &member.name,
+            member.compressed_size,
+            member.uncompressed_size,
+            limit,
+        )?;
+        let inflate = match member.method {
+            METHOD_STORED => None,
+            METHOD_DEFLATE => Some(flate2::Decompress::new(false)),
+            method => {
+                return Err(MetadataError::UnsupportedCompression {
+                    name: member.name.clone(),
+                    method,
+                })
+            }
+        };
+        let mut input = source
+            .open()
+            .map_err(|e| corrupt(format!("cannot read it: {e}")))?;
+        let mut header = [0u8; LOCAL_HEADER_LEN as usize];
+        input
+            .read_exact(&mut header)
+            .map_err(|e| corrupt(format!("its local header cannot be read: {e}")))?;
+        let (Some(signature), Some(name_len), Some(extra_len)) = (
+            read_u32(&header, 0),
+            read_u16(&header, 26),
+            read_u16(&header, 28),
+        ) else {
+            return Err(corrupt("its local header is truncated".to_owned()));
+        };
+        if signature != LOCAL_SIGNATURE {
+            return Err(corrupt("no local file header at its offset".to_owned()));
+        }
+        let mut name = vec![0; usize::from(name_len)];
+        input
+            .read_exact(&mut name)
+            .map_err(|e| corrupt(format!("its local header cannot be read: {e}")))?;
+        let local_name = String::from_utf8_lossy(&name);
+        if local_name != member.name {
+            return Err(corrupt(format!(
+                "its local header names `{local_name}` instead"
+            )));
+        }
+        let extra = std::io::copy(
+            &mut (&mut input).take(u64::from(extra_len)),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| corrupt(format!("its local header cannot be read: {e}")))?;
+        if extra != u64::from(extra_len) {
+            return Err(corrupt("its local header is truncated".to_owned()));
+        }
+        Ok(MemberStream {
+            member: member.clone(),
+            input: input.take(member.compressed_size),
+            inflate,
+            buffer: vec![0; INPUT_CHUNK],
+            start: 0,
+            end: 0,
+            input_done: false,
+            crc: flate2::Crc::new(),
+            position: 0,
+            done: false,
+        })
+    }
+
+    /// How many bytes of the contents have been given.
+    pub(crate) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The length of the contents the central directory gives.
+    pub(crate) fn declared(&self) -> u64 {
+        self.member.uncompressed_size
+    }
+
+    /// The length of the contents, once their end has been reached (and checked).
+    pub(crate) fn total(&self) -> Option<u64> {
+        self.done.then_some(self.position)
+    }
+
+    /// Fills `out` with the next bytes of the contents, or as many as there are; how many.
+    /// Reaching the end checks the length and the CRC-32.
+    pub(crate) fn read(&mut self, out: &mut [u8]) -> Result<usize, MetadataError> {
         let mut written = 0;
         while !self.done && written < out.len() {
+            if self.start == self.end && !self.input_done {
+                let read = loop {
+                    match self.input.read(&mut self.buffer) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                let read = read.map_err(|e| self.corrupt(format!("reading its data: {e}")))?;
+                (self.start, self.end) = (0, read);
+                self.input_done = read == 0;
+            }
             let (Some(input), Some(output)) = (
-                usize::try_from(self.state.total_in())
-                    .ok()
-                    .and_then(|read| self.input.get(read..)),
+                self.buffer.get(self.start..self.end),
                 out.get_mut(written..),
             ) else {
-                return Err("deflate data: inconsistent state".to_owned());
+                return Err(self.corrupt("inconsistent state".to_owned()));
             };
-            let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
-            let status = self
-                .state
-                .decompress(input, output, flate2::FlushDecompress::None)
-                .map_err(|error| format!("deflate data: {error}"))?;
-            // At most `output.len()`.
-            let produced = (self.state.total_out() - before_out) as usize;
-            let consumed = self.state.total_in() - before_in;
+            let (consumed, produced, end) = match &mut self.inflate {
+                None => {
+                    let len = input.len().min(output.len());
+                    output
+                        .get_mut(..len)
+                        .unwrap_or_default()
+                        .copy_from_slice(input.get(..len).unwrap_or_default());
+                    (len, len, false)
+                }
+                Some(state) => {
+                    let (before_in, before_out) = (state.total_in(), state.total_out());
+                    let status = state
+                        .decompress(input, output, flate2::FlushDecompress::None)
+                        .map_err(|error| MetadataError::CorruptMember {
+                            name: self.member.name.clone(),
+                            message: format!("deflate data: {error}"),
+                        })?;
+                    // At most `input.len()` and `output.len()`.
+                    let consumed = (state.total_in() - before_in) as usize;
+                    let produced = (state.total_out() - before_out) as usize;
+                    (consumed, produced, status == flate2::Status::StreamEnd)
+                }
+            };
+            self.start += consumed;
             self.crc
                 .update(out.get(written..written + produced).unwrap_or_default());
             written += produced;
-            self.inflated += produced;
-            if status == flate2::Status::StreamEnd || (produced == 0 && consumed == 0) {
+            self.position += produced as u64;
+            let exhausted = self.input_done && self.start == self.end;
+            if end || (produced == 0 && consumed == 0 && (exhausted || self.start < self.end)) {
                 // The end of the data, or (stalled) data that end too early: the length check
                 // says so.
                 self.done = true;
             }
+            self.check()?;
         }
         Ok(written)
     }
-}
 
-impl MemberData<'_> {
-    /// The contents from their start, as far as they are kept.
-    pub(crate) fn head(&self) -> &[u8] {
-        match &self.contents {
-            Contents::Stored(data) => data,
-            Contents::Deflated(inflating) => inflating.head.bytes(),
-        }
-    }
-
-    /// After a skip, where the tail starts and the tail.
-    pub(crate) fn tail(&self) -> Option<(u64, &[u8])> {
-        match &self.contents {
-            Contents::Stored(_) => None,
-            Contents::Deflated(inflating) => inflating
-                .tail
-                .as_ref()
-                .map(|(start, tail)| (*start as u64, tail.bytes())),
-        }
-    }
-
-    /// The length of the contents, once known (checked).
-    pub(crate) fn total(&self) -> Option<u64> {
-        match &self.contents {
-            Contents::Stored(data) => Some(data.len() as u64),
-            Contents::Deflated(inflating) => inflating
-                .decoder
-                .done
-                .then_some(inflating.decoder.inflated as u64),
-        }
-    }
-
-    /// How many bytes have been inflated (kept or not).
-    pub(crate) fn inflated(&self) -> u64 {
-        match &self.contents {
-            Contents::Stored(data) => data.len() as u64,
-            Contents::Deflated(inflating) => inflating.decoder.inflated as u64,
-        }
-    }
-
-    /// Inflates, into the tail after a skip and the head otherwise, until the contents up to
-    /// `end` have been inflated or the end is reached. Reaching the end checks the length and
-    /// the CRC-32.
-    pub(crate) fn fill(&mut self, end: u64) -> Result<(), MetadataError> {
-        let Contents::Deflated(inflating) = &mut self.contents else {
-            return Ok(());
-        };
-        let end = usize::try_from(end)
-            .unwrap_or(usize::MAX)
-            .min(inflating.room);
-        let (decoder, room) = (&mut inflating.decoder, inflating.room);
-        let filled = match &mut inflating.tail {
-            Some((start, tail)) => tail.fill(decoder, end.saturating_sub(*start), room - *start),
-            None => inflating.head.fill(decoder, end, room),
-        };
-        filled.map_err(|message| self.corrupt(message))?;
-        self.check()
-    }
-
-    /// Inflates without keeping up to `offset` (or the end); what is inflated from there on
-    /// is the tail. Only once, before any tail.
+    /// Reads and drops the contents up to `offset` (or their end).
     pub(crate) fn skip_to(&mut self, offset: u64) -> Result<(), MetadataError> {
-        let Contents::Deflated(inflating) = &mut self.contents else {
-            return Ok(());
-        };
-        if inflating.tail.is_some() {
-            return Ok(());
+        let mut scratch = vec![
+            0;
+            SKIP_CHUNK.min(
+                usize::try_from(offset.saturating_sub(self.position)).unwrap_or(SKIP_CHUNK)
+            )
+        ];
+        while !self.done && self.position < offset {
+            let len = usize::try_from(offset - self.position)
+                .unwrap_or(usize::MAX)
+                .min(scratch.len());
+            self.read(scratch.get_mut(..len).unwrap_or_default())?;
         }
-        let offset = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(inflating.room);
-        let decoder = &mut inflating.decoder;
-        let mut scratch = vec![0; SKIP_CHUNK.min(offset.saturating_sub(decoder.inflated))];
-        while !decoder.done && decoder.inflated < offset {
-            let len = (offset - decoder.inflated).min(scratch.len());
-            let out = scratch.get_mut(..len).unwrap_or_default();
-            decoder
-                .inflate(out)
-                .map_err(|message| MetadataError::CorruptMember {
-                    name: self.member.name.clone(),
-                    message,
-                })?;
-        }
-        inflating.tail = Some((decoder.inflated, Kept::default()));
-        self.check()
+        Ok(())
     }
 
-    /// Whether the member is stored: its bytes are borrowed, never copied.
-    pub(crate) fn is_stored(&self) -> bool {
-        matches!(self.contents, Contents::Stored(_))
-    }
-
-    /// Starts inflating over, keeping everything from the start.
-    pub(crate) fn restart(&mut self) {
-        if let Contents::Deflated(inflating) = &mut self.contents {
-            let decoder = &mut inflating.decoder;
-            decoder.state.reset(false);
-            decoder.crc = flate2::Crc::new();
-            decoder.inflated = 0;
-            decoder.done = false;
-            inflating.head.filled = 0;
-            inflating.tail = None;
-        }
-    }
-
-    /// The length and CRC-32 checks: more data than declared, and at the end, the length
-    /// and the CRC-32.
+    /// More data than the central directory says, and at the end, the length and the CRC-32.
     fn check(&self) -> Result<(), MetadataError> {
-        let Contents::Deflated(inflating) = &self.contents else {
-            return Ok(());
-        };
         let declared = self.member.uncompressed_size;
-        let inflated = inflating.decoder.inflated as u64;
-        if inflated > declared {
+        if self.position > declared {
             return Err(self.corrupt(format!(
                 "more data than the {declared} bytes the central directory says"
             )));
         }
-        if inflating.decoder.done {
-            if inflated != declared {
-                return Err(Self::wrong_size(&self.member, inflated));
+        if self.done {
+            if self.position != declared {
+                return Err(self.corrupt(format!(
+                    "{} bytes of data where the central directory says {declared}",
+                    self.position
+                )));
             }
-            if inflating.decoder.crc.sum() != self.member.crc32 {
+            if self.crc.sum() != self.member.crc32 {
                 return Err(self.corrupt("CRC-32 mismatch".to_owned()));
             }
         }
@@ -637,19 +638,9 @@ impl MemberData<'_> {
             message,
         }
     }
-
-    fn wrong_size(member: &Member, len: u64) -> MetadataError {
-        MetadataError::CorruptMember {
-            name: member.name.clone(),
-            message: format!(
-                "{len} bytes of data where the central directory says {}",
-                member.uncompressed_size
-            ),
-        }
-    }
 }
 
-/// How much is inflated at a time when skipping (into a buffer that is thrown away).
+/// How much is read at a time when skipping (into a buffer that is thrown away).
 const SKIP_CHUNK: usize = 64 * 1024;
 
 /// The wheel's `METADATA` entry among `entries` (see [`wheel_metadata`]).

@@ -8,22 +8,30 @@
 //! checked and every slice taken through a bounds-checked `View`, so no input can panic;
 //! what cannot be read is an [`ElfError`].
 //!
-//! A wheel's members are inflated only as far as the reader needs: the ELF header, the program
-//! headers, the dynamic section and its string table, wherever they lie (often well before the
-//! end; a library patched by patchelf keeps its string table at the very end, and is then
-//! inflated whole). Nor is all of that kept: the string table is usually in the first
-//! `PT_LOAD` segment, so what lies between that segment and a dynamic section far past it is
-//! inflated without being kept (see `read_inflating`). The reader runs on what is kept so far;
-//! a `View` of it remembers the bytes the reader wanted and it did not hold, and when there
-//! are any the result is dropped, more is inflated and the reader runs again. Since every read
-//! of the file goes through the view, a run that wanted nothing saw exactly what it would
-//! have seen in the whole file, so the result is the same as reading the whole member. A
-//! wheel's objects can also be read by several threads at once (see [`wheel_libraries`]).
+//! A member is read from a [`MemberSource`] (the wheel in memory, or HTTP range requests in
+//! the binary) as a stream, inflated only as far as the reader needs, and of what is inflated
+//! only the byte ranges the reader asks for are kept (see `read_streaming`): the ELF header,
+//! the program headers, the dynamic section, a window per library name in the string table
+//! (and failing the program headers, the section headers). The reader runs on what is kept
+//! so far; a `View` of it remembers the bytes the reader wanted and it did not hold, and when
+//! there are any the result is dropped, they are read (from the start again if they were
+//! passed over) and the reader runs again. Since every read of the file goes through the
+//! view, a run that wanted nothing saw exactly what it would have seen in the whole file, so
+//! the result is the same as reading the whole member. What is kept and what is inflated per
+//! member are bounded ([`ObjectLimits`]).
+//!
+//! Nothing here starts a thread: [`wheel_libraries`] reads a wheel in memory member after
+//! member, and a caller that wants to read objects concurrently lists them
+//! ([`WheelObjects`]), reads each with [`read_object_libraries`] and hands the results to
+//! [`WheelObjects::finish`].
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::archive::{open_zip_member, Member, MemberData};
+use crate::archive::{
+    local_bytes, zip_members, zip_members_in_tail, Member, MemberSource, MemberStream,
+    MembersInTail,
+};
 
 const MAGIC: &[u8; 4] = b"\x7fELF";
 const PT_LOAD: u32 = 1;
@@ -41,22 +49,24 @@ const MAX_NAME_LEN: usize = 255;
 const MAX_NEEDED_PER_OBJECT: usize = 256;
 /// The most distinct libraries one wheel may need from outside it.
 const MAX_NEEDED_PER_WHEEL: usize = 1024;
-/// How many times a member is read from what is kept before it is inflated whole: the reader
-/// needs the header, the program headers, the dynamic section and the string table (and
-/// failing that the section headers, and the section and table they name).
-const MAX_ROUNDS: usize = 8;
-/// How much of a member is inflated first: enough for the ELF header and the program headers
-/// of any ordinary object.
+/// How many times the reader runs on one member: the header, the program headers, the
+/// dynamic section and the names take four; failing the program headers, the section
+/// headers, the section and the table they name take three more. A hostile object that asks
+/// for one more entry at a time stops here.
+const MAX_ROUNDS: usize = 32;
+/// How much of a member is read first: enough for the ELF header and the program headers of
+/// any ordinary object.
 const FIRST_READ: u64 = 4096;
-/// The most bytes of one member kept in memory to read it: its headers, the segment holding
-/// the string table and the dynamic section. The largest CUDA libraries keep several hundred
-/// MiB this way (their first segment holds the string table and GPU code, and the dynamic
-/// section lies past it), so the bound is the largest member read at all (the caller's
-/// limit, 1 GiB in py2nix); a member wanting more is unreadable instead.
-const MAX_KEPT: u64 = 1 << 30;
-/// The fewest bytes worth skipping (inflating without keeping them) between the first segment
-/// and the dynamic section.
+/// The fewest bytes between what is read and the next bytes wanted for part of the first
+/// segment to be kept before passing over them (see [`HEAD_KEEP`]).
 const MIN_SKIP: u64 = 64 * 1024;
+/// Wanted ranges closer than this are read as one.
+const MERGE_GAP: u64 = 512;
+/// How much of the segment that starts the file is kept before passing over the rest of it
+/// the first time: linkers put the dynamic string table there, and keeping it now spares
+/// reading the member again from its start once the dynamic section (often far past that
+/// segment) names it.
+const HEAD_KEEP: u64 = 1 << 20;
 
 /// Why an ELF file's dynamic section cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,38 +86,73 @@ pub struct ElfDynamic {
     pub soname: Option<String>,
 }
 
-/// Whether `bytes` start like an ELF file.
-pub fn is_elf(bytes: &[u8]) -> bool {
-    bytes.starts_with(MAGIC)
+/// Bounds on reading one shared object of a wheel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectLimits {
+    /// The largest member read, compressed or not; a larger one is an error. 1 GiB by
+    /// default (the largest CUDA libraries are several hundred MiB).
+    pub max_size: u64,
+    /// The most bytes of one member kept in memory at once. 8 MiB by default: what is kept
+    /// is the first 4 KiB, up to 1 MiB more of the first segment, the program headers (a few
+    /// hundred bytes in real objects), the dynamic section (a few KiB), a 256-byte window per
+    /// library name and, only for an object without usable program headers, the section
+    /// headers (at most 65,535 entries of 64 bytes: 4 MiB). An object that needs more is
+    /// unreadable (an error naming the member), whatever its size.
+    pub max_kept: u64,
+    /// The most bytes of one member inflated (or read, when stored), passes from its start
+    /// again included: this bounds the time one object takes. 2 GiB by default, twice the
+    /// default `max_size` (a member is read at most once to its dynamic section and once
+    /// more from its start to a string table passed over).
+    pub max_inflated: u64,
 }
 
-/// The bytes of a file the reader may look at: the whole file, or what has been inflated of
-/// it and kept, a head (from the start) and maybe a tail (from some offset on), and its length
-/// once known. Every read goes through [`get`](Self::get) (or [`len`](Self::len) and
-/// [`clamp`](Self::clamp)); one that the bytes kept cannot answer (but the file might) fails
-/// and is remembered in [`wanted`](Self::wanted), so the caller knows the result does not
-/// stand and what to inflate before trying again.
+impl Default for ObjectLimits {
+    fn default() -> Self {
+        ObjectLimits {
+            max_size: 1 << 30,
+            max_kept: 8 << 20,
+            max_inflated: 2 << 30,
+        }
+    }
+}
+
+/// The bytes of a file the reader may look at: ranges of it (all of it, or what has been
+/// read of it and kept), and its length once known. Every read goes through
+/// [`get`](Self::get) (or [`clamp`](Self::clamp)); one that the bytes
+/// kept cannot answer (but the file might) fails and is remembered in
+/// [`wanted`](Self::wanted), so the caller knows the result does not stand and what to read
+/// before trying again.
 struct View<'a> {
-    head: &'a [u8],
-    /// Where the tail starts, and the tail.
-    tail: Option<(u64, &'a [u8])>,
+    /// Where each range starts, and its bytes.
+    ranges: Vec<(u64, &'a [u8])>,
     /// The file's length, when known.
     total: Option<u64>,
-    /// The lowest start and the highest end of the reads that failed.
-    wanted: Cell<Option<(u64, u64)>>,
+    /// How long the file is known to be at least.
+    reached: u64,
+    /// The ranges of the reads that failed; `(at, at)` when the reader needs to know whether
+    /// the file reaches `at`.
+    wanted: RefCell<Vec<(u64, u64)>>,
+    /// Where the segment that starts the file ends, once read (a hint, see [`HEAD_KEEP`]).
+    first_segment_end: Cell<Option<u64>>,
 }
 
 impl<'a> View<'a> {
+    #[cfg(test)]
     fn whole(bytes: &'a [u8]) -> Self {
-        View::parts(bytes, None, Some(bytes.len() as u64))
+        View::new(
+            vec![(0, bytes)],
+            Some(bytes.len() as u64),
+            bytes.len() as u64,
+        )
     }
 
-    fn parts(head: &'a [u8], tail: Option<(u64, &'a [u8])>, total: Option<u64>) -> Self {
+    fn new(ranges: Vec<(u64, &'a [u8])>, total: Option<u64>, reached: u64) -> Self {
         View {
-            head,
-            tail,
+            ranges,
             total,
-            wanted: Cell::new(None),
+            reached,
+            wanted: RefCell::new(Vec::new()),
+            first_segment_end: Cell::new(None),
         }
     }
 
@@ -115,43 +160,30 @@ impl<'a> View<'a> {
     /// the file may have them), they are wanted.
     fn get(&self, at: u64, len: u64) -> Option<&'a [u8]> {
         let end = at.checked_add(len)?;
-        let slice = |bytes: &'a [u8], start: u64| {
-            let from = usize::try_from(at.checked_sub(start)?).ok()?;
-            let to = usize::try_from(end.checked_sub(start)?).ok()?;
+        let found = self.ranges.iter().find_map(|(start, bytes)| {
+            let from = usize::try_from(at.checked_sub(*start)?).ok()?;
+            let to = usize::try_from(end.checked_sub(*start)?).ok()?;
             bytes.get(from..to)
-        };
-        if let Some(bytes) = slice(self.head, 0) {
-            return Some(bytes);
-        }
-        if let Some(bytes) = self.tail.and_then(|(start, tail)| slice(tail, start)) {
-            return Some(bytes);
-        }
-        if self.total.is_none_or(|total| end <= total) {
+        });
+        if found.is_none() && self.total.is_none_or(|total| end <= total) {
             self.want(at, end);
         }
-        None
+        found
     }
 
-    /// How far the file is known to reach: its length, or the end of what is kept.
+    /// How far the file is known to reach: its length, or the end of what is read.
     fn known(&self) -> u64 {
-        let tail_end = self
-            .tail
-            .map_or(0, |(start, tail)| start.saturating_add(tail.len() as u64));
-        self.total
-            .unwrap_or_else(|| tail_end.max(self.head.len() as u64))
+        let kept_end = self
+            .ranges
+            .iter()
+            .map(|(start, bytes)| start.saturating_add(bytes.len() as u64))
+            .max()
+            .unwrap_or(0);
+        self.total.unwrap_or_else(|| kept_end.max(self.reached))
     }
 
-    /// The file's length. When it is not known, all of the file is wanted (and the result
-    /// does not stand).
-    fn len(&self) -> u64 {
-        if self.total.is_none() {
-            self.want(0, u64::MAX);
-        }
-        self.known()
-    }
-
-    /// `end`, or the file's length if it is shorter. When that is not known, the file is
-    /// wanted up to `end`.
+    /// `end`, or the file's length if it is shorter. When that is not known, reading up to
+    /// `end` is wanted.
     fn clamp(&self, end: u64) -> u64 {
         let known = self.known();
         match self.total {
@@ -165,7 +197,7 @@ impl<'a> View<'a> {
     }
 
     /// Asks for the bytes from `at` to `at + len` at once, when the reader will read them
-    /// piecemeal (a table of entries), so that they are inflated in one round rather than one
+    /// piecemeal (a table of entries), so that they are read in one round rather than one
     /// entry at a time. Changes no result.
     fn prefetch(&self, at: u64, len: u64) {
         if let Some(end) = at.checked_add(len) {
@@ -177,17 +209,12 @@ impl<'a> View<'a> {
     }
 
     fn want(&self, start: u64, end: u64) {
-        let wanted = match self.wanted.get() {
-            Some((low, high)) => (low.min(start), high.max(end)),
-            None => (start, end),
-        };
-        self.wanted.set(Some(wanted));
+        self.wanted.borrow_mut().push((start, end));
     }
 
-    /// What must be inflated and kept for the result to stand: from the lowest start to the
-    /// highest end of the reads that failed, if any did.
-    fn wanted(&self) -> Option<(u64, u64)> {
-        self.wanted.get()
+    /// The reads that failed: what must be read for the result to stand (none if it stands).
+    fn wanted(&self) -> Vec<(u64, u64)> {
+        self.wanted.borrow().clone()
     }
 
     fn is_elf(&self) -> bool {
@@ -255,7 +282,8 @@ struct Dynamic {
 
 /// Reads the dynamic section of an ELF file held whole in `bytes`. A file without one (a
 /// static executable, an object file) gives an empty [`ElfDynamic`].
-pub fn read_elf_dynamic(bytes: &[u8]) -> Result<ElfDynamic, ElfError> {
+#[cfg(test)]
+fn read_elf_dynamic(bytes: &[u8]) -> Result<ElfDynamic, ElfError> {
     read_dynamic(&View::whole(bytes))
 }
 
@@ -316,6 +344,9 @@ fn read_dynamic(bytes: &View) -> Result<ElfDynamic, ElfError> {
             let offset = field(8, 4)?;
             let vaddr = field(16, 8)?;
             let filesz = field(32, 16)?;
+            if p_type == PT_LOAD && offset == 0 && bytes.first_segment_end.get().is_none() {
+                bytes.first_segment_end.set(Some(filesz));
+            }
             match p_type {
                 PT_LOAD => segments.push(Segment {
                     vaddr,
@@ -457,19 +488,38 @@ fn collect(
     strtab: u64,
     size: Option<u64>,
 ) -> Result<ElfDynamic, ElfError> {
-    if let Some(size) = size {
-        bytes.prefetch(strtab, size);
-    }
-    let table_end = match size.map(|size| strtab.checked_add(size)) {
-        Some(Some(end)) => bytes.clamp(end),
-        Some(None) | None => bytes.len(),
-    };
-    let string = |offset: u64| -> Result<String, ElfError> {
+    // The table's end, as the dynamic section says (none known without DT_STRSZ).
+    let table_end = size
+        .and_then(|size| strtab.checked_add(size))
+        .unwrap_or(u64::MAX);
+    // A name is read from a window of the table: up to the first NUL, at most
+    // MAX_NAME_LEN + 1 bytes (the table may hold megabytes of symbol names), and not past the
+    // table's end or the file's. The windows of every name are asked for at once, before
+    // the file's end is looked at, so that they are read in one round.
+    let window = |offset: u64| -> Option<(u64, u64)> {
         let start = strtab
             .checked_add(offset)
-            .filter(|start| *start < table_end)
+            .filter(|start| *start < table_end)?;
+        Some((
+            start,
+            table_end.min(start.saturating_add(MAX_NAME_LEN as u64 + 1)),
+        ))
+    };
+    for (_, value) in entries
+        .iter()
+        .filter(|(tag, _)| *tag == DT_NEEDED || *tag == DT_SONAME)
+        .take(MAX_NEEDED_PER_OBJECT + 1)
+    {
+        if let Some((start, end)) = window(*value) {
+            bytes.prefetch(start, end - start);
+        }
+    }
+    let string = |offset: u64| -> Result<String, ElfError> {
+        let (start, end) = window(offset)
+            .map(|(start, end)| (start, bytes.clamp(end)))
+            .filter(|(start, end)| start < end)
             .ok_or_else(|| ElfError(format!("string {offset} lies outside the string table")))?;
-        let slice = bytes.get(start, table_end - start).unwrap_or_default();
+        let slice = bytes.get(start, end - start).unwrap_or_default();
         let len = slice
             .iter()
             .take(MAX_NAME_LEN + 1)
@@ -511,124 +561,297 @@ fn collect(
     Ok(out)
 }
 
-/// How much of a member was inflated to read it, and how much of that was kept.
+/// How much of a member was read to read it (inflated, or copied when stored, passes from
+/// the start again included), how much of that was kept, and how many times it was read
+/// again from its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Inflated {
     inflated: u64,
     kept: u64,
+    restarts: usize,
 }
 
-/// Runs `read` on the member's contents, inflating only as much as it needs (see the module):
-/// first [`FIRST_READ`] bytes, then what the last run wanted, until a run wants nothing that
-/// is not kept.
-///
-/// When the first bytes wanted beyond the head lie far past the first `PT_LOAD` segment (where
-/// the string table usually is), the head is filled up to the end of that segment and the
-/// bytes between are inflated without being kept; the rest (the dynamic section, and a string
-/// table moved to the end by patchelf) is kept as the tail. Should a later run want bytes that
-/// were skipped, the member is inflated again from its start, keeping everything.
-fn read_inflating<T>(
-    data: &mut MemberData,
-    max_kept: u64,
-    read: impl Fn(&View) -> T,
-) -> Result<(T, Inflated), String> {
-    let text = |e: crate::MetadataError| e.to_string();
-    // What would be kept after inflating up to `end` (the head, and the tail from its start).
-    let keep = |data: &MemberData, end: u64| -> Result<(), String> {
-        if data.is_stored() {
-            return Ok(());
-        }
-        let kept = match data.tail() {
-            Some((tail_start, _)) => {
-                (data.head().len() as u64).saturating_add(end.saturating_sub(tail_start))
+/// The byte ranges of a member kept: sorted, neither overlapping nor touching.
+#[derive(Default)]
+struct Kept {
+    ranges: Vec<(u64, Vec<u8>)>,
+    /// Their total length.
+    bytes: u64,
+}
+
+impl Kept {
+    /// Adds the bytes from `start` on, merged with the ranges they overlap or touch.
+    fn insert(&mut self, start: u64, bytes: Vec<u8>) {
+        let end = start.saturating_add(bytes.len() as u64);
+        let range_end = |(at, kept): &(u64, Vec<u8>)| at.saturating_add(kept.len() as u64);
+        let first = self
+            .ranges
+            .partition_point(|range| range_end(range) < start);
+        let last = self.ranges.partition_point(|(at, _)| *at <= end);
+        if first >= last {
+            self.ranges.insert(first, (start, bytes));
+        } else {
+            let union_start = self
+                .ranges
+                .get(first)
+                .map_or(start, |(at, _)| start.min(*at));
+            let union_end = self
+                .ranges
+                .get(last - 1)
+                .map_or(end, |r| end.max(range_end(r)));
+            let mut union = vec![0; usize::try_from(union_end - union_start).unwrap_or(0)];
+            for (at, kept) in self
+                .ranges
+                .get(first..last)
+                .unwrap_or_default()
+                .iter()
+                .chain(std::iter::once(&(start, bytes)))
+            {
+                let from = usize::try_from(at - union_start).unwrap_or(0);
+                if let Some(place) = union.get_mut(from..from + kept.len()) {
+                    place.copy_from_slice(kept);
+                }
             }
-            None => end.min(data.total().unwrap_or(end)),
-        };
-        if kept > max_kept {
-            return Err(format!(
-                "reading its dynamic section would keep more than {max_kept} bytes of it"
-            ));
+            self.ranges.splice(first..last, [(union_start, union)]);
         }
-        Ok(())
-    };
-    data.fill(FIRST_READ).map_err(text)?;
-    let mut may_skip = true;
-    let mut rounds = 0;
-    loop {
-        rounds += 1;
-        let view = View::parts(data.head(), data.tail(), data.total());
-        let result = read(&view);
-        let Some((start, end)) = view.wanted() else {
-            let kept = data.head().len() + data.tail().map_or(0, |(_, tail)| tail.len());
-            let inflated = Inflated {
-                inflated: data.inflated(),
-                kept: kept as u64,
-            };
-            return Ok((result, inflated));
-        };
-        let skipped = data.tail().map(|(tail_start, _)| tail_start);
-        if rounds >= MAX_ROUNDS || skipped.is_some_and(|tail_start| start < tail_start) {
-            // Past a few rounds, or wanting skipped bytes: everything, from the start.
-            if skipped.is_some() {
-                data.restart();
+        self.bytes = self.ranges.iter().map(|(_, kept)| kept.len() as u64).sum();
+    }
+
+    /// The pieces of the `wanted` ranges (as a [`View`] records them) that must still be
+    /// read: sorted, close ones merged, none past `cap` (the declared size plus one byte,
+    /// enough to find the end) or the known `total`; `(at, at)` for "read up to `at`".
+    fn missing(
+        &self,
+        wanted: &[(u64, u64)],
+        total: Option<u64>,
+        reached: u64,
+        cap: u64,
+    ) -> Vec<(u64, u64)> {
+        let limit = total.unwrap_or(cap).min(cap);
+        let mut pieces = Vec::new();
+        for &(start, end) in wanted {
+            if start == end {
+                if total.is_none() && start > reached {
+                    pieces.push((start.min(cap), start.min(cap)));
+                }
+                continue;
             }
-            may_skip = false;
-            let end = if rounds >= MAX_ROUNDS { u64::MAX } else { end };
-            keep(data, end)?;
-            data.fill(end).map_err(text)?;
-            continue;
-        }
-        if may_skip && skipped.is_none() {
-            let first = first_segment_end(&view).max(FIRST_READ);
-            if start.saturating_sub(first.max(data.inflated())) >= MIN_SKIP {
-                keep(data, first)?;
-                data.fill(first).map_err(text)?;
-                data.skip_to(start).map_err(text)?;
+            let end = end.min(limit);
+            if start >= end {
+                if total.is_none() {
+                    pieces.push((cap, cap));
+                }
+                continue;
+            }
+            let mut at = start;
+            for (kept_start, kept) in &self.ranges {
+                let kept_end = kept_start.saturating_add(kept.len() as u64);
+                if kept_end <= at {
+                    continue;
+                }
+                if *kept_start >= end {
+                    break;
+                }
+                if *kept_start > at {
+                    pieces.push((at, *kept_start));
+                }
+                at = kept_end;
+                if at >= end {
+                    break;
+                }
+            }
+            if at < end {
+                pieces.push((at, end));
             }
         }
-        keep(data, end)?;
-        // `end` lies past what is inflated (a want below it was in the head or the tail,
-        // which are contiguous up to there, or was handled above), so each round inflates
-        // more or reaches the end.
-        data.fill(end).map_err(text)?;
+        pieces.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(pieces.len());
+        for (start, end) in pieces {
+            match merged.last_mut() {
+                Some(last) if start <= last.1.saturating_add(MERGE_GAP) => {
+                    last.1 = last.1.max(end);
+                }
+                _ => merged.push((start, end)),
+            }
+        }
+        merged
+    }
+
+    fn view(&self, total: Option<u64>, reached: u64) -> View<'_> {
+        let ranges = self
+            .ranges
+            .iter()
+            .map(|(start, bytes)| (*start, bytes.as_slice()))
+            .collect();
+        View::new(ranges, total, reached)
     }
 }
 
-/// Where the `PT_LOAD` segment that starts the file ends (0 if that cannot be read). Wants
-/// recorded on `view` by reading it are of no matter.
-fn first_segment_end(view: &View) -> u64 {
-    let Some(&[class, order]) = view.get(4, 2) else {
-        return 0;
-    };
-    let l = Layout {
-        wide: class == 2,
-        big: order == 2,
-    };
-    let (phoff, sizes_at) = if l.wide {
-        (l.u64(view, 0x20), 0x36)
-    } else {
-        (l.u32(view, 0x1C).map(u64::from), 0x2A)
-    };
-    let (Some(phoff), Some(phentsize), Some(phnum)) = (
-        phoff,
-        l.u16(view, sizes_at).map(u64::from),
-        l.u16(view, sizes_at + 2).map(u64::from),
-    ) else {
-        return 0;
-    };
-    (0..phnum)
-        .find_map(|index| {
-            let at = index.checked_mul(phentsize)?.checked_add(phoff)?;
-            let field = |wide_at: u64, narrow_at: u64| {
-                l.word(
-                    view,
-                    at.checked_add(if l.wide { wide_at } else { narrow_at })?,
-                )
-            };
-            let (offset, filesz) = (field(8, 4)?, field(32, 16)?);
-            (l.u32(view, at)? == PT_LOAD && offset == 0).then_some(filesz)
-        })
-        .unwrap_or(0)
+/// Runs `read` on the contents of `member` from `source`, reading only as much as it needs
+/// and keeping only the ranges it wants (see the module): first [`FIRST_READ`] bytes, then
+/// what the last run wanted, until a run wants nothing that is not kept. Wanted bytes that
+/// were passed over are read again from the start. The first time a far range is wanted,
+/// up to [`HEAD_KEEP`] bytes of the first segment are kept before passing over the rest.
+fn read_streaming<T>(
+    member: &Member,
+    source: &mut dyn MemberSource,
+    limits: &ObjectLimits,
+    read: impl Fn(&View) -> T,
+) -> Result<(T, Inflated), String> {
+    let text = |e: crate::MetadataError| e.to_string();
+    let size = member.compressed_size.max(member.uncompressed_size);
+    if size > limits.max_size {
+        return Err(format!(
+            "it is {size} bytes; shared objects larger than {} bytes are not read",
+            limits.max_size
+        ));
+    }
+    let cap = member.uncompressed_size.saturating_add(1);
+    let mut kept = Kept::default();
+    let mut total = None;
+    let mut reached = 0;
+    let mut inflated = 0u64;
+    let mut restarts = 0;
+    let mut rounds = 0;
+    let mut wanted = vec![(0, FIRST_READ)];
+    let mut first_segment_end = None;
+    let head_keep = HEAD_KEEP.min(limits.max_kept / 8);
+    loop {
+        // One pass over the member's data, from its start.
+        let mut stream = MemberStream::open(source, member, limits.max_size).map_err(text)?;
+        loop {
+            let pieces = kept.missing(&wanted, total, reached, cap);
+            if pieces.is_empty() {
+                // Only when the run wanted bytes past the file's end, which it does not.
+                return Err("its reader wants bytes it cannot have".to_owned());
+            }
+            if pieces
+                .first()
+                .is_some_and(|(start, _)| *start < stream.position())
+            {
+                restarts += 1;
+                break;
+            }
+            for (start, end) in pieces {
+                let head_end = first_segment_end
+                    .filter(|_| restarts == 0)
+                    .map_or(0, |end: u64| end.min(head_keep).min(start));
+                if start.saturating_sub(stream.position()) >= MIN_SKIP
+                    && head_end > stream.position()
+                {
+                    let from = stream.position();
+                    fetch(
+                        &mut stream,
+                        from,
+                        head_end,
+                        &mut kept,
+                        &mut inflated,
+                        limits,
+                    )?;
+                }
+                fetch(&mut stream, start, end, &mut kept, &mut inflated, limits)?;
+                reached = reached.max(stream.position());
+                if let Some(end) = stream.total() {
+                    total = Some(end);
+                    break;
+                }
+            }
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                return Err(format!(
+                    "reading its dynamic section takes more than {MAX_ROUNDS} rounds"
+                ));
+            }
+            let view = kept.view(total, reached);
+            let result = read(&view);
+            first_segment_end = first_segment_end.or(view.first_segment_end.get());
+            wanted = view.wanted();
+            if wanted.is_empty() {
+                let inflated = Inflated {
+                    inflated,
+                    kept: kept.bytes,
+                    restarts,
+                };
+                return Ok((result, inflated));
+            }
+        }
+    }
+}
+
+/// Reads the contents of `stream` up to `end` and keeps those from `start` on (none past the
+/// end of the contents), within the bounds of `limits`.
+fn fetch(
+    stream: &mut MemberStream,
+    start: u64,
+    end: u64,
+    kept: &mut Kept,
+    inflated: &mut u64,
+    limits: &ObjectLimits,
+) -> Result<(), String> {
+    let text = |e: crate::MetadataError| e.to_string();
+    let from = stream.position();
+    if start < from {
+        return Err("its reader went back".to_owned());
+    }
+    if inflated.saturating_add(end - from) > limits.max_inflated {
+        return Err(format!(
+            "reading its dynamic section would inflate more than {} bytes of it",
+            limits.max_inflated
+        ));
+    }
+    let len = end - start;
+    if kept.bytes.saturating_add(len) > limits.max_kept {
+        return Err(format!(
+            "reading its dynamic section would keep more than {} bytes of it",
+            limits.max_kept
+        ));
+    }
+    let result = stream.skip_to(start).and_then(|()| {
+        if len == 0 || stream.total().is_some() {
+            return Ok(());
+        }
+        // Below `max_kept`, which a caller sets far below the address space.
+        let mut bytes = vec![0; usize::try_from(len).unwrap_or(0)];
+        let read = stream.read(&mut bytes)?;
+        bytes.truncate(read);
+        kept.insert(start, bytes);
+        Ok(())
+    });
+    // At the declared end, one byte more finds the end of the data and makes its checks
+    // (length, CRC-32), or finds more data than declared.
+    let result = result.and_then(|()| match stream.position() == stream.declared() {
+        true => stream.skip_to(stream.declared().saturating_add(1)),
+        false => Ok(()),
+    });
+    *inflated += stream.position() - from;
+    result.map_err(text)
+}
+
+/// Reads the dynamic section of one shared object of a wheel, `member` (from its central
+/// directory), whose bytes `source` gives: `None` when the member is not an ELF file. Only
+/// as much of the member is read as its dynamic section needs, and only what the reader
+/// wants of that is kept, within `limits`; the result is the same as reading the whole
+/// member. Errors name the member.
+pub fn read_object_libraries(
+    member: &Member,
+    source: &mut dyn MemberSource,
+    limits: &ObjectLimits,
+) -> Result<Option<ElfDynamic>, ElfError> {
+    read_object(member, source, limits).map(|(read, _)| read)
+}
+
+/// [`read_object_libraries`], and how much of the member was read and kept.
+fn read_object(
+    member: &Member,
+    source: &mut dyn MemberSource,
+    limits: &ObjectLimits,
+) -> Result<(Option<ElfDynamic>, Inflated), ElfError> {
+    let in_member = |e: &dyn std::fmt::Display| ElfError(format!("`{}`: {e}", member.name));
+    let (read, inflated) = read_streaming(member, source, limits, |view| {
+        view.is_elf().then(|| read_dynamic(view)).transpose()
+    })
+    .map_err(|e| in_member(&e))?;
+    Ok((read.map_err(|e| in_member(&e))?, inflated))
 }
 
 /// What a wheel's shared objects need from outside it, and what they offer to other wheels.
@@ -637,7 +860,7 @@ pub struct WheelLibraries {
     /// Sonames some shared object of the wheel needs that the wheel does not hold: neither
     /// a file of that name anywhere in it (auditwheel's `<name>.libs/` included, whatever its
     /// hashed name) nor an object whose `DT_SONAME` it is. Sorted; at most
-    /// [`MAX_NEEDED_PER_WHEEL`].
+    /// 1024 (`MAX_NEEDED_PER_WHEEL`).
     pub needed: BTreeSet<String>,
     /// The ELF shared objects the wheel installs under site-packages, by file name (what the
     /// dynamic loader and autoPatchelf look a library up by), each with its directory
@@ -650,7 +873,7 @@ pub struct WheelLibraries {
 
 /// Whether a zip member's name is a shared object's: `*.so`, or `*.so.` followed by version
 /// parts that start with a digit (`libz.so.1.2.13`, OpenSSL's `libcrypto-5409cd36.so.1.1.1k`).
-pub fn is_shared_object_name(path: &str) -> bool {
+fn is_shared_object_name(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
     let Some(at) = base.find(".so") else {
         return false;
@@ -692,79 +915,61 @@ fn site_packages_dir(member: &str) -> Option<String> {
 }
 
 /// Reads every shared object of a wheel held whole in `bytes` (its zip members named `*.so`
-/// or `*.so.N…`; members that are not ELF files are skipped) and returns what they need from
-/// outside the wheel. `limit` bounds the size of one member. Each member is inflated only as
-/// far as its dynamic section and string table (see the module).
-///
-/// Up to `threads` threads (this one included) read the members at once, the largest first,
-/// when the wheel holds several large ones; the result is the same as with one (the first
-/// error, in the central directory's order, is the wheel's).
+/// or `*.so.N…`; members that are not ELF files are skipped), one after the other, and
+/// returns what they need from outside the wheel and what they install (see
+/// [`read_object_libraries`] for how each is read).
 pub fn wheel_libraries(
     bytes: &[u8],
     filename: &str,
-    limit: u64,
-    threads: usize,
+    limits: &ObjectLimits,
 ) -> Result<WheelLibraries, ElfError> {
-    let objects = WheelObjects::list(bytes, filename)?;
-    let helpers = objects.helpers(threads);
-    if helpers == 0 {
-        let mut read = Vec::with_capacity(objects.members.len());
-        for index in 0..objects.members.len() {
-            let object = objects.read(bytes, index, limit).map(|(read, _)| read);
-            let failed = object.is_err();
-            read.push(object);
-            if failed {
-                break;
-            }
-        }
-        return objects.finish(read);
-    }
-    // The largest members first, so that the last one to finish is small.
-    let mut order: Vec<usize> = (0..objects.members.len()).collect();
-    order.sort_by_key(|index| std::cmp::Reverse(objects.members[*index].compressed_size));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::OnceLock<Result<Option<ElfDynamic>, ElfError>>> =
-        objects.members.iter().map(|_| Default::default()).collect();
-    let work = || {
-        while let Some(index) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-            let object = objects.read(bytes, *index, limit).map(|(read, _)| read);
-            if let Some(slot) = slots.get(*index) {
-                let _ = slot.set(object);
-            }
-        }
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..helpers {
-            // A thread that cannot be started leaves its share to the others.
-            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
-        }
-        work();
-    });
-    let missing = || Err(ElfError("a shared object was not read".to_string()));
-    objects.finish(
-        slots
-            .into_iter()
-            .map(|slot| slot.into_inner().unwrap_or_else(missing)),
-    )
+    let objects = WheelObjects::in_wheel(bytes, filename)?;
+    objects.finish(objects.members.iter().map(|member| {
+        let mut local =
+            local_bytes(bytes, member).map_err(|e| ElfError(format!("`{}`: {e}", member.name)))?;
+        read_object_libraries(member, &mut local, limits)
+    }))
 }
 
-/// Below this many compressed bytes in its members besides the largest, a wheel is read by one
-/// thread: starting another would not pay.
-const PARALLEL_MIN_REST: u64 = 1 << 20;
-
-/// The members of a wheel named like shared objects, read one by one.
-struct WheelObjects {
+/// The shared objects of a wheel (its members named like shared objects), from its central
+/// directory, to be read one by one ([`read_object_libraries`]) in any order and put
+/// together by [`finish`](Self::finish).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WheelObjects {
     /// In the central directory's order.
     members: Vec<Member>,
-    /// Their base names: the wheel bundles these.
+    /// The base names of all the wheel's files: the wheel bundles these.
     bundled: BTreeSet<String>,
 }
 
+/// What the tail of a wheel tells of its shared objects ([`WheelObjects::in_tail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectsInTail {
+    /// The records needed start before the tail given: fetch the bytes from `start` to the
+    /// end of the file and call again with them. `start` is always before the previous tail.
+    NeedMore { start: u64 },
+    /// The wheel's shared objects.
+    Objects(WheelObjects),
+}
+
 impl WheelObjects {
-    /// The members of the wheel `filename` (whole in `bytes`) named like shared objects.
-    fn list(bytes: &[u8], filename: &str) -> Result<Self, ElfError> {
-        let all =
-            crate::archive::zip_members(bytes, filename).map_err(|e| ElfError(e.to_string()))?;
+    /// The shared objects of the wheel `filename`, held whole in `bytes`.
+    pub fn in_wheel(bytes: &[u8], filename: &str) -> Result<Self, ElfError> {
+        let members = zip_members(bytes, filename).map_err(|e| ElfError(e.to_string()))?;
+        Ok(Self::of(members))
+    }
+
+    /// The shared objects of the wheel `filename`, `file_len` bytes long, from `tail`, its
+    /// last `tail.len()` bytes (start with [`zip_tail_request_len`](crate::zip_tail_request_len)
+    /// bytes, as for the metadata).
+    pub fn in_tail(tail: &[u8], file_len: u64, filename: &str) -> Result<ObjectsInTail, ElfError> {
+        match zip_members_in_tail(tail, file_len, filename).map_err(|e| ElfError(e.to_string()))? {
+            MembersInTail::NeedMore { start } => Ok(ObjectsInTail::NeedMore { start }),
+            MembersInTail::Members(members) => Ok(ObjectsInTail::Objects(Self::of(members))),
+        }
+    }
+
+    fn of(all: Vec<Member>) -> Self {
         // Any file of the wheel may be a library it bundles, whatever its name.
         let bundled = all
             .iter()
@@ -777,52 +982,19 @@ impl WheelObjects {
         let members = all
             .into_iter()
             .filter(|member| !member.name.ends_with('/') && is_shared_object_name(&member.name))
-            .collect::<Vec<_>>();
-        Ok(WheelObjects { members, bundled })
+            .collect();
+        WheelObjects { members, bundled }
     }
 
-    /// How many threads besides this one to read the members with, at most `threads` in all.
-    fn helpers(&self, threads: usize) -> usize {
-        let largest = self
-            .members
-            .iter()
-            .map(|member| member.compressed_size)
-            .max()
-            .unwrap_or(0);
-        let total = self.members.iter().fold(0u64, |total, member| {
-            total.saturating_add(member.compressed_size)
-        });
-        if total.saturating_sub(largest) < PARALLEL_MIN_REST {
-            return 0;
-        }
-        threads.min(self.members.len()).saturating_sub(1)
+    /// The shared objects to read, in the central directory's order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
     }
 
-    /// Reads member `index` of the wheel whose bytes are `bytes`, at most `limit` bytes of it:
-    /// its dynamic section, or `None` when it is not an ELF file; and how much of it was
-    /// inflated and kept.
-    fn read(
-        &self,
-        bytes: &[u8],
-        index: usize,
-        limit: u64,
-    ) -> Result<(Option<ElfDynamic>, Inflated), ElfError> {
-        let member = self
-            .members
-            .get(index)
-            .ok_or_else(|| ElfError(format!("the wheel has no shared object {index}")))?;
-        let in_member = |e: &dyn std::fmt::Display| ElfError(format!("`{}`: {e}", member.name));
-        let mut data = open_zip_member(bytes, member, limit).map_err(|e| in_member(&e))?;
-        let (read, inflated) = read_inflating(&mut data, MAX_KEPT, |view| {
-            view.is_elf().then(|| read_dynamic(view)).transpose()
-        })
-        .map_err(|e| in_member(&e))?;
-        Ok((read.map_err(|e| in_member(&e))?, inflated))
-    }
-
-    /// What the wheel needs, from the results of [`read`](Self::read) for its members in
-    /// order (the first error is the wheel's; results after it are not looked at).
-    fn finish(
+    /// What the wheel needs and installs, from the results of [`read_object_libraries`] for
+    /// [`members`](Self::members) in their order. The first error in that order is the
+    /// wheel's (results after it are not looked at); a missing result is an error.
+    pub fn finish(
         &self,
         read: impl IntoIterator<Item = Result<Option<ElfDynamic>, ElfError>>,
     ) -> Result<WheelLibraries, ElfError> {
@@ -830,7 +1002,11 @@ impl WheelObjects {
         let mut needed = BTreeSet::new();
         let mut provided = BTreeMap::new();
         let mut objects = 0;
-        for (member, dynamic) in self.members.iter().zip(read) {
+        let mut read = read.into_iter();
+        for member in &self.members {
+            let dynamic = read.next().ok_or_else(|| {
+                ElfError(format!("`{}`: the shared object was not read", member.name))
+            })?;
             let Some(dynamic) = dynamic? else {
                 continue;
             };
@@ -911,6 +1087,9 @@ mod tests {
         /// Two `PT_LOAD` segments, the first this many bytes from the start, rather than one
         /// for the whole file.
         first_segment: Option<usize>,
+        /// With [`Strtab::First`], filler bytes between the program headers and the string
+        /// table.
+        before_strtab: usize,
     }
 
     /// Where [`build_with`] puts the string table.
@@ -949,6 +1128,7 @@ mod tests {
             padding,
             strtab: strtab_at,
             first_segment,
+            before_strtab,
         } = *shape;
         let put = |out: &mut Vec<u8>, value: u64, size: usize| {
             let bytes = value.to_le_bytes();
@@ -980,8 +1160,9 @@ mod tests {
         let after_ph = phoff + phnum * phentsize;
         let (str_off, dyn_off, shoff) = match strtab_at {
             Strtab::First => {
-                let dyn_off = after_ph + strtab.len() + padding;
-                (after_ph, dyn_off, dyn_off + dyn_size + padding)
+                let str_off = after_ph + before_strtab;
+                let dyn_off = str_off + strtab.len() + padding;
+                (str_off, dyn_off, dyn_off + dyn_size + padding)
             }
             Strtab::AfterDynamic => {
                 let dyn_off = after_ph + padding;
@@ -1123,6 +1304,7 @@ mod tests {
                                 padding,
                                 strtab,
                                 first_segment,
+                                before_strtab: 0,
                             });
                         }
                     }
@@ -1136,7 +1318,7 @@ mod tests {
     /// prefix, or its result is the whole file's.
     fn check_prefix(bytes: &[u8], len: usize) {
         let total = (len == bytes.len()).then_some(len as u64);
-        check_parts(bytes, View::parts(&bytes[..len], None, total));
+        check_parts(bytes, parts(&bytes[..len], None, total));
     }
 
     /// Reads `bytes` through `view`, which holds some of them: either the reader wants bytes
@@ -1145,18 +1327,34 @@ mod tests {
         let whole = read_elf_dynamic(bytes);
         let read = read_dynamic(&view);
         let held = |at: u64, end: u64| {
-            end <= view.head.len() as u64
-                || view
-                    .tail
-                    .is_some_and(|(start, tail)| at >= start && end <= start + tail.len() as u64)
+            view.ranges
+                .iter()
+                .any(|(start, bytes)| at >= *start && end <= start + bytes.len() as u64)
         };
-        match view.wanted() {
-            Some((start, end)) => assert!(
-                !held(start, end),
-                "wants {start}..{end}, which the view holds"
-            ),
-            None => assert_eq!(read, whole),
+        let wanted = view.wanted();
+        for &(start, end) in &wanted {
+            if start == end {
+                assert!(
+                    view.total.is_none() && start > view.known(),
+                    "wants to reach {start}, which the view knows"
+                );
+            } else {
+                assert!(
+                    !held(start, end),
+                    "wants {start}..{end}, which the view holds"
+                );
+            }
         }
+        if wanted.is_empty() {
+            assert_eq!(read, whole);
+        }
+    }
+
+    /// A view of `head` (from the start) and maybe `tail` (from some offset on).
+    fn parts<'a>(head: &'a [u8], tail: Option<(u64, &'a [u8])>, total: Option<u64>) -> View<'a> {
+        let mut ranges = vec![(0, head)];
+        ranges.extend(tail);
+        View::new(ranges, total, 0)
     }
 
     #[test]
@@ -1223,7 +1421,7 @@ mod tests {
                 let total = (seed & 1 == 0).then_some(copy.len() as u64);
                 check_parts(
                     &copy,
-                    View::parts(
+                    parts(
                         &copy[..len.min(tail_start)],
                         Some((tail_start as u64, &copy[tail_start..tail_end])),
                         total,
@@ -1256,7 +1454,7 @@ mod tests {
                             for total in [None, Some(len as u64)] {
                                 check_parts(
                                     &bytes,
-                                    View::parts(
+                                    parts(
                                         &bytes[..head.min(len)],
                                         Some((tail_start as u64, &bytes[tail_start..tail_end])),
                                         total,
@@ -1270,11 +1468,12 @@ mod tests {
         }
         // A file ending exactly at a prefix the reader does not know to be the whole file.
         let bytes = build_with(&shapes(0)[0]);
-        let view = View::parts(&bytes, None, None);
+        let view = parts(&bytes, None, None);
         let _ = read_dynamic(&view);
         assert!(view
             .wanted()
-            .is_none_or(|(_, end)| end > bytes.len() as u64));
+            .iter()
+            .all(|(_, end)| *end > bytes.len() as u64));
     }
 
     /// A zip of `members` (name, contents, deflated or stored).
@@ -1352,29 +1551,50 @@ mod tests {
                 ("pkg/__init__.py", b"", true),
             ]);
             let filename = "pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl";
-            let objects = WheelObjects::list(&bytes, filename).unwrap();
-            assert_eq!(objects.helpers(4), if padding == 0 { 0 } else { 3 });
-            for threads in [1, 2, 4] {
-                let read = wheel_libraries(&bytes, filename, 1 << 24, threads).unwrap();
-                assert_eq!(read.objects, 3);
-                assert_eq!(
-                    read.needed.iter().map(String::as_str).collect::<Vec<_>>(),
-                    ["libc.so.6", "libm.so.6", "libquadmath.so.0", "libz.so.1"]
-                );
-            }
-            assert!(wheel_libraries(b"not a zip", "x.whl", 1 << 20, 2).is_err());
+            let read = libraries(&bytes, filename, 1 << 24).unwrap();
+            assert_eq!(read.objects, 3);
+            assert_eq!(
+                read.needed.iter().map(String::as_str).collect::<Vec<_>>(),
+                ["libc.so.6", "libm.so.6", "libquadmath.so.0", "libz.so.1"]
+            );
+            assert!(libraries(b"not a zip", "x.whl", 1 << 20).is_err());
             // A member over the limit is an error, not an allocation.
-            assert!(wheel_libraries(&bytes, "x.whl", 16, 1).is_err());
-            assert!(wheel_libraries(&bytes, "x.whl", 16, 4).is_err());
+            let error = libraries(&bytes, "x.whl", 16).unwrap_err();
+            assert!(
+                error
+                    .0
+                    .starts_with("`pkg/_core.cpython-311-x86_64-linux-gnu.so`: it is ")
+                    && error
+                        .0
+                        .ends_with(" bytes; shared objects larger than 16 bytes are not read"),
+                "{error}"
+            );
         }
+    }
+
+    /// [`wheel_libraries`] with members of at most `max_size` bytes.
+    fn libraries(bytes: &[u8], filename: &str, max_size: u64) -> Result<WheelLibraries, ElfError> {
+        let limits = ObjectLimits {
+            max_size,
+            ..ObjectLimits::default()
+        };
+        wheel_libraries(bytes, filename, &limits)
+    }
+
+    /// The only member of a one-member zip, and the zip's bytes from its local header.
+    fn only_member(bytes: &[u8]) -> (Member, &[u8]) {
+        let members = zip_members(bytes, "a.whl").unwrap();
+        assert_eq!(members.len(), 1);
+        let local = local_bytes(bytes, &members[0]).unwrap();
+        (members[0].clone(), local)
     }
 
     /// Reads a one-member wheel holding `object`: the result, and how much was inflated and
     /// kept.
     fn read_one(object: &[u8], deflated: bool) -> (ElfDynamic, Inflated) {
         let bytes = zip_of(&[("a/liba.so.1", object, deflated)]);
-        let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
-        let (read, inflated) = objects.read(&bytes, 0, 1 << 24).unwrap();
+        let (member, mut local) = only_member(&bytes);
+        let (read, inflated) = read_object(&member, &mut local, &ObjectLimits::default()).unwrap();
         let read = read.unwrap();
         assert_eq!(read, read_elf_dynamic(object).unwrap());
         (read, inflated)
@@ -1401,29 +1621,73 @@ mod tests {
                 ..shape
             })
         };
-        // One segment for the whole file: the bytes before the string table are kept, but
-        // not the filler and the section headers after it.
+        // One segment for the whole file: the start of it is kept (up to the dynamic
+        // section here), not the filler and the section headers after the string table.
         let one = object(Strtab::AfterDynamic, None);
-        let (_, read) = read_one(&one, true);
-        assert!(read.inflated < padding as u64 + 1000, "{read:?}");
-        assert_eq!(read.kept, read.inflated);
-        // The string table in the first segment: the filler before the dynamic section is
-        // skipped, the filler after it not inflated at all.
+        for deflated in [true, false] {
+            let (_, read) = read_one(&one, deflated);
+            assert!(read.inflated < padding as u64 + 1000, "{read:?}");
+            assert!(read.kept <= read.inflated, "{read:?}");
+            assert_eq!(read.restarts, 0);
+        }
+        // The string table in a small first segment: the filler before the dynamic section
+        // is skipped, the filler after it not inflated at all.
         let first = object(Strtab::First, Some(400));
         let (_, read) = read_one(&first, true);
         assert!(read.inflated < padding as u64 + 1000, "{read:?}");
         assert!(read.kept < 10_000, "{read:?}");
+        assert_eq!(read.restarts, 0);
         // The string table after the dynamic section, or at the end (patchelf): inflated up
         // to it, the filler before the dynamic section skipped.
         for (strtab, whole) in [(Strtab::AfterDynamic, false), (Strtab::Last, true)] {
             let after = object(strtab, Some(300));
             let (_, read) = read_one(&after, true);
-            assert_eq!(read.inflated == after.len() as u64, whole, "{read:?}");
+            assert_eq!(read.inflated >= after.len() as u64, whole, "{read:?}");
             assert!(read.kept < 10_000, "{read:?}");
         }
-        // Stored: there is nothing to inflate.
-        let (_, read) = read_one(&one, false);
-        assert_eq!(read.inflated, one.len() as u64);
+    }
+
+    /// A string table far before the dynamic section inside a big first segment (as in the
+    /// CUDA libraries): read with little memory, from the part of the segment kept on the
+    /// way, or by reading the member again from its start when that part is too small.
+    #[test]
+    fn a_string_table_deep_in_a_big_first_segment_is_read_with_little_memory() {
+        let object = build_with(&Shape {
+            wide: true,
+            needed: &["libcudart.so.12", "libc.so.6"],
+            soname: Some("libcublas.so.12"),
+            sections: true,
+            program: true,
+            padding: 1_500_000,
+            strtab: Strtab::First,
+            before_strtab: 200_000,
+            ..Shape::default()
+        });
+        let whole = read_elf_dynamic(&object).unwrap();
+        assert_eq!(whole.needed, ["libcudart.so.12", "libc.so.6"]);
+        let bytes = zip_of(&[("a/libcublas.so.12", &object, true)]);
+        let (member, local) = only_member(&bytes);
+        // The default bounds: the first MiB of the segment is kept, the string table with it.
+        let (read, inflated) =
+            read_object(&member, &mut &local[..], &ObjectLimits::default()).unwrap();
+        assert_eq!(read, Some(whole.clone()));
+        assert_eq!(inflated.restarts, 0);
+        assert!(inflated.kept < HEAD_KEEP + 10_000, "{inflated:?}");
+        assert!(inflated.inflated < object.len() as u64, "{inflated:?}");
+        // 64 KiB: 8 KiB of the segment is kept, the string table is passed over and read
+        // on a second pass, and what is kept stays small.
+        let small = ObjectLimits {
+            max_kept: 64 * 1024,
+            ..ObjectLimits::default()
+        };
+        let (read, inflated) = read_object(&member, &mut &local[..], &small).unwrap();
+        assert_eq!(read, Some(whole));
+        assert_eq!(inflated.restarts, 1);
+        assert!(inflated.kept < 20_000, "{inflated:?}");
+        assert!(
+            inflated.inflated < object.len() as u64 + 210_000,
+            "{inflated:?}"
+        );
     }
 
     /// Bytes wanted after they were skipped: the member is inflated again from its start, and
@@ -1432,57 +1696,202 @@ mod tests {
     fn skipped_bytes_wanted_later_are_inflated_again() {
         let contents = filler(300_000, 7);
         let bytes = zip_of(&[("a/liba.so", &contents, true)]);
-        let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
-        let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
+        let (member, mut local) = only_member(&bytes);
         let rounds = Cell::new(0);
-        let (read, inflated) = read_inflating(&mut data, MAX_KEPT, |view| {
-            rounds.set(rounds.get() + 1);
-            // Far past the start first (so the bytes before are skipped), then before that.
-            let far = view.get(250_000, 100)?;
-            let near = view.get(100_000, 100)?;
-            Some((far.to_vec(), near.to_vec()))
-        })
-        .unwrap();
+        let (read, inflated) =
+            read_streaming(&member, &mut local, &ObjectLimits::default(), |view| {
+                rounds.set(rounds.get() + 1);
+                // Far past the start first (so the bytes before are skipped), then before that.
+                let far = view.get(250_000, 100)?;
+                let near = view.get(100_000, 100)?;
+                Some((far.to_vec(), near.to_vec()))
+            })
+            .unwrap();
         let (far, near) = read.unwrap();
         assert_eq!(far, contents[250_000..250_100]);
         assert_eq!(near, contents[100_000..100_100]);
-        // Skip, restart, inflate on to the far bytes, done.
-        assert_eq!(rounds.get(), 4);
-        assert_eq!(inflated.kept, inflated.inflated);
-        assert_eq!(inflated.inflated, 250_100);
+        // The first bytes; skip to the far bytes; start again, skip to the near ones.
+        assert_eq!(rounds.get(), 3);
+        assert_eq!(
+            inflated,
+            Inflated {
+                inflated: 250_100 + 100_100,
+                kept: FIRST_READ + 200,
+                restarts: 1,
+            }
+        );
     }
 
-    /// What is kept of a member is bounded: a string table at the end of a large member
-    /// (patchelf's place) makes it unreadable when keeping it would pass the bound, and the
-    /// same member reads with a bound above what it needs.
+    /// What is kept of a member and how much of it is inflated are bounded: a crafted object
+    /// whose dynamic section claims the rest of the file, or lies past the bound on
+    /// inflating, is unreadable (an error naming the member), and reads with bounds above
+    /// what it needs, as the whole file does.
     #[test]
-    fn what_is_kept_of_a_member_is_bounded() {
-        let object = build_with(&Shape {
+    fn what_is_kept_and_inflated_of_a_member_is_bounded() {
+        let mut object = build_with(&Shape {
             wide: true,
             needed: &["libz.so.1"],
-            sections: true,
             program: true,
-            padding: 200_000,
-            strtab: Strtab::Last,
+            padding: 100_000,
             ..Shape::default()
         });
-        let bytes = zip_of(&[("a/liba.so", &object, true)]);
-        let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
-        let read = |max_kept| {
-            let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
-            read_inflating(&mut data, max_kept, |view| read_dynamic(view)).map(|(read, _)| read)
+        // PT_DYNAMIC's file size (the second program header's) to the end of the file.
+        let dyn_off = u64::from_le_bytes(object[64 + 56 + 8..64 + 56 + 16].try_into().unwrap());
+        let rest = object.len() as u64 - dyn_off;
+        object[64 + 56 + 32..64 + 56 + 40].copy_from_slice(&rest.to_le_bytes());
+        let whole = read_elf_dynamic(&object).unwrap();
+        assert_eq!(whole.needed, ["libz.so.1"]);
+        for deflated in [true, false] {
+            let bytes = zip_of(&[("a/liba.so", &object, deflated)]);
+            let (member, local) = only_member(&bytes);
+            let read =
+                |limits: &ObjectLimits| read_object_libraries(&member, &mut &local[..], limits);
+            let kept = ObjectLimits {
+                max_kept: 64 * 1024,
+                ..ObjectLimits::default()
+            };
+            assert_eq!(
+                read(&kept).unwrap_err().0,
+                "`a/liba.so`: reading its dynamic section would keep more than 65536 bytes of it"
+            );
+            let inflated = ObjectLimits {
+                max_inflated: 50_000,
+                ..ObjectLimits::default()
+            };
+            assert_eq!(
+                read(&inflated).unwrap_err().0,
+                "`a/liba.so`: reading its dynamic section would inflate more than 50000 bytes of it"
+            );
+            assert_eq!(read(&ObjectLimits::default()).unwrap(), Some(whole.clone()));
+        }
+    }
+
+    /// A source that serves a wheel's bytes from a member's local header as a client of
+    /// range requests would, counting how often it is opened and how much it gives.
+    struct Ranged<'a> {
+        wheel: &'a [u8],
+        from: usize,
+        opened: usize,
+        served: std::rc::Rc<Cell<usize>>,
+    }
+
+    /// Counts the bytes read through it.
+    struct Counting<'a> {
+        bytes: &'a [u8],
+        served: std::rc::Rc<Cell<usize>>,
+    }
+
+    impl std::io::Read for Counting<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            // Small reads, as from a network.
+            let most = out.len().min(1000);
+            let len = std::io::Read::read(&mut self.bytes, &mut out[..most])?;
+            self.served.set(self.served.get() + len);
+            Ok(len)
+        }
+    }
+
+    impl MemberSource for Ranged<'_> {
+        fn open(&mut self) -> Result<Box<dyn std::io::Read + '_>, String> {
+            self.opened += 1;
+            let bytes = self.wheel.get(self.from..).ok_or("no such range")?;
+            Ok(Box::new(Counting {
+                bytes,
+                served: self.served.clone(),
+            }))
+        }
+    }
+
+    /// A wheel read as the binary reads it with range requests: its shared objects listed
+    /// from the tail, each read from its own source (in any order), put together: the same
+    /// result as the wheel read whole, a small part of the large member fetched.
+    #[test]
+    fn a_wheel_read_from_its_tail_and_member_sources() {
+        let big = build_with(&Shape {
+            wide: true,
+            needed: &["libcudart.so.12", "libc.so.6"],
+            soname: Some("libcublas.so.12"),
+            program: true,
+            sections: true,
+            padding: 400_000,
+            strtab: Strtab::First,
+            ..Shape::default()
+        });
+        let small = build_with(&Shape {
+            wide: true,
+            needed: &["libcublas.so.12", "libcuda.so.1"],
+            program: true,
+            ..Shape::default()
+        });
+        let wheel = zip_of(&[
+            ("nvidia/cublas/lib/libcublas.so.12", &big, true),
+            ("nvidia/cublas/lib/libnvblas.so.12", &small, true),
+            ("nvidia/cublas/lib/notes.txt", b"text", true),
+            ("nvidia/cublas/include/cublas.h", b"", true),
+        ]);
+        let filename = "nvidia_cublas_cu12-12.4-py3-none-manylinux2014_x86_64.whl";
+        let whole = wheel_libraries(&wheel, filename, &ObjectLimits::default()).unwrap();
+        // A tail too short for the central directory, then the whole directory.
+        let file_len = wheel.len() as u64;
+        let tail = &wheel[wheel.len() - 30..];
+        let ObjectsInTail::NeedMore { start } =
+            WheelObjects::in_tail(tail, file_len, filename).unwrap()
+        else {
+            panic!("a 30-byte tail holds no central directory");
         };
-        let error = read(64 * 1024).unwrap_err();
-        assert!(
-            error.contains("would keep more than 65536 bytes"),
-            "{error}"
+        let tail = &wheel[start as usize..];
+        let ObjectsInTail::Objects(objects) =
+            WheelObjects::in_tail(tail, file_len, filename).unwrap()
+        else {
+            panic!("the tail from {start} holds the central directory");
+        };
+        assert_eq!(objects, WheelObjects::in_wheel(&wheel, filename).unwrap());
+        let names: Vec<&str> = objects.members().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "nvidia/cublas/lib/libcublas.so.12",
+                "nvidia/cublas/lib/libnvblas.so.12"
+            ]
         );
-        assert_eq!(read(1 << 20).unwrap().unwrap().needed, ["libz.so.1"]);
-        // Stored, nothing is copied: no bound applies.
-        let stored = zip_of(&[("a/liba.so", &object, false)]);
-        let objects = WheelObjects::list(&stored, "a.whl").unwrap();
-        let mut data = open_zip_member(&stored, &objects.members[0], 1 << 24).unwrap();
-        assert!(read_inflating(&mut data, 1024, |view| read_dynamic(view)).is_ok());
+        // Read last first, as a scheduler might.
+        let mut results: Vec<Option<Result<Option<ElfDynamic>, ElfError>>> = vec![None, None];
+        let mut served = Vec::new();
+        for index in [1, 0] {
+            let member = &objects.members()[index];
+            let counter = std::rc::Rc::new(Cell::new(0));
+            let mut source = Ranged {
+                wheel: &wheel,
+                from: member.local_header_offset as usize,
+                opened: 0,
+                served: counter.clone(),
+            };
+            results[index] = Some(read_object_libraries(
+                member,
+                &mut source,
+                &ObjectLimits::default(),
+            ));
+            assert_eq!(source.opened, 1);
+            served.push((counter.get(), member.compressed_size));
+        }
+        let read = objects
+            .finish(results.into_iter().map(Option::unwrap))
+            .unwrap();
+        assert_eq!(read, whole);
+        assert_eq!(
+            read.needed.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["libc.so.6", "libcuda.so.1", "libcudart.so.12"]
+        );
+        // The large member: its headers, its string table and its dynamic section, not its
+        // section headers and the filler after.
+        let (big_served, big_compressed) = served[1];
+        assert!(big_served < big_compressed as usize, "{served:?}");
+        // A missing result is an error, not a shorter list.
+        let error = objects.finish([Ok(None)]).unwrap_err();
+        assert_eq!(
+            error.0,
+            "`nvidia/cublas/lib/libnvblas.so.12`: the shared object was not read"
+        );
     }
 
     /// A program header table far larger than the first read is inflated in one round, not
@@ -1504,10 +1913,9 @@ mod tests {
         let whole = read_elf_dynamic(&object).unwrap();
         assert_eq!(whole.needed, ["libz.so.1"]);
         let bytes = zip_of(&[("a/liba.so", &object, true)]);
-        let objects = WheelObjects::list(&bytes, "a.whl").unwrap();
-        let mut data = open_zip_member(&bytes, &objects.members[0], 1 << 24).unwrap();
+        let (member, mut local) = only_member(&bytes);
         let rounds = Cell::new(0);
-        let (read, _) = read_inflating(&mut data, MAX_KEPT, |view| {
+        let (read, _) = read_streaming(&member, &mut local, &ObjectLimits::default(), |view| {
             rounds.set(rounds.get() + 1);
             read_dynamic(view)
         })
@@ -1545,17 +1953,14 @@ mod tests {
         for cut in [&object[..object.len() - 3], &early[..dyn_end - 1]] {
             for deflated in [true, false] {
                 let bytes = zip_of(&[(name, cut, deflated)]);
-                let error = wheel_libraries(&bytes, "a.whl", 1 << 24, 1).unwrap_err();
+                let error = libraries(&bytes, "a.whl", 1 << 24).unwrap_err();
                 assert!(error.0.starts_with("`a/liba.so.1`: "), "{error}");
             }
         }
         let whole = zip_of(&[(name, &object, true)]);
         let len = object.len() as u32;
         // The central directory says more data, or less, or less compressed data.
-        let compressed = {
-            let objects = WheelObjects::list(&whole, "a.whl").unwrap();
-            objects.members[0].compressed_size as u32
-        };
+        let compressed = only_member(&whole).0.compressed_size as u32;
         for (at, value, message) in [
             (
                 24,
@@ -1571,13 +1976,13 @@ mod tests {
         ] {
             let mut bytes = whole.clone();
             patch_central(&mut bytes, name, at, value);
-            let error = wheel_libraries(&bytes, "a.whl", 1 << 24, 1).unwrap_err();
+            let error = libraries(&bytes, "a.whl", 1 << 24).unwrap_err();
             assert!(error.0.contains(message), "{error}");
         }
         // A bad CRC-32 is noticed when the member is read to its end.
         let mut bytes = whole.clone();
         patch_central(&mut bytes, name, 16, 0);
-        let error = wheel_libraries(&bytes, "a.whl", 1 << 24, 1).unwrap_err();
+        let error = libraries(&bytes, "a.whl", 1 << 24).unwrap_err();
         assert!(error.0.contains("CRC-32"), "{error}");
     }
 
@@ -1612,12 +2017,12 @@ mod tests {
             ("a/four.so", &skipping, true),
         ]);
         let mut seed: u32 = 0x0bad_cafe;
-        for round in 0..3000 {
+        for _ in 0..3000 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let mut copy = bytes.clone();
             let at = (seed as usize >> 8) % copy.len();
             copy[at] ^= 1 << (seed % 8);
-            let _ = wheel_libraries(&copy, "a.whl", 1 << 20, 1 + round % 3);
+            let _ = libraries(&copy, "a.whl", 1 << 20);
         }
     }
 
@@ -1653,7 +2058,7 @@ mod tests {
             ("x-1.0.data/data/lib/libdata.so", &crypto, false),
             ("nvidia/cudnn/include/cudnn.h", b"", true),
         ]);
-        let read = wheel_libraries(&bytes, "x.whl", 1 << 24, 1).unwrap();
+        let read = libraries(&bytes, "x.whl", 1 << 24).unwrap();
         assert_eq!(read.objects, 5);
         assert_eq!(
             read.needed.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -1713,7 +2118,7 @@ mod tests {
                 ..Shape::default()
             });
             let bytes = zip_of(&[("a/liba.so", &object, true)]);
-            let read = wheel_libraries(&bytes, "a.whl", 1 << 24, 1);
+            let read = libraries(&bytes, "a.whl", 1 << 24);
             match problem {
                 Some(problem) => {
                     let error = read.unwrap_err();
@@ -1749,7 +2154,7 @@ mod tests {
             .map(|(name, object)| (name.as_str(), *object, true))
             .collect();
         let bytes = zip_of(&members);
-        let error = wheel_libraries(&bytes, "a.whl", 1 << 24, 1).unwrap_err();
+        let error = libraries(&bytes, "a.whl", 1 << 24).unwrap_err();
         assert!(error.0.contains("more than 1024"), "{error}");
     }
 

@@ -19,7 +19,8 @@ mod nar;
 pub use archive::{
     archive_limits, configure_archive_limits, locate_metadata_in_tail, member_fetch_len,
     read_member, reads_sdist, sdist_metadata, wheel_metadata, zip_tail_request_len, ArchiveLimits,
-    Member, PyprojectRequirements, SdistMetadata, SdistRequirements, TailResult, MAX_METADATA_SIZE,
+    Member, MemberSource, PyprojectRequirements, SdistMetadata, SdistRequirements, TailResult,
+    MAX_METADATA_SIZE,
 };
 pub use build_system::{
     requirement_name, sdist_build_info, tree_build_info, CargoLockFile, SdistBuildInfo,
@@ -29,8 +30,8 @@ pub use cargo_lock::{
     parse_cargo_lock, CrateSource, LockedCrate, CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX,
 };
 pub use elf::{
-    is_elf, is_shared_object_name, read_elf_dynamic, wheel_libraries, ElfDynamic, ElfError,
-    WheelLibraries,
+    read_object_libraries, wheel_libraries, ElfDynamic, ElfError, ObjectLimits, ObjectsInTail,
+    WheelLibraries, WheelObjects,
 };
 pub use error::SourceError;
 pub use git::{checkout, describe_version, hash_git, redact_git_url, resolve_ref, GitHash};

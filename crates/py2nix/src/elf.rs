@@ -232,7 +232,7 @@ fn read_all(
                     let job = &missing[wheel.position];
                     // `download_file` checked a sha256 SRI hash as the wheel arrived.
                     let verified = requests[wheel.position].3.is_some();
-                    let result = read_wheel(&wheel.bytes, job, verified, threads, inputs);
+                    let result = read_wheel(&wheel.bytes, job, verified, inputs);
                     lock(&read).push((wheel.position, result));
                 }
             });
@@ -285,15 +285,19 @@ enum Read {
     BadHash(String),
 }
 
-/// Checks a downloaded wheel's hash (unless `verified`), reads what its shared objects need
-/// with up to `threads` threads, and caches the result.
-fn read_wheel(bytes: &[u8], job: &Job, verified: bool, threads: usize, inputs: &Inputs) -> Read {
+/// Checks a downloaded wheel's hash (unless `verified`), reads what its shared objects need,
+/// and caches the result.
+fn read_wheel(bytes: &[u8], job: &Job, verified: bool, inputs: &Inputs) -> Read {
     if !verified {
         if let Err(message) = crate::buildsys::check_sri(bytes, &job.hash) {
             return Read::BadHash(message);
         }
     }
-    match py2nix_source::wheel_libraries(bytes, &job.filename, MAX_OBJECT_SIZE, threads) {
+    let limits = py2nix_source::ObjectLimits {
+        max_size: MAX_OBJECT_SIZE,
+        ..Default::default()
+    };
+    match py2nix_source::wheel_libraries(bytes, &job.filename, &limits) {
         Ok(libraries) => {
             let scan = WheelScan {
                 needed: libraries.needed,
@@ -481,7 +485,11 @@ mod tests {
     }
 
     fn scan(bytes: &[u8], filename: &str) -> WheelScan {
-        let read = py2nix_source::wheel_libraries(bytes, filename, MAX_OBJECT_SIZE, 1).unwrap();
+        let limits = py2nix_source::ObjectLimits {
+            max_size: MAX_OBJECT_SIZE,
+            ..Default::default()
+        };
+        let read = py2nix_source::wheel_libraries(bytes, filename, &limits).unwrap();
         WheelScan {
             needed: read.needed,
             provided: read.provided,
