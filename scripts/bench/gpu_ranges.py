@@ -11,11 +11,14 @@ lock COPY --system x86_64-linux --python 3.12 --format json -v` with PY2NIX_INDE
 server's pages (the recorded fixtures/index/simple, their links rewritten the same way). The
 server runs with ranges (`ranges`) or with `--no-ranges` (`whole`: every answer the whole
 file). Prints, per run, the body bytes the server sent, the requests it answered, wall time,
-CPU and peak RSS, and py2nix's own count (its `-v` line), as a Markdown table.
+CPU and peak RSS, py2nix's own count (its `-v` line), and whether every wheel's library lists
+in the run's cache are the fixture's recorded ones (`wheel-libraries.json`), as a Markdown
+table and JSON.
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import shutil
@@ -45,6 +48,23 @@ def stats(port: int) -> dict:
         return json.loads(answer.read())
 
 
+def compare_with_recorded(cache: Path, fixture: Path) -> list[str]:
+    """The wheels (sha256 hex) whose library lists in py2nix's cache differ from the fixture's
+    recorded ones (`wheel-libraries.json`), or that the cache lacks."""
+    recorded = json.loads((fixture / "wheel-libraries.json").read_text())
+    cached = {}
+    for entry in (cache / "wheel-libraries-v3").glob("*.json"):
+        data = json.loads(entry.read_text())
+        algorithm, _, digest = data["key"].partition("-")
+        cached[base64.b64decode(digest).hex()] = data["value"]
+    return sorted(
+        sha for sha, lists in recorded.items()
+        if sha not in cached
+        or sorted(cached[sha]["needed"]) != sorted(lists["needed"])
+        or cached[sha]["provided"] != lists["provided"]
+    )
+
+
 def run(py2nix: Path, wheels: Path, ranges: bool) -> dict:
     server, port = start_server(wheels, ranges)
     try:
@@ -69,6 +89,7 @@ def run(py2nix: Path, wheels: Path, ranges: bool) -> dict:
             )
             wall = time.monotonic() - started
             after = stats(port)
+            differing = compare_with_recorded(cache, fixture)
     finally:
         server.stdin.close()
         server.wait(timeout=30)
@@ -89,6 +110,7 @@ def run(py2nix: Path, wheels: Path, ranges: bool) -> dict:
         "sys_s": field("System time"),
         "max_rss_kb": field("Maximum resident set size"),
         "py2nix_says": told,
+        "differing_from_recorded": differing,
     }
 
 
@@ -99,12 +121,13 @@ def main() -> int:
     parser.add_argument("--runs", default="ranges,whole")
     args = parser.parse_args()
     rows = [run(args.py2nix, args.wheels, name == "ranges") for name in args.runs.split(",")]
-    print("| Run | Bytes sent by the server | Requests (ranges) | Wall time | CPU user + sys | Peak RSS |")
-    print("|---|---|---|---|---|---|")
+    print("| Run | Bytes sent by the server | Requests (ranges) | Wall time | CPU user + sys | Peak RSS | Lists as recorded |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['run']} | {row['body_bytes']:,} | {row['requests']} ({row['range_requests']}) "
               f"| {row['wall_s']} s | {row['user_s']} s + {row['sys_s']} s "
-              f"| {int(row['max_rss_kb']) // 1024} MB |")
+              f"| {int(row['max_rss_kb']) // 1024} MB "
+              f"| {'all' if not row['differing_from_recorded'] else row['differing_from_recorded']} |")
     print(json.dumps(rows, indent=1))
     return 0
 
