@@ -379,9 +379,10 @@ fn member_of(entry: Entry) -> Member {
 /// A restartable source of one zip member's bytes, for readers that need only part of a
 /// member (the ELF reader): [`open`](Self::open) gives the archive's bytes from the member's
 /// local file header on (the member's `local_header_offset`; [`member_fetch_len`] bytes cover
-/// the header and the data), and may be called again to start over from there. A reader
-/// stops reading (drops what `open` gave) as soon as it has what it needs, so a source that
-/// fetches lazily (HTTP range requests) pays only for what is read.
+/// the header and the data), and may be called again to start over from there (what the
+/// previous call gave is dropped first). A reader stops reading (drops what `open` gave) as
+/// soon as it has what it needs, so a source that fetches lazily (HTTP range requests) pays
+/// only for what is read.
 ///
 /// The archive's bytes from the local header are a source themselves (`&[u8]`).
 pub trait MemberSource {
@@ -404,6 +405,20 @@ pub(crate) fn local_bytes<'a>(bytes: &'a [u8], member: &Member) -> Result<&'a [u
             name: member.name.clone(),
             message: "its local header offset is past the end of the file".to_owned(),
         })
+}
+
+/// The error of an archive `filename` that would give more than `limit` bytes once
+/// decompressed (the bound of [`ArchiveLimits::max_inflated`]).
+pub(crate) fn inflated_limit_exceeded(limit: u64, filename: &str) -> MetadataError {
+    let limits = ArchiveLimits {
+        max_inflated: limit,
+        ..archive_limits()
+    };
+    limits.exceeded(
+        filename,
+        limits::LimitKind::Inflated,
+        limit.saturating_add(1),
+    )
 }
 
 /// How many compressed bytes are read from a source at a time.

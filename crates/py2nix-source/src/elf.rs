@@ -27,10 +27,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::archive::{
-    local_bytes, zip_members, zip_members_in_tail, Member, MemberSource, MemberStream,
-    MembersInTail,
+    archive_limits, local_bytes, zip_members, zip_members_in_tail, Member, MemberSource,
+    MemberStream, MembersInTail,
 };
 
 const MAGIC: &[u8; 4] = b"\x7fELF";
@@ -690,8 +691,8 @@ impl Kept {
 /// Runs `read` on the contents of `member` from `source`, reading only as much as it needs
 /// and keeping only the ranges it wants (see the module): first [`FIRST_READ`] bytes, then
 /// what the last run wanted, until a run wants nothing that is not kept. Wanted bytes that
-/// were passed over are read again from the start. The first time a far range is wanted,
-/// up to [`HEAD_KEEP`] bytes of the first segment are kept before passing over the rest.
+/// were passed over are read again from the start. Before passing over the first segment to
+/// a far range, up to [`HEAD_KEEP`] bytes of it are kept.
 fn read_streaming<T>(
     member: &Member,
     source: &mut dyn MemberSource,
@@ -733,13 +734,15 @@ fn read_streaming<T>(
                 break;
             }
             for (start, end) in pieces {
-                let head_end = first_segment_end
-                    .filter(|_| restarts == 0)
-                    .map_or(0, |end: u64| end.min(head_keep).min(start));
-                if start.saturating_sub(stream.position()) >= MIN_SKIP
-                    && head_end > stream.position()
+                let from = stream.position();
+                let head_end =
+                    first_segment_end.map_or(0, |end: u64| end.min(head_keep).min(start));
+                if start.saturating_sub(from) >= MIN_SKIP
+                    && head_end > from
+                    && !kept
+                        .missing(&[(from, head_end)], total, reached, cap)
+                        .is_empty()
                 {
-                    let from = stream.position();
                     fetch(
                         &mut stream,
                         from,
@@ -794,10 +797,7 @@ fn fetch(
         return Err("its reader went back".to_owned());
     }
     if inflated.saturating_add(end - from) > limits.max_inflated {
-        return Err(format!(
-            "reading its dynamic section would inflate more than {} bytes of it",
-            limits.max_inflated
-        ));
+        return Err(too_much_inflated(limits.max_inflated));
     }
     let len = end - start;
     if kept.bytes.saturating_add(len) > limits.max_kept {
@@ -827,11 +827,17 @@ fn fetch(
     result.map_err(text)
 }
 
+/// Why a member is unreadable when reading it would inflate more than `limit` bytes.
+fn too_much_inflated(limit: u64) -> String {
+    format!("reading its dynamic section would inflate more than {limit} bytes of it")
+}
+
 /// Reads the dynamic section of one shared object of a wheel, `member` (from its central
 /// directory), whose bytes `source` gives: `None` when the member is not an ELF file. Only
 /// as much of the member is read as its dynamic section needs, and only what the reader
 /// wants of that is kept, within `limits`; the result is the same as reading the whole
-/// member. Errors name the member.
+/// member. Errors name the member. [`WheelObjects::read`] does the same and also counts what
+/// is inflated against the wheel's bound.
 pub fn read_object_libraries(
     member: &Member,
     source: &mut dyn MemberSource,
@@ -924,23 +930,52 @@ pub fn wheel_libraries(
     limits: &ObjectLimits,
 ) -> Result<WheelLibraries, ElfError> {
     let objects = WheelObjects::in_wheel(bytes, filename)?;
-    objects.finish(objects.members.iter().map(|member| {
+    objects.finish(objects.members.iter().enumerate().map(|(index, member)| {
         let mut local =
             local_bytes(bytes, member).map_err(|e| ElfError(format!("`{}`: {e}", member.name)))?;
-        read_object_libraries(member, &mut local, limits)
+        objects.read(index, &mut local, limits)
     }))
 }
 
 /// The shared objects of a wheel (its members named like shared objects), from its central
-/// directory, to be read one by one ([`read_object_libraries`]) in any order and put
-/// together by [`finish`](Self::finish).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// directory, to be read one by one ([`read`](Self::read), from any thread, in any order)
+/// and put together by [`finish`](Self::finish).
+#[derive(Debug)]
 pub struct WheelObjects {
+    /// The wheel's file name.
+    filename: String,
     /// In the central directory's order.
     members: Vec<Member>,
     /// The base names of all the wheel's files: the wheel bundles these.
     bundled: BTreeSet<String>,
+    /// The most bytes inflated from the wheel's objects in all
+    /// ([`ArchiveLimits::max_inflated`](crate::ArchiveLimits::max_inflated)).
+    budget: u64,
+    /// The bytes inflated so far by [`read`](Self::read).
+    inflated: AtomicU64,
 }
+
+impl Clone for WheelObjects {
+    fn clone(&self) -> Self {
+        WheelObjects {
+            filename: self.filename.clone(),
+            members: self.members.clone(),
+            bundled: self.bundled.clone(),
+            budget: self.budget,
+            inflated: AtomicU64::new(self.inflated.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Two lists of the same wheel's objects are equal (whatever has been read of them).
+impl PartialEq for WheelObjects {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.filename, &self.members, &self.bundled)
+            == (&other.filename, &other.members, &other.bundled)
+    }
+}
+
+impl Eq for WheelObjects {}
 
 /// What the tail of a wheel tells of its shared objects ([`WheelObjects::in_tail`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -956,7 +991,7 @@ impl WheelObjects {
     /// The shared objects of the wheel `filename`, held whole in `bytes`.
     pub fn in_wheel(bytes: &[u8], filename: &str) -> Result<Self, ElfError> {
         let members = zip_members(bytes, filename).map_err(|e| ElfError(e.to_string()))?;
-        Ok(Self::of(members))
+        Ok(Self::of(filename, members))
     }
 
     /// The shared objects of the wheel `filename`, `file_len` bytes long, from `tail`, its
@@ -965,11 +1000,13 @@ impl WheelObjects {
     pub fn in_tail(tail: &[u8], file_len: u64, filename: &str) -> Result<ObjectsInTail, ElfError> {
         match zip_members_in_tail(tail, file_len, filename).map_err(|e| ElfError(e.to_string()))? {
             MembersInTail::NeedMore { start } => Ok(ObjectsInTail::NeedMore { start }),
-            MembersInTail::Members(members) => Ok(ObjectsInTail::Objects(Self::of(members))),
+            MembersInTail::Members(members) => {
+                Ok(ObjectsInTail::Objects(Self::of(filename, members)))
+            }
         }
     }
 
-    fn of(all: Vec<Member>) -> Self {
+    fn of(filename: &str, all: Vec<Member>) -> Self {
         // Any file of the wheel may be a library it bundles, whatever its name.
         let bundled = all
             .iter()
@@ -983,7 +1020,55 @@ impl WheelObjects {
             .into_iter()
             .filter(|member| !member.name.ends_with('/') && is_shared_object_name(&member.name))
             .collect();
-        WheelObjects { members, bundled }
+        WheelObjects {
+            filename: filename.to_owned(),
+            members,
+            bundled,
+            budget: archive_limits().max_inflated,
+            inflated: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads shared object `index` of [`members`](Self::members) from `source`, as
+    /// [`read_object_libraries`] does, and counts what it inflates against the wheel's bound
+    /// on bytes inflated in all ([`ArchiveLimits::max_inflated`](crate::ArchiveLimits),
+    /// `PY2NIX_ARCHIVE_MAX_INFLATED`): an object that would pass it makes the wheel
+    /// unreadable. (Objects read at the same time each see what the others had inflated when
+    /// they started.)
+    pub fn read(
+        &self,
+        index: usize,
+        source: &mut dyn MemberSource,
+        limits: &ObjectLimits,
+    ) -> Result<Option<ElfDynamic>, ElfError> {
+        let member = self
+            .members
+            .get(index)
+            .ok_or_else(|| ElfError(format!("`{}` has no shared object {index}", self.filename)))?;
+        let left = self
+            .budget
+            .saturating_sub(self.inflated.load(Ordering::Relaxed));
+        let allowance = limits.max_inflated.min(left);
+        let bounded = ObjectLimits {
+            max_inflated: allowance,
+            ..*limits
+        };
+        match read_object(member, source, &bounded) {
+            Ok((read, inflated)) => {
+                self.inflated
+                    .fetch_add(inflated.inflated, Ordering::Relaxed);
+                Ok(read)
+            }
+            Err(error)
+                if allowance < limits.max_inflated
+                    && error.0
+                        == format!("`{}`: {}", member.name, too_much_inflated(allowance)) =>
+            {
+                let exceeded = crate::archive::inflated_limit_exceeded(self.budget, &self.filename);
+                Err(ElfError(format!("`{}`: {exceeded}", member.name)))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// The shared objects to read, in the central directory's order.
@@ -1846,6 +1931,9 @@ mod tests {
             panic!("the tail from {start} holds the central directory");
         };
         assert_eq!(objects, WheelObjects::in_wheel(&wheel, filename).unwrap());
+        // Shared by a pool's threads.
+        fn shared<T: Send + Sync>(_: &T) {}
+        shared(&objects);
         let names: Vec<&str> = objects.members().iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
@@ -1892,6 +1980,68 @@ mod tests {
             error.0,
             "`nvidia/cublas/lib/libnvblas.so.12`: the shared object was not read"
         );
+    }
+
+    /// Real shared objects (the files named in `PY2NIX_REAL_OBJECTS`, separated by `:`),
+    /// each zipped and read as a wheel member: the same result as the whole file, and how
+    /// much was read and kept (printed). Run by hand:
+    /// `PY2NIX_REAL_OBJECTS=/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1 cargo test -p
+    /// py2nix-source real_objects -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "reads files named in PY2NIX_REAL_OBJECTS"]
+    fn real_objects_read_as_wheel_members_give_the_whole_files_result() {
+        let paths = std::env::var("PY2NIX_REAL_OBJECTS").unwrap();
+        for path in paths.split(':').filter(|p| !p.is_empty()) {
+            let object = std::fs::read(path).unwrap();
+            let whole = read_elf_dynamic(&object).unwrap();
+            let bytes = zip_of(&[("a/liba.so", &object, true)]);
+            let (member, mut local) = only_member(&bytes);
+            let (read, inflated) =
+                read_object(&member, &mut local, &ObjectLimits::default()).unwrap();
+            assert_eq!(read, Some(whole), "{path}");
+            println!("{path}: {} bytes, {inflated:?}", object.len());
+        }
+    }
+
+    /// What a wheel's objects inflate in all is bounded by the archive limit on bytes
+    /// inflated: past it the wheel is unreadable, naming the member and the variable.
+    #[test]
+    fn what_a_wheels_objects_inflate_in_all_is_bounded() {
+        let object = build_with(&Shape {
+            wide: true,
+            needed: &["libz.so.1"],
+            program: true,
+            padding: 100_000,
+            ..Shape::default()
+        });
+        let bytes = zip_of(&[("a/one.so", &object, true), ("a/two.so", &object, true)]);
+        let read_all = |budget: u64| {
+            let mut objects = WheelObjects::in_wheel(&bytes, "a.whl").unwrap();
+            objects.budget = budget;
+            let results: Vec<_> = objects
+                .members()
+                .iter()
+                .enumerate()
+                .map(|(index, member)| {
+                    let mut local = local_bytes(&bytes, member).unwrap();
+                    objects.read(index, &mut local, &ObjectLimits::default())
+                })
+                .collect();
+            objects.finish(results)
+        };
+        assert_eq!(read_all(300_000).unwrap().needed.len(), 1);
+        let error = read_all(150_000).unwrap_err();
+        assert_eq!(
+            error.0,
+            "`a/two.so`: `a.whl` holds more than 150000 bytes once decompressed: more than \
+             py2nix reads (the limit is 150000; PY2NIX_ARCHIVE_MAX_INFLATED changes it)"
+        );
+        // An index past the list is an error.
+        let objects = WheelObjects::in_wheel(&bytes, "a.whl").unwrap();
+        let error = objects
+            .read(2, &mut &bytes[..], &ObjectLimits::default())
+            .unwrap_err();
+        assert_eq!(error.0, "`a.whl` has no shared object 2");
     }
 
     /// A program header table far larger than the first read is inflated in one round, not
@@ -2092,6 +2242,82 @@ mod tests {
         ] {
             assert_eq!(site_packages_dir(member).as_deref(), dir, "{member}");
         }
+    }
+
+    /// The three ways a wheel's library is found, as the scan reports them for the planner:
+    /// a library a dependency's wheel provides (in that wheel's `provided`, with its
+    /// directory, and needed by the app), a library bundled in `<dist>.libs/` under a hashed
+    /// name (not needed from outside), and a GPU driver library (needed: no wheel holds it).
+    #[test]
+    fn a_dependencys_library_a_bundled_one_and_a_driver_library() {
+        let object = |needed: &'static [&'static str], soname: Option<&'static str>| {
+            build_with(&Shape {
+                wide: true,
+                needed,
+                soname,
+                program: true,
+                ..Shape::default()
+            })
+        };
+        let dep = zip_of(&[
+            (
+                "dep/lib/libdep.so.2",
+                &object(&["libstdc++.so.6"], Some("libdep.so.2")),
+                true,
+            ),
+            ("dep/__init__.py", b"", true),
+        ]);
+        let app = zip_of(&[
+            (
+                "app/_core.cpython-312-x86_64-linux-gnu.so",
+                &object(
+                    &[
+                        "libdep.so.2",
+                        "libcrypto-5409cd36.so.1.1.1k",
+                        "libcuda.so.1",
+                        "libc.so.6",
+                    ],
+                    None,
+                ),
+                true,
+            ),
+            (
+                "app.libs/libcrypto-5409cd36.so.1.1.1k",
+                &object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k")),
+                true,
+            ),
+            ("app/__init__.py", b"", true),
+        ]);
+        let dep = libraries(&dep, "dep-1.0-py3-none-manylinux_2_17_x86_64.whl", 1 << 24).unwrap();
+        let app = libraries(
+            &app,
+            "app-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+            1 << 24,
+        )
+        .unwrap();
+        fn names(set: &BTreeSet<String>) -> Vec<&str> {
+            set.iter().map(String::as_str).collect()
+        }
+        fn dirs(map: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+            map.iter()
+                .map(|(name, dir)| (name.as_str(), dir.as_str()))
+                .collect()
+        }
+        assert_eq!(dirs(&dep.provided), [("libdep.so.2", "dep/lib")]);
+        assert_eq!(names(&dep.needed), ["libstdc++.so.6"]);
+        // The bundled library is not needed; the dependency's and the driver's are.
+        assert_eq!(
+            names(&app.needed),
+            ["libc.so.6", "libcuda.so.1", "libdep.so.2"]
+        );
+        assert_eq!(
+            dirs(&app.provided),
+            [
+                ("_core.cpython-312-x86_64-linux-gnu.so", "app"),
+                ("libcrypto-5409cd36.so.1.1.1k", "app.libs"),
+            ]
+        );
+        assert_eq!((app.objects, dep.objects), (2, 1));
     }
 
     /// A hostile object's library list is bounded: too many names, or too long a name, make
