@@ -1,6 +1,6 @@
 //! The libraries of Linux binary wheels, read: what each chosen Linux wheel with compiled
 //! code needs from outside it and what it installs (its shared objects' `DT_NEEDED` and
-//! `DT_SONAME`, read by `py2nix_source::read_object_libraries`) handed to the planner, which
+//! `DT_SONAME`, read by `py2nix_source::WheelObjects::read`) handed to the planner, which
 //! maps them (`py2nix_plan::map_target_libraries`: the C library, the GPU driver, the wheels
 //! of the package's dependency closure, its wheel rule, the soname table).
 //!
@@ -25,9 +25,7 @@ use anyhow::anyhow;
 use py2nix_index::{DirectoryStep, IndexError, RangedZip, ZipDirectory, ZipRequest};
 use py2nix_overrides::{OverrideDb, SonameTable};
 use py2nix_plan::{map_target_libraries, PackagePlan, Plan, SourcePlan, Target, WheelScan};
-use py2nix_source::{
-    read_object_libraries, Member, MemberSource, ObjectLimits, ObjectsInTail, WheelObjects,
-};
+use py2nix_source::{Member, MemberSource, ObjectLimits, ObjectsInTail, WheelObjects};
 
 use crate::cache::{KeyedCache, WHEEL_LIBRARIES};
 use crate::network::{Errors, Network};
@@ -380,14 +378,15 @@ fn by_ranges(
         .fetch_add(zip.directory_bytes(), Ordering::Relaxed);
     let limits = object_limits();
     let mut read = Vec::with_capacity(objects.members().len());
-    for member in objects.members() {
+    for (index, member) in objects.members().iter().enumerate() {
         let mut source = RangeSource {
             network: inputs.network,
             zip: &zip,
             member,
             received: &counts.ranges,
         };
-        let object = read_object_libraries(member, &mut source, &limits)
+        let object = objects
+            .read(index, &mut source, &limits)
             .map_err(|error| error.to_string())?;
         read.push(Ok(object));
     }
