@@ -359,6 +359,43 @@ fn a_server_that_honours_ranges_sends_a_small_part_of_the_wheel() {
     let (warm, _) = plan(&server, project.path(), cache.path());
     assert_eq!(warm, app);
     assert_eq!(server.sent(), sent, "a warm run sends nothing");
+    // Offline without the wheel's lists: an error naming the wheel, no request, no whole
+    // download tried.
+    std::fs::remove_dir_all(cache.path().join("wheel-libraries-v3")).expect("remove");
+    let requests = server.wheel_requests.load(Ordering::SeqCst);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_py2nix"));
+    command
+        .args([
+            "lock",
+            project.path().to_str().expect("utf-8"),
+            "--offline",
+            "-v",
+        ])
+        .args([
+            "--system",
+            "x86_64-linux",
+            "--python",
+            "3.12",
+            "--format",
+            "json",
+        ])
+        .env("PY2NIX_INDEX_URL", format!("{}/simple/", server.base))
+        .env("PY2NIX_CACHE_DIR", cache.path())
+        .env("NETRC", cache.path().join("no-netrc"))
+        .env_remove("XDG_CACHE_HOME")
+        .envs(FAST);
+    let output = run_bounded(command, Duration::from_secs(120));
+    let messages = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{messages}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        messages.contains(&format!(
+            "--offline: the cache has no file for {}/files/{WHEEL}",
+            server.base
+        )) && !messages.contains("read whole"),
+        "{messages}"
+    );
+    assert_eq!(server.wheel_requests.load(Ordering::SeqCst), requests);
 }
 
 #[test]

@@ -314,7 +314,14 @@ fn scan(job: &Job, inputs: &Inputs, counts: &Counts) -> Scanned {
                     whole_because: None,
                 }
             }
-            Err(why) => whole_because = Some(why),
+            // Under --offline nothing is downloaded, whole or not.
+            Err(Whole::No(error)) => {
+                return Scanned {
+                    read: Err(error),
+                    whole_because: None,
+                }
+            }
+            Err(Whole::Because(why)) => whole_because = Some(why),
         }
     }
     let (url, index_name, index_url, sha256) = &request;
@@ -338,14 +345,14 @@ fn scan(job: &Job, inputs: &Inputs, counts: &Counts) -> Scanned {
 /// local header as far as the ELF reader needs. `Err` says why the wheel is to be
 /// downloaded whole instead: the server does not serve ranges, or serves them wrongly, or a
 /// shared object could not be read this way (read whole, it may be, or its error is then
-/// the hash-checked file's). A server that sends the whole wheel instead of the first range
-/// has it read from there (hash-checked).
+/// the hash-checked file's); or, under `--offline`, that it cannot be. A server that sends
+/// the whole wheel instead of the first range has it read from there (hash-checked).
 fn by_ranges(
     job: &Job,
     request: &(String, String, String, Option<String>),
     inputs: &Inputs,
     counts: &Counts,
-) -> Result<Read, String> {
+) -> Result<Read, Whole> {
     let (url, index_name, index_url, sha256) = request;
     let zip_request = ZipRequest {
         url: url.clone(),
@@ -362,7 +369,13 @@ fn by_ranges(
                 ObjectsInTail::Objects(objects) => Ok(DirectoryStep::Done(objects)),
             }
         })
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| {
+            if crate::network::is_offline_miss(&error) {
+                Whole::No(error)
+            } else {
+                Whole::Because(error.to_string())
+            }
+        })?;
     let (objects, zip) = match directory {
         ZipDirectory::Ranges { listing, zip } => (listing, zip),
         ZipDirectory::Whole(bytes) => {
@@ -371,7 +384,7 @@ fn by_ranges(
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             return Ok(read_wheel(&bytes, job, sha256.is_some(), inputs));
         }
-        ZipDirectory::Unsupported(why) => return Err(why.to_string()),
+        ZipDirectory::Unsupported(why) => return Err(Whole::Because(why.to_string())),
     };
     counts
         .ranges
@@ -387,16 +400,26 @@ fn by_ranges(
         };
         let object = objects
             .read(index, &mut source, &limits)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| Whole::Because(error.to_string()))?;
         read.push(Ok(object));
     }
-    let libraries = objects.finish(read).map_err(|error| error.to_string())?;
+    let libraries = objects
+        .finish(read)
+        .map_err(|error| Whole::Because(error.to_string()))?;
     let scan = WheelScan {
         needed: libraries.needed,
         provided: libraries.provided,
     };
     write_cached(inputs.cache_root, &job.hash, &scan);
     Ok(Read::Scanned(scan))
+}
+
+/// Why a wheel was not read by ranges.
+enum Whole {
+    /// Download it whole: this is why.
+    Because(String),
+    /// Do not: nothing may be downloaded (`--offline`).
+    No(IndexError),
 }
 
 /// A shared object's bytes by range requests, from its local header; each `open` a new
