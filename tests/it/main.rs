@@ -26,4 +26,5 @@ mod untrusted_files;
 mod untrusted_net;
 mod user_overrides;
 mod uv_settings;
+mod wheel_ranges;
 mod writes;

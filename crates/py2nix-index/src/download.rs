@@ -293,12 +293,16 @@ impl IndexClient {
         self.cap()
     }
 
+    /// A file's size as the request or the lock gives it (by its sha256, lower-case hex).
+    pub(crate) fn known_size(&self, sha256: Option<&str>, size: Option<u64>) -> Option<u64> {
+        size.or_else(|| {
+            sha256.and_then(|hex| self.known_sizes.get(&hex.to_ascii_lowercase()).copied())
+        })
+    }
+
     /// A file's limit: the size the request or the lock gives, else the cap.
     pub(crate) fn file_limit(&self, sha256: Option<&str>, size: Option<u64>) -> Limit {
-        let known = size.or_else(|| {
-            sha256.and_then(|hex| self.known_sizes.get(&hex.to_ascii_lowercase()).copied())
-        });
-        match known {
+        match self.known_size(sha256, size) {
             Some(size) => Limit::new(size, "the size the lock records for it"),
             None => self.cap(),
         }

@@ -17,6 +17,7 @@ mod netrc;
 mod page;
 mod ranges;
 mod transport;
+mod zip_ranges;
 
 pub use cache::Cache;
 pub use client::{IndexClient, PageRequest};
@@ -30,6 +31,7 @@ pub use netrc::netrc_lookup;
 pub use page::{
     check_page_filename, parse_html, parse_json, CoreMetadataRef, HtmlStream, Page, PageFile,
 };
+pub use zip_ranges::{DirectoryStep, MemberStream, RangedZip, ZipDirectory, ZipRequest};
 
 /// The index py2nix uses when neither `--index-url` nor `PY2NIX_INDEX_URL` names one: PyPI's
 /// Simple API. This is the only place the default is written.

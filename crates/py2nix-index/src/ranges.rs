@@ -25,7 +25,7 @@ pub(crate) enum RangeOutcome {
 }
 
 /// The answer to the first, suffix, request.
-enum Tail {
+pub(crate) enum Tail {
     Range { bytes: Vec<u8>, file_len: u64 },
     Whole(Vec<u8>),
     Unsupported,
@@ -109,7 +109,7 @@ impl IndexClient {
     }
 
     /// Bytes `start..end` (end exclusive), or `None` if the server answers without a range.
-    async fn range(
+    pub(crate) async fn range(
         &self,
         endpoint: &Endpoint,
         start: u64,
@@ -143,7 +143,7 @@ impl IndexClient {
         .await
     }
 
-    async fn fetch_tail(
+    pub(crate) async fn fetch_tail(
         &self,
         endpoint: &Endpoint,
         request: &MetadataRequest,
@@ -181,7 +181,7 @@ impl IndexClient {
 }
 
 /// `Content-Range: bytes <first>-<last>/<total or *>` as the first byte and the total.
-fn content_range(response: &reqwest::Response) -> Option<(u64, Option<u64>)> {
+pub(crate) fn content_range(response: &reqwest::Response) -> Option<(u64, Option<u64>)> {
     let value = response
         .headers()
         .get(reqwest::header::CONTENT_RANGE)?

@@ -32,6 +32,7 @@ use crate::credentials::Auth;
 use crate::{redact_url, IndexClient, IndexError};
 
 /// One URL to fetch, the credentials it gets, and what to say when access is refused.
+#[derive(Clone)]
 pub(crate) struct Endpoint {
     /// Without credentials; safe to show.
     pub url: String,

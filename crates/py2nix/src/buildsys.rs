@@ -871,7 +871,7 @@ fn sri_of_hex(hex: &str) -> String {
     py2nix_dist::sri_of_hex("sha256", hex).unwrap_or_else(|_| format!("sha256-invalid-{hex}"))
 }
 
-/// A download for `Network::download_files`/`download_each`: the file's URL, the index whose
+/// A download for `Network::download_files` and `download_file`: the file's URL, the index whose
 /// credentials it may need (the plan's `src.index`; none means the default index), and the
 /// sha256 to check it against.
 pub(crate) fn download_request(

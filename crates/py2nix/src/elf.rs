@@ -1,36 +1,42 @@
-//! The libraries of Linux binary wheels, read: each chosen Linux wheel with compiled code is
-//! downloaded once (hash-checked), and what its shared objects need from outside it and what
-//! they install (`py2nix_source::wheel_libraries`) handed to the planner, which maps them
-//! (`py2nix_plan::map_target_libraries`: the C library, the GPU driver, the wheels of the
-//! package's dependency closure, its wheel rule, the soname table).
+//! The libraries of Linux binary wheels, read: what each chosen Linux wheel with compiled
+//! code needs from outside it and what it installs (its shared objects' `DT_NEEDED` and
+//! `DT_SONAME`, read by `py2nix_source::WheelObjects::read`) handed to the planner, which
+//! maps them (`py2nix_plan::map_target_libraries`: the C library, the GPU driver, the wheels
+//! of the package's dependency closure, its wheel rule, the soname table).
 //!
 //! The result of a wheel (its library lists, not the wheel) is cached by its hash
 //! (`wheel-libraries-v3/`), so a warm run downloads nothing.
 //!
-//! A cold run hashes each wheel as it streams in, and worker threads read the wheels as they
-//! arrive while the others download (at most [`HELD`] in memory at once); a wheel with several
-//! large shared objects is read by several threads, and each object is inflated only as far
-//! as its dynamic section and string table (see `py2nix_source::wheel_libraries`).
+//! A cold run reads the wheels with one pool of [`WORKERS`] threads, each taking a wheel at a
+//! time and reading it on its own thread. A wheel on an http(s) URL is read by range requests
+//! first: its zip directory, then each shared object from its local header only as far as
+//! its dynamic section and string table (the network's blocking reader over the async
+//! client, `Network::open_member`). When the server does not serve ranges, or anything about
+//! them fails, the wheel is downloaded whole (hash-checked as it streams) and read from
+//! memory, so at most [`WORKERS`] wheels are held at once. Bytes read by ranges cannot be
+//! checked against the wheel's hash (docs/security.md).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use anyhow::anyhow;
+use py2nix_index::{DirectoryStep, IndexError, RangedZip, ZipDirectory, ZipRequest};
 use py2nix_overrides::{OverrideDb, SonameTable};
 use py2nix_plan::{map_target_libraries, PackagePlan, Plan, SourcePlan, Target, WheelScan};
+use py2nix_source::{Member, MemberSource, ObjectLimits, ObjectsInTail, WheelObjects};
 
 use crate::cache::{KeyedCache, WHEEL_LIBRARIES};
-use crate::network::{Errors, Network, Slot};
+use crate::network::{Errors, Network};
 use crate::report::{Failure, Reporter};
 use crate::sources::IndexChoice;
 
-/// The cache directory of wheels' library lists, by the wheel's hash.
 /// The largest shared object read from a wheel.
 const MAX_OBJECT_SIZE: u64 = 1 << 30;
-/// Wheels downloading or waiting to be read or being read at once, so at most this many are
-/// held in memory.
-const HELD: usize = 8;
+/// The threads reading wheels, each one wheel at a time: so at most this many wheels are
+/// being read, and held in memory when downloaded whole, at once.
+const WORKERS: usize = 8;
 
 static TABLE_TEXT: &str = include_str!("../../../overrides/SONAMES.toml");
 
@@ -92,7 +98,10 @@ pub fn map_wheel_libraries(
     reporter: &Reporter,
 ) -> Result<(), Failure> {
     let table = soname_table()?;
-    let mut read = prefetched.0;
+    let Prefetched { mut read, notes } = prefetched;
+    for note in notes {
+        reporter.explain(&note);
+    }
     let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
     for (id, target_plan) in &plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
@@ -111,7 +120,12 @@ pub fn map_wheel_libraries(
         }
     }
     if !jobs.is_empty() {
-        read.extend(read_all(jobs, inputs, reporter)?);
+        let mut notes = Vec::new();
+        let result = read_all(jobs, inputs, reporter, &mut notes);
+        for note in notes {
+            reporter.explain(&note);
+        }
+        read.extend(result?);
     }
     for (id, target_plan) in &mut plan.targets {
         let Some(target) = inputs.targets.iter().find(|t| &t.id() == id) else {
@@ -142,9 +156,12 @@ fn explain_driver_libraries(plan: &Plan, reporter: &Reporter) {
 }
 
 /// Wheels read ahead of the plan ([`prefetch`]), by SRI hash: what their shared objects need,
-/// or why they cannot be read.
+/// or why they cannot be read; and what `-v` says of the reading.
 #[derive(Default)]
-pub struct Prefetched(BTreeMap<String, Result<WheelScan, String>>);
+pub struct Prefetched {
+    read: BTreeMap<String, Result<WheelScan, String>>,
+    notes: Vec<String>,
+}
 
 /// A Linux binary wheel the lock itself gives a URL and a sha256 for (uv.lock does), to read
 /// while the index's pages are still being fetched: `(file name, URL, sha256 hex)`.
@@ -175,19 +192,22 @@ pub fn prefetch(jobs: Vec<Job>, inputs: &Inputs) -> Prefetched {
         return Prefetched::default();
     }
     let silent = Reporter::new(true, false);
-    match read_all(unique, inputs, &silent) {
-        Ok(read) => Prefetched(read),
+    let mut notes = Vec::new();
+    match read_all(unique, inputs, &silent, &mut notes) {
+        Ok(read) => Prefetched { read, notes },
         Err(_) => Prefetched::default(),
     }
 }
 
-/// Every job's needed sonames (or why the wheel cannot be read), from the cache or by
-/// downloading the wheel. Wheels are read by a few worker threads as they arrive, while the
-/// others download (see [`Network::download_each`]); at most [`HELD`] are in memory at once.
+/// Every job's needed sonames (or why the wheel cannot be read), from the cache or from the
+/// network: [`WORKERS`] threads take the wheels one by one and read each whole on their own
+/// thread (see [`scan`]), so at most that many wheels are in memory at once. `notes` gets
+/// what `-v` says of it: the bytes that came, and why a wheel was downloaded whole.
 fn read_all(
     jobs: BTreeMap<String, Job>,
     inputs: &Inputs,
     reporter: &Reporter,
+    notes: &mut Vec<String>,
 ) -> Result<BTreeMap<String, Result<WheelScan, String>>, Failure> {
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
@@ -203,68 +223,47 @@ fn read_all(
         return Ok(out);
     }
     reporter.explain(&format!(
-        "downloading {} Linux wheels to read the libraries they need",
+        "downloading the shared objects of {} Linux wheels (by range requests where the server serves them) to read the libraries they need",
         missing.len()
     ));
-    let mut errors = Errors::default();
-    let mut bytes_read: u64 = 0;
-    let requests: Vec<(String, String, String, Option<String>)> = missing
-        .iter()
-        .map(|job| {
-            crate::buildsys::download_request(
-                &job.url,
-                job.index.as_deref(),
-                &job.hash,
-                &inputs.index,
-            )
-        })
-        .collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let queue = Queue::default();
-    let read: Mutex<Vec<(usize, Read)>> = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let counts = Counts::default();
+    let done: Mutex<Vec<(usize, Scanned)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        // Closed when the downloads end, or if they panic, so that the workers stop.
-        let _close = CloseOnDrop(&queue);
-        for _ in 0..threads.min(HELD) {
-            scope.spawn(|| {
-                let _guard = AbandonOnPanic(&queue);
-                while let Some(wheel) = queue.pop() {
-                    let job = &missing[wheel.position];
-                    // `download_file` checked a sha256 SRI hash as the wheel arrived.
-                    let verified = requests[wheel.position].3.is_some();
-                    let result = read_wheel(&wheel.bytes, job, verified, inputs);
-                    lock(&read).push((wheel.position, result));
-                }
+        for _ in 0..WORKERS.min(missing.len()) {
+            scope.spawn(|| loop {
+                let position = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = missing.get(position) else {
+                    break;
+                };
+                let scanned = scan(job, inputs, &counts);
+                lock(&done).push((position, scanned));
             });
         }
-        inputs
-            .network
-            .download_each(&requests, HELD, |position, result, slot| match result {
-                Ok(bytes) => {
-                    bytes_read += bytes.len() as u64;
-                    queue.push(Downloaded {
-                        position,
-                        bytes,
-                        _slot: slot,
-                    });
-                }
-                Err(error) => errors.push(error),
-            });
     });
-    reporter.explain(&format!("read {bytes_read} bytes of Linux wheels"));
-    let mut read = read.into_inner().unwrap_or_else(PoisonError::into_inner);
-    read.sort_by_key(|(position, _)| *position);
+    notes.push(format!(
+        "read {} bytes of Linux wheels by range requests and {} bytes of whole wheels",
+        counts.ranges.load(Ordering::Relaxed),
+        counts.whole.load(Ordering::Relaxed)
+    ));
+    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+    done.sort_by_key(|(position, _)| *position);
+    let mut errors = Errors::default();
     let mut bad = Vec::new();
-    for (position, result) in read {
+    for (position, scanned) in done {
         let job = &missing[position];
-        match result {
-            Read::Scanned(scan) => {
+        if let Some(why) = scanned.whole_because {
+            notes.push(format!("`{}`: read whole: {why}", job.filename));
+        }
+        match scanned.read {
+            Ok(Read::Scanned(scan)) => {
                 out.insert(job.hash.clone(), Ok(scan));
             }
-            Read::Unreadable(problem) => {
+            Ok(Read::Unreadable(problem)) => {
                 out.insert(job.hash.clone(), Err(problem));
             }
-            Read::BadHash(message) => bad.push(format!("`{}`: {message}", job.filename)),
+            Ok(Read::BadHash(message)) => bad.push(format!("`{}`: {message}", job.filename)),
+            Err(error) => errors.push(error),
         }
     }
     errors.finish()?;
@@ -275,7 +274,22 @@ fn read_all(
     }
 }
 
-/// What became of a downloaded wheel.
+/// Bytes that came from the network.
+#[derive(Default)]
+struct Counts {
+    /// By range requests (zip directories, shared objects' headers and data).
+    ranges: AtomicU64,
+    /// As whole wheels.
+    whole: AtomicU64,
+}
+
+/// What became of a wheel to read, and why it was downloaded whole if it was.
+struct Scanned {
+    read: Result<Read, IndexError>,
+    whole_because: Option<String>,
+}
+
+/// What became of a wheel read.
 enum Read {
     /// What it needs and provides (cached).
     Scanned(WheelScan),
@@ -283,6 +297,156 @@ enum Read {
     Unreadable(String),
     /// It is not the file the plan names.
     BadHash(String),
+}
+
+/// Reads one wheel: on an http(s) URL by range requests first ([`by_ranges`]); when the
+/// server does not serve them, or anything about them fails, the whole wheel, hash-checked.
+fn scan(job: &Job, inputs: &Inputs, counts: &Counts) -> Scanned {
+    let request =
+        crate::buildsys::download_request(&job.url, job.index.as_deref(), &job.hash, &inputs.index);
+    let mut whole_because = None;
+    let url = job.url.to_ascii_lowercase();
+    if url.starts_with("https://") || url.starts_with("http://") {
+        match by_ranges(job, &request, inputs, counts) {
+            Ok(read) => {
+                return Scanned {
+                    read: Ok(read),
+                    whole_because: None,
+                }
+            }
+            // Under --offline nothing is downloaded, whole or not.
+            Err(Whole::No(error)) => {
+                return Scanned {
+                    read: Err(error),
+                    whole_because: None,
+                }
+            }
+            Err(Whole::Because(why)) => whole_because = Some(why),
+        }
+    }
+    let (url, index_name, index_url, sha256) = &request;
+    let read = inputs
+        .network
+        .download_file(url, index_name, index_url, sha256.as_deref())
+        .map(|bytes| {
+            counts
+                .whole
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            // `download_file` checked a sha256 SRI hash as the wheel arrived.
+            read_wheel(&bytes, job, sha256.is_some(), inputs)
+        });
+    Scanned {
+        read,
+        whole_because,
+    }
+}
+
+/// Reads a wheel by range requests: its zip directory, then each shared object from its
+/// local header as far as the ELF reader needs. `Err` says why the wheel is to be
+/// downloaded whole instead: the server does not serve ranges, or serves them wrongly, or a
+/// shared object could not be read this way (read whole, it may be, or its error is then
+/// the hash-checked file's); or, under `--offline`, that it cannot be. A server that sends
+/// the whole wheel instead of the first range has it read from there (hash-checked).
+fn by_ranges(
+    job: &Job,
+    request: &(String, String, String, Option<String>),
+    inputs: &Inputs,
+    counts: &Counts,
+) -> Result<Read, Whole> {
+    let (url, index_name, index_url, sha256) = request;
+    let zip_request = ZipRequest {
+        url: url.clone(),
+        index_name: index_name.clone(),
+        index_url: index_url.clone(),
+        expected_sha256: sha256.clone(),
+        size: None,
+    };
+    let directory = inputs
+        .network
+        .zip_directory(&zip_request, |tail, len| {
+            match WheelObjects::in_tail(tail, len, &job.filename).map_err(|e| e.0)? {
+                ObjectsInTail::NeedMore { start } => Ok(DirectoryStep::NeedMore { start }),
+                ObjectsInTail::Objects(objects) => Ok(DirectoryStep::Done(objects)),
+            }
+        })
+        .map_err(|error| {
+            if crate::network::is_offline_miss(&error) {
+                Whole::No(error)
+            } else {
+                Whole::Because(error.to_string())
+            }
+        })?;
+    let (objects, zip) = match directory {
+        ZipDirectory::Ranges { listing, zip } => (listing, zip),
+        ZipDirectory::Whole(bytes) => {
+            counts
+                .whole
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            return Ok(read_wheel(&bytes, job, sha256.is_some(), inputs));
+        }
+        ZipDirectory::Unsupported(why) => return Err(Whole::Because(why.to_string())),
+    };
+    counts
+        .ranges
+        .fetch_add(zip.directory_bytes(), Ordering::Relaxed);
+    let limits = object_limits();
+    let mut read = Vec::with_capacity(objects.members().len());
+    for (index, member) in objects.members().iter().enumerate() {
+        let mut source = RangeSource {
+            network: inputs.network,
+            zip: &zip,
+            member,
+            received: &counts.ranges,
+        };
+        let object = objects
+            .read(index, &mut source, &limits)
+            .map_err(|error| Whole::Because(error.to_string()))?;
+        read.push(Ok(object));
+    }
+    let libraries = objects
+        .finish(read)
+        .map_err(|error| Whole::Because(error.to_string()))?;
+    let scan = WheelScan {
+        needed: libraries.needed,
+        provided: libraries.provided,
+    };
+    write_cached(inputs.cache_root, &job.hash, &scan);
+    Ok(Read::Scanned(scan))
+}
+
+/// Why a wheel was not read by ranges.
+enum Whole {
+    /// Download it whole: this is why.
+    Because(String),
+    /// Do not: nothing may be downloaded (`--offline`).
+    No(IndexError),
+}
+
+/// A shared object's bytes by range requests, from its local header; each `open` a new
+/// request.
+struct RangeSource<'a> {
+    network: &'a Network,
+    zip: &'a RangedZip,
+    member: &'a Member,
+    received: &'a AtomicU64,
+}
+
+impl MemberSource for RangeSource<'_> {
+    fn open(&mut self) -> Result<Box<dyn std::io::Read + '_>, String> {
+        let reader = self
+            .network
+            .open_member(self.zip, self.member, self.received)
+            .map_err(|error| error.to_string())?;
+        Ok(Box::new(reader))
+    }
+}
+
+/// How much of one shared object is read.
+fn object_limits() -> ObjectLimits {
+    ObjectLimits {
+        max_size: MAX_OBJECT_SIZE,
+        ..ObjectLimits::default()
+    }
 }
 
 /// Checks a downloaded wheel's hash (unless `verified`), reads what its shared objects need,
@@ -293,11 +457,7 @@ fn read_wheel(bytes: &[u8], job: &Job, verified: bool, inputs: &Inputs) -> Read 
             return Read::BadHash(message);
         }
     }
-    let limits = py2nix_source::ObjectLimits {
-        max_size: MAX_OBJECT_SIZE,
-        ..Default::default()
-    };
-    match py2nix_source::wheel_libraries(bytes, &job.filename, &limits) {
+    match py2nix_source::wheel_libraries(bytes, &job.filename, &object_limits()) {
         Ok(libraries) => {
             let scan = WheelScan {
                 needed: libraries.needed,
@@ -307,86 +467,6 @@ fn read_wheel(bytes: &[u8], job: &Job, verified: bool, inputs: &Inputs) -> Read 
             Read::Scanned(scan)
         }
         Err(error) => Read::Unreadable(error.to_string()),
-    }
-}
-
-/// A downloaded wheel waiting to be read; it holds its download slot until it is dropped.
-struct Downloaded {
-    position: usize,
-    bytes: Vec<u8>,
-    _slot: Slot,
-}
-
-/// Downloaded wheels waiting for a worker, first come first served.
-#[derive(Default)]
-struct Queue {
-    state: Mutex<QueueState>,
-    ready: Condvar,
-}
-
-#[derive(Default)]
-struct QueueState {
-    waiting: VecDeque<Downloaded>,
-    /// No more wheels will come.
-    closed: bool,
-    /// A worker panicked: wheels are dropped rather than kept, so that their download slots
-    /// are freed and the downloads finish (the panic then surfaces when the workers are
-    /// joined).
-    abandoned: bool,
-}
-
-impl Queue {
-    fn push(&self, wheel: Downloaded) {
-        let mut state = lock(&self.state);
-        if !state.abandoned {
-            state.waiting.push_back(wheel);
-            self.ready.notify_one();
-        }
-    }
-
-    /// The next wheel, waiting for one; `None` once the queue is closed and empty.
-    fn pop(&self) -> Option<Downloaded> {
-        let mut state = lock(&self.state);
-        loop {
-            if let Some(wheel) = state.waiting.pop_front() {
-                return Some(wheel);
-            }
-            if state.closed || state.abandoned {
-                return None;
-            }
-            state = self
-                .ready
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    fn close(&self) {
-        lock(&self.state).closed = true;
-        self.ready.notify_all();
-    }
-}
-
-/// Closes the queue when dropped.
-struct CloseOnDrop<'a>(&'a Queue);
-
-impl Drop for CloseOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-/// Abandons the queue if the worker holding it panics.
-struct AbandonOnPanic<'a>(&'a Queue);
-
-impl Drop for AbandonOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let mut state = lock(&self.0.state);
-            state.abandoned = true;
-            state.waiting.clear();
-            self.0.ready.notify_all();
-        }
     }
 }
 

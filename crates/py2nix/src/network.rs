@@ -4,11 +4,12 @@
 //! failure is not (exit 2).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, Context};
 use py2nix_index::{
-    Credentials, FetchedMetadata, FileRequest, IndexClient, IndexError, MetadataRequest,
-    PageRequest,
+    Credentials, DirectoryStep, FetchedMetadata, FileRequest, IndexClient, IndexError,
+    MemberStream, MetadataRequest, PageRequest, RangedZip, ZipDirectory, ZipRequest,
 };
 use py2nix_lock::{Lock, PackageSource};
 
@@ -214,48 +215,6 @@ impl Network {
             )))
     }
 
-    /// Whole files, hash-checked: `(URL, index name, index URL, sha256)`. `handle` gets each
-    /// (with its request's position) on this thread as soon as it arrives, with a [`Slot`]:
-    /// at most `held` files are downloading or held at once, a download starting only when
-    /// a slot is free. A slot is freed when the [`Slot`] is dropped, so `handle` may pass a
-    /// file on to other threads with its slot, and downloading goes on meanwhile while memory
-    /// stays bounded.
-    pub fn download_each(
-        &self,
-        requests: &[(String, String, String, Option<String>)],
-        held: usize,
-        mut handle: impl FnMut(usize, Result<Vec<u8>, IndexError>, Slot),
-    ) {
-        use futures::StreamExt;
-        let held = held.max(1);
-        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(held));
-        self.runtime.block_on(
-            futures::stream::iter(requests.iter().enumerate())
-                .then(|request| {
-                    let slots = slots.clone();
-                    // The semaphore is never closed, so this waits for a slot.
-                    async move {
-                        let permit = slots.acquire_owned().await.ok();
-                        (request, Slot { _permit: permit })
-                    }
-                })
-                .map(
-                    |((i, (url, index_name, index_url, sha256)), slot)| async move {
-                        let result = self
-                            .client
-                            .download_file(url, index_name, index_url, sha256.as_deref())
-                            .await;
-                        (i, result, slot)
-                    },
-                )
-                .buffer_unordered(held)
-                .for_each(|(i, result, slot)| {
-                    handle(i, result, slot);
-                    futures::future::ready(())
-                }),
-        );
-    }
-
     /// Whole files, hash-checked, in request order: `(URL, index name, index URL, sha256)`.
     /// Four at a time, so that large sdists do not all sit in memory at once.
     pub fn download_files(
@@ -278,9 +237,96 @@ impl Network {
     }
 }
 
-/// One of [`Network::download_each`]'s places for a file: freed when dropped.
-pub struct Slot {
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+impl Network {
+    /// The directory of a zip by range requests, read by `list` (see
+    /// [`IndexClient::zip_directory`]). Blocks: not for the runtime's own threads.
+    pub fn zip_directory<T>(
+        &self,
+        request: &ZipRequest,
+        list: impl FnMut(&[u8], u64) -> Result<DirectoryStep<T>, String>,
+    ) -> Result<ZipDirectory<T>, IndexError> {
+        self.runtime
+            .handle()
+            .block_on(self.client.zip_directory(request, list))
+    }
+
+    /// One whole file, hash-checked (see [`IndexClient::download_file`]). Blocks: not for
+    /// the runtime's own threads.
+    pub fn download_file(
+        &self,
+        url: &str,
+        index_name: &str,
+        index_url: &str,
+        sha256: Option<&str>,
+    ) -> Result<Vec<u8>, IndexError> {
+        self.runtime.handle().block_on(
+            self.client
+                .download_file(url, index_name, index_url, sha256),
+        )
+    }
+
+    /// The zip's bytes from `member`'s local header to the end of its data, by one range
+    /// request, as a blocking reader (see [`IndexClient::open_member`]); `received` counts
+    /// the bytes that arrived. Blocks: not for the runtime's own threads.
+    pub fn open_member<'a>(
+        &'a self,
+        zip: &RangedZip,
+        member: &py2nix_source::Member,
+        received: &'a AtomicU64,
+    ) -> Result<MemberReader<'a>, IndexError> {
+        let stream = self
+            .runtime
+            .handle()
+            .block_on(self.client.open_member(zip, member))?;
+        Ok(MemberReader {
+            network: self,
+            stream,
+            chunk: Vec::new(),
+            at: 0,
+            received,
+        })
+    }
+}
+
+/// A member's bytes by range, read on the calling thread: each read that needs more waits
+/// for the stream's next bytes on the runtime (the calling thread is not one of its own).
+pub struct MemberReader<'a> {
+    network: &'a Network,
+    stream: MemberStream,
+    chunk: Vec<u8>,
+    at: usize,
+    received: &'a AtomicU64,
+}
+
+impl std::io::Read for MemberReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self
+                .network
+                .runtime
+                .handle()
+                .block_on(self.stream.next_bytes())
+            {
+                Ok(Some(bytes)) => {
+                    self.chunk = bytes;
+                    self.at = 0;
+                }
+                Ok(None) => return Ok(0),
+                Err(error) => return Err(std::io::Error::other(error.to_string())),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Drop for MemberReader<'_> {
+    fn drop(&mut self) {
+        self.received
+            .fetch_add(self.stream.received(), Ordering::Relaxed);
+    }
 }
 
 /// Index errors gathered, then classified together.

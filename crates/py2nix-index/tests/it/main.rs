@@ -6,3 +6,4 @@ mod auth;
 mod metadata;
 mod pages;
 mod support;
+mod zip_members;

@@ -19,6 +19,17 @@ pub struct Routes {
     pub auth: Option<(String, String)>,
     /// Whether `Range` is honoured (else ignored, the whole body served with 200).
     pub ranges: bool,
+    /// How a range `bytes=a-b` (not a suffix) is answered wrongly, if it is.
+    pub span_lie: Option<SpanLie>,
+}
+
+/// A wrong answer to a range request `bytes=a-b`.
+#[derive(Clone, Copy, Debug)]
+pub enum SpanLie {
+    /// The bytes from `a + 1` on, said to be from `a + 1` on.
+    OtherStart,
+    /// The right `Content-Range`, but only half the bytes.
+    Short,
 }
 
 impl Routes {
@@ -126,7 +137,7 @@ fn serve(mut stream: TcpStream, routes: &Routes, log: &Mutex<Vec<Served>>) {
                 String::new(),
             ),
             Some((content_type, body)) => match range.as_deref().filter(|_| routes.ranges) {
-                Some(range) => ranged(range, content_type, body),
+                Some(range) => lie(routes.span_lie, range, ranged(range, content_type, body)),
                 None => (200, content_type.clone(), body.clone(), String::new()),
             },
         }
@@ -146,6 +157,30 @@ fn serve(mut stream: TcpStream, routes: &Routes, log: &Mutex<Vec<Served>>) {
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&body);
     let _ = stream.flush();
+}
+
+/// `answer` to `range`, made wrong as `span_lie` says when the range is `bytes=a-b`.
+fn lie(
+    span_lie: Option<SpanLie>,
+    range: &str,
+    answer: (u16, String, Vec<u8>, String),
+) -> (u16, String, Vec<u8>, String) {
+    let (status, content_type, body, extra) = answer;
+    let span = !range.trim_start_matches("bytes=").starts_with('-');
+    match span_lie.filter(|_| span && status == 206 && body.len() > 2) {
+        Some(SpanLie::OtherStart) => {
+            let spec = extra.trim_start_matches("Content-Range: bytes ");
+            let (first, rest) = spec.split_once('-').unwrap();
+            let start: u64 = first.parse().unwrap();
+            let extra = format!("Content-Range: bytes {}-{rest}", start + 1);
+            (status, content_type, body[1..].to_vec(), extra)
+        }
+        Some(SpanLie::Short) => {
+            let half = body.len() / 2;
+            (status, content_type, body[..half].to_vec(), extra)
+        }
+        None => (status, content_type, body, extra),
+    }
 }
 
 /// A 206 for `bytes=a-b`, `bytes=a-` or `bytes=-n`; 416 when it is past the end.
