@@ -90,8 +90,9 @@ pub struct ElfDynamic {
 /// Bounds on reading one shared object of a wheel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectLimits {
-    /// The largest member read, compressed or not; a larger one is an error. 1 GiB by
-    /// default (the largest CUDA libraries are several hundred MiB).
+    /// The largest member read, compressed or not; a larger one is an error. 4 GiB by
+    /// default (the largest CUDA libraries are several hundred MiB, TensorFlow 2.21's
+    /// `libtensorflow_cc.so.2` 1.05 GiB; what is kept does not grow with the size).
     pub max_size: u64,
     /// The most bytes of one member kept in memory at once. 8 MiB by default: what is kept
     /// is the first 4 KiB, up to 1 MiB more of the first segment, the program headers (a few
@@ -101,7 +102,7 @@ pub struct ObjectLimits {
     /// unreadable (an error naming the member), whatever its size.
     pub max_kept: u64,
     /// The most bytes of one member inflated (or read, when stored), passes from its start
-    /// again included: this bounds the time one object takes. 2 GiB by default, twice the
+    /// again included: this bounds the time one object takes. 8 GiB by default, twice the
     /// default `max_size` (a member is read at most once to its dynamic section and once
     /// more from its start to a string table passed over).
     pub max_inflated: u64,
@@ -110,9 +111,9 @@ pub struct ObjectLimits {
 impl Default for ObjectLimits {
     fn default() -> Self {
         ObjectLimits {
-            max_size: 1 << 30,
+            max_size: 4 << 30,
             max_kept: 8 << 20,
-            max_inflated: 2 << 30,
+            max_inflated: 8 << 30,
         }
     }
 }

@@ -32,8 +32,10 @@ use crate::network::{Errors, Network};
 use crate::report::{Failure, Reporter};
 use crate::sources::IndexChoice;
 
-/// The largest shared object read from a wheel.
-const MAX_OBJECT_SIZE: u64 = 1 << 30;
+/// The largest shared object read from a wheel (py2nix-source's default: what is kept of
+/// an object does not grow with its size, and what a wheel's objects inflate in all is
+/// bounded by `PY2NIX_ARCHIVE_MAX_INFLATED`).
+const MAX_OBJECT_SIZE: u64 = 4 << 30;
 /// The threads reading wheels, each one wheel at a time: so at most this many wheels are
 /// being read, and held in memory when downloaded whole, at once.
 const WORKERS: usize = 8;
