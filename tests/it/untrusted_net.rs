@@ -899,21 +899,21 @@ fn wheel_of(objects: &[(&str, Vec<u8>)]) -> Vec<u8> {
     zip.finish().expect("zip").into_inner()
 }
 
-/// Finding 7: a small wheel whose two shared objects each list 50,000 needed libraries (of
-/// 4 KiB names, as found, or of short ones) makes no huge python.nix, no flood of warnings
-/// and no large memory: the list is refused by its bounds, with one warning.
+/// Finding 7: a small wheel whose two shared objects each list thousands of needed libraries
+/// (5,000 of 4 KiB names, as found, or 50,000 short ones) makes no huge python.nix, no flood
+/// of warnings and no large memory: the list is refused by its bounds, with one warning.
 #[test]
-fn a_wheel_listing_50_000_libraries_makes_no_huge_output() {
-    for (name_len, bound) in [
-        (4096, "longer than 255 bytes"),
-        (0, "more than 256 needed libraries"),
+fn a_wheel_listing_thousands_of_libraries_makes_no_huge_output() {
+    for (count, name_len, bound) in [
+        (5_000, 4096, "longer than 255 bytes"),
+        (50_000, 0, "more than 256 needed libraries"),
     ] {
-        wheel_listing_50_000_libraries(name_len, bound);
+        wheel_listing_libraries(count, name_len, bound);
     }
 }
 
-fn wheel_listing_50_000_libraries(name_len: usize, bound: &str) {
-    let needed: Vec<String> = (0..50_000)
+fn wheel_listing_libraries(count: usize, name_len: usize, bound: &str) {
+    let needed: Vec<String> = (0..count)
         .map(|i| format!("lib{i}{}.so", "x".repeat(name_len)))
         .collect();
     let object = shared_object(&needed);
@@ -972,7 +972,7 @@ fn wheel_listing_50_000_libraries(name_len: usize, bound: &str) {
         "{} bytes of messages",
         message.len()
     );
-    assert!(!message.contains("lib49999"), "{message}");
+    assert!(!message.contains(&format!("lib{}", count - 1)), "{message}");
     assert!(!message.contains("memory allocation"), "{message}");
     assert!(message.contains(bound), "{message}");
     assert_eq!(message.matches("warning:").count(), 1, "{message}");
