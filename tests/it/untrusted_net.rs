@@ -1176,4 +1176,179 @@ fn git_never_prompts_nor_reads_the_users_git_configuration() {
         "{:?}",
         guarded.log()
     );
+
+// ---------------------------------------------------------------- 7: small wheel, huge output
+
+/// A little-endian ELF64 shared object whose dynamic section lists `needed` (program headers
+/// only: one `PT_LOAD` over the whole file and the `PT_DYNAMIC`).
+fn shared_object(needed: &[String]) -> Vec<u8> {
+    const DT_NEEDED: u64 = 1;
+    const DT_STRTAB: u64 = 5;
+    const DT_STRSZ: u64 = 10;
+    let mut strtab = vec![0u8];
+    let mut offsets = Vec::new();
+    for name in needed {
+        offsets.push(strtab.len() as u64);
+        strtab.extend(name.as_bytes());
+        strtab.push(0);
+    }
+    let (phoff, phnum) = (64usize, 2usize);
+    let dyn_off = phoff + phnum * 56;
+    let dyn_size = (needed.len() + 3) * 16;
+    let str_off = dyn_off + dyn_size;
+    let total = str_off + strtab.len();
+    let vaddr: u64 = 0x10000;
+    let mut out = Vec::with_capacity(total);
+    out.extend(b"\x7fELF\x02\x01\x01");
+    out.resize(16, 0);
+    out.extend(3u16.to_le_bytes()); // ET_DYN
+    out.extend(62u16.to_le_bytes()); // x86-64
+    out.extend(1u32.to_le_bytes());
+    out.extend(0u64.to_le_bytes()); // entry
+    out.extend((phoff as u64).to_le_bytes());
+    out.extend(0u64.to_le_bytes()); // no section headers
+    out.extend(0u32.to_le_bytes());
+    for half in [64u16, 56, phnum as u16, 64, 0, 0] {
+        out.extend(half.to_le_bytes());
+    }
+    for (p_type, offset, size) in [
+        (1u32, 0u64, total as u64),
+        (2, dyn_off as u64, dyn_size as u64),
+    ] {
+        out.extend(p_type.to_le_bytes());
+        out.extend(6u32.to_le_bytes());
+        out.extend(offset.to_le_bytes());
+        out.extend((vaddr + offset).to_le_bytes());
+        out.extend((vaddr + offset).to_le_bytes());
+        out.extend(size.to_le_bytes());
+        out.extend(size.to_le_bytes());
+        out.extend(8u64.to_le_bytes());
+    }
+    for offset in offsets {
+        out.extend(DT_NEEDED.to_le_bytes());
+        out.extend(offset.to_le_bytes());
+    }
+    for (tag, value) in [
+        (DT_STRTAB, vaddr + str_off as u64),
+        (DT_STRSZ, strtab.len() as u64),
+        (0, 0),
+    ] {
+        out.extend(tag.to_le_bytes());
+        out.extend(value.to_le_bytes());
+    }
+    out.extend(strtab);
+    assert_eq!(out.len(), total);
+    out
+}
+
+/// A wheel of `evil` 1.0 holding the given shared objects.
+fn wheel_of(objects: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let metadata = b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n".to_vec();
+    let wheel =
+        b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp312-cp312-manylinux_2_17_x86_64\n"
+            .to_vec();
+    for (name, data) in objects
+        .iter()
+        .map(|(n, d)| (n.to_string(), d.clone()))
+        .chain([
+            ("evil-1.0.dist-info/METADATA".to_string(), metadata),
+            ("evil-1.0.dist-info/WHEEL".to_string(), wheel),
+            ("evil-1.0.dist-info/RECORD".to_string(), Vec::new()),
+        ])
+    {
+        zip.start_file(name, options).expect("zip");
+        zip.write_all(&data).expect("zip");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
+/// Finding 7: a small wheel whose two shared objects each list thousands of needed libraries
+/// (5,000 of 4 KiB names, as found, or 50,000 short ones) makes no huge python.nix, no flood
+/// of warnings and no large memory: the list is refused by its bounds, with one warning.
+#[test]
+fn a_wheel_listing_thousands_of_libraries_makes_no_huge_output() {
+    for (count, name_len, bound) in [
+        (5_000, 4096, "longer than 255 bytes"),
+        (50_000, 0, "more than 256 needed libraries"),
+    ] {
+        wheel_listing_libraries(count, name_len, bound);
+    }
+}
+
+fn wheel_listing_libraries(count: usize, name_len: usize, bound: &str) {
+    let needed: Vec<String> = (0..count)
+        .map(|i| format!("lib{i}{}.so", "x".repeat(name_len)))
+        .collect();
+    let object = shared_object(&needed);
+    let wheel = wheel_of(&[
+        ("evil/_a.cpython-312-x86_64-linux-gnu.so", object.clone()),
+        ("evil/_b.cpython-312-x86_64-linux-gnu.so", object),
+    ]);
+    assert!(
+        wheel.len() < 4 << 20,
+        "a small wheel: {} bytes",
+        wheel.len()
+    );
+    let filename = "evil-1.0-cp312-cp312-manylinux_2_17_x86_64.whl";
+    let sha256 = hex(&Sha256::digest(&wheel));
+    let served = wheel.clone();
+    let page_sha = sha256.clone();
+    let server = Hostile::start(move |port| {
+        move |seen: &Seen| match seen.path.as_str() {
+            "/simple/evil/" => Answer::Bytes(
+                "text/html",
+                page(
+                    filename,
+                    &format!("http://127.0.0.1:{port}/files/{filename}"),
+                    &page_sha,
+                ),
+            ),
+            path if path == format!("/files/{filename}") => {
+                Answer::Bytes("application/octet-stream", served.clone())
+            }
+            _ => Answer::NotFound,
+        }
+    });
+    let base = server.base();
+    let project = uv_project(&[(
+        "evil",
+        "1.0",
+        format!(
+            "source = {{ registry = \"{base}/simple\" }}\nwheels = [\n    {{ url = \"{base}/files/{filename}\", hash = \"sha256:{sha256}\", size = {} }},\n]\n",
+            wheel.len()
+        ),
+    )]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("python.nix");
+    let target_arg = target.to_str().expect("utf-8");
+    let index_url = format!("{base}/simple/");
+    let output = run(py2nix(
+        &lock_args(project.path(), &["--format", "nix", "-o", target_arg]),
+        cache.path(),
+        &[("PY2NIX_INDEX_URL", &index_url)],
+        Some(ULIMIT_KIB),
+    ));
+    let message = stderr(&output);
+    assert!(
+        message.len() < 16 << 10,
+        "{} bytes of messages",
+        message.len()
+    );
+    assert!(!message.contains(&format!("lib{}", count - 1)), "{message}");
+    assert!(!message.contains("memory allocation"), "{message}");
+    assert!(message.contains(bound), "{message}");
+    assert_eq!(message.matches("warning:").count(), 1, "{message}");
+    match output.status.code() {
+        Some(0) => {
+            let written = std::fs::metadata(&target).expect("python.nix").len();
+            assert!(written < 1 << 20, "{written} bytes of python.nix");
+        }
+        Some(1) => assert!(!target.exists(), "no output file"),
+        other => panic!("exit {other:?}: {message}"),
+    }
+    assert_eq!(server.count(&format!("/files/{filename}")), 1);
 }

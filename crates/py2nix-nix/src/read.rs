@@ -7,6 +7,7 @@
 //! before, or as JSON strings) read back to the same plan.
 
 use rnix::ast::{self, HasEntry};
+use rnix::parser::ParseError;
 use rnix::{NodeOrToken, SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
@@ -24,22 +25,126 @@ pub fn read_plan(text: &str) -> Result<serde_json::Value, NixError> {
     on_a_large_stack(|| read_plan_here(text))
 }
 
-/// The deepest bracket nesting (`{`, `[`, `(`, `${`) a file read back may have. A python.nix
-/// py2nix writes nests about 20 deep; rnix's parser and the reading here recurse once per
-/// level, so a file nested 20,000 deep would overflow the stack and abort.
+/// The deepest bracket nesting (`{`, `[`, `(`, `${`) a file read back may have, and the
+/// deepest data its `plan` may hold. A python.nix py2nix writes nests about 20 deep.
 pub const MAX_NESTING: usize = 256;
 
-/// Refuses text nested deeper than [`MAX_NESTING`] brackets, by its tokens (no recursion).
+/// The most tokens of the kinds rnix's parser nests on without counting (see
+/// [`bounded_parse`]) a file read back may hold: `[`, `-`, `!`, `++`, `//`, `->`, `<|` and
+/// `or`. A python.nix py2nix writes holds a few hundred (its package sets are JSON strings).
+pub const MAX_NESTING_TOKENS: usize = 65_536;
+
+/// The longest run of characters that may make a path (letters, digits, `/`, `_`, `.`, `+`,
+/// `-`) a file read back may hold. rnix's tokenizer looks through the whole run at each token
+/// it starts in it, so `------…` took time quadratic in its length (20,000 took 14 s); with
+/// this bound each token costs at most this many steps. py2nix writes runs of about 200 (file
+/// URLs).
+pub const MAX_PATH_RUN: usize = 1024;
+
+/// How deep rnix's parser (0.12) lets expressions nest: `parse_expr` counts its own frames and
+/// stops with "recursion limit exceeded" at this depth.
+const EXPRESSION_LEVELS: usize = 512;
+
+/// The stack the reader runs on (reserved address space; only what is touched is used).
+const READER_STACK: usize = 256 << 20;
+
+// Why reading a python.nix cannot overflow the reader's stack, whatever the file holds.
+//
+// Everything that recurses while a file is read, and what bounds it:
+//
+// 1. rnix's parser (0.12.0, parser.rs) is recursive descent. `parse_expr` counts its frames
+//    and refuses to go deeper than EXPRESSION_LEVELS (512): that bounds `let … in`, `with`,
+//    `assert`, `if`, lambdas (`a:`, `{ a ? … }:`), parentheses, attribute sets, `${…}` in
+//    strings, paths and attribute names, `inherit (…)` — every path that comes back to
+//    `parse_expr`. Between two `parse_expr` frames the call chain is fixed (the precedence
+//    ladder `parse_pipe_left` … `parse_simple`, then at most `parse_set`/`parse_attrpath`/
+//    `parse_attr`/`parse_string`), except for five self-recursions that do not count:
+//    `parse_negate` (after each `-`), `parse_invert` (after each `!`), `parse_right_assoc`
+//    (after each `++`, `//`, `->`, `<|`), and `parse_simple` for a list's item (after `[`)
+//    and for a selection's default (after `or`). Each of those frames is entered right after
+//    the parser consumed one such token, a different one per frame, so there are at most as
+//    many of them on the stack as the file holds those tokens: `check_nesting` refuses a file
+//    with more than MAX_NESTING_TOKENS (65,536) of them, by its tokens, before parsing. (The
+//    bracket limit does not bound lists by itself: rnix's error recovery can leave a list
+//    open past its `]`, e.g. `[ ( { x . y } ) ] = 1 ; { x = 1 ; } ;` repeated nests lists
+//    while the brackets balance.)
+//
+//    Measured stack, debug build (release is smaller: 1,440 and 128 bytes): one expression
+//    level at most 2,432 bytes (`{ ${…} = 1; }`, through set, attribute path and dynamic
+//    attribute; parentheses 2,144, lambdas 2,144, `let`/`with`/`if`/`assert` 192); one
+//    uncounted frame at most 480 bytes (list items and `or`; `-`/`!` 96, `++` 80). So the
+//    parser needs at most 512 × 2,432 + 65,536 × 480 bytes ≈ 1.2 MiB + 30 MiB ≈ 32 MiB.
+//
+// 2. rowan's tree builder hashes a node it deduplicates (a node of at most three children)
+//    recursively over its cached children, again whenever its table grows: a chain of such
+//    nodes (`f x x x …`, `1+1+1…`, `- - -…`, `[[[…]]]`) made that recursion as deep as the
+//    chain and its time quadratic (10,000 applications took 13 s). The parser is fed the
+//    file's tokens with two empty whitespace tokens before each code token (see `Spaced`),
+//    which the parser skips like any whitespace and which change no text or position, but
+//    which give every node that holds another node more than three children: no such node
+//    is cached, so the hashing never recurses more than a level or two, and its time is
+//    linear.
+//
+// 3. Dropping a rowan tree frees a node's children recursively, however they nest (a chain
+//    of applications is as deep as it is long, with no parser recursion at all): the tree is
+//    freed by `drop_iteratively`, one node at a time.
+//
+// 4. Our own walk (`to_json`) recurses into sets, lists and parentheses only, and refuses
+//    data nested deeper than MAX_NESTING (256); serde_json stops at 128. Everything else
+//    (`text()`, `descendants()`, the tokenizer) iterates.
+//
+// Total: about 32 MiB in the worst case against the 256 MiB READER_STACK, a margin of 8.
+// `the_worst_files_at_the_limits_fit_in_a_quarter_of_the_stack` reads them with 64 MiB.
+
+/// Refuses, by its tokens and without recursion, a file that nests brackets deeper than
+/// [`MAX_NESTING`] or holds more than [`MAX_NESTING_TOKENS`] tokens that rnix nests on
+/// without counting, naming the line and column where the limit was crossed.
 fn check_nesting(text: &str) -> Result<(), NixError> {
     use SyntaxKind::*;
+    let mut run = 0usize;
+    for (offset, c) in text.char_indices() {
+        if matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9' | '/' | '_' | '.' | '+' | '-') {
+            run += 1;
+            if run > MAX_PATH_RUN {
+                return Err(NixError::Unparsable(format!(
+                    "{}: more than {MAX_PATH_RUN} characters in a row that could be a path (letters, digits, `/`, `_`, `.`, `+`, `-`); a python.nix py2nix writes has a few hundred at most",
+                    line_column(text, offset)
+                )));
+            }
+        } else {
+            run = 0;
+        }
+    }
     let mut depth = 0usize;
-    for (kind, _) in rnix::tokenizer::Tokenizer::new(text) {
+    let mut nesting_tokens = 0usize;
+    let mut offset = 0usize;
+    for (kind, token) in rnix::tokenizer::Tokenizer::new(text) {
+        if matches!(
+            kind,
+            TOKEN_L_BRACK
+                | TOKEN_SUB
+                | TOKEN_INVERT
+                | TOKEN_CONCAT
+                | TOKEN_UPDATE
+                | TOKEN_IMPLICATION
+                | TOKEN_PIPE_LEFT
+                | TOKEN_OR
+        ) {
+            nesting_tokens += 1;
+            if nesting_tokens > MAX_NESTING_TOKENS {
+                return Err(NixError::Unparsable(format!(
+                    "{}: the file holds more than {MAX_NESTING_TOKENS} of the tokens `[`, `-`, `!`, `++`, `//`, `->`, `<|` and `or` (each can nest the parser one level deeper); a python.nix py2nix writes holds a few hundred",
+                    line_column(text, offset)
+                )));
+            }
+        }
         match kind {
             TOKEN_L_BRACE | TOKEN_L_BRACK | TOKEN_L_PAREN | TOKEN_INTERPOL_START => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Err(NixError::Unparsable(format!(
-                        "the file nests brackets deeper than {MAX_NESTING} levels; a python.nix py2nix writes does not"
+                        "{}: the file nests brackets deeper than {MAX_NESTING} levels; a python.nix py2nix writes does not",
+                        line_column(text, offset)
                     )));
                 }
             }
@@ -48,20 +153,148 @@ fn check_nesting(text: &str) -> Result<(), NixError> {
             }
             _ => {}
         }
+        offset += token.len();
     }
     Ok(())
 }
 
-/// Runs `read` after the nesting check, on a thread with a 256 MiB stack (reserved, not
-/// used): nesting that brackets do not show (`a: a: …`, `with x; with x; …`) still recurses
-/// in rnix's parser.
+/// `line L, column C` (both from 1, the column in characters) of a byte offset of `text`.
+fn line_column(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
+    format!("line {line}, column {column}")
+}
+
+/// The tokens of a file as rnix's tokenizer makes them, with two empty whitespace tokens
+/// before each token that can start a node or follow one inside it (point 2 above). Inside
+/// strings and paths (their contents, ends and `${`), where the parser reads raw tokens or a
+/// string's value is read from its children, nothing is added.
+struct Spaced<'a> {
+    tokens: rnix::tokenizer::Tokenizer<'a>,
+    held: Option<rnix::tokenizer::Token<'a>>,
+    spaces: u8,
+}
+
+impl<'a> Spaced<'a> {
+    fn new(text: &'a str) -> Self {
+        Spaced {
+            tokens: rnix::tokenizer::Tokenizer::new(text),
+            held: None,
+            spaces: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Spaced<'a> {
+    type Item = rnix::tokenizer::Token<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use SyntaxKind::*;
+        if self.spaces > 0 {
+            self.spaces -= 1;
+            return Some((TOKEN_WHITESPACE, ""));
+        }
+        if let Some(token) = self.held.take() {
+            return Some(token);
+        }
+        let token = self.tokens.next()?;
+        if token.0.is_trivia()
+            || matches!(
+                token.0,
+                TOKEN_STRING_CONTENT | TOKEN_STRING_END | TOKEN_PATH | TOKEN_INTERPOL_START
+            )
+        {
+            return Some(token);
+        }
+        self.held = Some(token);
+        self.spaces = 1;
+        Some((TOKEN_WHITESPACE, ""))
+    }
+}
+
+/// Parses `text` within the bounds above and hands its tree to `read`; the tree is freed
+/// iteratively afterwards. A parse error is an error (the one of the nesting limit, with
+/// its line and column, before any other).
+fn bounded_parse<T>(
+    text: &str,
+    read: impl FnOnce(&SyntaxNode) -> Result<T, NixError>,
+) -> Result<T, NixError> {
+    check_nesting(text)?;
+    let (green, errors) = rnix::parser::parse(Spaced::new(text));
+    let result = if errors.is_empty() {
+        read(&SyntaxNode::new_root(green.clone()))
+    } else {
+        Err(parse_error(text, &green, &errors))
+    };
+    drop_iteratively(green);
+    result
+}
+
+/// The error to report for a failed parse: the nesting limit's, located, when it was hit,
+/// else the first.
+fn parse_error(text: &str, green: &rowan::GreenNode, errors: &[ParseError]) -> NixError {
+    let Some(limit) = errors
+        .iter()
+        .position(|e| matches!(e, ParseError::RecursionLimitExceeded))
+    else {
+        return NixError::Unparsable(errors.first().map_or_else(String::new, ToString::to_string));
+    };
+    // The parser makes one error node for each error of these kinds, in the same order (it
+    // pushes the error when it finishes the node, and makes no other error node meanwhile).
+    let error_nodes_before = errors[..limit]
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ParseError::Unexpected(_)
+                    | ParseError::UnexpectedExtra(_)
+                    | ParseError::UnexpectedWanted(..)
+                    | ParseError::UnexpectedDoubleBind(_)
+            )
+        })
+        .count();
+    let place = SyntaxNode::new_root(green.clone())
+        .descendants()
+        .filter(|node| node.kind() == SyntaxKind::NODE_ERROR)
+        .nth(error_nodes_before)
+        .map(|node| format!("{}: ", line_column(text, node.text_range().start().into())))
+        .unwrap_or_default();
+    NixError::Unparsable(format!(
+        "{place}the file nests expressions deeper than {EXPRESSION_LEVELS} levels (the parser's limit); a python.nix py2nix writes nests about 20"
+    ))
+}
+
+/// Frees a syntax tree one node at a time: every node is held once more, parents before
+/// their children, so that letting go of the tree frees nothing, and each later release
+/// frees one node whose children are still held (rowan frees children recursively).
+fn drop_iteratively(root: rowan::GreenNode) {
+    let mut held = Vec::new();
+    let mut todo = vec![root];
+    while let Some(node) = todo.pop() {
+        todo.extend(node.children().filter_map(|child| match child {
+            NodeOrToken::Node(child) => Some(child.to_owned()),
+            NodeOrToken::Token(_) => None,
+        }));
+        held.push(node);
+    }
+    // Vec drops its elements first to last: each parent before its children.
+    drop(held);
+}
+
+/// Runs `read` on a thread with a [`READER_STACK`] stack (reserved, not used); see above for
+/// why that is enough for any file.
 fn on_a_large_stack<T: Send>(
     read: impl FnOnce() -> Result<T, NixError> + Send,
 ) -> Result<T, NixError> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("read-nix".to_owned())
-            .stack_size(256 << 20)
+            .stack_size(READER_STACK)
             .spawn_scoped(scope, read)
             .map_err(|e| NixError::Unparsable(format!("cannot start a reader thread: {e}")))?
             .join()
@@ -70,18 +303,17 @@ fn on_a_large_stack<T: Send>(
 }
 
 fn read_plan_here(text: &str) -> Result<serde_json::Value, NixError> {
-    check_nesting(text)?;
-    let parsed = rnix::Root::parse(text);
-    if let Some(error) = parsed.errors().first() {
-        return Err(NixError::Unparsable(error.to_string()));
-    }
+    bounded_parse(text, read_plan_in)
+}
+
+fn read_plan_in(tree: &SyntaxNode) -> Result<serde_json::Value, NixError> {
     let not_ours = || {
         NixError::NotData(
             "the file is not shaped like a python.nix py2nix generates (a function whose body is `let plan = ...; in ...`)"
                 .to_string(),
         )
     };
-    let root = parsed.tree();
+    let root = ast::Root::cast(tree.clone()).ok_or_else(not_ours)?;
     let Some(ast::Expr::Lambda(lambda)) = root.expr() else {
         return Err(not_ours());
     };
@@ -96,7 +328,7 @@ fn read_plan_here(text: &str) -> Result<serde_json::Value, NixError> {
             .unwrap_or_default();
         if names == ["plan"] {
             let value = entry.value().ok_or_else(not_ours)?;
-            return to_json(&value);
+            return to_json(&value, 0);
         }
     }
     Err(not_ours())
@@ -115,20 +347,23 @@ pub fn nix_to_json(text: &str) -> Result<serde_json::Value, NixError> {
 }
 
 fn nix_to_json_here(text: &str) -> Result<serde_json::Value, NixError> {
-    check_nesting(text)?;
-    let parsed = rnix::Root::parse(text);
-    if let Some(error) = parsed.errors().first() {
-        return Err(NixError::Unparsable(error.to_string()));
-    }
-    let expr = parsed
-        .tree()
-        .expr()
-        .ok_or_else(|| NixError::NotData("the text holds no expression".to_string()))?;
-    to_json(&expr)
+    bounded_parse(text, |tree| {
+        let expr = ast::Root::cast(tree.clone())
+            .and_then(|root| root.expr())
+            .ok_or_else(|| NixError::NotData("the text holds no expression".to_string()))?;
+        to_json(&expr, 0)
+    })
 }
 
-fn to_json(expr: &ast::Expr) -> Result<serde_json::Value, NixError> {
+/// `expr` as JSON; `depth` is how many sets, lists and parentheses hold it.
+fn to_json(expr: &ast::Expr, depth: usize) -> Result<serde_json::Value, NixError> {
     use serde_json::Value;
+    if depth > MAX_NESTING {
+        return Err(NixError::NotData(format!(
+            "the data nests deeper than {MAX_NESTING} levels"
+        )));
+    }
+    let depth = depth + 1;
     Ok(match expr {
         ast::Expr::AttrSet(set) => {
             if set.rec_token().is_some() || set.inherits().next().is_some() {
@@ -142,7 +377,7 @@ fn to_json(expr: &ast::Expr) -> Result<serde_json::Value, NixError> {
                     return Err(not_data(entry.syntax()));
                 };
                 let value = entry.value().ok_or_else(|| not_data(entry.syntax()))?;
-                if map.insert(name.clone(), to_json(&value)?).is_some() {
+                if map.insert(name.clone(), to_json(&value, depth)?).is_some() {
                     return Err(NixError::DuplicateAttribute(name.clone()));
                 }
             }
@@ -150,7 +385,7 @@ fn to_json(expr: &ast::Expr) -> Result<serde_json::Value, NixError> {
         }
         ast::Expr::List(list) => Value::Array(
             list.items()
-                .map(|item| to_json(&item))
+                .map(|item| to_json(&item, depth))
                 .collect::<Result<_, _>>()?,
         ),
         ast::Expr::Str(string) => Value::String(string_text(string)?),
@@ -160,7 +395,7 @@ fn to_json(expr: &ast::Expr) -> Result<serde_json::Value, NixError> {
             Some(ast::Expr::BinOp(op)) if op.syntax().text() == "-9223372036854775807 - 1" => {
                 Value::from(i64::MIN)
             }
-            Some(inner) => to_json(&inner)?,
+            Some(inner) => to_json(&inner, depth)?,
             None => return Err(not_data(expr.syntax())),
         },
         ast::Expr::UnaryOp(op) if op.operator() == Some(ast::UnaryOpKind::Negate) => {
@@ -316,26 +551,278 @@ mod tests {
         );
     }
 
+    /// A python.nix whose `plan` is small and whose other binding `x` is `code`.
+    fn with_code(code: &str) -> String {
+        format!("{{ pkgs }}: let plan = {{ schema = 1; }}; x = {code}; in plan")
+    }
+
+    /// Every way rnix's parser nests, `n` levels deep.
+    fn nested(n: usize) -> Vec<(&'static str, String)> {
+        let wrap = |open: &str, inner: &str, close: &str| {
+            format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+        };
+        vec![
+            ("lambda", wrap("a: ", "1", "")),
+            ("pattern default", wrap("{ a ? ", "1", " }: 1")),
+            ("let body", wrap("let a = 1; in ", "1", "")),
+            ("let binding", wrap("let a = ", "1", "; in a")),
+            ("with", wrap("with a; ", "1", "")),
+            ("assert", wrap("assert a; ", "1", "")),
+            ("if then", wrap("if a then ", "1", " else 1")),
+            ("if else", wrap("if a then 1 else ", "1", "")),
+            ("negation", wrap("- ", "1", "")),
+            ("not", wrap("! ", "1", "")),
+            ("concatenation", wrap("x ++ ", "1", "")),
+            ("update", wrap("x // ", "1", "")),
+            ("implication", wrap("x -> ", "1", "")),
+            ("pipe", wrap("x <| ", "1", "")),
+            ("default", wrap("x.a or ", "1", "")),
+            ("parentheses", wrap("(", "1", ")")),
+            ("lists", wrap("[ ", "1", " ]")),
+            ("sets", wrap("{ a = ", "1", "; }")),
+            ("recursive sets", wrap("rec { a = ", "1", "; }")),
+            ("interpolation", wrap("\"${", "1", "}\"")),
+            ("indented strings", wrap("''${", "1", "}''")),
+            ("dynamic attribute", wrap("{ ${", "1", "} = 1; }")),
+            ("selection", wrap("x.${", "1", "}")),
+            ("inherit from", wrap("{ inherit (", "1", ") a; }")),
+            ("path", wrap("./a/${", "1", "}")),
+        ]
+    }
+
+    fn is_nesting_error(error: &NixError) -> bool {
+        let text = error.to_string();
+        text.contains("line 1, column ")
+            && (text.contains(&format!("brackets deeper than {MAX_NESTING}"))
+                || text.contains(&format!("more than {MAX_NESTING_TOKENS} of the tokens"))
+                || text.contains(&format!("expressions deeper than {EXPRESSION_LEVELS}")))
+    }
+
     #[test]
-    fn deep_nesting_is_an_error_not_a_crash() {
-        let deep = 20_000;
-        for (open, close) in [("[", "]"), ("{ a = ", "; }"), ("(", ")"), ("\"${", "}\"")] {
-            let text = format!("{}1{}", open.repeat(deep), close.repeat(deep));
-            let error = nix_to_json(&text).unwrap_err().to_string();
-            assert!(error.contains("deeper than 256"), "{error}");
-            let file = format!("{{ pkgs }}: let plan = {text}; in plan");
-            assert!(read_plan(&file)
-                .unwrap_err()
+    fn every_nesting_at_a_modest_depth_reads() {
+        for (label, code) in nested(50) {
+            let parsed = rnix::Root::parse(&code);
+            assert!(parsed.errors().is_empty(), "{label}: {:?}", parsed.errors());
+            assert_eq!(
+                read_plan(&with_code(&code)).unwrap(),
+                serde_json::json!({"schema": 1}),
+                "{label}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_nesting_100_000_deep_is_an_error_naming_the_place() {
+        for (label, code) in nested(100_000) {
+            let t = std::time::Instant::now();
+            let error = read_plan(&with_code(&code)).unwrap_err();
+            assert!(is_nesting_error(&error), "{label}: {error}");
+            if code.starts_with('[') {
+                assert!(nix_to_json(&code).is_err(), "{label}");
+            }
+            assert!(t.elapsed() < std::time::Duration::from_secs(20), "{label}");
+        }
+        // Where: the 257th bracket, the 65,537th `-`, the first token past 512 lambdas.
+        let error = read_plan(&with_code(&format!("x\n  {}1", "(".repeat(300)))).unwrap_err();
+        assert!(
+            error
                 .to_string()
-                .contains("deeper than 256"));
+                .contains("line 2, column 259: the file nests brackets"),
+            "{error}"
+        );
+        let prefix = "{ pkgs }: let plan = { schema = 1; }; x = ".len();
+        let error = read_plan(&with_code(&"- ".repeat(70_000))).unwrap_err();
+        let column = prefix + 2 * MAX_NESTING_TOKENS + 1;
+        assert!(
+            error.to_string().contains(&format!(
+                "line 1, column {column}: the file holds more than"
+            )),
+            "{error}"
+        );
+        let error = read_plan(&with_code(&"a: ".repeat(1000))).unwrap_err();
+        // The file itself (its lambda, its `let`) opens two expression levels.
+        let column = prefix + 3 * (EXPRESSION_LEVELS - 2) + 1;
+        assert!(
+            error.to_string().contains(&format!(
+                "line 1, column {column}: the file nests expressions deeper than 512"
+            )),
+            "{error}"
+        );
+        // A long run of path characters (which rnix's tokenizer looks through once per token).
+        let error = read_plan(&with_code(&format!("x\n{}", "-".repeat(70_000)))).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!(
+                "line 2, column {}: more than {MAX_PATH_RUN} characters",
+                MAX_PATH_RUN + 1
+            )),
+            "{error}"
+        );
+    }
+
+    /// Lists can nest past their brackets when the parser recovers from errors: counted, not
+    /// bracket-bounded.
+    #[test]
+    fn lists_that_nest_past_their_brackets_are_counted() {
+        let trick = "[ ( { x . y } ) ] = 1 ; { x = 1 ; } ; ";
+        let error = read_plan(&with_code(&trick.repeat(70_000))).unwrap_err();
+        assert!(
+            error.to_string().contains("more than 65536 of the tokens"),
+            "{error}"
+        );
+        // Below the count, the parse ends in an error (at any depth), not a crash.
+        let error = read_plan(&with_code(&trick.repeat(20_000))).unwrap_err();
+        assert!(error.to_string().contains("does not parse"), "{error}");
+    }
+
+    /// Chains that make deep trees without parser recursion (applications, left-associative
+    /// operators) read in linear time and are freed without recursion.
+    #[test]
+    fn long_chains_read_quickly() {
+        let started = std::time::Instant::now();
+        for chain in ["f ", "1 + ", "x && ", "x || ", "a * ", "x |> ", "f (x) "] {
+            let code = format!("{}1", chain.repeat(200_000));
+            assert_eq!(
+                read_plan(&with_code(&code)).unwrap(),
+                serde_json::json!({"schema": 1}),
+                "{chain}"
+            );
         }
-        // Nesting without brackets is read on the large stack: an error, no crash.
-        for chain in ["a: ", "with a; ", "let a = 1; in ", "- ", "assert true; "] {
-            let text = format!("{{ pkgs }}: let plan = {}1; in plan", chain.repeat(deep));
-            assert!(read_plan(&text).is_err(), "{chain}");
+        let has = format!("x{}", " ? a".repeat(200_000));
+        assert!(read_plan(&with_code(&has)).is_ok());
+        // Unspaced, 10,000 applications took 13 s (quadratic).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// The bound of the comment above, checked: the deepest files the limits let through
+    /// read on a quarter of the reader's stack.
+    #[test]
+    fn the_worst_files_at_the_limits_fit_in_a_quarter_of_the_stack() {
+        let worst = [
+            // 509 lambdas (the file's own lambda, `let` and `x =` make 512), then every
+            // uncounted frame the file may hold, of the largest kind.
+            with_code(&format!(
+                "{}{}1",
+                "a: ".repeat(509),
+                "x.a or ".repeat(MAX_NESTING_TOKENS)
+            )),
+            with_code(&format!(
+                "{}{}1",
+                "a: ".repeat(509),
+                "[ ".repeat(MAX_NESTING)
+            )),
+            // Dynamic attributes, the largest expression level, as deep as brackets allow.
+            with_code(&format!(
+                "{}1{}",
+                "{ ${".repeat(MAX_NESTING / 2),
+                "} = 1; }".repeat(MAX_NESTING / 2)
+            )),
+            // Data as deep as the walk allows.
+            format!(
+                "{{ pkgs }}: let plan = {}1{}; in plan",
+                "[ ".repeat(MAX_NESTING),
+                " ]".repeat(MAX_NESTING)
+            ),
+        ];
+        for text in worst {
+            let result = std::thread::Builder::new()
+                .stack_size(READER_STACK / 4)
+                .spawn(move || read_plan_here(&text).map(|_| ()))
+                .expect("thread")
+                .join()
+                .expect("no panic");
+            if let Err(error) = result {
+                assert!(!is_nesting_error(&error), "{error}");
+            }
         }
-        let fine = format!("{}1{}", "[".repeat(200), "]".repeat(200));
-        assert!(nix_to_json(&fine).is_ok());
+    }
+
+    /// The parser sees the spaced tokens as the file's own: the same nodes over the same text
+    /// ranges, and the same errors; and no token soup makes the reader panic.
+    mod soups {
+        use super::*;
+        use proptest::prelude::*;
+
+        const WORDS: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            "${",
+            "\"",
+            "''",
+            "a",
+            "1",
+            "=",
+            ";",
+            ":",
+            "?",
+            "@",
+            ",",
+            "...",
+            ".",
+            "or",
+            "let",
+            "in",
+            "with",
+            "assert",
+            "if",
+            "then",
+            "else",
+            "rec",
+            "inherit",
+            "-",
+            "!",
+            "++",
+            "//",
+            "->",
+            "<|",
+            "|>",
+            "+",
+            "*",
+            "/",
+            "==",
+            "&&",
+            "||",
+            "./p",
+            "x.${",
+            "<nixpkgs>",
+            "http://x",
+            " ",
+            "\n",
+            "# c\n",
+            "/* c */",
+            "'",
+            "\\",
+        ];
+
+        fn nodes(tree: &SyntaxNode) -> Vec<(SyntaxKind, rowan::TextRange)> {
+            tree.descendants()
+                .map(|n| (n.kind(), n.text_range()))
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+            #[test]
+            fn soups_parse_as_rnix_parses_them(words in proptest::collection::vec(0..WORDS.len(), 0..200)) {
+                let text: String = words.iter().map(|&i| WORDS[i]).collect::<Vec<_>>().join(" ");
+                let plain = rnix::Root::parse(&text);
+                let (green, errors) = rnix::parser::parse(Spaced::new(&text));
+                let spaced = SyntaxNode::new_root(green);
+                prop_assert_eq!(spaced.text().to_string(), text.clone());
+                prop_assert_eq!(nodes(&spaced), nodes(&plain.syntax()));
+                prop_assert_eq!(errors.as_slice(), plain.errors());
+                let _ = read_plan(&text);
+                let _ = read_plan(&format!("{{ pkgs }}: let plan = {text}; in plan"));
+                let _ = nix_to_json(&text);
+            }
+        }
     }
 
     #[test]
