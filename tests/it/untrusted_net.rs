@@ -1176,6 +1176,7 @@ fn git_never_prompts_nor_reads_the_users_git_configuration() {
         "{:?}",
         guarded.log()
     );
+}
 
 // ---------------------------------------------------------------- 7: small wheel, huge output
 
