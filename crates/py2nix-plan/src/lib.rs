@@ -27,10 +27,9 @@ pub use plan::{
     add_binary_wheel_inputs, add_project, apply_overrides, apply_wheel_overrides, assemble_plan,
     chosen_files, git_url_without_credentials, is_index_source, resolve_targets, sri, CargoCrate,
     CargoPlan, Chosen, GitSourcePlan, IndexedFile, LibraryProvider, PackagePlan, PatchPlan,
-    RunpathProvider,
-    PathFormat, PathSourcePlan, Plan, PlanInputs, ProjectPlan, ResolvedGit, SdistSourcePlan,
-    SelectionsPlan, SourcePlan, Sources, TargetPlan, TargetResolution, UnitClosures,
-    WheelSourcePlan, PLAN_SCHEMA,
+    PathFormat, PathSourcePlan, Plan, PlanInputs, ProjectPlan, ResolvedGit, RunpathProvider,
+    SdistSourcePlan, SelectionsPlan, SourcePlan, Sources, TargetPlan, TargetResolution,
+    UnitClosures, WheelSourcePlan, PLAN_SCHEMA,
 };
 pub use resolve::{
     cycle_breaks, flat_marker_extras, flat_plan_roots, flat_roots, root_dependencies, walk_closure,

@@ -715,7 +715,10 @@ mod tests {
     fn ignored_libraries_and_runpath_packages_come_from_the_wheel_rule() {
         let mut plan = target_plan(vec![
             ("tf", wheel("tf", &["cuda-extra", "numpy"])),
-            ("cuda-extra", wheel("cuda-extra", &["nvidia-cublas-cu12", "nvidia-cudnn-cu12"])),
+            (
+                "cuda-extra",
+                wheel("cuda-extra", &["nvidia-cublas-cu12", "nvidia-cudnn-cu12"]),
+            ),
             ("nvidia-cublas-cu12", wheel("nvidia-cublas-cu12", &[])),
             ("nvidia-cudnn-cu12", wheel("nvidia-cudnn-cu12", &[])),
             ("nvidia-nccl-cu12", wheel("nvidia-nccl-cu12", &[])),
@@ -739,8 +742,14 @@ mod tests {
                 "nvidia-cudnn-cu12",
                 scan(&[], &[("libcudnn.so.9", "nvidia/cudnn/lib")]),
             ),
-            ("nvidia-nccl-cu12", scan(&[], &[("libnccl.so.2", "nvidia/nccl/lib")])),
-            ("numpy", scan(&[], &[("libscipy_openblas.so", "numpy.libs")])),
+            (
+                "nvidia-nccl-cu12",
+                scan(&[], &[("libnccl.so.2", "nvidia/nccl/lib")]),
+            ),
+            (
+                "numpy",
+                scan(&[], &[("libscipy_openblas.so", "numpy.libs")]),
+            ),
             ("other", scan(&["libnvinfer.so.10"], &[])),
         ]
         .into_iter()
