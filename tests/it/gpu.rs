@@ -85,10 +85,13 @@ fn fixture_plan(fixture: &str, format: &str) -> String {
         !stderr.contains("downloading"),
         "a wheel's libraries are not recorded:\n{stderr}"
     );
-    assert!(
-        stderr.contains("need libcuda.so.1 from the GPU driver"),
-        "-v names the driver libraries:\n{stderr}"
-    );
+    // RAPIDS' wheels open the driver with dlopen (through cuda-bindings) and link none of it.
+    if fixture != "rapids" {
+        assert!(
+            stderr.contains("need libcuda.so.1 from the GPU driver"),
+            "-v names the driver libraries:\n{stderr}"
+        );
+    }
     ok(&output)
 }
 
@@ -276,22 +279,20 @@ fn targets_outside_the_required_environments_without_files_are_left_out() {
     );
 }
 
-/// The issue's own project (`fixtures/gpu/data-science`): every library each Linux wheel of its
-/// x86_64-linux/3.12 plan needs, as recorded, comes from the C library, the wheel itself, a
-/// provider of its closure (which really holds it, in the directory named), the GPU driver, or
-/// a nixpkgs attribute that the package's wheel rule or the soname table maps it to and that
-/// is among its build inputs, or one the wheel rule lets stay missing (onnxruntime-gpu's
-/// TensorRT provider's TensorRT 10 libraries, which nixpkgs does not have for x86_64-linux,
-/// listed in its `ignored-libraries`). Nothing is unknown.
-#[test]
-fn the_data_science_stack_finds_every_library() {
-    let json = fixture_plan("data-science", "json");
-    crate::common::assert_fits_the_plan_schema("gpu/data-science", &json);
+/// Checks that every library each Linux wheel of `fixture`'s x86_64-linux/3.12 plan needs, as
+/// recorded, comes from the C library, the wheel itself, a provider of its closure (which
+/// really holds it, in the directory named), the GPU driver, a nixpkgs attribute that the
+/// package's wheel rule or the soname table maps it to and that is among its build inputs,
+/// or the wheel rule's `ignore-missing` (then in the plan's `ignored-libraries`). Returns the
+/// plan (JSON text), the needs none of these place (`package: soname`) and the ignored ones.
+fn check_libraries(fixture: &str) -> (String, Vec<String>, Vec<String>) {
+    let json = fixture_plan(fixture, "json");
+    crate::common::assert_fits_the_plan_schema(&format!("gpu/{fixture}"), &json);
     let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let packages = plan["targets"]["x86_64-linux-cp312"]["packages"]
         .as_object()
         .expect("packages");
-    let dir = repo_root().join("fixtures/gpu/data-science");
+    let dir = repo_root().join("fixtures/gpu").join(fixture);
     let recorded: BTreeMap<String, Recorded> = serde_json::from_str(
         &std::fs::read_to_string(dir.join("wheel-libraries.json")).expect("recorded lists"),
     )
@@ -398,6 +399,31 @@ fn the_data_science_stack_finds_every_library() {
         recorded.len(),
         "every recorded wheel is in the plan"
     );
+    (json, unknown, ignored)
+}
+
+/// The issue's own project (`fixtures/gpu/data-science`): every library each Linux wheel of its
+/// x86_64-linux/3.12 plan needs, as recorded, comes from the C library, the wheel itself, a
+/// provider of its closure (which really holds it, in the directory named), the GPU driver, or
+/// a nixpkgs attribute that the package's wheel rule or the soname table maps it to and that
+/// is among its build inputs, or one the wheel rule lets stay missing (onnxruntime-gpu's
+/// TensorRT provider's TensorRT 10 libraries, which nixpkgs does not have for x86_64-linux,
+/// listed in its `ignored-libraries`). Nothing is unknown.
+#[test]
+fn the_data_science_stack_finds_every_library() {
+    let (json, unknown, ignored) = check_libraries("data-science");
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let packages = plan["targets"]["x86_64-linux-cp312"]["packages"]
+        .as_object()
+        .expect("packages");
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str().expect("string").to_string())
+            .collect()
+    };
     assert!(unknown.is_empty(), "{unknown:?}");
     assert_eq!(
         ignored,
@@ -428,4 +454,55 @@ fn the_data_science_stack_finds_every_library() {
         "gpu-data-science-plan",
         crate::common::mask_overrides_hash(&json)
     );
+}
+
+/// RAPIDS (`fixtures/gpu/rapids`: cuDF and cuML for CUDA 12, locked by uv): its library
+/// wheels (`libcudf-cu12`, `librmm-cu12`, `libraft-cu12`, …) install their libraries under
+/// `<name>/lib64` and link each other's and NVIDIA's; every need is placed, each provider from
+/// the needing package's closure, and numba's optional TBB threading layer is left missing by
+/// its wheel rule while its OpenMP layer gets GCC's libgomp.
+#[test]
+fn rapids_wheels_find_each_others_libraries() {
+    let (json, unknown, ignored) = check_libraries("rapids");
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert_eq!(ignored, ["numba: libtbb.so.12"]);
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let packages = &plan["targets"]["x86_64-linux-cp312"]["packages"];
+    let providers = |name: &str| -> Vec<(String, String)> {
+        packages[name]["library-providers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    p["package"].as_str().expect("package").to_string(),
+                    p["directory"].as_str().expect("directory").to_string(),
+                )
+            })
+            .collect()
+    };
+    let pylibcudf = providers("pylibcudf-cu12");
+    for expected in [
+        ("libcudf-cu12", "libcudf/lib64"),
+        ("librmm-cu12", "librmm/lib64"),
+        ("rapids-logger", "rapids_logger/lib64"),
+    ] {
+        assert!(
+            pylibcudf.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{pylibcudf:?}"
+        );
+    }
+    assert!(providers("libcudf-cu12").contains(&(
+        "nvidia-libnvcomp-cu12".to_string(),
+        "nvidia/libnvcomp/lib64".to_string()
+    )));
+    let numba = &packages["numba"];
+    assert_eq!(
+        numba["ignored-libraries"],
+        serde_json::json!(["libtbb.so.12"])
+    );
+    assert!(numba.get("unknown-sonames").is_none());
+    let inputs = numba["build-inputs"].as_array().expect("build-inputs");
+    assert!(inputs.contains(&serde_json::json!("stdenv.cc.cc.lib")));
+    assert!(!inputs.contains(&serde_json::json!("pythonManylinuxPackages.manylinux2014")));
 }
