@@ -655,3 +655,82 @@ pub fn sri_to_hex(sri: &str) -> String {
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A minimal little-endian ELF64 shared object needing `needed` (and named `soname`): one
+/// `PT_LOAD` for the whole file, a `PT_DYNAMIC`, the dynamic entries and the string table.
+pub fn shared_object(needed: &[&str], soname: Option<&str>) -> Vec<u8> {
+    let mut strtab = vec![0u8];
+    let mut name = |text: &str| {
+        let at = strtab.len() as u64;
+        strtab.extend_from_slice(text.as_bytes());
+        strtab.push(0);
+        at
+    };
+    let mut entries: Vec<(u64, u64)> = needed.iter().map(|n| (1, name(n))).collect();
+    if let Some(soname) = soname {
+        entries.push((14, name(soname)));
+    }
+    let dynamic_at: u64 = 64 + 2 * 56;
+    let strtab_at = dynamic_at + (entries.len() as u64 + 3) * 16;
+    entries.push((5, strtab_at));
+    entries.push((10, strtab.len() as u64));
+    entries.push((0, 0));
+    let total = strtab_at + strtab.len() as u64;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"\x7fELF\x02\x01\x01");
+    out.resize(16, 0);
+    out.extend_from_slice(&3u16.to_le_bytes()); // ET_DYN
+    out.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes()); // entry
+    out.extend_from_slice(&64u64.to_le_bytes()); // phoff
+    out.extend_from_slice(&0u64.to_le_bytes()); // shoff
+    out.extend_from_slice(&0u32.to_le_bytes());
+    for half in [64u16, 56, 2, 64, 0, 0] {
+        out.extend_from_slice(&half.to_le_bytes());
+    }
+    let dynamic_size = (entries.len() as u64) * 16;
+    for (kind, offset, size) in [(1u32, 0, total), (2, dynamic_at, dynamic_size)] {
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&6u32.to_le_bytes());
+        for word in [offset, offset, offset, size, size, 8] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+    for (tag, value) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    out.extend_from_slice(&strtab);
+    out
+}
+
+/// A cp312 manylinux x86_64 wheel of `name` 1.0: `members` (deflated, in order), then its
+/// dist-info (`METADATA`, `WHEEL`, an empty `RECORD`).
+pub fn linux_wheel(name: &str, members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let dist_info = [
+        (
+            "METADATA",
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
+        ),
+        (
+            "WHEEL",
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp312-cp312-manylinux_2_17_x86_64\n"
+                .to_string(),
+        ),
+        ("RECORD", String::new()),
+    ];
+    for (member, data) in members {
+        zip.start_file(*member, deflated).expect("zip");
+        zip.write_all(data).expect("zip");
+    }
+    for (file, text) in dist_info {
+        zip.start_file(format!("{name}-1.0.dist-info/{file}"), deflated)
+            .expect("zip");
+        zip.write_all(text.as_bytes()).expect("zip");
+    }
+    zip.finish().expect("zip").into_inner()
+}

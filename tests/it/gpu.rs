@@ -10,7 +10,7 @@ use std::path::Path;
 
 use sha2::Digest;
 
-use crate::common::{ok, repo_root, IndexServer, Mode};
+use crate::common::{ok, repo_root, sri_to_hex, IndexServer, Mode};
 
 /// One wheel's recorded library lists, keyed in the file by the wheel's sha256 (hex).
 #[derive(serde::Deserialize)]
@@ -279,6 +279,16 @@ fn targets_outside_the_required_environments_without_files_are_left_out() {
     );
 }
 
+/// A list of strings in a plan, in its order (absent: empty).
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s.as_str().expect("string").to_string())
+        .collect()
+}
+
 /// Checks that every library each Linux wheel of `fixture`'s x86_64-linux/3.12 plan needs, as
 /// recorded, comes from the C library, the wheel itself, a provider of its closure (which
 /// really holds it, in the directory named), the GPU driver, a nixpkgs attribute that the
@@ -302,29 +312,13 @@ fn check_libraries(fixture: &str) -> (String, Vec<String>, Vec<String>) {
         &std::fs::read_to_string(overrides.join("SONAMES.toml")).expect("SONAMES.toml"),
     )
     .expect("soname table");
-    let strings = |value: &serde_json::Value| -> Vec<String> {
-        value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| s.as_str().expect("string").to_string())
-            .collect()
-    };
-    let sha256_hex = |sri: &str| -> String {
-        let digest = base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
-            sri.strip_prefix("sha256-").expect("SRI"),
-        )
-        .expect("base64");
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    };
     let mut unknown = Vec::new();
     let mut ignored = Vec::new();
     let mut checked = 0;
     for (name, package) in packages {
         let Some(lists) = package["src"]["hash"]
             .as_str()
-            .and_then(|sri| recorded.get(&sha256_hex(sri)))
+            .and_then(|sri| recorded.get(&sri_to_hex(sri)))
         else {
             continue;
         };
@@ -363,7 +357,7 @@ fn check_libraries(fixture: &str) -> (String, Vec<String>, Vec<String>) {
             if let Some(provider) = provider {
                 let by = provider["package"].as_str().expect("package");
                 let holder =
-                    &recorded[&sha256_hex(packages[by]["src"]["hash"].as_str().expect("hash"))];
+                    &recorded[&sri_to_hex(packages[by]["src"]["hash"].as_str().expect("hash"))];
                 assert_eq!(
                     holder.provided.get(soname).map(String::as_str),
                     provider["directory"].as_str(),
@@ -416,14 +410,6 @@ fn the_data_science_stack_finds_every_library() {
     let packages = plan["targets"]["x86_64-linux-cp312"]["packages"]
         .as_object()
         .expect("packages");
-    let strings = |value: &serde_json::Value| -> Vec<String> {
-        value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| s.as_str().expect("string").to_string())
-            .collect()
-    };
     assert!(unknown.is_empty(), "{unknown:?}");
     assert_eq!(
         ignored,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{base64, stderr, stdout};
+use crate::common::{base64, linux_wheel, shared_object, stderr, stdout};
 use crate::network::{files_under, hex, run_bounded, ALPHA, BETA, FAST};
 
 /// One request the server saw.
@@ -1180,92 +1180,6 @@ fn git_never_prompts_nor_reads_the_users_git_configuration() {
 
 // ---------------------------------------------------------------- 7: small wheel, huge output
 
-/// A little-endian ELF64 shared object whose dynamic section lists `needed` (program headers
-/// only: one `PT_LOAD` over the whole file and the `PT_DYNAMIC`).
-fn shared_object(needed: &[String]) -> Vec<u8> {
-    const DT_NEEDED: u64 = 1;
-    const DT_STRTAB: u64 = 5;
-    const DT_STRSZ: u64 = 10;
-    let mut strtab = vec![0u8];
-    let mut offsets = Vec::new();
-    for name in needed {
-        offsets.push(strtab.len() as u64);
-        strtab.extend(name.as_bytes());
-        strtab.push(0);
-    }
-    let (phoff, phnum) = (64usize, 2usize);
-    let dyn_off = phoff + phnum * 56;
-    let dyn_size = (needed.len() + 3) * 16;
-    let str_off = dyn_off + dyn_size;
-    let total = str_off + strtab.len();
-    let vaddr: u64 = 0x10000;
-    let mut out = Vec::with_capacity(total);
-    out.extend(b"\x7fELF\x02\x01\x01");
-    out.resize(16, 0);
-    out.extend(3u16.to_le_bytes()); // ET_DYN
-    out.extend(62u16.to_le_bytes()); // x86-64
-    out.extend(1u32.to_le_bytes());
-    out.extend(0u64.to_le_bytes()); // entry
-    out.extend((phoff as u64).to_le_bytes());
-    out.extend(0u64.to_le_bytes()); // no section headers
-    out.extend(0u32.to_le_bytes());
-    for half in [64u16, 56, phnum as u16, 64, 0, 0] {
-        out.extend(half.to_le_bytes());
-    }
-    for (p_type, offset, size) in [
-        (1u32, 0u64, total as u64),
-        (2, dyn_off as u64, dyn_size as u64),
-    ] {
-        out.extend(p_type.to_le_bytes());
-        out.extend(6u32.to_le_bytes());
-        out.extend(offset.to_le_bytes());
-        out.extend((vaddr + offset).to_le_bytes());
-        out.extend((vaddr + offset).to_le_bytes());
-        out.extend(size.to_le_bytes());
-        out.extend(size.to_le_bytes());
-        out.extend(8u64.to_le_bytes());
-    }
-    for offset in offsets {
-        out.extend(DT_NEEDED.to_le_bytes());
-        out.extend(offset.to_le_bytes());
-    }
-    for (tag, value) in [
-        (DT_STRTAB, vaddr + str_off as u64),
-        (DT_STRSZ, strtab.len() as u64),
-        (0, 0),
-    ] {
-        out.extend(tag.to_le_bytes());
-        out.extend(value.to_le_bytes());
-    }
-    out.extend(strtab);
-    assert_eq!(out.len(), total);
-    out
-}
-
-/// A wheel of `evil` 1.0 holding the given shared objects.
-fn wheel_of(objects: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    let metadata = b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n".to_vec();
-    let wheel =
-        b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp312-cp312-manylinux_2_17_x86_64\n"
-            .to_vec();
-    for (name, data) in objects
-        .iter()
-        .map(|(n, d)| (n.to_string(), d.clone()))
-        .chain([
-            ("evil-1.0.dist-info/METADATA".to_string(), metadata),
-            ("evil-1.0.dist-info/WHEEL".to_string(), wheel),
-            ("evil-1.0.dist-info/RECORD".to_string(), Vec::new()),
-        ])
-    {
-        zip.start_file(name, options).expect("zip");
-        zip.write_all(&data).expect("zip");
-    }
-    zip.finish().expect("zip").into_inner()
-}
-
 /// Finding 7: a small wheel whose two shared objects each list thousands of needed libraries
 /// (5,000 of 4 KiB names, as found, or 50,000 short ones) makes no huge python.nix, no flood
 /// of warnings and no large memory: the list is refused by its bounds, with one warning.
@@ -1283,11 +1197,15 @@ fn wheel_listing_libraries(count: usize, name_len: usize, bound: &str) {
     let needed: Vec<String> = (0..count)
         .map(|i| format!("lib{i}{}.so", "x".repeat(name_len)))
         .collect();
-    let object = shared_object(&needed);
-    let wheel = wheel_of(&[
-        ("evil/_a.cpython-312-x86_64-linux-gnu.so", object.clone()),
-        ("evil/_b.cpython-312-x86_64-linux-gnu.so", object),
-    ]);
+    let needed: Vec<&str> = needed.iter().map(String::as_str).collect();
+    let object = shared_object(&needed, None);
+    let wheel = linux_wheel(
+        "evil",
+        &[
+            ("evil/_a.cpython-312-x86_64-linux-gnu.so", object.clone()),
+            ("evil/_b.cpython-312-x86_64-linux-gnu.so", object),
+        ],
+    );
     assert!(
         wheel.len() < 4 << 20,
         "a small wheel: {} bytes",

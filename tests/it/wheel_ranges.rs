@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{ok, stderr};
+use crate::common::{linux_wheel, ok, shared_object, stderr};
 use crate::network::{hex, run_bounded, FAST};
 
 const WHEEL: &str = "app-1.0-cp312-cp312-manylinux_2_17_x86_64.whl";
@@ -172,55 +172,6 @@ fn answer(
     let _ = reader.read(&mut [0; 64]);
 }
 
-/// A minimal ELF64 shared object needing `needed`: one `PT_LOAD` for the whole file, a
-/// `PT_DYNAMIC`, the dynamic entries and the string table.
-fn shared_object(needed: &[&str], soname: Option<&str>) -> Vec<u8> {
-    let mut strtab = vec![0u8];
-    let mut name = |text: &str| {
-        let at = strtab.len() as u64;
-        strtab.extend_from_slice(text.as_bytes());
-        strtab.push(0);
-        at
-    };
-    let mut entries: Vec<(u64, u64)> = needed.iter().map(|n| (1, name(n))).collect();
-    if let Some(soname) = soname {
-        entries.push((14, name(soname)));
-    }
-    let dynamic_at: u64 = 64 + 2 * 56;
-    let strtab_at = dynamic_at + (entries.len() as u64 + 3) * 16;
-    entries.push((5, strtab_at));
-    entries.push((10, strtab.len() as u64));
-    entries.push((0, 0));
-    let total = strtab_at + strtab.len() as u64;
-    let mut out = Vec::new();
-    out.extend_from_slice(b"\x7fELF\x02\x01\x01");
-    out.resize(16, 0);
-    out.extend_from_slice(&3u16.to_le_bytes()); // ET_DYN
-    out.extend_from_slice(&62u16.to_le_bytes()); // x86-64
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&0u64.to_le_bytes()); // entry
-    out.extend_from_slice(&64u64.to_le_bytes()); // phoff
-    out.extend_from_slice(&0u64.to_le_bytes()); // shoff
-    out.extend_from_slice(&0u32.to_le_bytes());
-    for half in [64u16, 56, 2, 64, 0, 0] {
-        out.extend_from_slice(&half.to_le_bytes());
-    }
-    let dynamic_size = (entries.len() as u64) * 16;
-    for (kind, offset, size) in [(1u32, 0, total), (2, dynamic_at, dynamic_size)] {
-        out.extend_from_slice(&kind.to_le_bytes());
-        out.extend_from_slice(&6u32.to_le_bytes());
-        for word in [offset, offset, offset, size, size, 8] {
-            out.extend_from_slice(&word.to_le_bytes());
-        }
-    }
-    for (tag, value) in entries {
-        out.extend_from_slice(&tag.to_le_bytes());
-        out.extend_from_slice(&value.to_le_bytes());
-    }
-    out.extend_from_slice(&strtab);
-    out
-}
-
 /// Bytes that do not compress.
 fn noise(len: usize) -> Vec<u8> {
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -237,44 +188,29 @@ fn noise(len: usize) -> Vec<u8> {
 /// The test wheel: an extension module needing zlib, a library it bundles (hashed name)
 /// and one nothing maps; the bundled library; 5 MB of data; the dist-info.
 fn wheel() -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let deflated = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    let members: Vec<(&str, Vec<u8>)> = vec![
-        ("app/__init__.py", b"".to_vec()),
-        ("app/data/weights.bin", noise(DATA)),
-        (
-            "app/_core.cpython-312-x86_64-linux-gnu.so",
-            shared_object(
-                &[
-                    "libz.so.1",
-                    "libcrypto-5409cd36.so.1.1.1k",
-                    "libmystery.so.7",
-                    "libc.so.6",
-                ],
-                None,
+    linux_wheel(
+        "app",
+        &[
+            ("app/__init__.py", b"".to_vec()),
+            ("app/data/weights.bin", noise(DATA)),
+            (
+                "app/_core.cpython-312-x86_64-linux-gnu.so",
+                shared_object(
+                    &[
+                        "libz.so.1",
+                        "libcrypto-5409cd36.so.1.1.1k",
+                        "libmystery.so.7",
+                        "libc.so.6",
+                    ],
+                    None,
+                ),
             ),
-        ),
-        (
-            "app.libs/libcrypto-5409cd36.so.1.1.1k",
-            shared_object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k")),
-        ),
-        (
-            "app-1.0.dist-info/METADATA",
-            b"Metadata-Version: 2.1\nName: app\nVersion: 1.0\n".to_vec(),
-        ),
-        (
-            "app-1.0.dist-info/WHEEL",
-            b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp312-cp312-manylinux_2_17_x86_64\n"
-                .to_vec(),
-        ),
-        ("app-1.0.dist-info/RECORD", b"".to_vec()),
-    ];
-    for (name, data) in members {
-        zip.start_file(name, deflated).expect("zip");
-        zip.write_all(&data).expect("zip");
-    }
-    zip.finish().expect("zip").into_inner()
+            (
+                "app.libs/libcrypto-5409cd36.so.1.1.1k",
+                shared_object(&["libc.so.6"], Some("libcrypto-5409cd36.so.1.1.1k")),
+            ),
+        ],
+    )
 }
 
 /// A uv project depending on `app` from the server's index.
