@@ -147,17 +147,7 @@ fn member_data<'a>(
         name: member.name.clone(),
         message: message.to_owned(),
     };
-    if member.flags & FLAG_ENCRYPTED != 0 {
-        return Err(MetadataError::Encrypted {
-            name: member.name.clone(),
-        });
-    }
-    check_member_size_limited(
-        &member.name,
-        member.compressed_size,
-        member.uncompressed_size,
-        limit,
-    )?;
+    check_member_readable(member, limit)?;
     let truncated = |needed: u64| MetadataError::MemberTruncated {
         name: member.name.clone(),
         needed,
@@ -191,6 +181,22 @@ fn member_data<'a>(
         )));
     }
     Ok(data)
+}
+
+/// What every read of a zip member checks first, from its central directory entry: that it is
+/// not encrypted, and its sizes against `limit`.
+fn check_member_readable(member: &Member, limit: u64) -> Result<(), MetadataError> {
+    if member.flags & FLAG_ENCRYPTED != 0 {
+        return Err(MetadataError::Encrypted {
+            name: member.name.clone(),
+        });
+    }
+    check_member_size_limited(
+        &member.name,
+        member.compressed_size,
+        member.uncompressed_size,
+        limit,
+    )
 }
 
 fn check_crc(member: &Member, contents: &[u8]) -> Result<(), MetadataError> {
@@ -462,17 +468,7 @@ impl<'r> MemberStream<'r> {
             name: member.name.clone(),
             message,
         };
-        if member.flags & FLAG_ENCRYPTED != 0 {
-            return Err(MetadataError::Encrypted {
-                name: member.name.clone(),
-            });
-        }
-        check_member_size_limited(
-            &member.name,
-            member.compressed_size,
-            member.uncompressed_size,
-            limit,
-        )?;
+        check_member_readable(member, limit)?;
         let inflate = match member.method {
             METHOD_STORED => None,
             METHOD_DEFLATE => Some(flate2::Decompress::new(false)),
