@@ -358,6 +358,12 @@ let
 
   # ---------------------------------------------------------------- libraries
 
+  # A directory of a package's installed site-packages: `directory` relative
+  # to it, as the plan's `library-providers` and `runpath-providers` give it
+  # ("" for site-packages itself).
+  siteDirectory = drv: directory:
+    "${drv}/${python3.sitePackages}${if directory == "" then "" else "/${directory}"}";
+
   # Shell code (a preFixup, run before autoPatchelf's postFixup hook) adding
   # each provider's directory to autoPatchelf's search path: `providers` are
   # the plan's `library-providers` entries, each with `drv`, the providing
@@ -367,7 +373,7 @@ let
   librarySearchPaths = pname: providers: concatStringsSep "" (map
     (p:
       let
-        dir = "${p.drv}/${python3.sitePackages}${if p.directory == "" then "" else "/${p.directory}"}";
+        dir = siteDirectory p.drv p.directory;
       in
       ''
         if [ -d ${shellQuote dir} ]; then
@@ -483,8 +489,7 @@ let
       driverLibraries = spec.driver-libraries or [ ];
       ignoredLibraries = spec.ignored-libraries or [ ];
       runpathProviders = spec.runpath-providers or [ ];
-      runpathOf = p:
-        "${providerOf p}/${python3.sitePackages}${if p.directory == "" then "" else "/${p.directory}"}";
+      runpathOf = p: siteDirectory (providerOf p) p.directory;
       providerOf = p:
         if hasAttr p.package final then final.${p.package}
         else throw ("py2nix: package '${pname}' needs libraries of '${p.package}', which the plan for ${targetLabel} "

@@ -91,8 +91,9 @@ pub struct ElfDynamic {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectLimits {
     /// The largest member read, compressed or not; a larger one is an error. 4 GiB by
-    /// default (the largest CUDA libraries are several hundred MiB, TensorFlow 2.21's
-    /// `libtensorflow_cc.so.2` 1.05 GiB; what is kept does not grow with the size).
+    /// default, which py2nix uses (the largest CUDA libraries are several hundred MiB,
+    /// TensorFlow 2.21's `libtensorflow_cc.so.2` 1.05 GiB; what is kept does not grow with the
+    /// size, and what a wheel's objects inflate in all is bounded by the archive limits).
     pub max_size: u64,
     /// The most bytes of one member kept in memory at once. 8 MiB by default: what is kept
     /// is the first 4 KiB, up to 1 MiB more of the first segment, the program headers (a few

@@ -32,10 +32,6 @@ use crate::network::{Errors, Network};
 use crate::report::{Failure, Reporter};
 use crate::sources::IndexChoice;
 
-/// The largest shared object read from a wheel (py2nix-source's default: what is kept of
-/// an object does not grow with its size, and what a wheel's objects inflate in all is
-/// bounded by `PY2NIX_ARCHIVE_MAX_INFLATED`).
-const MAX_OBJECT_SIZE: u64 = 4 << 30;
 /// The threads reading wheels, each one wheel at a time: so at most this many wheels are
 /// being read, and held in memory when downloaded whole, at once.
 const WORKERS: usize = 8;
@@ -391,7 +387,7 @@ fn by_ranges(
     counts
         .ranges
         .fetch_add(zip.directory_bytes(), Ordering::Relaxed);
-    let limits = object_limits();
+    let limits = ObjectLimits::default();
     let mut read = Vec::with_capacity(objects.members().len());
     for (index, member) in objects.members().iter().enumerate() {
         let mut source = RangeSource {
@@ -443,14 +439,6 @@ impl MemberSource for RangeSource<'_> {
     }
 }
 
-/// How much of one shared object is read.
-fn object_limits() -> ObjectLimits {
-    ObjectLimits {
-        max_size: MAX_OBJECT_SIZE,
-        ..ObjectLimits::default()
-    }
-}
-
 /// Checks a downloaded wheel's hash (unless `verified`), reads what its shared objects need,
 /// and caches the result.
 fn read_wheel(bytes: &[u8], job: &Job, verified: bool, inputs: &Inputs) -> Read {
@@ -459,7 +447,7 @@ fn read_wheel(bytes: &[u8], job: &Job, verified: bool, inputs: &Inputs) -> Read 
             return Read::BadHash(message);
         }
     }
-    match py2nix_source::wheel_libraries(bytes, &job.filename, &object_limits()) {
+    match py2nix_source::wheel_libraries(bytes, &job.filename, &ObjectLimits::default()) {
         Ok(libraries) => {
             let scan = WheelScan {
                 needed: libraries.needed,
@@ -567,11 +555,8 @@ mod tests {
     }
 
     fn scan(bytes: &[u8], filename: &str) -> WheelScan {
-        let limits = py2nix_source::ObjectLimits {
-            max_size: MAX_OBJECT_SIZE,
-            ..Default::default()
-        };
-        let read = py2nix_source::wheel_libraries(bytes, filename, &limits).unwrap();
+        let read =
+            py2nix_source::wheel_libraries(bytes, filename, &ObjectLimits::default()).unwrap();
         WheelScan {
             needed: read.needed,
             provided: read.provided,
